@@ -1,0 +1,36 @@
+# Every target sets itself up: a fresh clone needs only `make run` or `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: run test test-fast bench fixtures clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e ".[test]"
+	touch $(STAMP)
+
+## run: serve the sandbox with the default fixtures on http://127.0.0.1:8080
+run: $(STAMP)
+	$(BIN)/python app.py
+
+## test: the whole suite (unit, API, end-to-end)
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+## test-fast: unit and API tests only
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -m "not e2e"
+
+## bench: throughput and latency figures (run by hand)
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
+
+## fixtures: regenerate fixtures/default.json (seed 42, default size)
+fixtures: $(STAMP)
+	$(BIN)/rwg-sandbox fixtures generate --seed 42 --out fixtures/default.json
+
+clean:
+	rm -rf $(VENV) .pytest_cache

@@ -1,0 +1,73 @@
+"""Booking Server v3 sandbox: `create_app()` builds one self-contained instance."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from .config import Settings
+
+__version__ = "0.1.0"
+
+
+def create_app(overrides: dict | None = None, environ: dict | None = None) -> Flask:
+    """Build the app: settings -> runtime -> API and blueprints -> hooks."""
+    from flask_smorest import Api
+
+    from .api import register_blueprints
+    from .api.common import OrjsonProvider
+    from .paths import CaseInsensitiveV3
+    from .runtime import EXTENSION_KEY, Runtime
+
+    settings = Settings.load(environ, **(overrides or {}))
+    app = Flask(__name__)
+    app.json = OrjsonProvider(app)
+    app.config.update(
+        API_TITLE="Booking Server v3 sandbox",
+        API_VERSION=__version__,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        OPENAPI_REDOC_PATH="/redoc",
+        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+    )
+    app.extensions[EXTENSION_KEY] = Runtime(settings)
+    api = Api(app, spec_kwargs={"info": {"description": "Stateful local sandbox of Google's Actions Center "
+                                                       "Booking Server API v3."}})
+    register_blueprints(api)
+    _install_extensions(app, api)
+    _json_errors(app)
+    app.wsgi_app = CaseInsensitiveV3(app.wsgi_app, app.url_map)
+    return app
+
+
+def _install_extensions(app: Flask, api) -> None:
+    """Fault injection and exchange recording hook into the request pipeline here."""
+    from . import faults, recording
+
+    faults.install(app, api)
+    recording.install(app, api)
+
+
+def _json_errors(app: Flask) -> None:
+    """404 and 405 say what exists, as JSON like every other error."""
+    from flask import request
+
+    from .api.common import json_response
+
+    @app.errorhandler(404)
+    def _not_found(error):
+        message = f"no such path: {request.path}"
+        if request.path.startswith("/v3"):
+            methods = sorted({r.rule.rstrip("/") for r in app.url_map.iter_rules() if r.rule.startswith("/v3/")})
+            message += "; v3 methods: " + ", ".join(methods)
+        return json_response({"code": 404, "status": "Not Found", "message": message}, 404)
+
+    @app.errorhandler(405)
+    def _bad_method(error):
+        allowed = ", ".join(sorted(error.valid_methods or []))
+        return json_response({"code": 405, "status": "Method Not Allowed",
+                              "message": f"{request.method} is not allowed on {request.path}; use {allowed}"},
+                             405, {"Allow": allowed})

@@ -1,0 +1,13 @@
+"""HTTP layer: blueprints registered in a fixed order."""
+
+from __future__ import annotations
+
+from flask_smorest import Api
+
+
+def register_blueprints(api: Api) -> None:
+    """Register every blueprint (imported here so the app factory stays the only entry)."""
+    from . import admin, booking_v3, feeds
+
+    for module in (booking_v3, feeds, admin):
+        api.register_blueprint(module.blp)

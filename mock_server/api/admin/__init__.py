@@ -1,0 +1,5 @@
+"""Control-plane blueprint (/_admin)."""
+
+from .routes import blp
+
+__all__ = ["blp"]

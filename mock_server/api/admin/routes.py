@@ -1,0 +1,104 @@
+"""/_admin: readiness, reset, bookings, clock. Never faulted, never recorded."""
+
+from __future__ import annotations
+
+from flask_smorest import abort
+
+from ...domain.errors import InvalidRequest, NotFound
+from ...runtime import get_runtime
+from .. import auth
+from ..booking_v3 import wire
+from ..common import Blueprint, json_response
+from . import schemas
+
+blp = Blueprint("Admin", __name__, url_prefix="/_admin",
+                description="Control plane: health, reset, bookings and the sandbox clock. "
+                            "Takes `Authorization: Bearer $MOCK_ADMIN_TOKEN` when that is set.")
+
+
+@blp.before_request
+def _authorise():
+    auth.check_bearer(get_runtime().settings.admin_token)
+
+
+@blp.route("/health", methods=["GET"])
+@blp.response(200, description="Ready: fixtures loaded, with counts")
+def health():
+    """Readiness: fixtures loaded, counts of merchants, slots and bookings, clock."""
+    return json_response(get_runtime().health())
+
+
+@blp.route("/reset", methods=["POST"])
+@blp.response(200, description="Back to the fixture state")
+def reset():
+    """Back to the fixture state: bookings and idempotency forgotten, slots re-anchored to today."""
+    runtime = get_runtime()
+    runtime.reset()
+    return json_response(runtime.health())
+
+
+@blp.route("/bookings", methods=["GET"])
+@blp.arguments(schemas.BookingFilterSchema, location="query")
+@blp.response(200, description="Bookings, oldest first")
+def bookings(query):
+    """Current bookings (all statuses), with optional filters."""
+    rows = []
+    for b in get_runtime().bookings.all_bookings():
+        if query.get("user_id") not in (None, b.user.user_id):
+            continue
+        if query.get("merchant_id") not in (None, b.slot.merchant_id):
+            continue
+        if query.get("status") not in (None, b.status):
+            continue
+        rows.append(admin_booking(b))
+        if len(rows) >= query["limit"]:
+            break
+    return json_response({"bookings": rows, "count": len(rows)})
+
+
+@blp.route("/bookings/<booking_id>/merchant-decision", methods=["POST"])
+@blp.arguments(schemas.MerchantDecisionSchema)
+@blp.response(200, description="The booking after the merchant's decision")
+def merchant_decision(body, booking_id):
+    """Confirm or decline a PENDING_MERCHANT_CONFIRMATION booking, as the merchant would."""
+    try:
+        outcome = get_runtime().bookings.merchant_decision(booking_id, body["decision"] == "confirm")
+    except NotFound as exc:
+        abort(404, message=exc.message)
+    except InvalidRequest as exc:
+        abort(409, message=exc.message)
+    return json_response(admin_booking(outcome.booking))
+
+
+@blp.route("/clock", methods=["GET"])
+@blp.response(200, description="The sandbox clock")
+def clock_state():
+    """The sandbox clock: now, frozen or running, offset from wall time."""
+    return json_response(get_runtime().clock.state())
+
+
+@blp.route("/clock", methods=["POST"])
+@blp.arguments(schemas.ClockChangeSchema)
+@blp.response(200, description="The clock after the change")
+def clock_change(body):
+    """Freeze (now or at an epoch second), advance by seconds, or unfreeze."""
+    clock = get_runtime().clock
+    if "freeze_at_sec" in body:
+        clock.freeze(body["freeze_at_sec"])
+    elif body.get("freeze"):
+        clock.freeze()
+    elif "advance_sec" in body:
+        clock.advance(body["advance_sec"])
+    else:
+        clock.unfreeze()
+    return json_response(clock.state())
+
+
+def admin_booking(b) -> dict:
+    """The v3 booking plus what only the sandbox knows."""
+    held = b.held
+    return {**wire.booking(b), "prepayment_status": b.prepayment_status, "created_sec": b.created_sec,
+            "updated_sec": b.updated_sec, "idempotency_token": b.idempotency_token,
+            "held_slot": None if held is None else {"start_sec": held.start_sec, "duration_sec": held.duration_sec,
+                                                    "staff_id": held.staff_id, "room_id": held.room_id,
+                                                    "party_size": held.party_size}}

@@ -1,0 +1,36 @@
+"""Admin request schemas."""
+
+from marshmallow import Schema, ValidationError, fields, validates_schema
+from marshmallow.validate import OneOf, Range
+
+from ...domain.models import BOOKING_STATUSES
+
+
+class ClockChangeSchema(Schema):
+    """Freeze at an epoch second, advance by seconds, or unfreeze (one at a time)."""
+
+    freeze_at_sec = fields.Integer(strict=True, validate=Range(min=0, max=2**40), metadata={"example": 1767225600})
+    freeze = fields.Boolean(metadata={"description": "freeze at the current sandbox time"})
+    advance_sec = fields.Integer(strict=True, validate=Range(min=-(2**40), max=2**40), metadata={"example": 3600})
+    unfreeze = fields.Boolean()
+
+    @validates_schema
+    def _one_action(self, data, **kwargs):
+        actions = [k for k in ("freeze_at_sec", "freeze", "advance_sec", "unfreeze") if data.get(k) not in (None, False)]
+        if len(actions) != 1:
+            raise ValidationError("give exactly one of freeze_at_sec, freeze, advance_sec, unfreeze")
+
+
+class BookingFilterSchema(Schema):
+    """Filters for the admin bookings list."""
+
+    user_id = fields.String()
+    merchant_id = fields.String()
+    status = fields.String(validate=OneOf(BOOKING_STATUSES))
+    limit = fields.Integer(load_default=1000, validate=Range(min=1, max=100_000))
+
+
+class MerchantDecisionSchema(Schema):
+    """A merchant's answer to a pending booking."""
+
+    decision = fields.String(required=True, validate=OneOf(("confirm", "decline")))

@@ -1,0 +1,33 @@
+"""Credentials: HTTP Basic for /v3 and a bearer token for /_admin, compared in constant time."""
+
+from __future__ import annotations
+
+import hmac
+
+from flask import request
+from flask_smorest import abort
+
+from .common import note_warning
+
+REALM = 'Basic realm="booking-server", charset="UTF-8"'
+
+
+def check_basic(expected_header: str | None) -> None:
+    """401 unless the request carries the configured Basic credentials (when any are configured)."""
+    sent = request.headers.get("Authorization")
+    if expected_header is None:
+        if sent is None:
+            note_warning("no Basic auth sent (Google always sends it)")
+        return
+    if sent is None or not hmac.compare_digest(sent.encode(), expected_header.encode()):
+        abort(401, message="missing or wrong HTTP Basic credentials", headers={"WWW-Authenticate": REALM})
+
+
+def check_bearer(token: str) -> None:
+    """401 unless `Authorization: Bearer <token>` matches (when a token is configured)."""
+    if not token:
+        return
+    sent = request.headers.get("Authorization", "")
+    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+        abort(401, message="admin token required: Authorization: Bearer <MOCK_ADMIN_TOKEN>",
+              headers={"WWW-Authenticate": 'Bearer realm="sandbox-admin"'})

@@ -1,0 +1,325 @@
+"""v3 messages as marshmallow schemas: one per proto message, names as in the spec."""
+
+from __future__ import annotations
+
+from marshmallow import ValidationError, fields, post_load, validates_schema
+from marshmallow.validate import Length, Range
+
+from ...domain import models as m
+from ..common import BaseSchema, Int64, enum_field
+
+NON_EMPTY = Length(min=1, error="must not be empty")
+
+
+def _required_str(**kwargs):
+    return fields.String(required=True, validate=NON_EMPTY, **kwargs)
+
+
+class ResourceIdsSchema(BaseSchema):
+    """ResourceIds: staff, room, or (dining) party size."""
+
+    staff_id = fields.String()
+    room_id = fields.String()
+    party_size = fields.Integer(strict=True, validate=Range(min=0, max=10_000), metadata={"example": 2})
+
+
+class SlotTimeSchema(BaseSchema):
+    """SlotTime of a BatchAvailabilityLookup request."""
+
+    service_id = _required_str(metadata={"example": "dinner"})
+    start_sec = Int64(required=True, minimum=0)
+    duration_sec = Int64(minimum=0, metadata={"example": "5400"})
+    availability_tag = fields.String()
+    resource_ids = fields.Nested(ResourceIdsSchema)
+    confirmation_mode = enum_field(m.CONFIRMATION_MODES)
+
+
+class SlotSchema(BaseSchema):
+    """Slot: the bookable unit (merchant, service, start, duration, resources)."""
+
+    merchant_id = fields.String(metadata={"example": "dining-001"})
+    service_id = fields.String(metadata={"example": "dinner"})
+    start_sec = Int64(minimum=0)
+    duration_sec = Int64(minimum=0, metadata={"example": "5400"})
+    availability_tag = fields.String()
+    resources = fields.Nested(ResourceIdsSchema)
+    confirmation_mode = enum_field(m.CONFIRMATION_MODES)
+
+
+class BookableSlotSchema(SlotSchema):
+    """A Slot that must name everything CreateBooking and CheckAvailability need."""
+
+    merchant_id = _required_str(metadata={"example": "dining-001"})
+    service_id = _required_str(metadata={"example": "dinner"})
+    start_sec = Int64(required=True, minimum=0)
+    duration_sec = Int64(required=True, minimum=0, metadata={"example": "5400"})
+
+    @post_load
+    def _to_spec(self, data, **kwargs):
+        return slot_spec(data["merchant_id"], data, "resources")
+
+
+class PostalAddressSchema(BaseSchema):
+    """PostalAddress of a user."""
+
+    country = fields.String()
+    locality = fields.String()
+    region = fields.String()
+    postal_code = fields.String()
+    street_address = fields.String()
+
+
+class UserInformationSchema(BaseSchema):
+    """UserInformation; CreateBooking requires ids, names, telephone and email."""
+
+    user_id = _required_str(metadata={"example": "4242424242424242424"})
+    given_name = _required_str(metadata={"example": "Ada"})
+    family_name = _required_str(metadata={"example": "Lovelace"})
+    address = fields.Nested(PostalAddressSchema)
+    telephone = _required_str(metadata={"example": "+1 555-010-0101"})
+    email = _required_str(metadata={"example": "ada@example.com"})
+    language_code = fields.String()
+
+    @post_load
+    def _to_user(self, data, **kwargs):
+        address = tuple(sorted((k, v) for k, v in (data.get("address") or {}).items() if v))
+        return m.UserInformation(
+            user_id=data["user_id"], given_name=data["given_name"], family_name=data["family_name"],
+            telephone=data["telephone"], email=data["email"], language_code=data.get("language_code", ""),
+            address=address,
+        )
+
+
+class PriceSchema(BaseSchema):
+    """Price in micros of a currency."""
+
+    price_micros = Int64(metadata={"example": "45000000"})
+    currency_code = fields.String(metadata={"example": "USD"})
+    pricing_option_tag = fields.String()
+
+
+class DepositSchema(BaseSchema):
+    """Deposit charged or held."""
+
+    deposit = fields.Nested(PriceSchema)
+    min_advance_cancellation_sec = Int64()
+    deposit_type = enum_field(("FIXED_RATE_DEFAULT", "PER_PERSON"))
+
+
+class NoShowFeeSchema(BaseSchema):
+    """Fee charged on a no-show."""
+
+    fee = fields.Nested(PriceSchema)
+    fee_type = enum_field(("FIXED_RATE_DEFAULT", "PER_PERSON"))
+
+
+class PaymentInformationSchema(BaseSchema):
+    """PaymentInformation; echoed back in the booking."""
+
+    prepayment_status = enum_field(m.PREPAYMENT_STATUSES, metadata={"example": "PREPAYMENT_NOT_PROVIDED"})
+    payment_transaction_id = fields.String()
+    price = fields.Nested(PriceSchema)
+    tax_amount = fields.Nested(PriceSchema)
+    fees = fields.Nested(PriceSchema)
+    fees_and_taxes = fields.Nested(PriceSchema)
+    deposit = fields.Nested(DepositSchema)
+    no_show_fee = fields.Nested(NoShowFeeSchema)
+    payment_processed_by = enum_field(
+        ("PAYMENT_PROCESSED_BY_UNSPECIFIED", "PROCESSED_BY_GOOGLE", "PROCESSED_BY_PARTNER"))
+    payment_option_id = fields.String()
+    user_payment_option_id = fields.String()
+    fraud_signals = fields.String()
+    pa_response = fields.String()
+    md_merchant_data = fields.String()
+
+
+class PaymentProcessingParametersSchema(BaseSchema):
+    """Payment token data when the partner processes the payment."""
+
+    processor = enum_field(("PAYMENT_PROCESSOR_UNSPECIFIED", "PROCESSOR_STRIPE", "PROCESSOR_BRAINTREE"))
+    payment_method_token = fields.String()
+    unparsed_payment_method_token = fields.String()
+    version = fields.String()
+    payment_processor = fields.String()
+    tokenization_config = fields.Dict()
+
+
+class LeaseReferenceSchema(BaseSchema):
+    """Legacy lease reference (accepted, not enforced)."""
+
+    lease_id = fields.String()
+
+
+class BatchAvailabilityLookupRequestSchema(BaseSchema):
+    """BatchAvailabilityLookupRequest."""
+
+    merchant_id = _required_str(metadata={"example": "dining-001"})
+    slot_time = fields.List(fields.Nested(SlotTimeSchema), required=True,
+                            validate=Length(min=1, error="must list at least one slot_time"))
+
+    @post_load
+    def _to_specs(self, data, **kwargs):
+        return {"merchant_id": data["merchant_id"],
+                "specs": [slot_spec(data["merchant_id"], st, "resource_ids") for st in data["slot_time"]]}
+
+
+class CheckAvailabilityRequestSchema(BaseSchema):
+    """CheckAvailabilityRequest (legacy)."""
+
+    slot = fields.Nested(BookableSlotSchema, required=True)
+
+
+class CreateBookingRequestSchema(BaseSchema):
+    """CreateBookingRequest."""
+
+    slot = fields.Nested(BookableSlotSchema, required=True)
+    lease_ref = fields.Nested(LeaseReferenceSchema)
+    user_information = fields.Nested(UserInformationSchema, required=True)
+    payment_information = fields.Nested(PaymentInformationSchema)
+    payment_processing_parameters = fields.Nested(PaymentProcessingParametersSchema)
+    idempotency_token = _required_str(metadata={"example": "7700112233445566778"})
+    additional_request = fields.String()
+    offer_id = fields.String()
+    deal_id = fields.String()
+
+    @post_load
+    def _canonical_payment(self, data, **kwargs):
+        if "payment_information" in data:
+            # Stored in canonical wire form (int64 as strings) so the echo is exact.
+            data["payment_information"] = PaymentInformationSchema().dump(data["payment_information"])
+        params = data.get("payment_processing_parameters") or {}
+        data["payment_token_given"] = bool(params.get("unparsed_payment_method_token")
+                                           or params.get("payment_method_token"))
+        return data
+
+
+class BookingUpdateSchema(BaseSchema):
+    """The Booking of an UpdateBookingRequest: its id plus only the fields that change."""
+
+    booking_id = _required_str(metadata={"example": "B0000001"})
+    slot = fields.Nested(SlotSchema)
+    status = enum_field(m.BOOKING_STATUSES)
+    user_information = fields.Dict()
+    payment_information = fields.Dict()
+
+    @validates_schema
+    def _something_to_do(self, data, **kwargs):
+        if "status" not in data and "slot" not in data:
+            raise ValidationError("give a status (to cancel) or a slot (to reschedule)", "booking")
+
+
+class UpdateBookingRequestSchema(BaseSchema):
+    """UpdateBookingRequest (a legacy update_mask is accepted and ignored)."""
+
+    booking = fields.Nested(BookingUpdateSchema, required=True)
+    update_mask = fields.Raw(load_only=True)
+
+
+class GetBookingStatusRequestSchema(BaseSchema):
+    """GetBookingStatusRequest."""
+
+    booking_id = _required_str(metadata={"example": "B0000001"})
+
+
+class ListBookingsRequestSchema(BaseSchema):
+    """ListBookingsRequest."""
+
+    user_id = _required_str(metadata={"example": "4242424242424242424"})
+
+
+# ---- responses (documentation and conformance checks; answers are encoded by wire.py) ----
+
+
+class SlotTimeAvailabilitySchema(BaseSchema):
+    """One answer of a BatchAvailabilityLookup."""
+
+    slot_time = fields.Nested(SlotTimeSchema, required=True)
+    available = fields.Boolean(required=True)
+
+
+class BatchAvailabilityLookupResponseSchema(BaseSchema):
+    """BatchAvailabilityLookupResponse: one entry per requested slot_time, in order."""
+
+    slot_time_availability = fields.List(fields.Nested(SlotTimeAvailabilitySchema), required=True)
+
+
+class CheckAvailabilityResponseSchema(BaseSchema):
+    """CheckAvailabilityResponse (legacy)."""
+
+    slot = fields.Nested(SlotSchema, required=True)
+    count_available = fields.Integer(required=True)
+
+
+class OfferInfoSchema(BaseSchema):
+    """OfferInfo."""
+
+    offer_id = fields.String()
+
+
+class BookingSchema(BaseSchema):
+    """Booking."""
+
+    booking_id = fields.String(required=True)
+    slot = fields.Nested(SlotSchema)
+    user_information = fields.Nested(UserInformationSchema)
+    status = enum_field(m.BOOKING_STATUSES)
+    payment_information = fields.Nested(PaymentInformationSchema)
+    offer_info = fields.Nested(OfferInfoSchema)
+
+
+class ThreeDS1ParametersSchema(BaseSchema):
+    """3-D Secure 1 challenge parameters."""
+
+    acs_url = fields.String()
+    pa_req = fields.String()
+    transaction_id = fields.String()
+    md_merchant_data = fields.String()
+
+
+class PaymentFailureInformationSchema(BaseSchema):
+    """PaymentFailureInformation."""
+
+    threeds1_parameters = fields.Nested(ThreeDS1ParametersSchema)
+
+
+class BookingFailureSchema(BaseSchema):
+    """BookingFailure: a business failure, sent with HTTP 200."""
+
+    cause = enum_field(m.FAILURE_CAUSES, required=True)
+    rejected_card_type = enum_field(m.CREDIT_CARD_TYPES)
+    description = fields.String()
+    payment_failure = fields.Nested(PaymentFailureInformationSchema)
+
+
+class BookingResultSchema(BaseSchema):
+    """CreateBookingResponse / UpdateBookingResponse: a booking or a booking_failure."""
+
+    booking = fields.Nested(BookingSchema)
+    user_payment_option = fields.Dict()
+    booking_failure = fields.Nested(BookingFailureSchema)
+
+
+class GetBookingStatusResponseSchema(BaseSchema):
+    """GetBookingStatusResponse."""
+
+    booking_id = fields.String(required=True)
+    booking_status = enum_field(m.BOOKING_STATUSES, required=True)
+    prepayment_status = enum_field(m.PREPAYMENT_STATUSES, required=True)
+
+
+class ListBookingsResponseSchema(BaseSchema):
+    """ListBookingsResponse."""
+
+    bookings = fields.List(fields.Nested(BookingSchema), required=True)
+
+
+def slot_spec(merchant_id: str, data: dict, resources_key: str) -> m.SlotSpec:
+    """A domain SlotSpec from a loaded SlotTime or Slot."""
+    resources = data.get(resources_key)
+    return m.SlotSpec(
+        merchant_id=merchant_id, service_id=data["service_id"], start_sec=data["start_sec"],
+        duration_sec=data.get("duration_sec"), staff_id=(resources or {}).get("staff_id", ""),
+        room_id=(resources or {}).get("room_id", ""), party_size=(resources or {}).get("party_size", 0),
+        availability_tag=data.get("availability_tag", ""), confirmation_mode=data.get("confirmation_mode", ""),
+        has_resources=resources is not None,
+    )

@@ -1,0 +1,80 @@
+"""Domain objects -> canonical v3 JSON (snake_case, int64 as strings, defaults omitted)."""
+
+from __future__ import annotations
+
+from ...domain.errors import BookingFailed
+from ...domain.models import Booking, SlotSpec, UserInformation
+
+
+def resources(spec: SlotSpec) -> dict:
+    """ResourceIds with only the fields that are set."""
+    out = {}
+    if spec.staff_id:
+        out["staff_id"] = spec.staff_id
+    if spec.room_id:
+        out["room_id"] = spec.room_id
+    if spec.party_size:
+        out["party_size"] = spec.party_size
+    return out
+
+
+def slot_time(spec: SlotSpec) -> dict:
+    """A BAL SlotTime, echoed as the client sent it (canonical form)."""
+    out = {"service_id": spec.service_id, "start_sec": str(spec.start_sec)}
+    if spec.duration_sec is not None:
+        out["duration_sec"] = str(spec.duration_sec)
+    if spec.availability_tag:
+        out["availability_tag"] = spec.availability_tag
+    if spec.has_resources:
+        out["resource_ids"] = resources(spec)
+    if spec.confirmation_mode:
+        out["confirmation_mode"] = spec.confirmation_mode
+    return out
+
+
+def slot(spec: SlotSpec) -> dict:
+    """A Slot."""
+    out = {"merchant_id": spec.merchant_id, "service_id": spec.service_id, "start_sec": str(spec.start_sec)}
+    if spec.duration_sec is not None:
+        out["duration_sec"] = str(spec.duration_sec)
+    if spec.availability_tag:
+        out["availability_tag"] = spec.availability_tag
+    if spec.has_resources:
+        out["resources"] = resources(spec)
+    if spec.confirmation_mode:
+        out["confirmation_mode"] = spec.confirmation_mode
+    return out
+
+
+def user_information(user: UserInformation) -> dict:
+    """A UserInformation, empty fields omitted."""
+    out = {"user_id": user.user_id}
+    for name in ("given_name", "family_name"):
+        if getattr(user, name):
+            out[name] = getattr(user, name)
+    if user.address:
+        out["address"] = dict(user.address)
+    for name in ("telephone", "email", "language_code"):
+        if getattr(user, name):
+            out[name] = getattr(user, name)
+    return out
+
+
+def booking(b: Booking) -> dict:
+    """A full Booking."""
+    out = {"booking_id": b.booking_id, "slot": slot(b.slot), "user_information": user_information(b.user),
+           "status": b.status}
+    if b.payment_information:
+        out["payment_information"] = b.payment_information
+    if b.offer_id:
+        out["offer_info"] = {"offer_id": b.offer_id}
+    return out
+
+
+def booking_failure(exc: BookingFailed) -> dict:
+    """A BookingFailure with the cause-specific fields the spec requires."""
+    out = {"cause": exc.cause}
+    out.update(exc.extra)
+    if exc.description:
+        out["description"] = exc.description
+    return out

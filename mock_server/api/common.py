@@ -1,0 +1,173 @@
+"""Shared HTTP-layer pieces: the parser (400s, orjson), base schema, int64 field, JSON answers."""
+
+from __future__ import annotations
+
+import re
+
+import flask
+import orjson
+from flask import Response
+from flask.json.provider import JSONProvider
+from flask_smorest import Blueprint as SmorestBlueprint
+from flask_smorest import abort
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
+from webargs import core
+from webargs.flaskparser import FlaskParser
+
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+_DIGITS = re.compile(r"-?\d+")
+_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+
+
+NOTES_KEY = "mock_server.notes"
+
+
+def exchange_notes() -> dict:
+    """Notes on the current exchange, kept in the WSGI environ so every layer can reach them.
+
+    Keys: "warnings" (list of str), "faults" (list of {"id", "kind"}): the recorder writes both down.
+    """
+    environ = flask.request.environ
+    notes = environ.get(NOTES_KEY)
+    if notes is None:
+        notes = environ[NOTES_KEY] = {"warnings": [], "faults": []}
+    return notes
+
+
+def note_warning(message: str) -> None:
+    """Attach a warning to the current exchange (the recorder writes it down)."""
+    warnings = exchange_notes()["warnings"]
+    if message not in warnings:
+        warnings.append(message)
+
+
+def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
+    """A JSON answer encoded by orjson."""
+    return Response(orjson.dumps(body), status=status, headers=headers, mimetype="application/json")
+
+
+class OrjsonProvider(JSONProvider):
+    """Flask's JSON provider on orjson: the error handler and admin answers use it too."""
+
+    def dumps(self, obj, **kwargs) -> str:
+        return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS).decode()
+
+    def loads(self, s, **kwargs):
+        return orjson.loads(s)
+
+    def response(self, *args, **kwargs) -> Response:
+        obj = args[0] if len(args) == 1 else (args or kwargs)
+        return self._app.response_class(orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS),
+                                         mimetype="application/json")
+
+
+class SandboxParser(FlaskParser):
+    """webargs parser: validation errors are 400 with a readable message; bodies must be JSON."""
+
+    DEFAULT_VALIDATION_STATUS = 400
+
+    def _raw_load_json(self, req: flask.Request):
+        mimetype = req.mimetype
+        if mimetype and not core.is_json(mimetype):
+            abort(415, message=f"Content-Type must be application/json, got {mimetype!r}")
+        data = req.get_data(cache=True)
+        if not data:
+            abort(400, message="the request body must be a JSON object; it was empty")
+        try:
+            body = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            abort(400, message=f"malformed JSON: {exc}")
+        if not isinstance(body, dict):
+            abort(400, message=f"the request body must be a JSON object, not {type(body).__name__}")
+        return body
+
+    def handle_error(self, error: ValidationError, req, schema, *, error_status_code, error_headers):
+        messages = error.messages
+        abort(error_status_code or 400, message="invalid request: " + "; ".join(_flatten(messages)),
+              errors=messages, headers=error_headers)
+
+
+def _flatten(messages, prefix: str = "") -> list[str]:
+    """{'json': {'slot': {'start_sec': ['bad']}}} -> ['slot.start_sec: bad']."""
+    if isinstance(messages, dict):
+        out = []
+        for key, value in messages.items():
+            name = "" if key in ("json", "_schema") else str(key)
+            out.extend(_flatten(value, f"{prefix}.{name}".strip(".") if name else prefix))
+        return out
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [f"{prefix}: {' '.join(messages)}" if prefix else " ".join(messages)]
+    if isinstance(messages, list):
+        return [line for m in messages for line in _flatten(m, prefix)]
+    return [f"{prefix}: {messages}"]
+
+
+class Blueprint(SmorestBlueprint):
+    """flask-smorest Blueprint using the sandbox parser."""
+
+    ARGUMENTS_PARSER = SandboxParser()
+
+
+class BaseSchema(Schema):
+    """Accepts snake_case and lowerCamelCase names; unknown fields are dropped with a warning."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+    @pre_load
+    def _normalise_names(self, data, **kwargs):
+        if not isinstance(data, dict):
+            return data
+        known = self.load_fields
+        out = {}
+        for key, value in data.items():
+            if key in known:
+                out[key] = value
+                continue
+            snake = _CAMEL.sub("_", key).lower() if isinstance(key, str) else key
+            if snake in known:
+                out[snake] = value
+            else:
+                note_warning(f"unknown field ignored: {key}")
+        return out
+
+
+class Int64(fields.Field):
+    """proto3 int64: accepted as a JSON string or number, emitted as a string."""
+
+    default_error_messages = {"invalid": "must be an int64 (a decimal string or an integer)",
+                              "range": "out of the int64 range"}
+
+    def __init__(self, *, minimum: int | None = None, **kwargs):
+        super().__init__(**kwargs)
+        self.minimum = minimum
+        self.metadata.setdefault("type", "string")
+        self.metadata.setdefault("pattern", r"^-?\d+$")
+        self.metadata.setdefault("example", "1767279600")
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if isinstance(value, bool):
+            raise self.make_error("invalid")
+        if isinstance(value, int):
+            note_warning(f"int64 field {attr} sent as a JSON number (Google sends strings)")
+            number = value
+        elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
+            number = int(value.strip())
+        else:
+            raise self.make_error("invalid")
+        if not INT64_MIN <= number <= INT64_MAX:
+            raise self.make_error("range")
+        if self.minimum is not None and number < self.minimum:
+            raise ValidationError(f"must be at least {self.minimum}")
+        return number
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return None if value is None else str(value)
+
+
+def enum_field(values, **kwargs) -> fields.String:
+    """A proto enum, by name."""
+    from marshmallow.validate import OneOf
+
+    metadata = {"enum": list(values), **kwargs.pop("metadata", {})}
+    return fields.String(validate=OneOf(values), metadata=metadata, **kwargs)

@@ -1,0 +1,5 @@
+"""Feeds blueprint."""
+
+from .routes import blp
+
+__all__ = ["blp"]

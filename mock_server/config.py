@@ -1,0 +1,69 @@
+"""Settings: defaults, then MOCK_* environment variables, then explicit overrides (tests)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, fields
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def resolve_path(path: str) -> Path:
+    """A relative path is taken from the working directory, else from the source checkout."""
+    candidate = Path(path)
+    if candidate.is_absolute() or candidate.exists():
+        return candidate
+    from_root = ROOT / candidate
+    return from_root if from_root.exists() else candidate
+
+
+@dataclass
+class Settings:
+    """Every knob of the sandbox; each field F is read from the env var MOCK_<F upper-cased>."""
+
+    host: str = "127.0.0.1"
+    port: int = 8080
+    seed: int = 42
+    fixture: str = "fixtures/default.json"
+    db_path: str = ""
+    clock: int | None = None  # freeze the sandbox clock at this epoch second
+    basic_auth: str = ""  # "user:pass" turns on HTTP Basic auth for /v3
+    admin_token: str = ""  # turns on "Authorization: Bearer <token>" for /_admin
+    threads: int = 8
+    server: str = "granian"  # granian | waitress | werkzeug
+    log_level: str = "INFO"
+    max_body_bytes: int = 1_048_576
+    max_slot_times: int = 1000
+    recordings_dir: str = "recordings"
+
+    @classmethod
+    def load(cls, environ: dict | None = None, **overrides) -> "Settings":
+        """Build settings from the environment, then apply overrides."""
+        environ = os.environ if environ is None else environ
+        values = {}
+        for f in fields(cls):
+            raw = environ.get(f"MOCK_{f.name.upper()}")
+            if raw is not None and raw != "":
+                values[f.name] = _coerce(f.name, f.type, raw)
+        values.update(overrides)
+        return cls(**values)
+
+
+def _coerce(name: str, type_name: str, raw: str):
+    """Turn an env string into the field's type, with an error that names the variable."""
+    if "int" in str(type_name):
+        try:
+            return int(raw)
+        except ValueError:
+            raise SystemExit(f"MOCK_{name.upper()} must be an integer, got {raw!r}") from None
+    return raw
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """(env var, default, type) for every setting: the README's config table is checked against it."""
+    rows = []
+    for f in fields(Settings):
+        default = f.default
+        rows.append((f"MOCK_{f.name.upper()}", "" if default in (None, "") else str(default), str(f.type)))
+    return rows

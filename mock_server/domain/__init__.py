@@ -1,0 +1,1 @@
+"""Pure booking rules: no Flask, no TinyDB."""

@@ -1,0 +1,285 @@
+"""Booking rules: availability, create (idempotent), update, status and list."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import threading
+from dataclasses import dataclass, field
+
+from .clock import SandboxClock
+from .errors import BookingFailed, InvalidRequest, NotFound
+from .inventory import Inventory
+from .models import (
+    ASYNCHRONOUS, CANCELED, CONFIRMED, DECLINED_BY_MERCHANT, PENDING_MERCHANT_CONFIRMATION,
+    PREPAYMENT_PROVIDED, Booking, SlotSpec, UserInformation,
+)
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What a mutation answered, plus notes for the exchange record."""
+
+    booking: Booking
+    warnings: list[str] = field(default_factory=list)
+    replayed: bool = False
+
+
+@dataclass(slots=True)
+class IdempotencyRecord:
+    """The first successful answer to a token, and the payload it answered."""
+
+    fingerprint: str
+    booking: Booking
+
+
+class BookingListener:
+    """Receives every committed change (persistence implements this); defaults do nothing."""
+
+    def booking_saved(self, booking: Booking) -> None:
+        """A booking was created or changed."""
+
+    def token_saved(self, token: str, record: IdempotencyRecord) -> None:
+        """A token now answers with this record."""
+
+
+class BookingService:
+    """All booking state and rules; one lock around every mutation."""
+
+    def __init__(self, inventory: Inventory, clock: SandboxClock, listener: BookingListener | None = None,
+                 next_seq: int = 1):
+        self.inventory = inventory
+        self.clock = clock
+        self.listener = listener or BookingListener()
+        self.lock = threading.RLock()  # re-entrant: the persistence listener may snapshot under it
+        self._bookings: dict[str, Booking] = {}
+        self._tokens: dict[str, IdempotencyRecord] = {}
+        self._by_user: dict[str, dict[str, Booking]] = {}
+        # (user_id, merchant_id, service_id, start_sec) -> active bookings of that user on that start.
+        self._user_slot: dict[tuple, set[str]] = {}
+        self._seq = next_seq
+
+    # ---- reads (no lock: each reads one consistent attribute at a time) ----
+
+    def availability(self, merchant_id: str, specs: list[SlotSpec]) -> list[bool]:
+        """For each requested slot, whether it can be booked right now."""
+        self.inventory.merchant(merchant_id)
+        now = self.clock.now()
+        answers = []
+        for spec in specs:
+            self.inventory.service(merchant_id, spec.service_id)
+            answers.append(
+                spec.start_sec > now and any(s.spots_open > 0 for s in self.inventory.candidates(spec))
+            )
+        return answers
+
+    def count_available(self, spec: SlotSpec) -> int:
+        """Open spots across the entries matching the spec (legacy CheckAvailability)."""
+        self.inventory.service(spec.merchant_id, spec.service_id)
+        if spec.start_sec <= self.clock.now():
+            return 0
+        return sum(s.spots_open for s in self.inventory.candidates(spec))
+
+    def get(self, booking_id: str) -> Booking:
+        """A copy of the booking, or NotFound."""
+        booking = self._bookings.get(booking_id)
+        if booking is None:
+            raise NotFound(f"unknown booking_id {booking_id!r}")
+        return dataclasses.replace(booking)
+
+    def list_for_user(self, user_id: str) -> list[Booking]:
+        """The user's future bookings that still hold a spot, soonest first."""
+        now = self.clock.now()
+        mine = [b for b in list(self._by_user.get(user_id, {}).values()) if b.is_active and b.slot.start_sec > now]
+        mine.sort(key=lambda b: (b.slot.start_sec, b.booking_id))
+        return [dataclasses.replace(b) for b in mine]
+
+    def all_bookings(self) -> list[Booking]:
+        """Every booking, oldest first."""
+        return [dataclasses.replace(b) for b in list(self._bookings.values())]
+
+    def counts(self) -> dict:
+        """Booking counts for health."""
+        bookings = list(self._bookings.values())
+        return {"bookings": len(bookings), "active_bookings": sum(b.is_active for b in bookings)}
+
+    # ---- mutations ----
+
+    def create(self, spec: SlotSpec, user: UserInformation, payment: dict | None, token: str,
+               payment_token_given: bool = False, offer_id: str = "") -> Outcome:
+        """Book a spot; the same token after a success answers the original booking again."""
+        fingerprint = _fingerprint(spec, user, payment)
+        with self.lock:
+            record = self._tokens.get(token)
+            if record is not None:
+                warnings = []
+                if record.fingerprint != fingerprint:
+                    warnings.append("idempotency_token reused with a different payload; original booking returned")
+                return Outcome(dataclasses.replace(record.booking), warnings, replayed=True)
+
+            service = self.inventory.service(spec.merchant_id, spec.service_id)
+            if spec.duration_sec is None:
+                raise InvalidRequest("slot.duration_sec is required", field="slot.duration_sec")
+            now = self.clock.now()
+            entries = self.inventory.candidates(spec)
+            if not entries:
+                raise BookingFailed("SLOT_UNAVAILABLE", "no such slot in the merchant's inventory")
+            if spec.start_sec <= now:
+                raise BookingFailed("SLOT_UNAVAILABLE", "the slot starts in the past")
+            if self._user_slot.get((user.user_id, spec.merchant_id, spec.service_id, spec.start_sec)):
+                raise BookingFailed("SLOT_ALREADY_BOOKED_BY_USER", "this user already holds this slot")
+            if service.prepayment_required and not (
+                payment_token_given or (payment or {}).get("prepayment_status") == PREPAYMENT_PROVIDED
+            ):
+                raise BookingFailed("PAYMENT_ERROR", "prepayment required: this service must be paid when booking")
+            slot = next((s for s in entries if s.spots_open > 0), None)
+            if slot is None:
+                raise BookingFailed("SLOT_UNAVAILABLE", "no spot left in this slot")
+
+            slot.spots_open -= 1
+            status = PENDING_MERCHANT_CONFIRMATION if slot.confirmation_mode == ASYNCHRONOUS else CONFIRMED
+            booking = Booking(
+                booking_id=self._next_id(), slot=spec, user=user, status=status, held=slot,
+                payment_information=payment, idempotency_token=token, offer_id=offer_id,
+                created_sec=now, updated_sec=now,
+            )
+            self._index(booking)
+            record = IdempotencyRecord(fingerprint, dataclasses.replace(booking))
+            self._tokens[token] = record
+            self.listener.booking_saved(booking)
+            self.listener.token_saved(token, record)
+            return Outcome(dataclasses.replace(booking))
+
+    def cancel(self, booking_id: str) -> Outcome:
+        """Cancel on the user's behalf and free the spot."""
+        with self.lock:
+            booking = self._existing(booking_id)
+            if booking.status == CANCELED:
+                raise BookingFailed("BOOKING_ALREADY_CANCELLED", "this booking is already cancelled")
+            if not booking.is_active:
+                raise BookingFailed("BOOKING_NOT_CANCELLABLE", f"a {booking.status} booking cannot be cancelled")
+            now = self.clock.now()
+            window = self.inventory.service(booking.slot.merchant_id, booking.slot.service_id).cancellation_window_sec
+            if now >= booking.slot.start_sec - window:
+                raise BookingFailed(
+                    "OUTSIDE_CANCELLATION_WINDOW",
+                    f"cancellation closes {window} s before the start" if window else "the booking has started",
+                )
+            self._set_status(booking, CANCELED, now)
+            return Outcome(dataclasses.replace(booking))
+
+    def modify(self, booking_id: str, start_sec: int | None = None, duration_sec: int | None = None,
+               party_size: int | None = None) -> Outcome:
+        """Reschedule and/or change the party size; on SLOT_UNAVAILABLE nothing changes."""
+        with self.lock:
+            booking = self._existing(booking_id)
+            if booking.status == CANCELED:
+                raise BookingFailed("BOOKING_ALREADY_CANCELLED", "a cancelled booking cannot be changed")
+            if not booking.is_active:
+                raise BookingFailed("SLOT_UNAVAILABLE", f"a {booking.status} booking cannot be changed")
+            old = booking.slot
+            target = dataclasses.replace(
+                old,
+                start_sec=old.start_sec if start_sec is None else start_sec,
+                duration_sec=old.duration_sec if duration_sec is None else duration_sec,
+                party_size=old.party_size if party_size is None else party_size,
+                has_resources=old.has_resources or bool(party_size),
+            )
+            if target == old:
+                return Outcome(dataclasses.replace(booking))  # a repeated update changes nothing
+            now = self.clock.now()
+            if target.start_sec <= now:
+                raise BookingFailed("SLOT_UNAVAILABLE", "the new time is in the past")
+            entries = self.inventory.candidates(target)
+            slot = booking.held if booking.held in entries else next((s for s in entries if s.spots_open > 0), None)
+            if slot is None:
+                raise BookingFailed("SLOT_UNAVAILABLE", "the requested new slot is not available")
+            self._unindex_user_slot(booking)
+            if slot is not booking.held:
+                if booking.held is not None:
+                    booking.held.spots_open += 1
+                slot.spots_open -= 1
+                booking.held = slot
+            booking.slot = target
+            booking.updated_sec = now
+            self._index(booking)
+            self.listener.booking_saved(booking)
+            return Outcome(dataclasses.replace(booking))
+
+    def merchant_decision(self, booking_id: str, confirm: bool) -> Outcome:
+        """The merchant confirms or declines a pending (asynchronous) booking."""
+        with self.lock:
+            booking = self._existing(booking_id)
+            if booking.status != PENDING_MERCHANT_CONFIRMATION:
+                raise InvalidRequest(f"booking {booking_id} is {booking.status}, not pending", field="booking_id")
+            self._set_status(booking, CONFIRMED if confirm else DECLINED_BY_MERCHANT, self.clock.now())
+            return Outcome(dataclasses.replace(booking))
+
+    # ---- persistence support ----
+
+    def restore(self, bookings: list[Booking], tokens: dict[str, IdempotencyRecord], next_seq: int) -> None:
+        """Load persisted state; spots held by active bookings are taken out of inventory again."""
+        with self.lock:
+            for booking in bookings:
+                if booking.is_active and booking.held is not None:
+                    booking.held.spots_open -= 1
+                self._bookings[booking.booking_id] = booking
+                self._index(booking)
+            self._tokens.update(tokens)
+            self._seq = max(self._seq, next_seq)
+
+    @property
+    def next_seq(self) -> int:
+        """The sequence number the next booking id will use."""
+        return self._seq
+
+    def tokens(self) -> dict[str, IdempotencyRecord]:
+        """A copy of the idempotency table (for snapshots)."""
+        return dict(self._tokens)
+
+    # ---- internals ----
+
+    def _next_id(self) -> str:
+        seq = self._seq
+        self._seq += 1
+        return f"B{seq:07d}"
+
+    def _existing(self, booking_id: str) -> Booking:
+        booking = self._bookings.get(booking_id)
+        if booking is None:
+            raise NotFound(f"unknown booking_id {booking_id!r}")
+        return booking
+
+    def _set_status(self, booking: Booking, status: str, now: int) -> None:
+        was_active = booking.is_active
+        booking.status = status
+        booking.updated_sec = now
+        if was_active and not booking.is_active:
+            if booking.held is not None:
+                booking.held.spots_open += 1
+            self._unindex_user_slot(booking)
+        self.listener.booking_saved(booking)
+
+    def _user_slot_key(self, booking: Booking) -> tuple:
+        s = booking.slot
+        return (booking.user.user_id, s.merchant_id, s.service_id, s.start_sec)
+
+    def _index(self, booking: Booking) -> None:
+        self._bookings[booking.booking_id] = booking
+        self._by_user.setdefault(booking.user.user_id, {})[booking.booking_id] = booking
+        if booking.is_active:
+            self._user_slot.setdefault(self._user_slot_key(booking), set()).add(booking.booking_id)
+
+    def _unindex_user_slot(self, booking: Booking) -> None:
+        key = self._user_slot_key(booking)
+        holders = self._user_slot.get(key)
+        if holders is not None:
+            holders.discard(booking.booking_id)
+            if not holders:
+                del self._user_slot[key]
+
+
+def _fingerprint(spec: SlotSpec, user: UserInformation, payment: dict | None) -> str:
+    """A stable digest of what a CreateBooking asked for, to spot token reuse."""
+    return json.dumps([repr(spec), repr(user), payment], sort_keys=True, default=str)
+

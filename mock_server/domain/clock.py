@@ -1,0 +1,57 @@
+"""The sandbox clock: real time, optionally frozen or shifted, so runs can be exact."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+class SandboxClock:
+    """Epoch-second clock that QA can freeze, unfreeze and advance."""
+
+    def __init__(self, frozen_at: int | None = None, wall=time.time):
+        self._wall = wall
+        self._lock = threading.Lock()
+        self._frozen_at = frozen_at
+        self._offset = 0
+
+    def now(self) -> int:
+        """Current sandbox time in whole epoch seconds."""
+        frozen = self._frozen_at
+        if frozen is not None:
+            return frozen
+        return int(self._wall()) + self._offset
+
+    @property
+    def frozen(self) -> bool:
+        """True while time stands still."""
+        return self._frozen_at is not None
+
+    @property
+    def offset(self) -> int:
+        """Seconds the running clock is ahead of the wall clock."""
+        return self._offset
+
+    def freeze(self, at: int | None = None) -> None:
+        """Stop time, at `at` or at the current sandbox time."""
+        with self._lock:
+            self._frozen_at = self.now() if at is None else int(at)
+
+    def unfreeze(self) -> None:
+        """Let time run again from where it stands (the offset keeps it continuous)."""
+        with self._lock:
+            if self._frozen_at is not None:
+                self._offset = self._frozen_at - int(self._wall())
+                self._frozen_at = None
+
+    def advance(self, seconds: int) -> None:
+        """Move time forward (or back, with a negative number)."""
+        with self._lock:
+            if self._frozen_at is not None:
+                self._frozen_at += int(seconds)
+            else:
+                self._offset += int(seconds)
+
+    def state(self) -> dict:
+        """A plain description for the admin API."""
+        return {"now_sec": self.now(), "frozen": self.frozen, "offset_sec": self._offset}

@@ -1,0 +1,80 @@
+"""Inventory held in memory with the indexes that keep lookups flat as it grows."""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Iterable, Iterator
+
+from .errors import InvalidRequest
+from .models import Merchant, Service, Slot, SlotSpec
+
+
+class Inventory:
+    """Merchants, services and slots; every lookup is a dict hit, never a scan."""
+
+    def __init__(self, merchants: Iterable[Merchant], services: Iterable[Service], slots: Iterable[Slot]):
+        self.merchants: dict[str, Merchant] = {m.merchant_id: m for m in merchants}
+        self.services: dict[tuple[str, str], Service] = {(s.merchant_id, s.service_id): s for s in services}
+        # (merchant_id, service_id, start_sec) -> every entry at that start (staff, rooms, party sizes).
+        self._by_start: dict[tuple[str, str, int], list[Slot]] = {}
+        self._by_merchant: dict[str, list[Slot]] = {m: [] for m in self.merchants}
+        count = 0
+        for slot in slots:
+            self._by_start.setdefault((slot.merchant_id, slot.service_id, slot.start_sec), []).append(slot)
+            self._by_merchant.setdefault(slot.merchant_id, []).append(slot)
+            count += 1
+        for entries in self._by_merchant.values():
+            entries.sort(key=lambda s: s.start_sec)
+        self.slot_count = count
+
+    def merchant(self, merchant_id: str) -> Merchant:
+        """The merchant, or InvalidRequest (the API's 400) when unknown."""
+        merchant = self.merchants.get(merchant_id)
+        if merchant is None:
+            raise InvalidRequest(f"unknown merchant_id {merchant_id!r}", field="merchant_id")
+        return merchant
+
+    def service(self, merchant_id: str, service_id: str) -> Service:
+        """The service of that merchant, or InvalidRequest when either is unknown."""
+        service = self.services.get((merchant_id, service_id))
+        if service is None:
+            self.merchant(merchant_id)
+            raise InvalidRequest(
+                f"unknown service_id {service_id!r} for merchant {merchant_id!r}", field="service_id"
+            )
+        return service
+
+    def candidates(self, spec: SlotSpec) -> list[Slot]:
+        """Inventory entries that satisfy the spec (same merchant, service, start; resources if given)."""
+        entries = self._by_start.get((spec.merchant_id, spec.service_id, spec.start_sec))
+        if not entries:
+            return []
+        return [slot for slot in entries if spec.matches(slot)]
+
+    def find_exact(self, merchant_id: str, service_id: str, start_sec: int, duration_sec: int,
+                   staff_id: str, room_id: str, party_size: int) -> Slot | None:
+        """The one entry with exactly these keys (used to re-attach persisted bookings)."""
+        for slot in self._by_start.get((merchant_id, service_id, start_sec), ()):
+            if (slot.duration_sec, slot.staff_id, slot.room_id, slot.party_size) == (
+                duration_sec, staff_id, room_id, party_size
+            ):
+                return slot
+        return None
+
+    def slots(self, merchant_id: str | None = None, start_from: int | None = None,
+              start_before: int | None = None) -> Iterator[Slot]:
+        """Slots in start order, optionally for one merchant and a [from, before) window."""
+        merchants = [merchant_id] if merchant_id is not None else list(self._by_merchant)
+        for mid in merchants:
+            entries = self._by_merchant.get(mid, [])
+            lo = 0 if start_from is None else bisect.bisect_left(entries, start_from, key=_start)
+            hi = len(entries) if start_before is None else bisect.bisect_left(entries, start_before, key=_start)
+            yield from entries[lo:hi]
+
+    def counts(self) -> dict:
+        """Sizes, for health and feeds."""
+        return {"merchants": len(self.merchants), "services": len(self.services), "slots": self.slot_count}
+
+
+def _start(slot: Slot) -> int:
+    return slot.start_sec

@@ -1,0 +1,162 @@
+"""Domain records: merchants, services, inventory slots, bookings and the v3 enums."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Enum names exactly as they travel on the wire (proto3 JSON uses the names).
+CONFIRMED = "CONFIRMED"
+PENDING_MERCHANT_CONFIRMATION = "PENDING_MERCHANT_CONFIRMATION"
+CANCELED = "CANCELED"
+DECLINED_BY_MERCHANT = "DECLINED_BY_MERCHANT"
+FAILED = "FAILED"
+BOOKING_STATUSES = (
+    "BOOKING_STATUS_UNSPECIFIED", CONFIRMED, PENDING_MERCHANT_CONFIRMATION, CANCELED,
+    "NO_SHOW", "NO_SHOW_PENALIZED", FAILED, DECLINED_BY_MERCHANT,
+)
+# A booking in one of these states holds a spot and shows up in ListBookings.
+ACTIVE_STATUSES = frozenset({CONFIRMED, PENDING_MERCHANT_CONFIRMATION})
+
+SYNCHRONOUS = "CONFIRMATION_MODE_SYNCHRONOUS"
+ASYNCHRONOUS = "CONFIRMATION_MODE_ASYNCHRONOUS"
+CONFIRMATION_MODES = ("CONFIRMATION_MODE_UNSPECIFIED", SYNCHRONOUS, ASYNCHRONOUS)
+
+PREPAYMENT_PROVIDED = "PREPAYMENT_PROVIDED"
+PREPAYMENT_NOT_PROVIDED = "PREPAYMENT_NOT_PROVIDED"
+PREPAYMENT_STATUSES = (
+    "PREPAYMENT_STATUS_UNSPECIFIED", PREPAYMENT_PROVIDED, PREPAYMENT_NOT_PROVIDED,
+    "PREPAYMENT_REFUNDED", "PREPAYMENT_CREDITED",
+)
+
+FAILURE_CAUSES = (
+    "CAUSE_UNSPECIFIED", "SLOT_UNAVAILABLE", "SLOT_ALREADY_BOOKED_BY_USER", "LEASE_EXPIRED",
+    "OUTSIDE_CANCELLATION_WINDOW", "PAYMENT_ERROR_CARD_TYPE_REJECTED", "PAYMENT_ERROR_CARD_DECLINED",
+    "PAYMENT_OPTION_NOT_VALID", "PAYMENT_ERROR", "USER_CANNOT_USE_PAYMENT_OPTION",
+    "BOOKING_ALREADY_CANCELLED", "BOOKING_NOT_CANCELLABLE", "OVERLAPPING_RESERVATION",
+    "USER_OVER_BOOKING_LIMIT", "DEAL_UNAVAILABLE", "PAYMENT_REQUIRES_3DS1", "OFFER_UNAVAILABLE",
+)
+CREDIT_CARD_TYPES = (
+    "CREDIT_CARD_TYPE_UNSPECIFIED", "VISA", "MASTERCARD", "AMERICAN_EXPRESS", "DISCOVER", "JCB",
+)
+
+
+@dataclass(slots=True)
+class Merchant:
+    """A bookable business, as listed in the merchants feed."""
+
+    merchant_id: str
+    name: str
+    vertical: str  # dining | appointments | classes
+    timezone: str
+    category: str = ""
+    telephone: str = ""
+    url: str = ""
+    address: dict = field(default_factory=dict)
+    geo: dict = field(default_factory=dict)
+    business_hours: list = field(default_factory=list)
+    confirmation_mode: str = SYNCHRONOUS
+
+
+@dataclass(slots=True)
+class Service:
+    """A service of a merchant, with the policies that drive failure causes."""
+
+    merchant_id: str
+    service_id: str
+    name: str
+    vertical: str
+    duration_sec: int
+    description: str = ""
+    price_micros: int = 0
+    currency_code: str = "USD"
+    prepayment_required: bool = False
+    # Cancelling later than this many seconds before the start is refused (0 = any time before start).
+    cancellation_window_sec: int = 0
+    staff: list = field(default_factory=list)
+    rooms: list = field(default_factory=list)
+
+
+@dataclass(slots=True, eq=False)
+class Slot:
+    """One inventory entry: a start time with its resources and spot counters."""
+
+    merchant_id: str
+    service_id: str
+    start_sec: int
+    duration_sec: int
+    spots_total: int
+    spots_open: int
+    staff_id: str = ""
+    room_id: str = ""
+    party_size: int = 0
+    availability_tag: str = ""
+    confirmation_mode: str = SYNCHRONOUS
+    staff_name: str = ""
+    room_name: str = ""
+
+
+@dataclass(slots=True, frozen=True)
+class SlotSpec:
+    """A slot as a client names it (BAL SlotTime, Booking.slot); empty fields mean 'any'."""
+
+    merchant_id: str
+    service_id: str
+    start_sec: int
+    duration_sec: int | None = None
+    staff_id: str = ""
+    room_id: str = ""
+    party_size: int = 0
+    availability_tag: str = ""
+    confirmation_mode: str = ""
+    has_resources: bool = False
+
+    def matches(self, slot: Slot) -> bool:
+        """True when the inventory entry satisfies every constraint this spec gives."""
+        return (
+            (self.duration_sec is None or self.duration_sec == slot.duration_sec)
+            and (not self.staff_id or self.staff_id == slot.staff_id)
+            and (not self.room_id or self.room_id == slot.room_id)
+            and (not self.party_size or self.party_size == slot.party_size)
+        )
+
+
+@dataclass(slots=True, frozen=True)
+class UserInformation:
+    """The user a booking is for; address is kept as the client sent it."""
+
+    user_id: str
+    given_name: str = ""
+    family_name: str = ""
+    telephone: str = ""
+    email: str = ""
+    language_code: str = ""
+    address: tuple = ()  # sorted (key, value) pairs, so the record stays hashable
+
+
+@dataclass(slots=True)
+class Booking:
+    """A booking; `slot` is the spec the client booked, `held` the inventory entry it holds."""
+
+    booking_id: str
+    slot: SlotSpec
+    user: UserInformation
+    status: str
+    held: Slot | None
+    payment_information: dict | None = None
+    idempotency_token: str = ""
+    offer_id: str = ""
+    created_sec: int = 0
+    updated_sec: int = 0
+
+    @property
+    def prepayment_status(self) -> str:
+        """The prepayment status, defaulting as the spec says to NOT_PROVIDED."""
+        status = (self.payment_information or {}).get("prepayment_status")
+        if not status or status == "PREPAYMENT_STATUS_UNSPECIFIED":
+            return PREPAYMENT_NOT_PROVIDED
+        return status
+
+    @property
+    def is_active(self) -> bool:
+        """True while the booking holds its spot."""
+        return self.status in ACTIVE_STATUSES

@@ -1,0 +1,51 @@
+"""Run the app under a production WSGI server in this one process (state lives in memory)."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+from flask import Flask
+
+from .runtime import EXTENSION_KEY
+
+log = logging.getLogger("mock_server")
+
+
+def serve(app: Flask) -> None:
+    """Serve `app` on the configured host and port with the configured server."""
+    settings = app.extensions[EXTENSION_KEY].settings
+    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s", stream=sys.stderr)
+    if settings.host not in ("127.0.0.1", "localhost", "::1"):
+        log.warning("listening on %s: reachable from other machines, not just this one", settings.host)
+    log.info("Booking Server v3 sandbox on http://%s:%s (server=%s, threads=%s)",
+             settings.host, settings.port, settings.server, settings.threads)
+    runner = {"granian": _granian, "waitress": _waitress, "werkzeug": _werkzeug}.get(settings.server)
+    if runner is None:
+        raise SystemExit(f"MOCK_SERVER must be granian, waitress or werkzeug, not {settings.server!r}")
+    runner(app, settings)
+
+
+def _granian(app: Flask, settings) -> None:
+    # One worker process forked from this one: it inherits the app already built here (no
+    # re-import), and holds all state. Kill the process group to stop it (tests do).
+    from granian import Granian
+    from granian.constants import Interfaces
+    from granian.log import LogLevels
+
+    server = Granian(
+        target="app:app", address=settings.host, port=settings.port, interface=Interfaces.WSGI,
+        workers=1, blocking_threads=settings.threads, backlog=2048,
+        log_level=LogLevels.warning, log_access=False,
+    )
+    server.serve(target_loader=lambda *_: app, wrap_loader=False)
+
+
+def _waitress(app: Flask, settings) -> None:
+    import waitress
+
+    waitress.serve(app, host=settings.host, port=settings.port, threads=settings.threads, ident="rwg-sandbox")
+
+
+def _werkzeug(app: Flask, settings) -> None:
+    app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
