@@ -36,6 +36,13 @@ class Settings:
     max_body_bytes: int = 1_048_576
     max_slot_times: int = 1000
     recordings_dir: str = "recordings"
+    record: int = 1  # 0 turns the exchange journal off
+    recording: str = ""  # journal name (recordings/<name>.jsonl); default: one per server start
+    redact_pii: int = 0  # 1 replaces names, email and telephone in recordings
+    replay: str = ""  # serve /v3 answers from this recording instead of live state
+    replay_ignore: str = "idempotency_token"  # comma-separated request fields ignored when matching replays
+    scenario: str = ""  # fault scenario (fixtures/scenarios/<name>.json) loaded at start-up
+    timeout_ms: int = 30_000  # how long the `timeout` fault holds a request before its 504
 
     @classmethod
     def load(cls, environ: dict | None = None, **overrides) -> "Settings":
