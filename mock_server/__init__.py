@@ -55,19 +55,18 @@ def _json_errors(app: Flask) -> None:
     """404 and 405 say what exists, as JSON like every other error."""
     from flask import request
 
-    from .api.common import json_response
+    from .api.common import error_response
 
     @app.errorhandler(404)
     def _not_found(error):
-        message = f"no such path: {request.path}"
-        if request.path.startswith("/v3"):
+        message = getattr(error, "data", {}).get("message") or f"no such path: {request.path}"
+        if request.url_rule is None and request.path.startswith("/v3"):
             methods = sorted({r.rule.rstrip("/") for r in app.url_map.iter_rules() if r.rule.startswith("/v3/")})
             message += "; v3 methods: " + ", ".join(methods)
-        return json_response({"code": 404, "status": "Not Found", "message": message}, 404)
+        return error_response(404, message)
 
     @app.errorhandler(405)
     def _bad_method(error):
         allowed = ", ".join(sorted(error.valid_methods or []))
-        return json_response({"code": 405, "status": "Method Not Allowed",
-                              "message": f"{request.method} is not allowed on {request.path}; use {allowed}"},
-                             405, {"Allow": allowed})
+        return error_response(405, f"{request.method} is not allowed on {request.path}; use {allowed}",
+                              {"Allow": allowed})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from http import HTTPStatus
 
 import flask
 import orjson
@@ -44,6 +45,11 @@ def note_warning(message: str) -> None:
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
     """A JSON answer encoded by orjson."""
     return Response(orjson.dumps(body), status=status, headers=headers, mimetype="application/json")
+
+
+def error_response(code: int, message: str, headers: dict | None = None) -> Response:
+    """An error answer in the same shape flask-smorest gives: {code, status, message}."""
+    return json_response({"code": code, "status": HTTPStatus(code).phrase, "message": message}, code, headers)
 
 
 class OrjsonProvider(JSONProvider):
@@ -109,7 +115,7 @@ class Blueprint(SmorestBlueprint):
 
 
 class BaseSchema(Schema):
-    """Accepts snake_case and lowerCamelCase names; unknown fields are dropped with a warning."""
+    """Accepts snake_case and lowerCamelCase names; null means default (proto3 JSON); unknown fields warn."""
 
     class Meta:
         unknown = EXCLUDE
@@ -121,6 +127,8 @@ class BaseSchema(Schema):
         known = self.load_fields
         out = {}
         for key, value in data.items():
+            if value is None:
+                continue  # proto3 JSON: null is the field's default, i.e. absent
             if key in known:
                 out[key] = value
                 continue

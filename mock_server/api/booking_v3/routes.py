@@ -8,7 +8,7 @@ from ...domain.errors import BookingFailed, InvalidRequest, NotFound
 from ...domain.models import CANCELED
 from ...runtime import get_runtime
 from .. import auth
-from ..common import Blueprint, json_response, note_warning
+from ..common import Blueprint, error_response, json_response, note_warning
 from . import examples, schemas, wire
 
 blp = Blueprint(
@@ -25,7 +25,7 @@ def _authenticate():
 
 @blp.errorhandler(InvalidRequest)
 def _invalid(exc: InvalidRequest):
-    abort(400, message=exc.message)
+    return error_response(400, exc.message)
 
 
 def _failure(exc: BookingFailed):

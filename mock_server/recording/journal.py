@@ -1,0 +1,148 @@
+"""The exchange journal: one JSON line per exchange, appended with one write, plus a bounded index."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from pathlib import Path
+from typing import Iterator, NamedTuple
+
+import orjson
+
+INDEX_SIZE = 10_000
+
+
+class IndexEntry(NamedTuple):
+    """What the admin listing filters on, plus the encoded line (far smaller than the dict it came from)."""
+
+    seq: int
+    epoch: float
+    rpc: str
+    status: int | None
+    line: bytes
+
+
+class Journal:
+    """Append-only JSONL file; the last `index_size` lines stay in memory for the admin API."""
+
+    def __init__(self, path: Path, index_size: int = INDEX_SIZE):
+        self.path = Path(path)
+        self._lock = threading.Lock()
+        self._fd: int | None = None  # opened on the first write: an app that records nothing leaves no file
+        self._seq = 0
+        self._index: deque[IndexEntry] = deque(maxlen=index_size)
+
+    def append(self, record: dict, epoch: float) -> int:
+        """Number the record, write it as one line with one write, index it; returns its seq."""
+        with self._lock:
+            if self._fd is None:
+                self._open()
+            self._seq += 1
+            record["seq"] = self._seq
+            line = orjson.dumps(record) + b"\n"
+            _write_all(self._fd, line)
+            response = record.get("response")
+            self._index.append(IndexEntry(self._seq, epoch, record.get("rpc") or "",
+                                          response["status"] if response else None, line))
+            return self._seq
+
+    @property
+    def recorded(self) -> int:
+        """Exchanges in the file (the last seq)."""
+        return self._seq
+
+    @property
+    def indexed(self) -> int:
+        """Exchanges still held in memory."""
+        return len(self._index)
+
+    def snapshot(self) -> list[IndexEntry]:
+        """The in-memory index, oldest first (a copy: writers keep appending)."""
+        with self._lock:
+            return list(self._index)
+
+    def get(self, seq: int) -> dict | None:
+        """One exchange by seq: from memory, else from the file (older than the index)."""
+        with self._lock:
+            if self._index and self._index[0].seq <= seq <= self._index[-1].seq:
+                # seqs in the index are consecutive, so the position is arithmetic.
+                return orjson.loads(self._index[seq - self._index[0].seq].line)
+        prefix = b'{"seq":%d,' % seq
+        for line in self.lines():
+            if line.startswith(prefix):
+                return orjson.loads(line)
+        return None
+
+    def lines(self) -> Iterator[bytes]:
+        """Every complete line of the file, as it stands now (lines written meanwhile are not included)."""
+        with self._lock:
+            size = os.fstat(self._fd).st_size if self._fd is not None else _size(self.path)
+        if not size:
+            return
+        with open(self.path, "rb") as handle:
+            remaining = size
+            for line in handle:
+                remaining -= len(line)
+                if remaining < 0 or not line.endswith(b"\n"):
+                    break
+                yield line.rstrip(b"\n")
+
+    def clear(self) -> None:
+        """Empty the file and the index; numbering starts again at 1."""
+        with self._lock:
+            if self._fd is not None:
+                os.ftruncate(self._fd, 0)
+            elif self.path.exists():
+                self.path.write_bytes(b"")
+            self._index.clear()
+            self._seq = 0
+
+    def close(self) -> None:
+        """Release the file descriptor."""
+        with self._lock:
+            if self._fd is not None:
+                os.close(self._fd)
+                self._fd = None
+
+    def _open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # O_APPEND: every write lands at the end, whatever else holds the file open.
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # A named recording may already hold exchanges: continue its numbering.
+        self._seq = _last_seq(self.path)
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _last_seq(path: Path, chunk: int = 65536) -> int:
+    """The seq of the last complete line, reading the file backwards (a long journal is not scanned)."""
+    size = _size(path)
+    if not size:
+        return 0
+    with open(path, "rb") as handle:
+        tail = b""
+        position = size
+        while position > 0:
+            step = min(chunk, position)
+            position -= step
+            handle.seek(position)
+            tail = handle.read(step) + tail
+            lines = tail.rstrip(b"\n").split(b"\n")
+            if len(lines) > 1 or position == 0:
+                try:
+                    return int(orjson.loads(lines[-1]).get("seq", 0))
+                except (orjson.JSONDecodeError, ValueError, AttributeError):
+                    return sum(1 for _ in open(path, "rb"))  # a torn last line: fall back to counting
+    return 0

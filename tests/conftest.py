@@ -1,0 +1,29 @@
+"""Shared fixtures: a fresh app per test with a frozen clock, so every run is exact."""
+
+from __future__ import annotations
+
+import pytest
+
+from mock_server import create_app
+from mock_server.runtime import EXTENSION_KEY
+
+# 2026-01-01T00:00:00Z: the fixture's day 1 starts the next local day in each merchant's zone.
+FROZEN_AT = 1767225600
+
+
+@pytest.fixture
+def app(tmp_path):
+    """A fresh sandbox: default fixture, frozen clock, recordings in a temp folder."""
+    return create_app({"clock": FROZEN_AT, "recordings_dir": str(tmp_path / "recordings")}, environ={})
+
+
+@pytest.fixture
+def client(app):
+    """Flask test client of that app."""
+    return app.test_client()
+
+
+@pytest.fixture
+def runtime(app):
+    """The app's runtime (state, clock, inventory)."""
+    return app.extensions[EXTENSION_KEY]

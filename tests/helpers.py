@@ -1,0 +1,92 @@
+"""Builders for v3 requests over the fixture's real inventory."""
+
+from __future__ import annotations
+
+import itertools
+
+_tokens = itertools.count(1)
+
+
+def find_slot(runtime, vertical: str | None = None, prepaid: bool | None = False, asynchronous: bool = False,
+              window: bool | None = None, min_spots: int = 1, spots_total: int | None = None, skip: int = 0):
+    """An inventory entry with the asked-for properties (fails the test if the fixture has none)."""
+    inventory = runtime.bookings.inventory
+    found = 0
+    for slot in inventory.slots():
+        service = inventory.services[(slot.merchant_id, slot.service_id)]
+        if vertical and service.vertical != vertical:
+            continue
+        if prepaid is not None and service.prepayment_required != prepaid:
+            continue
+        if (slot.confirmation_mode == "CONFIRMATION_MODE_ASYNCHRONOUS") != asynchronous:
+            continue
+        if window is not None and bool(service.cancellation_window_sec) != window:
+            continue
+        if slot.spots_open < min_spots or (spots_total is not None and slot.spots_total != spots_total):
+            continue
+        if found == skip:
+            return slot
+        found += 1
+    raise AssertionError(f"fixture has no slot with vertical={vertical} prepaid={prepaid} async={asynchronous}")
+
+
+def resources(slot) -> dict:
+    """The resource ids that pick exactly this inventory entry."""
+    out = {}
+    if slot.staff_id:
+        out["staff_id"] = slot.staff_id
+    if slot.room_id:
+        out["room_id"] = slot.room_id
+    if slot.party_size:
+        out["party_size"] = slot.party_size
+    return out
+
+
+def slot_json(slot, **changes) -> dict:
+    """A v3 Slot for this inventory entry."""
+    body = {"merchant_id": slot.merchant_id, "service_id": slot.service_id, "start_sec": str(slot.start_sec),
+            "duration_sec": str(slot.duration_sec), "resources": resources(slot)}
+    body.update(changes)
+    return body
+
+
+def slot_time_json(slot, **changes) -> dict:
+    """A BAL SlotTime for this inventory entry."""
+    body = {"service_id": slot.service_id, "start_sec": str(slot.start_sec),
+            "duration_sec": str(slot.duration_sec), "resource_ids": resources(slot)}
+    body.update(changes)
+    return body
+
+
+def user(n: int = 1, **changes) -> dict:
+    """A complete UserInformation."""
+    body = {"user_id": f"{1000000000000000000 + n}", "given_name": "Ada", "family_name": "Lovelace",
+            "telephone": "+1 555-010-0101", "email": f"ada{n}@example.com"}
+    body.update(changes)
+    return body
+
+
+def create_body(slot, user_n: int = 1, token: str | None = None, **changes) -> dict:
+    """A complete CreateBookingRequest."""
+    body = {"slot": slot_json(slot), "user_information": user(user_n),
+            "payment_information": {"prepayment_status": "PREPAYMENT_NOT_PROVIDED"},
+            "idempotency_token": token or f"tok-{next(_tokens)}"}
+    body.update(changes)
+    return body
+
+
+def book(client, slot, user_n: int = 1, **changes) -> dict:
+    """CreateBooking that must succeed; returns the booking."""
+    response = client.post("/v3/CreateBooking", json=create_body(slot, user_n, **changes))
+    assert response.status_code == 200, response.get_json()
+    body = response.get_json()
+    assert "booking" in body, body
+    return body["booking"]
+
+
+def lookup(client, slot) -> bool:
+    """BAL for one slot: is it available?"""
+    response = client.post("/v3/BatchAvailabilityLookup",
+                           json={"merchant_id": slot.merchant_id, "slot_time": [slot_time_json(slot)]})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()["slot_time_availability"][0]["available"]
