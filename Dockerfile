@@ -25,6 +25,8 @@ RUN /opt/venv/bin/pip install --no-deps . \
     && /opt/venv/bin/python -m pip uninstall --yes --quiet pip
 
 FROM ${BASE_IMAGE} AS runtime
+LABEL org.opencontainers.image.title="rwg-booking-sandbox" \
+      org.opencontainers.image.description="Local stateful sandbox of Google's Booking Server API v3"
 RUN groupadd --gid 10001 sandbox \
     && useradd --uid 10001 --gid 10001 --home-dir /srv --no-create-home --shell /usr/sbin/nologin sandbox \
     && mkdir -p /srv/recordings /srv/data \

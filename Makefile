@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test test-fast bench fixtures clean
+IMAGE  ?= localhost/rwg-sandbox
+
+.PHONY: run test test-fast bench fixtures image test-container clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +33,16 @@ bench: $(STAMP)
 ## fixtures: regenerate fixtures/default.json (seed 42, default size)
 fixtures: $(STAMP)
 	$(BIN)/rwg-sandbox fixtures generate --seed 42 --out fixtures/default.json
+
+## image: build the Docker image with buildah on a locally bootstrapped Debian base
+image:
+	bash tests/container/build_base.sh
+	buildah bud --isolation chroot --format docker --layers -v /etc/ssl/certs:/etc/ssl/certs:ro \
+		--build-arg BASE_IMAGE=localhost/py-base -t $(IMAGE) .
+
+## test-container: build the image and exercise the sandbox inside it
+test-container: $(STAMP)
+	RWG_CONTAINER_TEST=1 $(BIN)/python -m pytest -m container tests/container -s
 
 clean:
 	rm -rf $(VENV) .pytest_cache

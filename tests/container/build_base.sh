@@ -4,7 +4,7 @@
 # (cached under $RWG_BASE_CACHE), imports it only when the image is absent. Needs root.
 set -euo pipefail
 
-IMAGE="${RWG_BASE_IMAGE:-localhost/py-base}"
+IMAGE=localhost/py-base
 CACHE="${RWG_BASE_CACHE:-/var/cache/rwg-sandbox/py-base}"
 MIRROR="${RWG_DEBIAN_MIRROR:-http://deb.debian.org/debian}"
 

@@ -1,0 +1,42 @@
+"""The OpenAPI document covers the API, and answers conform to their documented schemas."""
+
+from mock_server.api.booking_v3 import schemas
+from tests.helpers import book, create_body, find_slot, slot_json, slot_time_json
+
+
+def test_document_lists_every_operation(client):
+    spec = client.get("/openapi.json").get_json()
+    paths = spec["paths"]
+    for method in ("BatchAvailabilityLookup", "CheckAvailability", "CreateBooking", "UpdateBooking",
+                   "GetBookingStatus", "ListBookings"):
+        operation = paths[f"/v3/{method}"]["post"]
+        assert operation["requestBody"]["content"]["application/json"]["schema"]
+        assert "200" in operation["responses"]
+    assert "get" in paths["/v3/HealthCheck"]
+    for path in ("/_admin/health", "/_admin/reset", "/_admin/bookings", "/_admin/clock", "/feeds/availability.json"):
+        assert path in paths
+    create = paths["/v3/CreateBooking"]["post"]["requestBody"]["content"]["application/json"]
+    assert create["example"]["idempotency_token"] == "7700112233445566778"
+
+
+def test_interactive_docs_are_served(client):
+    page = client.get("/docs")
+    assert page.status_code == 200 and b"swagger" in page.data.lower()
+
+
+def test_answers_validate_against_the_documented_response_schemas(client, runtime):
+    slot = find_slot(runtime, vertical="dining")
+    bal = client.post("/v3/BatchAvailabilityLookup",
+                      json={"merchant_id": slot.merchant_id, "slot_time": [slot_time_json(slot)]}).get_json()
+    assert schemas.BatchAvailabilityLookupResponseSchema().validate(bal) == {}
+    created = client.post("/v3/CreateBooking", json=create_body(slot)).get_json()
+    assert schemas.BookingResultSchema().validate(created) == {}
+    failure = client.post("/v3/CreateBooking", json=create_body(find_slot(runtime, prepaid=True))).get_json()
+    assert schemas.BookingResultSchema().validate(failure) == {}
+    status = client.post("/v3/GetBookingStatus", json={"booking_id": created["booking"]["booking_id"]}).get_json()
+    assert schemas.GetBookingStatusResponseSchema().validate(status) == {}
+    listed = client.post("/v3/ListBookings", json={"user_id": created["booking"]["user_information"]["user_id"]})
+    assert schemas.ListBookingsResponseSchema().validate(listed.get_json()) == {}
+    check = client.post("/v3/CheckAvailability", json={"slot": slot_json(slot)}).get_json()
+    assert schemas.CheckAvailabilityResponseSchema().validate(check) == {}
+    assert book(client, find_slot(runtime, vertical="classes"))["status"] == "CONFIRMED"
