@@ -42,5 +42,5 @@ USER 10001:10001
 VOLUME ["/srv/recordings", "/srv/data"]
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=5s --start-period=20s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen('http://127.0.0.1:%s/_admin/health' % os.environ.get('MOCK_PORT', '8080'), timeout=4)"]
+    CMD ["python", "-c", "import os, urllib.request as u; t = os.environ.get('MOCK_ADMIN_TOKEN'); u.urlopen(u.Request('http://127.0.0.1:%s/_admin/health' % os.environ.get('MOCK_PORT', '8080'), headers={'Authorization': 'Bearer ' + t} if t else {}), timeout=4)"]
 CMD ["python", "app.py"]

@@ -109,8 +109,14 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # O_APPEND: every write lands at the end, whatever else holds the file open.
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        # A named recording may already hold exchanges: continue its numbering.
-        self._seq = _last_seq(self.path)
+        size = os.fstat(self._fd).st_size
+        if size:
+            # A named recording may already hold exchanges: continue its numbering, after any torn line.
+            self._seq = _last_seq(self.path)
+            with open(self.path, "rb") as handle:
+                handle.seek(size - 1)
+                if handle.read(1) != b"\n":
+                    _write_all(self._fd, b"\n")
 
 
 def _write_all(fd: int, data: bytes) -> None:
@@ -127,10 +133,8 @@ def _size(path: Path) -> int:
 
 
 def _last_seq(path: Path, chunk: int = 65536) -> int:
-    """The seq of the last complete line, reading the file backwards (a long journal is not scanned)."""
+    """The seq of the last readable line, reading the file backwards (a long journal is not scanned)."""
     size = _size(path)
-    if not size:
-        return 0
     with open(path, "rb") as handle:
         tail = b""
         position = size
@@ -139,10 +143,18 @@ def _last_seq(path: Path, chunk: int = 65536) -> int:
             position -= step
             handle.seek(position)
             tail = handle.read(step) + tail
-            lines = tail.rstrip(b"\n").split(b"\n")
-            if len(lines) > 1 or position == 0:
-                try:
-                    return int(orjson.loads(lines[-1]).get("seq", 0))
-                except (orjson.JSONDecodeError, ValueError, AttributeError):
-                    return sum(1 for _ in open(path, "rb"))  # a torn last line: fall back to counting
+            lines = tail.split(b"\n")
+            # lines[0] may be cut by the chunk boundary; it is only trusted at the start of the file.
+            for line in reversed(lines if position == 0 else lines[1:]):
+                seq = _seq_of(line)
+                if seq is not None:
+                    return seq
     return 0
+
+
+def _seq_of(line: bytes) -> int | None:
+    try:
+        seq = orjson.loads(line).get("seq") if line.strip() else None
+    except (orjson.JSONDecodeError, AttributeError):
+        return None
+    return seq if isinstance(seq, int) else None
