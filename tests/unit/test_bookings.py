@@ -1,0 +1,144 @@
+"""Booking rules without Flask: hand-built inventory, injected clock."""
+
+import pytest
+
+from mock_server.domain.bookings import BookingService
+from mock_server.domain.clock import SandboxClock
+from mock_server.domain.errors import BookingFailed, InvalidRequest, NotFound
+from mock_server.domain.inventory import Inventory
+from mock_server.domain.models import (
+    ASYNCHRONOUS, Merchant, Service, Slot, SlotSpec, UserInformation,
+)
+
+NOW = 1_000_000
+HOUR = 3600
+
+
+@pytest.fixture
+def service():
+    merchants = [Merchant("m1", "Salon", "appointments", "UTC"), Merchant("m2", "Cafe", "dining", "UTC",
+                                                                           confirmation_mode=ASYNCHRONOUS)]
+    services = [Service("m1", "cut", "Cut", "appointments", HOUR, cancellation_window_sec=2 * HOUR),
+                Service("m1", "color", "Color", "appointments", HOUR, prepayment_required=True),
+                Service("m2", "table", "Table", "dining", HOUR)]
+    slots = [
+        Slot("m1", "cut", NOW + 10 * HOUR, HOUR, 1, 1, staff_id="ann"),
+        Slot("m1", "cut", NOW + 10 * HOUR, HOUR, 1, 1, staff_id="bob"),
+        Slot("m1", "cut", NOW + 11 * HOUR, HOUR, 1, 1, staff_id="ann"),
+        Slot("m1", "color", NOW + 10 * HOUR, HOUR, 1, 1, staff_id="cat"),
+        Slot("m2", "table", NOW + 10 * HOUR, HOUR, 2, 2, party_size=2, confirmation_mode=ASYNCHRONOUS),
+        Slot("m2", "table", NOW + 10 * HOUR, HOUR, 1, 1, party_size=4, confirmation_mode=ASYNCHRONOUS),
+    ]
+    return BookingService(Inventory(merchants, services, slots), SandboxClock(frozen_at=NOW))
+
+
+def spec(service_id="cut", hours=10, merchant="m1", **kw):
+    return SlotSpec(merchant, service_id, NOW + hours * HOUR, HOUR, **kw)
+
+
+def who(n=1):
+    return UserInformation(f"u{n}", "A", "B", "+1", f"u{n}@example.com")
+
+
+def test_any_staff_books_each_free_person_then_runs_out(service):
+    first = service.create(spec(), who(1), None, "t1").booking
+    second = service.create(spec(), who(2), None, "t2").booking
+    assert {first.held.staff_id, second.held.staff_id} == {"ann", "bob"}
+    with pytest.raises(BookingFailed) as failure:
+        service.create(spec(), who(3), None, "t3")
+    assert failure.value.cause == "SLOT_UNAVAILABLE"
+    assert service.availability("m1", [spec(), spec(hours=11)]) == [False, True]
+
+
+def test_token_replay_returns_the_original_and_warns_on_other_payload(service):
+    original = service.create(spec(staff_id="ann"), who(1), None, "tok").booking
+    same = service.create(spec(staff_id="ann"), who(1), None, "tok")
+    other = service.create(spec(hours=11, staff_id="ann"), who(2), None, "tok")
+    assert same.booking == original and same.replayed and same.warnings == []
+    assert other.booking == original and other.warnings
+    assert service.counts() == {"bookings": 1, "active_bookings": 1}
+
+
+def test_failures_are_not_remembered_for_the_token(service):
+    holder = service.create(spec(staff_id="ann"), who(1), None, "a").booking
+    with pytest.raises(BookingFailed):
+        service.create(spec(staff_id="ann"), who(2), None, "b")
+    service.cancel(holder.booking_id)
+    assert service.create(spec(staff_id="ann"), who(2), None, "b").booking.status == "CONFIRMED"
+
+
+def test_same_user_same_slot(service):
+    service.create(spec(), who(1), None, "a")
+    with pytest.raises(BookingFailed) as failure:
+        service.create(spec(), who(1), None, "b")
+    assert failure.value.cause == "SLOT_ALREADY_BOOKED_BY_USER"
+
+
+def test_prepayment(service):
+    with pytest.raises(BookingFailed) as failure:
+        service.create(spec("color"), who(1), {"prepayment_status": "PREPAYMENT_NOT_PROVIDED"}, "a")
+    assert failure.value.cause == "PAYMENT_ERROR"
+    paid = service.create(spec("color"), who(1), {"prepayment_status": "PREPAYMENT_PROVIDED"}, "b").booking
+    assert paid.prepayment_status == "PREPAYMENT_PROVIDED"
+
+
+def test_asynchronous_slots_start_pending_and_the_merchant_decides(service):
+    booking = service.create(spec("table", merchant="m2", party_size=2), who(1), None, "a").booking
+    assert booking.status == "PENDING_MERCHANT_CONFIRMATION"
+    assert service.merchant_decision(booking.booking_id, confirm=False).booking.status == "DECLINED_BY_MERCHANT"
+    assert service.inventory.candidates(spec("table", merchant="m2", party_size=2))[0].spots_open == 2
+    with pytest.raises(InvalidRequest):
+        service.merchant_decision(booking.booking_id, confirm=True)
+
+
+def test_cancellation_window_uses_the_clock(service):
+    booking = service.create(spec(staff_id="ann"), who(1), None, "a").booking
+    service.clock.freeze(booking.slot.start_sec - 2 * HOUR)
+    with pytest.raises(BookingFailed) as failure:
+        service.cancel(booking.booking_id)
+    assert failure.value.cause == "OUTSIDE_CANCELLATION_WINDOW"
+    service.clock.advance(-1)
+    assert service.cancel(booking.booking_id).booking.status == "CANCELED"
+
+
+def test_modify_moves_the_spot_or_changes_nothing(service):
+    booking = service.create(spec(staff_id="ann"), who(1), None, "a").booking
+    moved = service.modify(booking.booking_id, start_sec=NOW + 11 * HOUR).booking
+    assert moved.slot.start_sec == NOW + 11 * HOUR
+    assert service.availability("m1", [spec(staff_id="ann"), spec(hours=11, staff_id="ann")]) == [True, False]
+    with pytest.raises(BookingFailed) as failure:
+        service.modify(booking.booking_id, start_sec=NOW + 12 * HOUR)
+    assert failure.value.cause == "SLOT_UNAVAILABLE"
+    assert service.get(booking.booking_id).slot.start_sec == NOW + 11 * HOUR
+
+
+def test_party_size_change_moves_to_the_other_table(service):
+    booking = service.create(spec("table", merchant="m2", party_size=2), who(1), None, "a").booking
+    moved = service.modify(booking.booking_id, party_size=4).booking
+    assert moved.held.party_size == 4 and moved.slot.party_size == 4
+    with pytest.raises(BookingFailed):
+        service.create(spec("table", merchant="m2", party_size=4), who(2), None, "b")
+
+
+def test_unknowns(service):
+    with pytest.raises(NotFound):
+        service.get("nope")
+    with pytest.raises(InvalidRequest, match="unknown merchant_id"):
+        service.availability("zz", [spec()])
+    with pytest.raises(InvalidRequest, match="unknown service_id"):
+        service.create(spec("zz"), who(), None, "x")
+
+
+def test_list_for_user_skips_cancelled_and_past(service):
+    keep = service.create(spec(hours=11, staff_id="ann"), who(1), None, "a").booking
+    gone = service.create(spec(staff_id="bob"), who(1), None, "b").booking
+    service.cancel(gone.booking_id)
+    assert [b.booking_id for b in service.list_for_user("u1")] == [keep.booking_id]
+    service.clock.freeze(NOW + 12 * HOUR)
+    assert service.list_for_user("u1") == []
+
+
+def test_returned_bookings_are_copies(service):
+    booking = service.create(spec(staff_id="ann"), who(1), None, "a").booking
+    booking.status = "CANCELED"
+    assert service.get(booking.booking_id).status == "CONFIRMED"

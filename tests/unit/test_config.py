@@ -1,0 +1,24 @@
+"""Settings from the environment, and the README's config table kept in step with the code."""
+
+import re
+
+import pytest
+
+from mock_server.config import ROOT, Settings, describe
+
+
+def test_env_overrides_defaults_and_overrides_win():
+    settings = Settings.load({"MOCK_PORT": "9000", "MOCK_BASIC_AUTH": "a:b"}, seed=7)
+    assert (settings.port, settings.basic_auth, settings.seed, settings.host) == (9000, "a:b", 7, "127.0.0.1")
+
+
+def test_bad_integer_names_the_variable():
+    with pytest.raises(SystemExit, match="MOCK_PORT must be an integer"):
+        Settings.load({"MOCK_PORT": "eighty"})
+
+
+def test_readme_config_table_lists_every_setting_with_its_default():
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `(MOCK_[A-Z_]+)` \| `?([^`|]*?)`? \|", readme, flags=re.M))
+    expected = {name: default for name, default, _ in describe()}
+    assert rows == expected
