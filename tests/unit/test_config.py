@@ -20,5 +20,5 @@ def test_bad_integer_names_the_variable():
 def test_readme_config_table_lists_every_setting_with_its_default():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     rows = dict(re.findall(r"^\| `(MOCK_[A-Z_]+)` \| `?([^`|]*?)`? \|", readme, flags=re.M))
-    expected = {name: default for name, default, _ in describe()}
+    expected = {name: default or "(unset)" for name, default, _ in describe()}
     assert rows == expected
