@@ -15,6 +15,8 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
 from webargs import core
 from webargs.flaskparser import FlaskParser
 
+from . import fastload
+
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _DIGITS = re.compile(r"-?\d+")
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
@@ -68,9 +70,30 @@ class OrjsonProvider(JSONProvider):
 
 
 class SandboxParser(FlaskParser):
-    """webargs parser: validation errors are 400 with a readable message; bodies must be JSON."""
+    """webargs parser: validation errors are 400 with a readable message; bodies must be JSON.
+
+    Valid JSON bodies take a loader compiled from the schema (see fastload); anything it declines
+    goes through webargs and marshmallow as usual, which gives the same result or the real errors.
+    """
 
     DEFAULT_VALIDATION_STATUS = 400
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # Compiled loaders by schema (flask-smorest hands over schema classes or instances).
+        self._fast: dict[object, fastload.Loader] = {}
+
+    def parse(self, argmap, req=None, *, location=None, **kwargs):
+        loader = self._fast.get(argmap) if location == "json" else None
+        if loader is None and location == "json" and _is_schema(argmap):
+            schema = argmap() if isinstance(argmap, type) else argmap
+            loader = self._fast[argmap] = fastload.compile_schema(schema)
+        if loader is not None:
+            try:
+                return loader(self._raw_load_json(req or self.get_default_request()))
+            except fastload.Fallback:
+                pass
+        return super().parse(argmap, req, location=location, **kwargs)
 
     def _raw_load_json(self, req: flask.Request):
         mimetype = req.mimetype
@@ -91,6 +114,10 @@ class SandboxParser(FlaskParser):
         messages = error.messages
         abort(error_status_code or 400, message="invalid request: " + "; ".join(_flatten(messages)),
               errors=messages, headers=error_headers)
+
+
+def _is_schema(argmap) -> bool:
+    return isinstance(argmap, Schema) or (isinstance(argmap, type) and issubclass(argmap, Schema))
 
 
 def _flatten(messages, prefix: str = "") -> list[str]:

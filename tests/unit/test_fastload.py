@@ -1,0 +1,91 @@
+"""The compiled fast loader gives marshmallow's result for valid input and declines everything else."""
+
+import copy
+
+import pytest
+from flask import Flask
+from marshmallow import ValidationError
+
+from mock_server.api import fastload
+from mock_server.api.booking_v3 import examples, schemas
+
+VALID = [
+    (schemas.BatchAvailabilityLookupRequestSchema, examples.BAL_REQUEST),
+    (schemas.BatchAvailabilityLookupRequestSchema,
+     {"merchantId": "m", "slotTime": [{"serviceId": "s", "startSec": 1767279600, "durationSec": "60"}]}),
+    (schemas.CheckAvailabilityRequestSchema, examples.CHECK_REQUEST),
+    (schemas.CreateBookingRequestSchema, examples.CREATE_REQUEST),
+    (schemas.CreateBookingRequestSchema, {
+        **examples.CREATE_REQUEST, "payment_information": {"prepayment_status": "PREPAYMENT_PROVIDED",
+                                                           "price": {"price_micros": 5, "currency_code": "USD"}},
+        "payment_processing_parameters": {"unparsed_payment_method_token": "tok"}, "offer_id": "o",
+        "user_information": {**examples.CREATE_REQUEST["user_information"], "address": {"country": "US"}},
+        "extra": 1}),
+    (schemas.UpdateBookingRequestSchema, examples.UPDATE_REQUEST),
+    (schemas.UpdateBookingRequestSchema, {"booking": {"booking_id": "b", "status": "CANCELED"}, "update_mask": "x"}),
+    (schemas.GetBookingStatusRequestSchema, {"booking_id": "b"}),
+    (schemas.ListBookingsRequestSchema, {"user_id": "u", "ignored": None}),
+]
+
+
+def _broken_variants(body):
+    """Bodies with one thing wrong each: a missing, null, mistyped or out-of-range value."""
+    def walk(node, path=()):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield path + (key,)
+                yield from walk(value, path + (key,))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                yield from walk(value, path + (i,))
+
+    for path in walk(body):
+        for replacement in ("__drop__", None, True, 3.5, "x" * 3, {"a": 1}, [], -1, ""):
+            variant = copy.deepcopy(body)
+            parent = variant
+            for key in path[:-1]:
+                parent = parent[key]
+            if replacement == "__drop__":
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = replacement
+            yield variant
+
+
+@pytest.fixture
+def context():
+    with Flask(__name__).test_request_context():
+        yield
+
+
+@pytest.mark.parametrize("schema_cls,body", VALID)
+def test_valid_bodies_take_the_fast_path_with_the_same_result(context, schema_cls, body):
+    schema = schema_cls()
+    assert fastload.compile_schema(schema)(copy.deepcopy(body)) == schema.load(copy.deepcopy(body))
+
+
+@pytest.mark.parametrize("schema_cls,body", VALID)
+def test_every_broken_variant_is_declined_or_loads_the_same(context, schema_cls, body):
+    schema = schema_cls()
+    fast = fastload.compile_schema(schema)
+    checked = 0
+    for variant in _broken_variants(body):
+        try:
+            expected = schema.load(copy.deepcopy(variant))
+        except ValidationError:
+            with pytest.raises(fastload.Fallback):
+                fast(copy.deepcopy(variant))
+            checked += 1
+            continue
+        try:
+            assert fast(copy.deepcopy(variant)) == expected
+        except fastload.Fallback:
+            pass  # declining is always allowed: marshmallow then answers
+    assert checked > 0
+
+
+def test_non_object_bodies_are_declined():
+    fast = fastload.compile_schema(schemas.ListBookingsRequestSchema())
+    for body in ([], "x", 1, None):
+        with pytest.raises(fastload.Fallback):
+            fast(body)
