@@ -11,6 +11,13 @@ from tinydb import TinyDB
 
 from ..domain.inventory import Inventory
 from ..domain.models import Merchant, Service, Slot
+from .tinystore import OrjsonStorage
+
+# Slot documents are kept as tuples in this order: a dict per slot would cost ~4x the memory.
+SLOT_FIELDS = ("merchant_id", "service_id", "day", "local_time", "duration_sec", "spots_total", "staff_id",
+               "room_id", "party_size", "availability_tag", "staff_name", "room_name")
+_SLOT_DEFAULTS = {"staff_id": "", "room_id": "", "party_size": 0, "availability_tag": "", "staff_name": "",
+                  "room_name": ""}
 
 
 @dataclass
@@ -20,22 +27,31 @@ class FixtureData:
     meta: dict
     merchants: list[dict]
     services: list[dict]
-    slots: list[dict]
+    slots: list[tuple]  # in SLOT_FIELDS order
 
 
 def read(path: str | Path) -> FixtureData:
-    """Load the four tables of a fixture file through TinyDB."""
+    """Load the four tables of a fixture file through TinyDB's storage layer (orjson-backed)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"fixture file not found: {path}")
-    with TinyDB(path, access_mode="r") as db:
-        meta = db.table("meta").all()
-        return FixtureData(
-            meta=dict(meta[0]) if meta else {},
-            merchants=[dict(d) for d in db.table("merchants").all()],
-            services=[dict(d) for d in db.table("services").all()],
-            slots=db.table("slots").all(),
-        )
+    with TinyDB(path, storage=OrjsonStorage, access_mode="r") as db:
+        # The raw tables: TinyDB's Document wrapping would cost seconds at a million slots.
+        tables = db.storage.read() or {}
+
+    def docs(name: str) -> list[dict]:
+        table = tables.get(name, {})
+        return [table[key] for key in sorted(table, key=int)]
+
+    meta = docs("meta")
+    slot_table = tables.pop("slots", {})
+    slots = [_slot_tuple(slot_table[key]) for key in sorted(slot_table, key=int)]
+    return FixtureData(meta=meta[0] if meta else {}, merchants=docs("merchants"), services=docs("services"),
+                       slots=slots)
+
+
+def _slot_tuple(doc: dict) -> tuple:
+    return tuple(doc.get(name, _SLOT_DEFAULTS.get(name)) for name in SLOT_FIELDS)
 
 
 def materialise(data: FixtureData, anchor_sec: int) -> Inventory:
@@ -58,16 +74,12 @@ def materialise(data: FixtureData, anchor_sec: int) -> Inventory:
         return value
 
     slots = []
-    for doc in data.slots:
-        merchant = by_id[doc["merchant_id"]]
-        spots = doc["spots_total"]
+    for (merchant_id, service_id, day, local_time, duration, spots, staff_id, room_id, party_size, tag,
+         staff_name, room_name) in data.slots:
+        merchant = by_id[merchant_id]
         slots.append(Slot(
-            merchant_id=merchant.merchant_id, service_id=doc["service_id"],
-            start_sec=start_of(merchant.timezone, doc["day"], doc["local_time"]),
-            duration_sec=doc["duration_sec"], spots_total=spots, spots_open=spots,
-            staff_id=doc.get("staff_id", ""), room_id=doc.get("room_id", ""), party_size=doc.get("party_size", 0),
-            availability_tag=doc.get("availability_tag", ""), confirmation_mode=merchant.confirmation_mode,
-            staff_name=doc.get("staff_name", ""), room_name=doc.get("room_name", ""),
+            merchant.merchant_id, service_id, start_of(merchant.timezone, day, local_time), duration, spots,
+            spots, staff_id, room_id, party_size, tag, merchant.confirmation_mode, staff_name, room_name,
         ))
     return Inventory(merchants, services, slots)
 
