@@ -19,6 +19,7 @@ from tinydb import TinyDB
 from ..domain.bookings import BookingListener, IdempotencyRecord
 from ..domain.inventory import Inventory
 from ..domain.models import Booking, SlotSpec, UserInformation
+from .tinystore import OrjsonStorage
 
 COMPACT_EVERY = 100_000  # log lines; folding is O(bookings), so it is rare
 
@@ -54,13 +55,14 @@ class Persistence(BookingListener):
             return None
         state = {"meta": {}, "bookings": {}, "tokens": {}}
         if self.path.exists():
-            with TinyDB(self.path, access_mode="r") as db:
-                meta = db.table("meta").all()
-                state["meta"] = dict(meta[0]) if meta else {}
-                for doc in db.table("bookings").all():
-                    state["bookings"][doc["booking_id"]] = dict(doc)
-                for doc in db.table("tokens").all():
-                    state["tokens"][doc["token"]] = dict(doc)
+            with TinyDB(self.path, storage=OrjsonStorage, access_mode="r") as db:
+                tables = db.storage.read() or {}
+            meta = list(tables.get("meta", {}).values())
+            state["meta"] = meta[0] if meta else {}
+            for doc in tables.get("bookings", {}).values():
+                state["bookings"][doc["booking_id"]] = doc
+            for doc in tables.get("tokens", {}).values():
+                state["tokens"][doc["token"]] = doc
         for record in self._read_log():
             if record.get("op") == "booking":
                 state["bookings"][record["booking"]["booking_id"]] = record["booking"]
@@ -73,15 +75,13 @@ class Persistence(BookingListener):
         with self._write_lock:
             tmp = self.path.with_name(self.path.name + ".tmp")
             tmp.unlink(missing_ok=True)
-            with TinyDB(tmp, sort_keys=True) as db:
+            with TinyDB(tmp, storage=OrjsonStorage) as db:  # the storage fsyncs each write
                 db.table("meta").insert(meta)
                 db.table("bookings").insert_multiple(encode_booking(b) for b in bookings)
                 db.table("tokens").insert_multiple(
                     {"token": t, "fingerprint": r.fingerprint, "booking": encode_booking(r.booking)}
                     for t, r in tokens.items()
                 )
-            with open(tmp, "rb+") as handle:
-                os.fsync(handle.fileno())
             os.replace(tmp, self.path)
             self._close()
             self.wal_path.write_bytes(b"")
