@@ -13,6 +13,7 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
     """Build the app: settings -> runtime -> API and blueprints -> hooks."""
     from flask_smorest import Api
 
+    from . import accesslog
     from .api import register_blueprints
     from .api.common import OrjsonProvider
     from .paths import CaseInsensitiveV3
@@ -39,6 +40,7 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
     register_blueprints(api)
     _install_extensions(app, api)
     _json_errors(app)
+    accesslog.install(app)
     app.wsgi_app = CaseInsensitiveV3(app.wsgi_app, app.url_map)
     return app
 

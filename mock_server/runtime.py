@@ -38,8 +38,9 @@ class Runtime:
         self.bookings = self._start()
 
     def reset(self) -> None:
-        """Back to the fixture state, materialised against the clock's today; bookings forgotten."""
+        """Back to the start state: clock as configured, fixtures re-anchored to its today, no bookings."""
         with self._reset_lock:
+            self.clock.restart(frozen_at=self.settings.clock)
             self.rng = random.Random(self.settings.seed)
             self.anchor_sec = self.clock.now()
             self.bookings = self._fresh_service()

@@ -15,7 +15,7 @@ log = logging.getLogger("mock_server")
 def serve(app: Flask) -> None:
     """Serve `app` on the configured host and port with the configured server."""
     settings = app.extensions[EXTENSION_KEY].settings
-    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s", stream=sys.stderr)
+    logging.basicConfig(level=settings.log_level.upper(), format="%(message)s", stream=sys.stderr, force=True)
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("listening on %s: reachable from other machines, not just this one", settings.host)
     log.info("Booking Server v3 sandbox on http://%s:%s (server=%s, threads=%s)",
@@ -38,7 +38,16 @@ def _granian(app: Flask, settings) -> None:
         workers=1, blocking_threads=settings.threads, backlog=2048,
         log_level=LogLevels.warning, log_access=False,
     )
-    server.serve(target_loader=lambda *_: app, wrap_loader=False)
+
+    def load_in_worker(*_):
+        # Runs in the worker's main thread, where signal wiring is allowed: on SIGTERM, requests held
+        # by a delay/timeout fault end at once instead of holding granian's graceful drain.
+        from .faults import engine_of, release_holds_on_stop
+
+        release_holds_on_stop(engine_of(app))
+        return app
+
+    server.serve(target_loader=load_in_worker, wrap_loader=False)
 
 
 def _waitress(app: Flask, settings) -> None:

@@ -32,6 +32,12 @@ class SandboxClock:
         """Seconds the running clock is ahead of the wall clock."""
         return self._offset
 
+    def restart(self, frozen_at: int | None = None) -> None:
+        """Back to the state it was built in: wall time with no offset, or frozen at `frozen_at`."""
+        with self._lock:
+            self._frozen_at = frozen_at
+            self._offset = 0
+
     def freeze(self, at: int | None = None) -> None:
         """Stop time, at `at` or at the current sandbox time."""
         with self._lock:

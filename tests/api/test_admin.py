@@ -30,6 +30,12 @@ def test_reset_returns_to_the_fixture_state(client, runtime):
     assert again["booking_id"] == booking["booking_id"] == "B0000001"
 
 
+def test_reset_restores_the_configured_clock(client):
+    client.post("/_admin/clock", json={"advance_sec": 999})
+    assert client.post("/_admin/reset").get_json()["clock"] == {"now_sec": FROZEN_AT, "frozen": True,
+                                                                "offset_sec": 0}
+
+
 def test_bookings_lists_every_booking_with_filters(client, runtime):
     first = book(client, find_slot(runtime, vertical="classes", window=False), user_n=1)
     book(client, find_slot(runtime, vertical="classes", window=False, skip=1), user_n=2)

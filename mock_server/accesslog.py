@@ -1,0 +1,38 @@
+"""One structured (JSON) log line per request: method, path, status, duration, faults applied."""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import orjson
+from flask import Flask, request
+
+from .api.common import NOTES_KEY
+
+log = logging.getLogger("mock_server.access")
+_START = "mock_server.started"
+
+
+def install(app: Flask) -> None:
+    """Time every request and log it when it is answered (at INFO; MOCK_LOG_LEVEL=WARNING silences it)."""
+
+    @app.before_request
+    def _start_timer():
+        request.environ[_START] = time.perf_counter()
+
+    @app.after_request
+    def _log(response):
+        if log.isEnabledFor(logging.INFO):
+            started = request.environ.get(_START)
+            notes = request.environ.get(NOTES_KEY) or {}
+            line = {"method": request.method, "path": request.path, "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None}
+            if request.url_rule is not None and request.path.startswith("/v3"):
+                line["rpc"] = request.url_rule.rule.rstrip("/").rsplit("/", 1)[-1]
+            if notes.get("faults"):
+                line["faults"] = notes["faults"]
+            if notes.get("warnings"):
+                line["warnings"] = notes["warnings"]
+            log.info(orjson.dumps(line).decode())
+        return response

@@ -1,0 +1,122 @@
+"""pytest plugin: a real sandbox server for your test session, reset before each test.
+
+Installed with the package (entry point `pytest11`), so `pip install rwg-booking-sandbox` is enough:
+
+    def test_booking(rwg_sandbox):
+        client = MyBookingClient(base_url=rwg_sandbox.url)
+        ...
+        assert rwg_sandbox.bookings()[0]["status"] == "CONFIRMED"
+
+Options: `--rwg-fixture`, `--rwg-clock`, `--rwg-basic-auth` (or the MOCK_* variables).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import urllib.request
+
+import pytest
+
+
+class SandboxHandle:
+    """What a test gets: the base URL and the control plane as methods."""
+
+    def __init__(self, url: str, admin_token: str = ""):
+        self.url = url
+        self._headers = {"Content-Type": "application/json"}
+        if admin_token:
+            self._headers["Authorization"] = f"Bearer {admin_token}"
+
+    def reset(self) -> None:
+        """Back to the fixture state: bookings, tokens, fault rules and recorded exchanges cleared."""
+        self._call("POST", "/_admin/reset")
+        self._call("DELETE", "/_admin/recordings")
+
+    def add_fault(self, kind: str, method: str = "*", **rule) -> dict:
+        """Add a fault rule (see the README's fault modes); returns it with its id."""
+        return self._call("POST", "/_admin/faults", {"kind": kind, "method": method, **rule})
+
+    def clear_faults(self) -> None:
+        """Remove every fault rule."""
+        self._call("DELETE", "/_admin/faults")
+
+    def bookings(self, **filters) -> list[dict]:
+        """Every booking the sandbox holds (filters: user_id, merchant_id, status)."""
+        query = "&".join(f"{k}={v}" for k, v in filters.items())
+        return self._call("GET", "/_admin/bookings" + (f"?{query}" if query else ""))["bookings"]
+
+    def exchanges(self, **filters) -> list[dict]:
+        """Recorded /v3 exchanges, newest first (filters: method, status, booking_id)."""
+        query = "&".join(f"{k}={v}" for k, v in filters.items())
+        body = self._call("GET", "/_admin/recordings" + (f"?{query}" if query else ""))
+        return body["exchanges"] if isinstance(body, dict) else body
+
+    def set_clock(self, **change) -> dict:
+        """Freeze, advance or unfreeze the sandbox clock, e.g. set_clock(advance_sec=3600)."""
+        return self._call("POST", "/_admin/clock", change)
+
+    def feed(self, name: str) -> dict:
+        """One of the feeds: merchants, services, availability."""
+        return self._call("GET", f"/feeds/{name}.json")
+
+    def _call(self, method: str, path: str, body: dict | None = None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + path, data=data, method=method, headers=self._headers)
+        with urllib.request.urlopen(request, timeout=30) as response:
+            raw = response.read()
+        return json.loads(raw) if raw else None
+
+
+class _InProcessServer:
+    """The sandbox app under a threaded WSGI server in this process."""
+
+    def __init__(self, overrides: dict):
+        from werkzeug.serving import make_server
+
+        from . import create_app
+
+        self.app = create_app(overrides)
+        self.server = make_server("127.0.0.1", 0, self.app, threaded=True)
+        self.url = f"http://127.0.0.1:{self.server.server_port}"
+        self.thread = threading.Thread(target=self.server.serve_forever, name="rwg-sandbox", daemon=True)
+
+    def __enter__(self) -> "_InProcessServer":
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.shutdown()
+        self.thread.join(timeout=10)
+
+
+def pytest_addoption(parser):
+    """Command-line options of the plugin."""
+    group = parser.getgroup("rwg-sandbox", "Booking Server v3 sandbox")
+    group.addoption("--rwg-fixture", default=None, help="fixture file for the rwg_sandbox fixture")
+    group.addoption("--rwg-clock", default=None, type=int, help="freeze the sandbox clock at this epoch second")
+    group.addoption("--rwg-basic-auth", default=None, help="user:pass the sandbox requires on /v3")
+
+
+@pytest.fixture(scope="session")
+def rwg_sandbox_server(request, tmp_path_factory):
+    """One in-process sandbox server for the whole session."""
+    options = request.config.option
+    overrides = {"recordings_dir": str(tmp_path_factory.mktemp("rwg-recordings")), "recording": "session"}
+    if options.rwg_fixture:
+        overrides["fixture"] = options.rwg_fixture
+    if options.rwg_clock is not None:
+        overrides["clock"] = options.rwg_clock
+    if options.rwg_basic_auth:
+        overrides["basic_auth"] = options.rwg_basic_auth
+    with _InProcessServer(overrides) as server:
+        yield server
+
+
+@pytest.fixture
+def rwg_sandbox(rwg_sandbox_server) -> SandboxHandle:
+    """The sandbox, reset to the fixture state before each test (isolation by default)."""
+    settings = rwg_sandbox_server.app.extensions["mock_server"].settings
+    handle = SandboxHandle(rwg_sandbox_server.url, settings.admin_token)
+    handle.reset()
+    return handle
