@@ -19,6 +19,19 @@ def test_document_lists_every_operation(client):
     assert create["example"]["idempotency_token"] == "7700112233445566778"
 
 
+def test_admin_operations_are_documented_with_schemas(client, runtime):
+    spec = client.get("/openapi.json").get_json()
+    for path, method in [("/_admin/health", "get"), ("/_admin/reset", "post"), ("/_admin/bookings", "get"),
+                         ("/_admin/clock", "get"), ("/_admin/clock", "post")]:
+        content = spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]
+        assert content["schema"], (path, method)
+    from mock_server.api.admin import schemas as admin
+
+    assert admin.HealthSchema().validate(client.get("/_admin/health").get_json()) == {}
+    book(client, find_slot(runtime, vertical="classes"))
+    assert admin.BookingListSchema().validate(client.get("/_admin/bookings").get_json()) == {}
+
+
 def test_interactive_docs_are_served(client):
     page = client.get("/docs")
     assert page.status_code == 200 and b"swagger" in page.data.lower()

@@ -22,14 +22,14 @@ def _authorise():
 
 
 @blp.route("/health", methods=["GET"])
-@blp.response(200, description="Ready: fixtures loaded, with counts")
+@blp.response(200, schemas.HealthSchema, description="Ready: fixtures loaded, with counts")
 def health():
     """Readiness: fixtures loaded, counts of merchants, slots and bookings, clock."""
     return json_response(get_runtime().health())
 
 
 @blp.route("/reset", methods=["POST"])
-@blp.response(200, description="Back to the fixture state")
+@blp.response(200, schemas.HealthSchema, description="Back to the fixture state")
 def reset():
     """Back to the fixture state: bookings and idempotency forgotten, slots re-anchored to today."""
     runtime = get_runtime()
@@ -39,7 +39,7 @@ def reset():
 
 @blp.route("/bookings", methods=["GET"])
 @blp.arguments(schemas.BookingFilterSchema, location="query")
-@blp.response(200, description="Bookings, oldest first")
+@blp.response(200, schemas.BookingListSchema, description="Bookings, oldest first")
 def bookings(query):
     """Current bookings (all statuses), with optional filters."""
     rows = []
@@ -57,8 +57,8 @@ def bookings(query):
 
 
 @blp.route("/bookings/<booking_id>/merchant-decision", methods=["POST"])
-@blp.arguments(schemas.MerchantDecisionSchema)
-@blp.response(200, description="The booking after the merchant's decision")
+@blp.arguments(schemas.MerchantDecisionSchema, example={"decision": "confirm"})
+@blp.response(200, schemas.AdminBookingSchema, description="The booking after the merchant's decision")
 def merchant_decision(body, booking_id):
     """Confirm or decline a PENDING_MERCHANT_CONFIRMATION booking, as the merchant would."""
     try:
@@ -71,15 +71,15 @@ def merchant_decision(body, booking_id):
 
 
 @blp.route("/clock", methods=["GET"])
-@blp.response(200, description="The sandbox clock")
+@blp.response(200, schemas.ClockStateSchema, description="The sandbox clock")
 def clock_state():
     """The sandbox clock: now, frozen or running, offset from wall time."""
     return json_response(get_runtime().clock.state())
 
 
 @blp.route("/clock", methods=["POST"])
-@blp.arguments(schemas.ClockChangeSchema)
-@blp.response(200, description="The clock after the change")
+@blp.arguments(schemas.ClockChangeSchema, example={"advance_sec": 3600})
+@blp.response(200, schemas.ClockStateSchema, description="The clock after the change")
 def clock_change(body):
     """Freeze (now or at an epoch second), advance by seconds, or unfreeze."""
     clock = get_runtime().clock
