@@ -1,0 +1,1 @@
+"""Benchmark harness of the sandbox: `make bench` (or `python bench/run.py --quick`)."""

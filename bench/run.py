@@ -1,0 +1,227 @@
+"""Benchmark the sandbox against a bare Flask echo on loopback: `make bench` (~4 min) or `--quick` (~1 min)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import loadgen, procs, report, workloads  # noqa: E402
+from bench.procs import AUTH_HEADER  # noqa: E402
+
+
+@dataclass
+class Plan:
+    """Durations (seconds) and fixture sizes of one benchmark run."""
+
+    duration: float
+    warmup: float
+    scale_duration: float
+    sizes: tuple  # (label, merchants, days); ~49 slots per merchant-day
+    startup_runs: int = 3
+    install_wiremock: bool = True
+
+
+FULL = Plan(duration=10, warmup=2, scale_duration=5, sizes=(("1k", 3, 8), ("1M", 340, 60)))
+QUICK = Plan(duration=4, warmup=1, scale_duration=3, sizes=(("1k", 3, 8), ("100k", 34, 60)), install_wiremock=False)
+SCALE_CONNECTIONS = 4  # few connections: latency at a modest load, not saturation
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run every section, print the tables and write bench/results/<timestamp>.json."""
+    args = parse_args(argv)
+    plan = QUICK if args.quick else FULL
+    if args.duration:
+        plan = dataclasses.replace(plan, duration=args.duration)
+    began = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="rwg-bench-") as tmp:
+        tmp = Path(tmp)
+        gen = loadgen.pick(args.loadgen, tmp)
+        out = {"meta": meta(args, plan, gen), "results": {}, "scaling": [], "startup": {}, "notes": []}
+        print(f"rwg-sandbox benchmark ({'quick' if args.quick else 'full'}), load generator: {gen.name}", flush=True)
+        if os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
+            out["notes"].append(f"the machine was busy at the start (load average {os.getloadavg()[0]:.1f} on "
+                                f"{os.cpu_count()} CPUs): figures are noisy; ratios from one run are fairer")
+        bench = Bench(gen, tmp, plan, args.connections, out)
+        bench.section("start-up", bench.startup)
+        bench.section("sandbox", bench.sandbox)
+        bench.section("echo baseline", bench.echo)
+        if not args.no_scaling:
+            bench.section("scaling", bench.scaling)
+        if not args.no_wiremock:
+            bench.section("wiremock", bench.wiremock)
+    out["ratios"] = report.ratios(out["results"])
+    out["scaling_ratios"] = report.scaling_ratios(out["scaling"])
+    out["meta"]["elapsed_s"] = round(time.perf_counter() - began, 1)
+    report.print_report(out)
+    print(f"\nwrote {report.write(out).relative_to(procs.ROOT)} in {out['meta']['elapsed_s']:.0f} s")
+    return 0
+
+
+def parse_args(argv):
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--quick", action="store_true", help="short runs and a ~100k-slot big fixture (~1 min)")
+    parser.add_argument("--duration", type=float, help="seconds per measured run (default 10, quick 4)")
+    parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
+    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
+                        help="wrk (installed with apt-get when root), python (fallback), auto (default)")
+    parser.add_argument("--no-scaling", action="store_true", help="skip the 1k vs 1M slots comparison")
+    parser.add_argument("--no-wiremock", action="store_true", help="skip the optional WireMock context run")
+    return parser.parse_args(argv)
+
+
+def meta(args, plan: Plan, gen) -> dict:
+    """Where and how the figures were taken."""
+    rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=procs.ROOT, capture_output=True, text=True)
+    return {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "mode": "quick" if args.quick else "full",
+            "loadgen": gen.name, "connections": args.connections, "plan": plan.__dict__,
+            "cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "git": rev.stdout.strip(), "load_average_at_start": os.getloadavg()}
+
+
+class Bench:
+    """The benchmark sections; each adds to `out`."""
+
+    def __init__(self, gen, tmp: Path, plan: Plan, connections: int, out: dict):
+        self.gen, self.tmp, self.plan, self.connections, self.out = gen, tmp, plan, connections, out
+        self.answer_path = tmp / "bal-answer.json"
+
+    def section(self, name: str, run) -> None:
+        """Run one section; a failure becomes a note and the others still run."""
+        print(f"- {name}", flush=True)
+        try:
+            run()
+        except Exception as exc:  # noqa: BLE001 - report and carry on with the other sections
+            traceback.print_exc()
+            self.out["notes"].append(f"{name} failed: {exc}")
+
+    def bal(self, key: str, scenario: str, port: int, body: bytes, duration=None, connections=None, warmup=None):
+        """Warm up, then measure repeated BatchAvailabilityLookup requests."""
+        connections = connections or self.connections
+        if warmup or self.plan.warmup:
+            self.gen.bal("warm-up", port, body, AUTH_HEADER, warmup or self.plan.warmup, connections)
+        result = self.gen.bal(scenario, port, body, AUTH_HEADER, duration or self.plan.duration, connections)
+        return self._keep(key, result)
+
+    def booking(self, key: str, scenario: str, port: int, slots: list[str], duration=None, connections=None):
+        """Warm up, then measure CreateBooking + cancel cycles (unique tokens and users per cycle)."""
+        connections = connections or self.connections
+        stamp = f"{key}-{time.time_ns()}"
+        # The warm-up books its own slots: bookings still in flight when it stops are never cancelled.
+        split = len(slots) - max(1, len(slots) // 5)
+        self.gen.booking("warm-up", port, slots[split:], f"{stamp}-w", AUTH_HEADER, self.plan.warmup, connections)
+        result = self.gen.booking(scenario, port, slots[:split], stamp, AUTH_HEADER,
+                                  duration or self.plan.duration, connections)
+        creates = result.counters.get("creates", 0)
+        result.counters["cycles_per_s"] = round(min(creates, result.counters.get("cancels", 0))
+                                                / result.duration_s, 1)
+        return self._keep(key, result)
+
+    def _keep(self, key: str, result: loadgen.Result):
+        if key:
+            self.out["results"][key] = result.as_dict()
+        print(f"  {result.scenario}: {result.rps:.0f} req/s, p50 {result.p50_ms:.2f} ms, "
+              f"p99 {result.p99_ms:.2f} ms {result.counters or ''}", flush=True)
+        return result
+
+    def startup(self) -> None:
+        """Popen to first 200 of /_admin/health with the default fixture, several runs."""
+        runs = []
+        for _ in range(self.plan.startup_runs):
+            with procs.sandbox(self.tmp) as server:
+                runs.append(round(server.ready_s, 3))
+                memory = server.memory_mb()
+        self.out["startup"] = {"ready_s": runs, "memory_mb": memory}
+        print(f"  ready in {', '.join(f'{x:.2f}' for x in runs)} s; {memory}", flush=True)
+
+    def sandbox(self) -> None:
+        """BAL page loads with recording on and off, and booking cycles, against `python app.py`."""
+        with procs.sandbox(self.tmp, record=1) as server:
+            work = workloads.discover(server.port)
+            self.answer_path.write_bytes(workloads.check_bal(server.port, work.bal_body))
+            self.bal_body = work.bal_body
+            self.bal("bal_rec_on", "BAL sandbox, recording on", server.port, work.bal_body)
+            workloads.check_booking(server.port, work.booking_slots[0], f"check-{time.time_ns()}")
+            self.booking("booking_rec_on", "Create+cancel sandbox, recording on", server.port, work.booking_slots)
+        journal = sum(p.stat().st_size for p in (self.tmp / "recordings").rglob("*") if p.is_file())
+        self.out["recording_journal_bytes"] = journal
+        if not journal:
+            self.out["notes"].append("MOCK_RECORD=1 wrote no journal: recording is not active in this build")
+        with procs.sandbox(self.tmp, record=0) as server:
+            workloads.check_bal(server.port, work.bal_body)
+            self.bal("bal_rec_off", "BAL sandbox, recording off", server.port, work.bal_body)
+
+    def echo(self) -> None:
+        """The bare Flask echo of the same answer under granian (1 worker)."""
+        if not self.answer_path.exists():  # the sandbox section failed: echo the built-in answer
+            from bench.echo_app import default_answer
+
+            self.answer_path.write_bytes(default_answer())
+        body = getattr(self, "bal_body", b"{}")
+        with procs.echo(self.tmp, self.answer_path) as server:
+            self.bal("bal_echo", "BAL echo (bare Flask, granian)", server.port, body)
+
+    def scaling(self) -> None:
+        """BAL and booking latency, memory and start-up time at each fixture size."""
+        for label, merchants, days in self.plan.sizes:
+            fixture = procs.cached_fixture(merchants, days)
+            with procs.sandbox(self.tmp, record=0, fixture=str(fixture), ready_timeout=300) as server:
+                work = workloads.discover(server.port, booking_slots=500)
+                workloads.check_bal(server.port, work.bal_body)
+                d, c = self.plan.scale_duration, SCALE_CONNECTIONS
+                bal = self.bal("", f"BAL {label} slots", server.port, work.bal_body, d, c)
+                book = self.booking("", f"Create+cancel {label} slots", server.port, work.booking_slots, d, c)
+                row = {"size": label, "slots": work.slots_total, "ready_s": round(server.ready_s, 2),
+                       **server.memory_mb(), "bal": bal.as_dict(), "booking": book.as_dict()}
+            self.out["scaling"].append(row)
+
+    def wiremock(self) -> None:
+        """Optional context: WireMock serving the same answer as a canned stub (needs java and npm)."""
+        jar = _wiremock_jar(self.plan.install_wiremock)
+        if jar is None or not self.answer_path.exists():
+            self.out["notes"].append("WireMock skipped (needs java, npm and the npm package `wiremock`; "
+                                     "quick mode only uses an already installed copy)")
+            return
+        root = self.tmp / "wiremock"
+        (root / "mappings").mkdir(parents=True, exist_ok=True)
+        stub = {"request": {"method": "POST", "urlPath": "/v3/BatchAvailabilityLookup"},
+                "response": {"status": 200, "body": self.answer_path.read_text(),
+                             "headers": {"Content-Type": "application/json"}}}
+        (root / "mappings" / "bal.json").write_text(json.dumps(stub))
+        with procs.wiremock(self.tmp, jar, root) as server:
+            # The JVM needs a longer warm-up for its JIT before the measured run.
+            self.bal("bal_wiremock", "BAL WireMock stub (JIT-warm)", server.port, self.bal_body,
+                     warmup=max(5.0, 2 * self.plan.warmup))
+
+
+def _wiremock_jar(install: bool) -> Path | None:
+    """The WireMock standalone jar from the npm package under .cache/bench/wiremock, installing it if allowed."""
+    if not (shutil.which("java") and shutil.which("npm")):
+        return None
+    prefix = procs.CACHE / "wiremock"
+    jars = sorted(prefix.glob("node_modules/wiremock/**/*.jar"))
+    if not jars and install:
+        prefix.mkdir(parents=True, exist_ok=True)
+        try:
+            subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--silent",
+                            "wiremock@3"], capture_output=True, timeout=120)
+        except (OSError, subprocess.TimeoutExpired):
+            return None
+        jars = sorted(prefix.glob("node_modules/wiremock/**/*.jar"))
+    return jars[-1] if jars else None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

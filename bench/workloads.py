@@ -1,0 +1,109 @@
+"""What the benchmark sends: a 10-slot BatchAvailabilityLookup page and bookable slots, found via /feeds."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import random
+from dataclasses import dataclass
+
+from .procs import AUTH_HEADER, HOST
+
+PAGE_SLOTS = 10
+CANCEL_MARGIN_S = 3600  # book only slots that stay cancellable for the whole run
+
+
+@dataclass
+class Workload:
+    """The BAL request body and the Slot JSON strings CreateBooking cycles over."""
+
+    merchant_id: str
+    bal_body: bytes
+    booking_slots: list[str]
+    slots_total: int
+
+
+def call(port: int, method: str, path: str, body: bytes | None = None) -> tuple[int, dict]:
+    """One request with Basic auth; returns (status, parsed JSON)."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=120)
+    try:
+        conn.request(method, path, body, {"Authorization": AUTH_HEADER, "Content-Type": "application/json"})
+        response = conn.getresponse()
+        return response.status, json.loads(response.read() or b"{}")
+    finally:
+        conn.close()
+
+
+def discover(port: int, booking_slots: int = 2000) -> Workload:
+    """Read the feeds merchant by merchant: the first merchant's page for BAL, free non-prepaid slots to book."""
+    _, health = call(port, "GET", "/_admin/health")
+    _, merchants = call(port, "GET", "/feeds/merchants.json")
+    _, services = call(port, "GET", "/feeds/services.json")
+    rules = {(s["merchant_id"], s["service_id"]): s for s in services["service"]}
+    now = health["clock"]["now_sec"]
+    page, bookable = None, []
+    for merchant in merchants["merchant"]:
+        merchant_id = merchant["merchant_id"]
+        _, feed = call(port, "GET", f"/feeds/availability.json?merchant_id={merchant_id}")
+        entries = [a for sa in feed["service_availability"] for a in sa["availability"]]
+        if page is None and len(entries) >= PAGE_SLOTS:
+            page = (merchant_id, entries[:PAGE_SLOTS])
+        for a in entries:
+            service = rules[(a["merchant_id"], a["service_id"])]
+            window = int((service.get("rules") or {}).get("min_advance_online_canceling") or 0)
+            if (service.get("prepayment_type") != "REQUIRED" and a["spots_open"] > 0
+                    and int(a["start_sec"]) - now > window + CANCEL_MARGIN_S):
+                bookable.append(a)
+        if page and len(bookable) >= booking_slots * 2:
+            break
+    if page is None or not bookable:
+        raise RuntimeError("the feeds list no merchant with 10 slots or no bookable slot")
+    random.Random(42).shuffle(bookable)  # spread bookings over merchants and services
+    return Workload(page[0], bal_body(*page), [slot_json(a) for a in bookable[:booking_slots]],
+                    health["counts"]["slots"])
+
+
+def bal_body(merchant_id: str, entries: list[dict]) -> bytes:
+    """A BatchAvailabilityLookup request for the given availability entries."""
+    slot_times = [{"service_id": a["service_id"], "start_sec": str(a["start_sec"]),
+                   "duration_sec": str(a["duration_sec"]), "resource_ids": a.get("resources") or {}}
+                  for a in entries]
+    return json.dumps({"merchant_id": merchant_id, "slot_time": slot_times}, separators=(",", ":")).encode()
+
+
+def slot_json(a: dict) -> str:
+    """The CreateBooking Slot of one availability entry, as compact JSON on one line."""
+    slot = {"merchant_id": a["merchant_id"], "service_id": a["service_id"], "start_sec": str(a["start_sec"]),
+            "duration_sec": str(a["duration_sec"]), "resources": a.get("resources") or {}}
+    return json.dumps(slot, separators=(",", ":"))
+
+
+def check_bal(port: int, body: bytes) -> bytes:
+    """Send the BAL request once; fail loudly unless it answers 200 with one entry per slot_time."""
+    conn = http.client.HTTPConnection(HOST, port, timeout=30)
+    try:
+        conn.request("POST", "/v3/BatchAvailabilityLookup", body,
+                     {"Authorization": AUTH_HEADER, "Content-Type": "application/json"})
+        response = conn.getresponse()
+        answer = response.read()
+    finally:
+        conn.close()
+    entries = json.loads(answer).get("slot_time_availability") if response.status == 200 else None
+    if not entries or len(entries) != PAGE_SLOTS:
+        raise RuntimeError(f"BatchAvailabilityLookup check failed: {response.status} {answer[:300]!r}")
+    return answer
+
+
+def check_booking(port: int, slot: str, prefix: str) -> None:
+    """Book and cancel once; fail loudly unless both succeed."""
+    body = (f'{{"slot":{slot},"user_information":{{"user_id":"{prefix}-check","given_name":"Bench",'
+            f'"family_name":"User","telephone":"+1 555-010-0101","email":"bench@example.com"}},'
+            f'"idempotency_token":"{prefix}-check"}}').encode()
+    status, created = call(port, "POST", "/v3/CreateBooking", body)
+    booking = created.get("booking")
+    if status != 200 or not booking:
+        raise RuntimeError(f"CreateBooking check failed: {status} {created}")
+    cancel = json.dumps({"booking": {"booking_id": booking["booking_id"], "status": "CANCELED"}}).encode()
+    status, canceled = call(port, "POST", "/v3/UpdateBooking", cancel)
+    if status != 200 or (canceled.get("booking") or {}).get("status") != "CANCELED":
+        raise RuntimeError(f"cancel check failed: {status} {canceled}")
