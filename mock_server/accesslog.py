@@ -26,10 +26,13 @@ def install(app: Flask) -> None:
         if log.isEnabledFor(logging.INFO):
             started = request.environ.get(_START)
             notes = request.environ.get(NOTES_KEY) or {}
-            line = {"method": request.method, "path": request.path, "status": response.status_code,
+            status = None if notes.get("no_response") else response.status_code
+            line = {"method": request.method, "path": request.path, "status": status,
                     "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None}
             if request.url_rule is not None and request.path.startswith("/v3"):
                 line["rpc"] = request.url_rule.rule.rstrip("/").rsplit("/", 1)[-1]
+            if notes.get("no_response"):
+                line["no_response"] = notes["no_response"]
             if notes.get("faults"):
                 line["faults"] = notes["faults"]
             if notes.get("warnings"):

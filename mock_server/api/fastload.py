@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from marshmallow import Schema, ValidationError, fields
+from marshmallow import RAISE, Schema, ValidationError, fields
 from marshmallow.decorators import POST_LOAD, PRE_LOAD, VALIDATES, VALIDATES_SCHEMA
 from marshmallow.utils import missing
 
@@ -33,16 +33,22 @@ def compile_schema(schema: Schema) -> Loader:
     checks = [getattr(schema, name) for name, many, _ in schema._hooks[VALIDATES_SCHEMA] if not many]
     post = [getattr(schema, name) for name, many, _ in schema._hooks[POST_LOAD] if not many]
     hook_kwargs = {"many": False, "partial": None, "unknown": schema.unknown}
+    # With unknown=RAISE an unknown key is an error marshmallow must report; data_key renames aside.
+    strict_keys = frozenset(schema.load_fields) if schema.unknown == RAISE else None
 
     def load(data):
         if not isinstance(data, dict):
             raise Fallback
         for hook in pre:
             data = hook(data, **hook_kwargs)
+        if strict_keys is not None and not strict_keys.issuperset(data):
+            raise Fallback
         out = {}
         for name, attribute, required, default, convert in plan:
             value = data.get(name, missing)
-            if value is missing or value is None:
+            if value is None:
+                raise Fallback  # null: marshmallow decides (allow_none or "may not be null")
+            if value is missing:
                 if required:
                     raise Fallback
                 if default is not missing:

@@ -1,5 +1,51 @@
 """Fault injection (issue 3): rules, kinds, scenarios and magic values."""
 
+from __future__ import annotations
+
+import logging
+
+from .engine import FaultEngine
+from .hooks import ENGINE_KEY, current_engine
+from .lifecycle import release_holds_on_stop
+
+__all__ = ["FaultEngine", "current_engine", "engine_of", "install", "release_holds_on_stop"]
+
 
 def install(app, api) -> None:
     """Hook the fault engine into the /v3 pipeline and register its admin routes."""
+    from ..api.booking_v3.routes import blp as v3_blueprint
+    from ..api.faults import blp as admin_blueprint
+    from ..runtime import EXTENSION_KEY
+    from . import scenarios
+    from .hooks import install_hooks
+
+    runtime = app.extensions[EXTENSION_KEY]
+    engine = FaultEngine(max_hold_ms=runtime.settings.timeout_ms)
+    app.extensions[ENGINE_KEY] = engine
+    install_hooks(app, v3_blueprint.name, engine)
+    api.register_blueprint(admin_blueprint)
+
+    startup = [name.strip() for name in runtime.settings.scenario.split(",") if name.strip()]
+
+    def load_startup_scenarios() -> None:
+        for name in startup:
+            scenarios.load(engine, name, runtime.clock.now())
+
+    def reset() -> None:
+        # A reset server behaves like a fresh start: no rules but the start-up scenario's, counters at 0.
+        engine.reset()
+        try:
+            load_startup_scenarios()
+        except scenarios.ScenarioError as exc:  # the file changed since start-up: say so, keep serving
+            logging.getLogger("mock_server").warning("MOCK_SCENARIO not reloaded on reset: %s", exc.message)
+
+    try:
+        load_startup_scenarios()
+    except scenarios.ScenarioError as exc:
+        raise SystemExit(f"MOCK_SCENARIO: {exc.message}") from None
+    runtime.reset_hooks.append(reset)
+
+
+def engine_of(app) -> FaultEngine:
+    """The fault engine of an app (outside a request)."""
+    return app.extensions[ENGINE_KEY]

@@ -89,3 +89,18 @@ def test_non_object_bodies_are_declined():
     for body in ([], "x", 1, None):
         with pytest.raises(fastload.Fallback):
             fast(body)
+
+
+def test_unknown_fields_of_a_raise_schema_are_declined():
+    from marshmallow import RAISE, Schema, fields
+
+    class Strict(Schema):
+        class Meta:
+            unknown = RAISE
+
+        times = fields.Integer()
+
+    fast = fastload.compile_schema(Strict())
+    assert fast({"times": 1}) == {"times": 1}
+    with pytest.raises(fastload.Fallback):
+        fast({"tims": 1})

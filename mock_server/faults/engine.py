@@ -1,0 +1,204 @@
+"""The fault engine: rules, matching, budgets, probability, TTL and the decision (no Flask here)."""
+
+from __future__ import annotations
+
+import itertools
+import random
+import threading
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from .rules import BUSINESS_KINDS, Rule, build_rule, cap_errors
+
+RETIRED_KEPT = 100
+
+
+@dataclass(frozen=True, slots=True)
+class Effect:
+    """One fault applied to one exchange: which rule, what kind, with its parameters resolved."""
+
+    rule_id: str  # "magic" for a magic value in the request
+    kind: str
+    params: dict = field(default_factory=dict)
+    match: dict = field(default_factory=dict)
+    seq: int = 1  # the rule's n-th firing
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What happens to one exchange: an optional delay, then an optional outcome."""
+
+    delay: Effect | None = None
+    outcome: Effect | None = None
+
+    @property
+    def effects(self) -> list[Effect]:
+        """Delay first, then the outcome."""
+        return [e for e in (self.delay, self.outcome) if e is not None]
+
+
+class Facts(Protocol):
+    """What the engine may ask about a request (computed lazily by the caller)."""
+
+    def get(self, key: str) -> frozenset:
+        """The values of a match key (merchant_id, service_id, user_id, booking_id) in the request."""
+
+    def admits(self, kind: str) -> bool:
+        """False when the request is invalid, so a business failure must not replace its 400."""
+
+
+class RuleError(ValueError):
+    """A rule the engine refuses; `errors` maps field names to messages."""
+
+    def __init__(self, errors: dict):
+        super().__init__("; ".join(f"{k}: {' '.join(v)}" for k, v in errors.items()))
+        self.errors = errors
+
+
+class DuplicateRule(RuleError):
+    """A rule id that is already taken."""
+
+
+class FaultEngine:
+    """Active rules of one app; every counter changes under one lock."""
+
+    def __init__(self, max_hold_ms: int):
+        self.max_hold_ms = max_hold_ms
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._rules: list[Rule] = []
+        self._retired: deque = deque(maxlen=RETIRED_KEPT)
+        self._ids = itertools.count(1)
+
+    @property
+    def active(self) -> bool:
+        """True while any rule exists (read without the lock: the fast path of every request)."""
+        return bool(self._rules)
+
+    # ---- rules ----
+
+    def add(self, data: dict, now: int, source: str = "api") -> Rule:
+        """Add a rule from RuleSchema-loaded data; RuleError if a hold is too long or the id is taken."""
+        return self.add_all([data], now, source)[0]
+
+    def add_all(self, datas: list[dict], now: int, source: str = "api") -> list[Rule]:
+        """Add several rules, all or none (a scenario)."""
+        for data in datas:
+            errors = cap_errors(data, self.max_hold_ms)
+            if errors:
+                raise RuleError(errors)
+        with self._lock:
+            taken = {r.id for r in self._rules}
+            wanted = [d["id"] for d in datas if d.get("id")]
+            for rule_id in wanted:
+                if rule_id in taken or wanted.count(rule_id) > 1:
+                    raise DuplicateRule({"id": [f"a rule with id {rule_id!r} exists; delete it first"]})
+            taken.update(wanted)
+            added = []
+            for data in datas:
+                rule_id = data.get("id")
+                while rule_id is None or (rule_id in taken and not data.get("id")):
+                    rule_id = f"f{next(self._ids)}"
+                taken.add(rule_id)
+                added.append(build_rule(data, rule_id, now, source))
+            self._rules.extend(added)
+            return added
+
+    def remove(self, rule_id: str) -> Rule | None:
+        """Remove one rule; None when there is no such rule."""
+        with self._lock:
+            for rule in self._rules:
+                if rule.id == rule_id:
+                    self._rules.remove(rule)
+                    return rule
+        return None
+
+    def clear(self) -> int:
+        """Remove every active rule; how many there were."""
+        with self._lock:
+            count = len(self._rules)
+            self._rules = []
+            return count
+
+    def reset(self) -> None:
+        """Forget everything, ids included (the sandbox reset)."""
+        with self._lock:
+            self._rules = []
+            self._retired.clear()
+            self._ids = itertools.count(1)
+
+    def rules(self, now: int) -> list[dict]:
+        """Active rules (expired ones retired first), as the admin API shows them."""
+        with self._lock:
+            self._expire(now)
+            return [r.describe() for r in self._rules]
+
+    def retired(self) -> list[dict]:
+        """The most recently retired rules, oldest first, with why they retired."""
+        with self._lock:
+            return list(self._retired)
+
+    # ---- the decision ----
+
+    def decide(self, method: str, facts: Facts, rng: random.Random, now: int) -> Decision | None:
+        """Fire at most one delay rule and one outcome rule (first match each, in the order added)."""
+        if not self._rules:
+            return None
+        with self._lock:
+            self._expire(now)
+            delay = outcome = None
+            for rule in list(self._rules):
+                is_delay = rule.kind == "delay"
+                if (delay if is_delay else outcome) is not None or not rule.applies_to(method):
+                    continue
+                if not self._matches(rule, facts):
+                    continue
+                # Drawn only for a rule that matched, so unrelated traffic never moves the sequence.
+                if rule.probability < 1.0 and not rng.random() < rule.probability:
+                    continue
+                effect = self._fire(rule, rng)
+                if is_delay:
+                    delay = effect
+                else:
+                    outcome = effect
+                if delay is not None and outcome is not None:
+                    break
+        if delay is None and outcome is None:
+            return None
+        return Decision(delay, outcome)
+
+    @staticmethod
+    def _matches(rule: Rule, facts: Facts) -> bool:
+        for key, value in rule.match.items():
+            if value not in facts.get(key):
+                return False
+        return rule.kind not in BUSINESS_KINDS or facts.admits(rule.kind)
+
+    def _fire(self, rule: Rule, rng: random.Random) -> Effect:
+        rule.fired += 1
+        params = dict(rule.params)
+        if rule.kind == "delay" and "delay_ms" not in params:
+            params = {"delay_ms": rng.randint(params.pop("min_ms"), params.pop("max_ms"))}
+        if rule.times is not None and rule.fired >= rule.times:
+            self._retire(rule, "used_up")
+        return Effect(rule.id, rule.kind, params, rule.match, rule.fired)
+
+    def _expire(self, now: int) -> None:
+        for rule in [r for r in self._rules if r.expires_at_sec is not None and now >= r.expires_at_sec]:
+            self._retire(rule, "expired")
+
+    def _retire(self, rule: Rule, reason: str) -> None:
+        self._rules.remove(rule)
+        self._retired.append({**rule.describe(), "retired": reason})
+
+    # ---- holding requests ----
+
+    def hold(self, ms: int) -> bool:
+        """Wait `ms` (capped at MOCK_TIMEOUT_MS) without any lock held; True if the server stopped meanwhile."""
+        seconds = max(0, min(int(ms), self.max_hold_ms)) / 1000
+        return self._stopping.wait(seconds) if seconds else self._stopping.is_set()
+
+    def stop(self) -> None:
+        """Release every held request now, and hold none from here on (the server is stopping)."""
+        self._stopping.set()

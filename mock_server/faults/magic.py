@@ -1,0 +1,111 @@
+"""Magic values: a fault named in the request itself, for that call only (like a payment sandbox's test cards).
+
+Two carriers, one grammar of tags:
+- the local part of `user_information.email`: `qa+slot_taken@example.com` (CreateBooking, UpdateBooking);
+- the `X-Sandbox-Fault` header on any /v3 method: `X-Sandbox-Fault: http_503` (several: comma-separated).
+
+A tag is a rule kind, optionally followed by `_<number>` for the kind's main parameter, or an alias.
+"""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import ValidationError
+
+from .engine import Effect
+from .rules import CAUSES, KINDS, PARAMS, RuleSchema
+
+HEADER = "X-Sandbox-Fault"
+_HEADER_KEY = "HTTP_X_SANDBOX_FAULT"
+EMAIL_METHODS = frozenset({"CreateBooking", "UpdateBooking"})
+_EMAIL = re.compile(rb'"email"\s*:\s*"([^"@]*)@')
+_TAG = re.compile(r"^(?P<name>[a-z0-9_]+?)(?:_(?P<number>\d+))?$")
+_SPLIT = re.compile(r"[\s,+]+")
+
+# Tags that stand for a booking_failure cause, like test card numbers.
+ALIASES = {
+    "card_declined": {"kind": "booking_failure", "cause": "PAYMENT_ERROR_CARD_DECLINED"},
+    "card_type_rejected": {"kind": "booking_failure", "cause": "PAYMENT_ERROR_CARD_TYPE_REJECTED"},
+    "3ds1": {"kind": "booking_failure", "cause": "PAYMENT_REQUIRES_3DS1"},
+}
+# kind -> the parameter a `_<number>` suffix sets.
+NUMBER_PARAM = {"http_error": "status", "delay": "delay_ms", "timeout": "hold_ms", "timeout_after_commit": "hold_ms"}
+SHORT_NAMES = {"http": "http_error"}  # http_503 reads better than http_error_503
+
+
+class MagicError(ValueError):
+    """A header tag the sandbox does not know or that cannot apply to this method (answered 400)."""
+
+
+def scan(method: str, environ: dict, body: bytes | None) -> tuple[list[Effect], list[str]] | None:
+    """Effects named by the request (header first, then email), and warnings; None when it names none.
+
+    `body` is read only for the methods that carry an email, so other calls never touch it.
+    """
+    header = environ.get(_HEADER_KEY)
+    tags = []
+    if header:
+        tags.extend(("header", t) for t in _SPLIT.split(header.strip().lower()) if t)
+    if body is not None and method in EMAIL_METHODS:
+        found = _EMAIL.search(body)
+        if found and b"+" in found.group(1):
+            local = found.group(1).decode("utf-8", "replace").lower()
+            tags.extend(("email", t) for t in local.split("+")[1:] if t)
+    if not tags:
+        return None
+    effects, warnings = [], []
+    for carrier, tag in tags:
+        try:
+            effects.append(effect_for(tag, method))
+        except MagicError as exc:
+            if carrier == "header":
+                raise MagicError(f"{HEADER}: {exc}") from None
+            warnings.append(f"email tag {tag!r} is not a sandbox fault, ignored: {exc}")
+    return effects, warnings
+
+
+def effect_for(tag: str, method: str) -> Effect:
+    """The effect one tag names on this method; MagicError when it names none."""
+    spec = _parse(tag)
+    if spec is None:
+        raise MagicError(f"unknown fault {tag!r}; known: {', '.join(known_tags())}")
+    try:
+        data = RuleSchema().load({"method": method, **spec})
+    except ValidationError as exc:
+        raise MagicError(f"{tag!r}: {_first_error(exc.messages)}") from None
+    params = {k: data[k] for k in PARAMS[data["kind"]] if k in data}
+    return Effect("magic", data["kind"], params)
+
+
+def known_tags() -> list[str]:
+    """Every tag form, for error messages and docs."""
+    plain = [k for k in KINDS if k not in ("booking_failure", "http_error", "delay")]
+    return sorted(plain) + ["timeout_<ms>", "timeout_after_commit_<ms>", "http_<status>", "delay_<ms>",
+                            "cause_<booking_failure cause>", *ALIASES]
+
+
+def _parse(tag: str) -> dict | None:
+    if tag in ALIASES:
+        return dict(ALIASES[tag])
+    if tag.startswith("cause_"):
+        cause = tag[len("cause_"):].upper()
+        return {"kind": "booking_failure", "cause": cause} if cause in CAUSES else None
+    if tag in KINDS and tag not in ("booking_failure", "http_error", "delay"):
+        return {"kind": tag}
+    found = _TAG.match(tag)
+    if not found or found["number"] is None:
+        return None
+    kind = SHORT_NAMES.get(found["name"], found["name"])
+    if kind not in NUMBER_PARAM:
+        return None
+    return {"kind": kind, NUMBER_PARAM[kind]: int(found["number"])}
+
+
+def _first_error(messages) -> str:
+    if isinstance(messages, dict):
+        key, value = next(iter(messages.items()))
+        return f"{key}: {_first_error(value)}"
+    if isinstance(messages, list):
+        return str(messages[0])
+    return str(messages)

@@ -1,0 +1,217 @@
+"""Fault rules: the kinds, where each applies, the typed rule and its validation schema."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validates, validates_schema
+from marshmallow.validate import Length, OneOf, Range, Regexp
+
+from ..domain.models import CREDIT_CARD_TYPES, FAILURE_CAUSES
+
+METHODS = ("HealthCheck", "BatchAvailabilityLookup", "CheckAvailability", "CreateBooking", "UpdateBooking",
+           "GetBookingStatus", "ListBookings")
+_CANONICAL_METHOD = {m.lower(): m for m in METHODS}
+BOOKING_METHODS = frozenset({"CreateBooking", "UpdateBooking"})  # the methods that answer booking_failure
+
+# kind -> the methods it makes sense on (None: every method).
+KINDS: dict[str, frozenset | None] = {
+    "slot_taken": frozenset({"BatchAvailabilityLookup", "CheckAvailability", *BOOKING_METHODS}),
+    "payment_required": BOOKING_METHODS,
+    "booking_failure": BOOKING_METHODS,
+    "http_error": None,
+    "delay": None,
+    "timeout": None,
+    "timeout_after_commit": BOOKING_METHODS,
+    "malformed_json": None,
+    "empty_response": None,
+    "drop_connection": None,
+}
+# Kinds that answer a business failure: they only fire on a request the server would otherwise accept.
+BUSINESS_KINDS = frozenset({"slot_taken", "payment_required", "booking_failure"})
+# kind -> the parameters it takes (besides method, kind, match, times, probability, ttl_s, id), main one first.
+PARAMS: dict[str, tuple] = {
+    "slot_taken": ("description",),
+    "payment_required": ("description",),
+    "booking_failure": ("cause", "rejected_card_type", "description"),
+    "http_error": ("status", "retry_after_s", "message"),
+    "delay": ("delay_ms", "min_ms", "max_ms"),
+    "timeout": ("hold_ms",),
+    "timeout_after_commit": ("hold_ms",),
+    "malformed_json": ("commit",),
+    "empty_response": ("commit",),
+    "drop_connection": ("commit",),
+}
+ALL_PARAMS = frozenset(name for names in PARAMS.values() for name in names)
+CAUSES = tuple(c for c in FAILURE_CAUSES if c != "CAUSE_UNSPECIFIED")
+CARD_TYPES = tuple(c for c in CREDIT_CARD_TYPES if c != "CREDIT_CARD_TYPE_UNSPECIFIED")
+# The v3 status table (§3.2) plus 502, which a proxy in front of a real server sends.
+HTTP_STATUSES = (400, 401, 403, 404, 409, 429, 499, 500, 501, 502, 503, 504)
+MATCH_KEYS = ("merchant_id", "service_id", "user_id", "booking_id")
+MAX_HOLD_MS = 600_000  # absolute ceiling; the server's MOCK_TIMEOUT_MS is the effective one
+
+
+def canonical_method(name: str) -> str | None:
+    """'createbooking' -> 'CreateBooking'; '*' stays; unknown -> None."""
+    if name == "*":
+        return name
+    return _CANONICAL_METHOD.get(str(name).lower())
+
+
+def applies(kind: str, method: str) -> bool:
+    """True when a fault of this kind means something on this v3 method."""
+    methods = KINDS[kind]
+    return methods is None or method in methods
+
+
+@dataclass(slots=True)
+class Rule:
+    """One fault rule and its counters; the engine changes `fired` under its lock."""
+
+    id: str
+    method: str  # a v3 method name or "*"
+    kind: str
+    params: dict = field(default_factory=dict)
+    match: dict = field(default_factory=dict)
+    times: int | None = None  # fire on the next N matching calls, then retire
+    probability: float = 1.0
+    ttl_s: int | None = None
+    created_sec: int = 0
+    source: str = "api"
+    fired: int = 0
+
+    @property
+    def expires_at_sec(self) -> int | None:
+        """Sandbox time at which the rule retires by itself."""
+        return None if self.ttl_s is None else self.created_sec + self.ttl_s
+
+    @property
+    def remaining(self) -> int | None:
+        """Uses left (None: unlimited)."""
+        return None if self.times is None else max(self.times - self.fired, 0)
+
+    def applies_to(self, method: str) -> bool:
+        """True when this rule targets the method and its kind means something there."""
+        return (self.method == "*" or self.method == method) and applies(self.kind, method)
+
+    def describe(self) -> dict:
+        """The rule as the admin API shows it."""
+        return {"id": self.id, "method": self.method, "kind": self.kind, **self.params, "match": self.match,
+                "times": self.times, "probability": self.probability, "ttl_s": self.ttl_s,
+                "created_sec": self.created_sec, "expires_at_sec": self.expires_at_sec,
+                "fired": self.fired, "remaining": self.remaining, "source": self.source}
+
+
+class MatchSchema(Schema):
+    """Which requests a rule picks, by ids taken from the request body."""
+
+    class Meta:
+        unknown = RAISE
+
+    merchant_id = fields.String(validate=Length(min=1))
+    service_id = fields.String(validate=Length(min=1))
+    user_id = fields.String(validate=Length(min=1))
+    booking_id = fields.String(validate=Length(min=1))
+
+
+def _ms(**kwargs):
+    return fields.Integer(strict=True, validate=Range(min=0, max=MAX_HOLD_MS), **kwargs)
+
+
+class RuleSchema(Schema):
+    """A fault rule as POSTed to /_admin/faults or listed in a scenario file."""
+
+    class Meta:
+        unknown = RAISE
+
+    id = fields.String(validate=Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
+                                       error="letters, digits, '.', '_' and '-' (at most 64)"),
+                       metadata={"description": "optional; generated (f1, f2, ...) when absent"})
+    method = fields.String(required=True, metadata={"description": "a v3 method name, or * for all",
+                                                    "enum": ["*", *METHODS], "example": "CreateBooking"})
+    kind = fields.String(required=True, validate=OneOf(tuple(KINDS)), metadata={"example": "slot_taken"})
+    match = fields.Nested(MatchSchema, metadata={"example": {"merchant_id": "dining-001"}})
+    times = fields.Integer(strict=True, validate=Range(min=1), allow_none=True,
+                           metadata={"description": "fire on the next N matching calls, then retire"})
+    probability = fields.Float(validate=Range(min=0, max=1), metadata={"example": 0.3})
+    ttl_s = fields.Integer(strict=True, validate=Range(min=1), allow_none=True,
+                           metadata={"description": "retire after this many sandbox-clock seconds"})
+    # Kind parameters.
+    cause = fields.String(validate=OneOf(CAUSES), metadata={"example": "PAYMENT_ERROR_CARD_DECLINED"})
+    rejected_card_type = fields.String(validate=OneOf(CARD_TYPES))
+    description = fields.String()
+    status = fields.Integer(strict=True, validate=OneOf(HTTP_STATUSES), metadata={"example": 503})
+    retry_after_s = fields.Integer(strict=True, validate=Range(min=0, max=86_400))
+    message = fields.String()
+    delay_ms = _ms(metadata={"example": 2000})
+    min_ms = _ms()
+    max_ms = _ms()
+    hold_ms = _ms()
+    commit = fields.Boolean(metadata={"description": "run the request before breaking its answer (default true)"})
+
+    @pre_load
+    def _method_name(self, data, **kwargs):
+        if isinstance(data, dict) and isinstance(data.get("method"), str):
+            canonical = canonical_method(data["method"])
+            if canonical is not None:
+                data = {**data, "method": canonical}
+        return data
+
+    @validates("method")
+    def _known_method(self, value, **kwargs):
+        # A field hook also keeps the API's compiled fast loader away: it does not enforce
+        # unknown=RAISE, and a misspelt rule field must be a 400, not silently dropped.
+        if value != "*" and value not in METHODS:
+            raise ValidationError(f"unknown method {value!r}; use * or one of {', '.join(METHODS)}")
+
+    @validates_schema
+    def _coherent(self, data, **kwargs):
+        method, kind = data.get("method"), data["kind"]
+        errors = {}
+        for name in sorted(ALL_PARAMS & data.keys() - set(PARAMS[kind])):
+            errors[name] = [f"not a parameter of kind {kind} (it takes: {', '.join(PARAMS[kind]) or 'none'})"]
+        if method not in (None, "*") and not applies(kind, method):
+            errors["kind"] = [f"{kind} does not apply to {method}; it applies to {', '.join(sorted(KINDS[kind]))}"]
+        errors.update(_kind_errors(kind, data))
+        if errors:
+            raise ValidationError(errors)
+
+
+def _kind_errors(kind: str, data: dict) -> dict:
+    """Per-kind requirements the field validators cannot see."""
+    if kind == "booking_failure":
+        if "cause" not in data:
+            return {"cause": [f"required for kind booking_failure; one of {', '.join(CAUSES)}"]}
+        if "rejected_card_type" in data and data["cause"] != "PAYMENT_ERROR_CARD_TYPE_REJECTED":
+            return {"rejected_card_type": ["only with cause PAYMENT_ERROR_CARD_TYPE_REJECTED"]}
+    if kind == "http_error":
+        if "status" not in data:
+            return {"status": [f"required for kind http_error; one of {', '.join(map(str, HTTP_STATUSES))}"]}
+        if "retry_after_s" in data and data["status"] not in (429, 503):
+            return {"retry_after_s": ["only with status 429 or 503"]}
+    if kind == "delay":
+        ranged = "min_ms" in data or "max_ms" in data
+        if ("delay_ms" in data) == ranged:
+            return {"delay_ms": ["give delay_ms, or min_ms and max_ms"]}
+        if ranged:
+            if "min_ms" not in data or "max_ms" not in data:
+                return {"min_ms" if "min_ms" not in data else "max_ms": ["give both min_ms and max_ms"]}
+            if data["min_ms"] > data["max_ms"]:
+                return {"max_ms": ["must be at least min_ms"]}
+    return {}
+
+
+def cap_errors(data: dict, max_hold_ms: int) -> dict:
+    """Errors for any hold longer than the server allows (MOCK_TIMEOUT_MS)."""
+    return {name: [f"must be at most {max_hold_ms} (MOCK_TIMEOUT_MS)"]
+            for name in ("delay_ms", "max_ms", "hold_ms") if data.get(name, 0) > max_hold_ms}
+
+
+def build_rule(data: dict, rule_id: str, now: int, source: str = "api") -> Rule:
+    """A Rule from data that RuleSchema has loaded."""
+    return Rule(
+        id=rule_id, method=data["method"], kind=data["kind"],
+        params={k: data[k] for k in PARAMS[data["kind"]] if k in data},
+        match=dict(data.get("match") or {}), times=data.get("times"),
+        probability=float(data.get("probability", 1.0)), ttl_s=data.get("ttl_s"), created_sec=now, source=source,
+    )
