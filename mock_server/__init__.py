@@ -46,15 +46,17 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
 
 
 def _install_extensions(app: Flask, api) -> None:
-    """Fault injection and exchange recording hook into the request pipeline here."""
+    """Fault injection, exchange recording and the dashboard hook into the app here."""
     from . import faults, recording
+    from .api import ui
 
     faults.install(app, api)
     recording.install(app, api)
+    ui.install(app)
 
 
 def _json_errors(app: Flask) -> None:
-    """404 and 405 say what exists, as JSON like every other error."""
+    """404, 405 and 413 say what exists or what the limit is, as JSON like every other error."""
     from flask import request
 
     from .api.common import error_response
@@ -66,6 +68,11 @@ def _json_errors(app: Flask) -> None:
             methods = sorted({r.rule.rstrip("/") for r in app.url_map.iter_rules() if r.rule.startswith("/v3/")})
             message += "; v3 methods: " + ", ".join(methods)
         return error_response(404, message)
+
+    @app.errorhandler(413)
+    def _too_large(error):
+        limit = app.config["MAX_CONTENT_LENGTH"]
+        return error_response(413, f"request body over the {limit}-byte limit (MOCK_MAX_BODY_BYTES)")
 
     @app.errorhandler(405)
     def _bad_method(error):

@@ -23,7 +23,8 @@ def install(app: Flask) -> None:
 
     @app.after_request
     def _log(response):
-        if log.isEnabledFor(logging.INFO):
+        # The dashboard polls and loads static files: those lines would drown the API's.
+        if log.isEnabledFor(logging.INFO) and not request.path.startswith("/_admin/ui"):
             started = request.environ.get(_START)
             notes = request.environ.get(NOTES_KEY) or {}
             status = None if notes.get("no_response") else response.status_code

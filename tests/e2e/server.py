@@ -44,7 +44,7 @@ class ServerProcess:
             if self.process.poll() is not None:
                 raise RuntimeError(f"server exited early:\n{self.log.read_text()}")
             try:
-                with urllib.request.urlopen(self.url + "/_admin/health", timeout=1) as response:
+                with urllib.request.urlopen(self._admin_request("/_admin/health"), timeout=1) as response:
                     if response.status == 200:
                         return self
             except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -69,9 +69,13 @@ class ServerProcess:
         self.process = None
 
     def get(self, path: str) -> dict:
-        """GET a JSON document."""
-        with urllib.request.urlopen(self.url + path, timeout=10) as response:
+        """GET a JSON document (with the admin token, when the server has one)."""
+        with urllib.request.urlopen(self._admin_request(path), timeout=10) as response:
             return json.loads(response.read())
+
+    def _admin_request(self, path: str) -> urllib.request.Request:
+        token = self.env.get("MOCK_ADMIN_TOKEN")
+        return urllib.request.Request(self.url + path, headers={"Authorization": f"Bearer {token}"} if token else {})
 
     def post(self, path: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
         """POST JSON; returns (status, body) for 2xx and 4xx/5xx alike."""
