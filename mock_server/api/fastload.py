@@ -99,13 +99,19 @@ def _compile_field(field: fields.Field) -> Callable[[Any], Any]:
         def base(value):
             return value
     else:
-        # Any other field (custom ones like Int64 included): its own deserialize, errors -> Fallback.
+        # Any other field (custom ones like Int64 included): its own _deserialize and validators
+        # (what Field.deserialize runs once missing/None are ruled out, as they are here).
+        convert, name, check = field._deserialize, field.name, field._validate
+
         def base(value):
             try:
-                return field.deserialize(value, field.name, None)
+                out = convert(value, name, None)
+                if validators:
+                    check(out)
+                return out
             except ValidationError:
                 raise Fallback from None
-        return base  # deserialize already ran the validators
+        return base
     if not validators:
         return base
 
