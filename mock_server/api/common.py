@@ -18,7 +18,7 @@ from webargs.flaskparser import FlaskParser
 from . import fastload
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
-_DIGITS = re.compile(r"-?\d+")
+_DIGITS = re.compile(r"-?[0-9]+")  # ASCII only: \d would take "١٢٣"
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
@@ -96,24 +96,29 @@ class SandboxParser(FlaskParser):
         return super().parse(argmap, req, location=location, **kwargs)
 
     def _raw_load_json(self, req: flask.Request):
-        mimetype = req.mimetype
-        if mimetype and not core.is_json(mimetype):
-            abort(415, message=f"Content-Type must be application/json, got {mimetype!r}")
-        data = req.get_data(cache=True)
-        if not data:
-            abort(400, message="the request body must be a JSON object; it was empty")
-        try:
-            body = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            abort(400, message=f"malformed JSON: {exc}")
-        if not isinstance(body, dict):
-            abort(400, message=f"the request body must be a JSON object, not {type(body).__name__}")
-        return body
+        return json_object_body(req)
 
     def handle_error(self, error: ValidationError, req, schema, *, error_status_code, error_headers):
         messages = error.messages
         abort(error_status_code or 400, message="invalid request: " + "; ".join(_flatten(messages)),
               errors=messages, headers=error_headers)
+
+
+def json_object_body(req: flask.Request) -> dict:
+    """The request body as a JSON object, or the 415/400 that says why it is not one."""
+    mimetype = req.mimetype
+    if mimetype and not core.is_json(mimetype):
+        abort(415, message=f"Content-Type must be application/json, got {mimetype!r}")
+    data = req.get_data(cache=True)
+    if not data:
+        abort(400, message="the request body must be a JSON object; it was empty")
+    try:
+        body = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        abort(400, message=f"malformed JSON: {exc}")
+    if not isinstance(body, dict):
+        abort(400, message=f"the request body must be a JSON object, not {type(body).__name__}")
+    return body
 
 
 def _is_schema(argmap) -> bool:
@@ -187,7 +192,12 @@ class Int64(fields.Field):
             note_warning(f"int64 field {attr} sent as a JSON number (Google sends strings)")
             number = value
         elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-            number = int(value.strip())
+            text = value.strip()
+            significant = text.lstrip("-").lstrip("0") or "0"
+            if len(significant) > 19:
+                # Out of range anyway; and int() refuses strings over 4300 digits with a ValueError (a 500).
+                raise self.make_error("range")
+            number = -int(significant) if text.startswith("-") else int(significant)
         else:
             raise self.make_error("invalid")
         if not INT64_MIN <= number <= INT64_MAX:

@@ -146,8 +146,10 @@ class BookingService:
             self._index(booking)
             record = IdempotencyRecord(fingerprint, dataclasses.replace(booking))
             self._tokens[token] = record
-            self.listener.booking_saved(booking)
+            # Token first: it carries the booking, so a crash between the two writes still lets a retry
+            # with this token find the booking (booking first would leave it booked but unanswerable).
             self.listener.token_saved(token, record)
+            self.listener.booking_saved(booking)
             return Outcome(dataclasses.replace(booking))
 
     def cancel(self, booking_id: str) -> Outcome:

@@ -68,6 +68,8 @@ class Persistence(BookingListener):
                 state["bookings"][record["booking"]["booking_id"]] = record["booking"]
             elif record.get("op") == "token":
                 state["tokens"][record["token"]] = record
+                # The token line comes first: if the crash took the booking line after it, this restores it.
+                state["bookings"].setdefault(record["booking"]["booking_id"], record["booking"])
         return state
 
     def write_snapshot(self, meta: dict, bookings: list[Booking], tokens: dict[str, IdempotencyRecord]) -> None:

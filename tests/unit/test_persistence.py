@@ -30,7 +30,7 @@ def test_every_change_is_one_appended_line(tmp_path):
     booking = service.create(_spec(service), UserInformation("u1"), None, "t1").booking
     service.cancel(booking.booking_id)
     lines = (tmp_path / "db.json.wal").read_bytes().splitlines()
-    assert len(lines) == 3  # booking, token, booking (cancelled)
+    assert len(lines) == 3  # token (carrying the booking), booking, booking (cancelled)
     state = persistence.load()
     assert state["bookings"][booking.booking_id]["status"] == "CANCELED"
     assert state["tokens"]["t1"]["booking"]["status"] == "CONFIRMED"

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from flask import request
 from flask_smorest import abort
 
 from ...domain.errors import InvalidRequest, NotFound
 from ...runtime import get_runtime
 from .. import auth
 from ..booking_v3 import wire
-from ..common import Blueprint, json_response
+from ..common import Blueprint, json_object_body, json_response
 from . import schemas
 
 blp = Blueprint("Admin", __name__, url_prefix="/_admin",
@@ -32,6 +33,8 @@ def health():
 @blp.response(200, schemas.HealthSchema, description="Back to the fixture state")
 def reset():
     """Back to the fixture state: bookings and idempotency forgotten, slots re-anchored to today."""
+    if request.get_data(cache=True):
+        json_object_body(request)  # the body is optional, but a broken one is a 400/415, not a reset
     runtime = get_runtime()
     runtime.reset()
     return json_response(runtime.health())
@@ -99,6 +102,6 @@ def admin_booking(b) -> dict:
     held = b.held
     return {**wire.booking(b), "prepayment_status": b.prepayment_status, "created_sec": b.created_sec,
             "updated_sec": b.updated_sec, "idempotency_token": b.idempotency_token,
-            "held_slot": None if held is None else {"start_sec": held.start_sec, "duration_sec": held.duration_sec,
+            "inventory_entry": None if held is None else {"start_sec": held.start_sec, "duration_sec": held.duration_sec,
                                                     "staff_id": held.staff_id, "room_id": held.room_id,
                                                     "party_size": held.party_size}}

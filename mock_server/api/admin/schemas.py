@@ -10,13 +10,17 @@ class ClockChangeSchema(Schema):
     """Freeze at an epoch second, advance by seconds, or unfreeze (one at a time)."""
 
     freeze_at_sec = fields.Integer(strict=True, validate=Range(min=0, max=2**40), metadata={"example": 1767225600})
-    freeze = fields.Boolean(metadata={"description": "freeze at the current sandbox time"})
+    # JSON booleans only: marshmallow's Boolean would also take "true", "yes", "on".
+    freeze = fields.Boolean(truthy={True}, falsy={False},
+                            metadata={"description": "freeze at the current sandbox time"})
     advance_sec = fields.Integer(strict=True, validate=Range(min=-(2**40), max=2**40), metadata={"example": 3600})
-    unfreeze = fields.Boolean()
+    unfreeze = fields.Boolean(truthy={True}, falsy={False})
 
     @validates_schema
     def _one_action(self, data, **kwargs):
-        actions = [k for k in ("freeze_at_sec", "freeze", "advance_sec", "unfreeze") if data.get(k) not in (None, False)]
+        # `is not False`, not `not in (None, False)`: 0 == False, and freeze_at_sec 0 / advance_sec 0 are actions.
+        actions = [k for k in ("freeze_at_sec", "freeze", "advance_sec", "unfreeze")
+                   if data.get(k) is not None and data.get(k) is not False]
         if len(actions) != 1:
             raise ValidationError("give exactly one of freeze_at_sec, freeze, advance_sec, unfreeze")
 
@@ -69,8 +73,8 @@ class HealthSchema(Schema):
     clock = fields.Nested(ClockStateSchema)
 
 
-class HeldSlotSchema(Schema):
-    """The inventory entry a booking holds."""
+class InventoryEntrySchema(Schema):
+    """The inventory entry a booking holds (or held, once cancelled)."""
 
     start_sec = fields.Integer()
     duration_sec = fields.Integer()
@@ -92,7 +96,7 @@ class AdminBookingSchema(Schema):
     created_sec = fields.Integer()
     updated_sec = fields.Integer()
     idempotency_token = fields.String()
-    held_slot = fields.Nested(HeldSlotSchema, allow_none=True)
+    inventory_entry = fields.Nested(InventoryEntrySchema, allow_none=True)
 
 
 class BookingListSchema(Schema):
