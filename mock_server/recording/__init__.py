@@ -1,5 +1,57 @@
-"""Exchange recording and replay (issue 4)."""
+"""Exchange recording and replay (issue 4): journal every /v3 exchange, export it, replay it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import Flask, current_app, has_request_context, request
+
+from ..config import resolve_path
+from ..runtime import EXTENSION_KEY
+from .capture import Recorder, install_capture
+from .replay_mock import ReplayBook, install_replay
+
+STATE_KEY = "mock_server.recording"
 
 
-def install(app, api) -> None:
+@dataclass
+class RecordingState:
+    """The per-app recorder and, in replay mode, the book of recorded answers."""
+
+    recorder: Recorder
+    book: ReplayBook | None = None
+
+
+def install(app: Flask, api) -> None:
     """Hook the recorder into the request pipeline and register its admin routes."""
+    from ..api.recordings import blp
+
+    runtime = app.extensions[EXTENSION_KEY]
+    settings = runtime.settings
+    state = RecordingState(Recorder(settings, runtime.clock))
+    if settings.replay:
+        path = resolve_path(settings.replay)
+        if not path.is_file():
+            raise SystemExit(f"MOCK_REPLAY: no such recording: {settings.replay}")
+        state.book = ReplayBook.load(path, settings.replay_ignore)
+        install_replay(app, state.book)
+    if state.recorder.enabled:
+        install_capture(app, state.recorder)
+    app.extensions[STATE_KEY] = state
+    runtime.reset_hooks.append(lambda: _on_reset(state))
+    api.register_blueprint(blp)
+
+
+def get_state() -> RecordingState:
+    """The recording state of the current app."""
+    return current_app.extensions[STATE_KEY]
+
+
+def _on_reset(state: RecordingState) -> None:
+    """A reset rewinds the replay; it keeps recordings unless the reset body says {"recordings": true}."""
+    if state.book is not None:
+        state.book.rewind()
+    if has_request_context() and request.is_json:
+        body = request.get_json(silent=True)
+        if isinstance(body, dict) and body.get("recordings") is True:
+            state.recorder.journal.clear()

@@ -1,5 +1,99 @@
-"""CLI subcommands of the recorder."""
+"""CLI subcommands of the recorder: `rwg-sandbox replay FILE --target URL | --serve`."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from ..config import resolve_path
 
 
 def register(subcommands) -> None:
     """Add the `replay` subcommand to the `rwg-sandbox` parser."""
+    replay = subcommands.add_parser(
+        "replay", help="replay a recording against a server, or serve it as a mock",
+        description="Re-send the recorded /v3 requests of FILE in order to a booking server and diff the "
+                    "answers (booking ids mapped, volatile fields ignored; exit 0 only when all match), or "
+                    "serve FILE as a mock that answers from the recording.")
+    replay.add_argument("file", metavar="FILE", help="recording (JSONL), e.g. recordings/session-....jsonl")
+    mode = replay.add_mutually_exclusive_group(required=True)
+    mode.add_argument("--target", metavar="URL", help="base URL of the server to replay against")
+    mode.add_argument("--serve", action="store_true", help="serve FILE as a mock (same as MOCK_REPLAY=FILE serve)")
+    replay.add_argument("--basic-auth", metavar="USER:PASS", default="",
+                        help="HTTP Basic credentials for the target (recordings never hold them)")
+    replay.add_argument("--ignore", metavar="FIELD", action="append", default=[],
+                        help="another response field to ignore when comparing (repeatable)")
+    replay.add_argument("--strict", action="store_true",
+                        help="also compare free text (description, message), ignored by default")
+    replay.add_argument("--reset", action="store_true",
+                        help="target is an rwg-sandbox: POST /_admin/reset before replaying, and warn when its "
+                             "slots are anchored to another day than the recording's")
+    replay.add_argument("--admin-token", metavar="TOKEN", default="", help="bearer token for the target's /_admin")
+    replay.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer (default 10)")
+    replay.add_argument("--quiet", action="store_true", help="print only mismatches and the summary")
+    replay.add_argument("--port", metavar="PORT", help="with --serve: port to listen on [MOCK_PORT]")
+    replay.epilog = ("Exit status: 0 when every answer matches, 1 when one differs, 2 when the file is missing "
+                     "or the target cannot be reached or reset.")
+    replay.set_defaults(handler=run)
+
+
+def run(args) -> int:
+    """Handler of `rwg-sandbox replay`."""
+    path = resolve_path(args.file)
+    if not path.is_file():
+        print(f"no such recording: {args.file}", file=sys.stderr)
+        return 2
+    if args.serve:
+        return _serve(path, args)
+    return _against(path, args)
+
+
+def _serve(path: Path, args) -> int:
+    from .. import create_app
+    from ..serve import serve
+
+    os.environ["MOCK_REPLAY"] = str(path)
+    if args.port:
+        os.environ["MOCK_PORT"] = args.port
+    serve(create_app())
+    return 0
+
+
+def _against(path: Path, args) -> int:
+    from .replay_mock import read_records
+    from .replay_target import DEFAULT_VOLATILE, Target, TargetUnreachable, replay, reset_sandbox
+
+    target = Target(args.target, args.basic_auth, args.admin_token, args.timeout)
+    volatile = (frozenset() if args.strict else DEFAULT_VOLATILE) | frozenset(args.ignore)
+    if args.reset:
+        try:
+            warning = reset_sandbox(target, read_records(path))
+        except (OSError, RuntimeError, ValueError) as exc:
+            print(f"could not reset the target sandbox: {exc}", file=sys.stderr)
+            return 2
+        if warning:
+            print(f"warning: {warning}", file=sys.stderr)
+
+    def show(outcome) -> None:
+        recorded, actual = outcome.status
+        if outcome.matched:
+            if not args.quiet:
+                print(f"ok    #{outcome.seq} {outcome.rpc} {actual}")
+            return
+        print(f"DIFF  #{outcome.seq} {outcome.rpc} recorded {recorded}, target {actual}")
+        print(outcome.error or outcome.diff)
+
+    print(f"replaying {path} against {target.base_url}")
+    try:
+        report = replay(path, target, volatile, on_outcome=show)
+    except TargetUnreachable as exc:
+        print(f"target not reachable: {exc}", file=sys.stderr)
+        return 2
+    differ = sum(1 for o in report.outcomes if not o.matched)
+    skipped = f", {report.skipped} skipped (no recorded answer)" if report.skipped else ""
+    print(f"{len(report.outcomes)} exchanges: {len(report.outcomes) - differ} match, {differ} differ{skipped}")
+    if report.id_map:
+        mapped = sum(1 for k, v in report.id_map.items() if k != v)
+        print(f"booking ids learned: {len(report.id_map)} ({mapped} differ from the recording)")
+    return 0 if report.ok else 1

@@ -11,6 +11,7 @@ from typing import Iterator, NamedTuple
 import orjson
 
 INDEX_SIZE = 10_000
+INDEX_BYTES = 64 * 1024 * 1024  # large answers (a 1000-slot lookup is ~100 KB) must not grow memory either
 
 
 class IndexEntry(NamedTuple):
@@ -24,28 +25,39 @@ class IndexEntry(NamedTuple):
 
 
 class Journal:
-    """Append-only JSONL file; the last `index_size` lines stay in memory for the admin API."""
+    """Append-only JSONL file; the last lines (at most `index_size`, `index_bytes`) stay in memory too."""
 
-    def __init__(self, path: Path, index_size: int = INDEX_SIZE):
+    def __init__(self, path: Path, index_size: int = INDEX_SIZE, index_bytes: int = INDEX_BYTES):
         self.path = Path(path)
+        self._index_size = index_size
+        self._index_bytes = index_bytes
+        self._held_bytes = 0
         self._lock = threading.Lock()
         self._fd: int | None = None  # opened on the first write: an app that records nothing leaves no file
         self._seq = 0
-        self._index: deque[IndexEntry] = deque(maxlen=index_size)
+        self._index: deque[tuple] = deque()  # IndexEntry fields, as plain tuples
 
     def append(self, record: dict, epoch: float) -> int:
-        """Number the record, write it as one line with one write, index it; returns its seq."""
+        """Number the record, index it, write it as one line with one write; returns its seq."""
         with self._lock:
             if self._fd is None:
                 self._open()
-            self._seq += 1
-            record["seq"] = self._seq
-            line = orjson.dumps(record) + b"\n"
-            _write_all(self._fd, line)
-            response = record.get("response")
-            self._index.append(IndexEntry(self._seq, epoch, record.get("rpc") or "",
-                                          response["status"] if response else None, line))
-            return self._seq
+            record["seq"] = seq = self._seq = self._seq + 1
+            line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+            response = record["response"]
+            # A plain tuple in IndexEntry's field order (NamedTuple's constructor costs a Python call).
+            index = self._index
+            index.append((seq, epoch, record["rpc"], response["status"] if response else None, line))
+            self._held_bytes += len(line)
+            while len(index) > self._index_size or (self._held_bytes > self._index_bytes and len(index) > 1):
+                self._held_bytes -= len(index.popleft()[4])
+            fd = self._fd
+        # Written outside the lock: os.write lets go of the GIL, and a thread that holds the lock while
+        # it waits to get the GIL back stalls every other request at this lock. One write() to a file
+        # opened with O_APPEND lands whole at the end, so lines never interleave; two concurrent lines
+        # may land in either order (readers sort by seq).
+        _write_all(fd, line)
+        return seq
 
     @property
     def recorded(self) -> int:
@@ -60,14 +72,14 @@ class Journal:
     def snapshot(self) -> list[IndexEntry]:
         """The in-memory index, oldest first (a copy: writers keep appending)."""
         with self._lock:
-            return list(self._index)
+            return [IndexEntry._make(entry) for entry in self._index]
 
     def get(self, seq: int) -> dict | None:
         """One exchange by seq: from memory, else from the file (older than the index)."""
         with self._lock:
-            if self._index and self._index[0].seq <= seq <= self._index[-1].seq:
+            if self._index and self._index[0][0] <= seq <= self._index[-1][0]:
                 # seqs in the index are consecutive, so the position is arithmetic.
-                return orjson.loads(self._index[seq - self._index[0].seq].line)
+                return orjson.loads(self._index[seq - self._index[0][0]][4])
         prefix = b'{"seq":%d,' % seq
         for line in self.lines():
             if line.startswith(prefix):
@@ -96,6 +108,7 @@ class Journal:
             elif self.path.exists():
                 self.path.write_bytes(b"")
             self._index.clear()
+            self._held_bytes = 0
             self._seq = 0
 
     def close(self) -> None:
@@ -133,7 +146,10 @@ def _size(path: Path) -> int:
 
 
 def _last_seq(path: Path, chunk: int = 65536) -> int:
-    """The seq of the last readable line, reading the file backwards (a long journal is not scanned)."""
+    """The highest seq near the end of the file, read backwards (a long journal is not scanned).
+
+    Concurrent lines may land in either order, so the whole last chunk is looked at, not one line.
+    """
     size = _size(path)
     with open(path, "rb") as handle:
         tail = b""
@@ -145,10 +161,9 @@ def _last_seq(path: Path, chunk: int = 65536) -> int:
             tail = handle.read(step) + tail
             lines = tail.split(b"\n")
             # lines[0] may be cut by the chunk boundary; it is only trusted at the start of the file.
-            for line in reversed(lines if position == 0 else lines[1:]):
-                seq = _seq_of(line)
-                if seq is not None:
-                    return seq
+            seqs = [seq for seq in map(_seq_of, lines if position == 0 else lines[1:]) if seq is not None]
+            if seqs:
+                return max(seqs)
     return 0
 
 

@@ -13,15 +13,15 @@ _NAME_FIELDS = {"given_name": "given", "givenName": "given", "family_name": "fam
 _ADDRESS_KEEP = frozenset({"country"})  # too coarse to identify anyone; keeps the address meaningful
 
 
+def redact_value(value: str) -> str:
+    """A credential replaced, its scheme word kept: `Basic [REDACTED]`."""
+    scheme, _, rest = value.partition(" ")
+    return f"{scheme} {REDACTED}" if rest else REDACTED
+
+
 def redact_headers(headers) -> dict:
-    """Headers as a plain dict with credentials replaced (`Basic [REDACTED]`)."""
-    out = {}
-    for name, value in headers:
-        if name.lower() in SECRET_HEADERS:
-            scheme, _, rest = value.partition(" ")
-            value = f"{scheme} {REDACTED}" if rest else REDACTED
-        out[name] = value
-    return out
+    """(name, value) pairs as a plain dict with credentials replaced."""
+    return {name: redact_value(value) if name.lower() in SECRET_HEADERS else value for name, value in headers}
 
 
 def pseudonym(kind: str, value: str) -> str:

@@ -1,0 +1,105 @@
+"""Query schemas of the recordings admin API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from marshmallow import Schema, ValidationError, fields
+from marshmallow.validate import OneOf, Range
+
+# A `since` below this is a seq number; from here on it is an epoch second (2001-09-09 onwards).
+EPOCH_FLOOR = 1_000_000_000
+
+
+class Since(fields.Field):
+    """A seq number, an epoch second, or an ISO 8601 time -> ("seq", n) or ("epoch", t)."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        text = str(value).strip()
+        try:
+            number = float(text)
+        except ValueError:
+            try:
+                return ("epoch", datetime.fromisoformat(text).timestamp())
+            except ValueError:
+                raise ValidationError("must be a seq number, an epoch second or an ISO 8601 time") from None
+        return ("epoch", number) if number >= EPOCH_FLOOR else ("seq", int(number))
+
+
+class RecordingFilterSchema(Schema):
+    """Filters and paging of the journal listing (newest first)."""
+
+    method = fields.String(metadata={"description": "v3 method name, e.g. CreateBooking (case-insensitive)"})
+    status = fields.Integer(validate=Range(min=0, max=599), metadata={"description": "HTTP status of the answer"})
+    booking_id = fields.String(metadata={"description": "exchanges whose request or response names this booking"})
+    since = Since(metadata={"description": "seq number (exchanges after it), epoch second or ISO 8601 time "
+                                           "(exchanges at or after it)", "type": "string"})
+    before = fields.Integer(validate=Range(min=1), metadata={"description": "cursor: exchanges older than this "
+                                                                            "seq (use `next_before`)"})
+    limit = fields.Integer(load_default=100, validate=Range(min=1, max=1000))
+    offset = fields.Integer(load_default=0, validate=Range(min=0))
+
+
+class ExportSchema(Schema):
+    """Export format."""
+
+    format = fields.String(load_default="jsonl", validate=OneOf(("jsonl", "har")))
+
+
+class ExchangeResponseSchema(Schema):
+    """What the client got back."""
+
+    status = fields.Integer(metadata={"example": 200})
+    headers = fields.Dict(keys=fields.String(), values=fields.String())
+    body = fields.Raw(metadata={"description": "parsed JSON when the body was a JSON object or array, else text"})
+
+
+class ExchangeSchema(Schema):
+    """One recorded /v3 exchange: one line of the journal."""
+
+    seq = fields.Integer(metadata={"example": 4})
+    ts = fields.String(metadata={"example": "2026-01-01T09:00:02.114Z", "description": "wall-clock start, UTC"})
+    clock_sec = fields.Integer(metadata={"description": "the sandbox clock at the time"})
+    rpc = fields.String(metadata={"example": "CreateBooking"})
+    method = fields.String(metadata={"example": "POST"})
+    path = fields.String(metadata={"example": "/v3/CreateBooking"})
+    query = fields.String()
+    request = fields.Dict(metadata={"description": "{headers (Authorization redacted), body}"})
+    response = fields.Nested(ExchangeResponseSchema, allow_none=True,
+                             metadata={"description": "null when no response was sent (see no_response)"})
+    no_response = fields.String(metadata={"example": "drop_connection"})
+    duration_ms = fields.Float(metadata={"example": 1.62, "description": "fault delays included"})
+    faults = fields.List(fields.Dict(), metadata={"description": "[{id, kind}] of the faults that changed it"})
+    warnings = fields.List(fields.String(), metadata={"example": ["unknown field ignored: foo"]})
+    pii_redacted = fields.Boolean()
+
+
+class ReplayStatusSchema(Schema):
+    """Replay-mode progress."""
+
+    source = fields.String(metadata={"example": "recordings/examples/booking-flow.jsonl"})
+    exchanges = fields.Integer()
+    played = fields.Integer()
+    misses = fields.Integer()
+    unplayed_seqs = fields.List(fields.Integer())
+
+
+class ExchangeListSchema(Schema):
+    """A page of the journal, newest first."""
+
+    enabled = fields.Boolean(metadata={"description": "false with MOCK_RECORD=0"})
+    journal = fields.String(metadata={"example": "recordings/session-20260101-090000-4242.jsonl"})
+    recorded = fields.Integer(metadata={"description": "exchanges in the file"})
+    indexed = fields.Integer(metadata={"description": "exchanges held in memory (the listing's scope)"})
+    matched = fields.Integer(metadata={"description": "indexed exchanges that pass the filters"})
+    count = fields.Integer(metadata={"description": "exchanges on this page"})
+    next_before = fields.Integer(allow_none=True, metadata={"description": "`before` for the next page"})
+    exchanges = fields.List(fields.Nested(ExchangeSchema))
+    replay = fields.Nested(ReplayStatusSchema)
+
+
+class ClearedSchema(Schema):
+    """What DELETE removed."""
+
+    cleared = fields.Integer()
+    journal = fields.String()

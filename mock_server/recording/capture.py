@@ -1,0 +1,212 @@
+"""Flask glue: time each /v3 exchange, describe it after the response, write it when the request is done."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from pathlib import Path
+from types import MappingProxyType
+
+import orjson
+from flask import Flask, request
+
+from ..api.common import NOTES_KEY
+from .journal import INDEX_SIZE, Journal
+from .redact import SECRET_HEADERS, redact_pii, redact_value
+
+log = logging.getLogger("mock_server.recording")
+
+START_KEY = "mock_server.recording.start"
+PENDING_KEY = "mock_server.recording.pending"
+BODY_KEY = "mock_server.recording.body"  # a request body someone already decoded with decode_body
+_UNSEEN = object()
+_NO_NOTES = MappingProxyType({})  # read-only stand-in when no layer noted anything
+_SECRET_KEYS = tuple(("HTTP_" + name.upper().replace("-", "_"), name.title()) for name in sorted(SECRET_HEADERS))
+_SECRET_ENVIRON = frozenset(key for key, _ in _SECRET_KEYS)
+
+
+def is_v3(path: str) -> bool:
+    """Only the data plane is recorded: never /_admin, /feeds or the docs."""
+    return path.startswith("/v3/") or path == "/v3"
+
+
+def default_name() -> str:
+    """One journal per server start: session-YYYYmmdd-HHMMSS-<pid>."""
+    return time.strftime("session-%Y%m%d-%H%M%S", time.gmtime()) + f"-{os.getpid()}"
+
+
+def journal_path(settings) -> Path:
+    """<recordings_dir>/<recording>.jsonl (a trailing .jsonl in the name is not doubled)."""
+    name = (settings.recording or default_name()).removesuffix(".jsonl")
+    return Path(settings.recordings_dir) / f"{name}.jsonl"
+
+
+class Recorder:
+    """Turns one /v3 exchange into one journal line."""
+
+    def __init__(self, settings, clock, index_size: int = INDEX_SIZE):
+        self.enabled = bool(settings.record)
+        self.redact = bool(settings.redact_pii)
+        self.clock = clock
+        self.journal = Journal(journal_path(settings), index_size)
+        self._failed = False
+        self._header_names: dict[str, str] = {}  # environ key -> header name ("" when not a plain header)
+        self._second: tuple[int, str] = (-1, "")
+
+    def describe(self, response) -> dict:
+        """The record of the current request and its response (inside the request context)."""
+        req = request._get_current_object()  # one proxy lookup instead of one per attribute
+        environ = req.environ
+        rule = req.url_rule
+        path = req.path
+        notes = environ.get(NOTES_KEY) or _NO_NOTES
+        touched = bool(notes.get("faults") or notes.get("no_response")) or self.redact
+        status = response.status_code
+        record = {
+            "seq": 0,  # first key: the journal finds a line by its prefix; numbered when written
+            "ts": self._iso(environ[START_KEY][0]), "clock_sec": self.clock.now(),
+            "rpc": (rule.rule if rule is not None else path).rstrip("/").rsplit("/", 1)[-1],
+            "method": req.method, "path": path, "query": environ.get("QUERY_STRING", ""),
+            "request": {"headers": self._request_headers(environ),
+                        # A routed POST answered below 400 got its body through the JSON parser.
+                        "body": _request_body(req, trusted=rule is not None and status < 400 and not touched)},
+            "response": None if notes.get("no_response") else {
+                "status": status, "headers": dict(response.headers.items()),
+                "body": None if response.is_streamed else _response_body(response, trusted=not touched)},
+        }
+        if self.redact:
+            record["request"]["body"] = redact_pii(record["request"]["body"])
+            if record["response"] is not None:
+                record["response"]["body"] = redact_pii(record["response"]["body"])
+            record["pii_redacted"] = True
+        return record
+
+    def _request_headers(self, environ: dict) -> dict:
+        """Request headers straight from the WSGI environ (cheaper than werkzeug's Headers view)."""
+        names = self._header_names
+        headers = {}
+        for key, value in environ.items():
+            name = names.get(key, _UNSEEN)
+            if name is _UNSEEN:
+                name = _header_name(key)
+                if len(names) < 512:  # bounded: a client inventing header names cannot grow it
+                    names[key] = name
+            if name:
+                headers[name] = value
+        for key, name in _SECRET_KEYS:
+            if key in environ:
+                headers[name] = redact_value(environ[key])
+        return headers
+
+    def _iso(self, epoch: float) -> str:
+        """2026-01-01T10:00:00.123Z; the whole-second part is formatted once per second."""
+        second = int(epoch)
+        cached = self._second
+        if cached[0] != second:
+            cached = self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
+        return f"{cached[1]}.{int((epoch - second) * 1000):03d}Z"
+
+    def finish(self, record: dict, environ: dict) -> None:
+        """Add what is only known at the very end (duration, faults, warnings) and write the line."""
+        start_epoch, start = environ[START_KEY]
+        record["duration_ms"] = round((time.perf_counter() - start) * 1000, 3)
+        notes = environ.get(NOTES_KEY) or _NO_NOTES
+        # The request is over: nobody adds to these lists any more, so they need no copy.
+        record["faults"] = notes.get("faults") or []
+        record["warnings"] = notes.get("warnings") or []
+        reason = notes.get("no_response")
+        if reason:
+            record["response"] = None
+            record["no_response"] = reason if isinstance(reason, str) else "connection dropped"
+        try:
+            self.journal.append(record, start_epoch)
+        except OSError as exc:
+            # Recording must never break serving; say so once, not once per request.
+            if not self._failed:
+                self._failed = True
+                log.error("recording to %s failed: %s (further errors not logged)", self.journal.path, exc)
+
+
+class CaptureMiddleware:
+    """Outermost WSGI layer of the recorder: starts the clock before anything (faults included) runs."""
+
+    def __init__(self, wsgi_app, recorder: Recorder):
+        self.wsgi_app = wsgi_app
+        self.recorder = recorder
+
+    def __call__(self, environ, start_response):
+        if not is_v3(environ.get("PATH_INFO", "")):
+            return self.wsgi_app(environ, start_response)
+        environ[START_KEY] = (time.time(), time.perf_counter())
+        try:
+            return self.wsgi_app(environ, start_response)
+        finally:
+            record = environ.pop(PENDING_KEY, None)
+            if record is not None:
+                self.recorder.finish(record, environ)
+
+
+def install_capture(app: Flask, recorder: Recorder) -> None:
+    """Wrap the WSGI app and describe each /v3 response after every other after_request hook."""
+
+    def describe_exchange(response):
+        environ = request.environ
+        if START_KEY in environ:
+            environ[PENDING_KEY] = recorder.describe(response)
+        return response
+
+    # after_request hooks run in reverse order of registration: first in the list runs last, so this
+    # sees the response exactly as every other hook (faults included) left it.
+    app.after_request_funcs.setdefault(None, []).insert(0, describe_exchange)
+    app.wsgi_app = CaptureMiddleware(app.wsgi_app, recorder)
+
+
+def _request_body(req, trusted: bool):
+    decoded = req.environ.get(BODY_KEY, _UNSEEN)
+    if decoded is not _UNSEEN:
+        return decoded  # the replay mock decoded it already
+    try:
+        data = req.get_data(cache=True)
+    except Exception as exc:  # e.g. 413: a body over the limit is never read
+        return f"<body not read: {exc.__class__.__name__}>"
+    if trusted and data and req.method == "POST" and _one_line(data):
+        return orjson.Fragment(data)  # already known to be JSON: embedded as it is, not parsed again
+    return decode_body(data)
+
+
+def _response_body(response, trusted: bool):
+    chunks = response.response
+    # A body built from bytes is a one-item list: read it without get_data()'s encode-and-join.
+    data = chunks[0] if type(chunks) is list and len(chunks) == 1 and type(chunks[0]) is bytes \
+        else response.get_data()
+    if trusted and data and response.headers.get("Content-Type") == "application/json" and _one_line(data):
+        # The sandbox's own JSON (orjson-encoded, no fault touched it) goes in as it is: no parse and
+        # re-encode, which for a large answer would cost more than everything else.
+        return orjson.Fragment(data)
+    return decode_body(data)
+
+
+def _one_line(data: bytes) -> bool:
+    # Embedded raw, a line break (only possible as whitespace in valid JSON) would split the journal line.
+    return b"\n" not in data and b"\r" not in data
+
+
+def _header_name(environ_key: str) -> str:
+    """HTTP_USER_AGENT -> User-Agent; "" for what is not a header or is a credential (added redacted)."""
+    if environ_key in _SECRET_ENVIRON or not (environ_key.startswith("HTTP_")
+                                              or environ_key in ("CONTENT_TYPE", "CONTENT_LENGTH")):
+        return ""
+    return environ_key.removeprefix("HTTP_").replace("_", "-").title()
+
+
+def decode_body(data: bytes):
+    """A JSON object or array parsed; anything else as text (so a str body always means raw text); None if empty."""
+    if not data:
+        return None
+    if data.lstrip()[:1] in (b"{", b"["):
+        try:
+            return orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass
+    return data.decode("utf-8", errors="replace")

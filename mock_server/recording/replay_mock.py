@@ -1,0 +1,162 @@
+"""Replay as a mock (MOCK_REPLAY): answer /v3 requests from a recording instead of live state."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter, defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+from flask import Flask, Response, request
+
+from .canonical import canonical, differences, flatten, ignore_set, key_of, similarity
+from .capture import BODY_KEY, decode_body
+from .redact import redact_pii
+
+MISS_STATUS = 404  # like WireMock: "no recorded exchange matches this request"
+# Recomputed by the server that answers the replay, or meaningless for it.
+_DROPPED_HEADERS = frozenset({"content-length", "date", "server", "connection", "transfer-encoding"})
+
+
+def read_records(path: Path) -> list[dict]:
+    """Every readable line of a recording, in seq order (a torn line after a crash is skipped)."""
+    records = []
+    with open(path, "rb") as handle:
+        for line in handle:
+            line = line.strip()
+            if not line:
+                continue
+            try:
+                record = orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+            if isinstance(record, dict):
+                records.append(record)
+    # Two concurrent exchanges may have landed in the file in either order.
+    records.sort(key=lambda r: r.get("seq") if isinstance(r.get("seq"), int) else 0)
+    return records
+
+
+@dataclass
+class Recorded:
+    """One recorded exchange the mock can answer with."""
+
+    seq: int
+    rpc: str
+    body: object
+    response: dict
+
+
+class ReplayBook:
+    """Recorded answers by (RPC, canonical body); identical requests get their answers in order."""
+
+    def __init__(self, records: list[dict], ignore: str = "idempotency_token", source: str = ""):
+        self.source = source
+        self.ignore = ignore_set(ignore)
+        self.redacted = any(r.get("pii_redacted") for r in records)
+        self._answers: dict[bytes, list[Recorded]] = defaultdict(list)
+        self._by_rpc: dict[str, list[Recorded]] = defaultdict(list)
+        for record in records:
+            if record.get("response") is None or not str(record.get("path", "")).startswith("/v3"):
+                continue  # a dropped connection has no answer to give back
+            body = (record.get("request") or {}).get("body")
+            item = Recorded(record.get("seq", 0), record.get("rpc", ""), body, record["response"])
+            self._answers[key_of(item.rpc, body, self.ignore)].append(item)
+            self._by_rpc[item.rpc].append(item)
+        self._lock = threading.Lock()
+        self._served: Counter[bytes] = Counter()
+        self.misses = 0
+
+    @classmethod
+    def load(cls, path: Path, ignore: str) -> "ReplayBook":
+        """Read a JSONL recording."""
+        return cls(read_records(path), ignore, str(path))
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._answers.values())
+
+    def answer(self, rpc: str, body) -> Recorded | None:
+        """The next recorded answer to this request (the last one repeats), or None."""
+        if self.redacted:
+            body = redact_pii(body)  # the recording holds pseudonyms: compare like with like
+        key = key_of(rpc, body, self.ignore)
+        answers = self._answers.get(key)
+        with self._lock:
+            if not answers:
+                self.misses += 1
+                return None
+            position = self._served[key]
+            self._served[key] = position + 1
+        return answers[min(position, len(answers) - 1)]
+
+    def closest(self, rpc: str, body) -> dict:
+        """The recorded request nearest to this one, with how it differs (for the miss message)."""
+        if self.redacted:
+            body = redact_pii(body)
+        candidates = self._by_rpc.get(rpc)
+        if not candidates:
+            known = ", ".join(f"{name} x{len(items)}" for name, items in sorted(self._by_rpc.items())) or "nothing"
+            return {"seq": None, "rpc": None, "score": 0.0,
+                    "differences": [f"the recording has no {rpc} exchange; it has: {known}"]}
+        sent = flatten(canonical(body, self.ignore))
+        best, best_score, best_flat = None, -1.0, {}
+        for item in candidates:
+            flat = flatten(canonical(item.body, self.ignore))
+            score = similarity(flat, sent)
+            if score > best_score:
+                best, best_score, best_flat = item, score, flat
+        return {"seq": best.seq, "rpc": rpc, "score": round(best_score, 3),
+                "differences": differences(best_flat, sent)}
+
+    def status(self) -> dict:
+        """What has been played so far (like a cassette's play count)."""
+        with self._lock:
+            served = dict(self._served)
+        unplayed = sorted(item.seq for key, items in self._answers.items() if not served.get(key)
+                          for item in items)
+        return {"source": self.source, "exchanges": len(self), "played": sum(served.values()),
+                "misses": self.misses, "unplayed_seqs": unplayed[:1000]}
+
+    def rewind(self) -> None:
+        """Start every sequence from its first answer again (on reset)."""
+        with self._lock:
+            self._served.clear()
+            self.misses = 0
+
+
+def recorded_response(item: Recorded) -> Response:
+    """The recorded answer as a Flask response, tagged with the seq it came from."""
+    resp = item.response
+    body = resp.get("body")
+    data = b"" if body is None else body.encode() if isinstance(body, str) else orjson.dumps(body)
+    headers = [(k, v) for k, v in (resp.get("headers") or {}).items() if k.lower() not in _DROPPED_HEADERS]
+    response = Response(data, status=int(resp.get("status", 200)), headers=headers)
+    response.headers["X-Sandbox-Replay"] = f"seq={item.seq}"
+    return response
+
+
+def miss_response(book: ReplayBook, rpc: str, body) -> Response:
+    """404 JSON error naming the closest recorded request and how it differs."""
+    near = book.closest(rpc, body)
+    if near["seq"] is None:
+        message = f"replay: no recorded exchange matches this {rpc} request; {near['differences'][0]}"
+    else:
+        message = (f"replay: no recorded exchange matches this {rpc} request; closest is seq {near['seq']} "
+                   f"(similarity {near['score']}): " + "; ".join(near["differences"]))
+    payload = {"code": MISS_STATUS, "status": "Not Found", "message": message, "closest": near}
+    return Response(orjson.dumps(payload), status=MISS_STATUS, mimetype="application/json",
+                    headers={"X-Sandbox-Replay": "miss"})
+
+
+def install_replay(app: Flask, book: ReplayBook) -> None:
+    """Answer every routed /v3 request from the book (after Basic auth and any fault hooks)."""
+
+    def answer_from_recording():
+        rule = request.url_rule
+        rpc = rule.rule.rstrip("/").rsplit("/", 1)[-1] if rule is not None else request.path.rsplit("/", 1)[-1]
+        body = request.environ[BODY_KEY] = decode_body(request.get_data(cache=True))
+        item = book.answer(rpc, body)
+        return recorded_response(item) if item is not None else miss_response(book, rpc, body)
+
+    app.before_request_funcs.setdefault("Booking Server v3", []).append(answer_from_recording)

@@ -1,0 +1,155 @@
+"""Pure pieces of the recorder: journal file, canonical bodies, redaction, id mapping, HAR entries."""
+
+from __future__ import annotations
+
+import json
+
+import orjson
+
+from mock_server.recording import canonical as canon
+from mock_server.recording.har import entry
+from mock_server.recording.journal import Journal
+from mock_server.recording.redact import pseudonym, redact_headers, redact_pii
+from mock_server.recording.replay_target import learn_ids, map_ids, without
+
+
+def _record(rpc="HealthCheck", status=200, body=None):
+    return {"seq": 0, "rpc": rpc, "response": {"status": status, "body": body}}
+
+
+# ---- journal ----
+
+def test_journal_numbers_lines_and_writes_nothing_until_the_first_exchange(tmp_path):
+    journal = Journal(tmp_path / "sub" / "j.jsonl")
+    assert not journal.path.exists() and list(journal.lines()) == []
+    assert [journal.append(_record(), 1.0) for _ in range(3)] == [1, 2, 3]
+    assert [json.loads(line)["seq"] for line in journal.lines()] == [1, 2, 3]
+    assert journal.get(2)["seq"] == 2 and journal.get(4) is None
+
+
+def test_journal_index_is_bounded_but_the_file_keeps_everything(tmp_path):
+    journal = Journal(tmp_path / "j.jsonl", index_size=5)
+    for n in range(20):
+        journal.append(_record(status=200 + n), float(n))
+    assert journal.recorded == 20 and journal.indexed == 5
+    assert [e.seq for e in journal.snapshot()] == [16, 17, 18, 19, 20]
+    assert journal.get(3)["response"]["status"] == 202  # evicted from memory, read from the file
+    assert len(list(journal.lines())) == 20
+
+
+def test_journal_index_also_has_a_byte_budget(tmp_path):
+    journal = Journal(tmp_path / "j.jsonl", index_size=1000, index_bytes=1000)
+    for _ in range(50):
+        journal.append(_record(body="x" * 90), 0.0)  # ~150-byte lines
+    assert journal.indexed < 10 and sum(len(e.line) for e in journal.snapshot()) <= 1000
+    assert journal.recorded == 50 and len(list(journal.lines())) == 50
+
+
+def test_journal_continues_numbering_of_an_existing_recording_after_a_torn_line(tmp_path):
+    path = tmp_path / "j.jsonl"
+    path.write_bytes(b'{"seq":1,"rpc":"a"}\n{"seq":2,"rpc":"b"}\n{"seq":3,"rp')  # crashed mid-write
+    journal = Journal(path)
+    assert journal.append(_record(), 0.0) == 3
+    raw = path.read_bytes().splitlines()
+    assert raw[2] == b'{"seq":3,"rp' and json.loads(raw[3])["seq"] == 3  # the torn line stays alone on its line
+
+
+def test_journal_continues_after_the_highest_seq_even_if_lines_landed_out_of_order(tmp_path):
+    path = tmp_path / "j.jsonl"
+    path.write_bytes(b'{"seq":1}\n{"seq":3}\n{"seq":2}\n')
+    assert Journal(path).append(_record(), 0.0) == 4
+
+
+def test_records_are_read_back_in_seq_order(tmp_path):
+    from mock_server.recording.replay_mock import read_records
+
+    path = tmp_path / "j.jsonl"
+    path.write_bytes(b'{"seq":2}\n{"seq":1}\n{"seq":3,"torn')
+    assert [r["seq"] for r in read_records(path)] == [1, 2]
+
+
+def test_journal_clear_empties_file_and_index(tmp_path):
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.append(_record(), 0.0)
+    journal.clear()
+    assert journal.path.read_bytes() == b"" and journal.indexed == 0 and journal.recorded == 0
+    assert journal.append(_record(), 0.0) == 1
+
+
+def test_journal_embeds_raw_json_fragments(tmp_path):
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.append(_record(body=orjson.Fragment(b'{"a":"1"}')), 0.0)
+    assert json.loads(next(journal.lines()))["response"]["body"] == {"a": "1"}
+
+
+# ---- canonical bodies ----
+
+def test_canonical_form_ignores_order_case_int64_form_and_ignored_fields():
+    ignore = canon.ignore_set("idempotency_token, slot.duration_sec")
+    a = {"idempotency_token": "x", "slot": {"start_sec": "10", "duration_sec": "5", "merchant_id": "m"}}
+    b = {"slot": {"merchantId": "m", "startSec": 10}, "idempotencyToken": "y"}
+    assert canon.key_of("CreateBooking", a, ignore) == canon.key_of("CreateBooking", b, ignore)
+    assert canon.key_of("CreateBooking", a, ignore) != canon.key_of("UpdateBooking", a, ignore)
+    assert canon.canonical({"flag": True, "n": 0, "list": [1, "2"]}) == {"flag": True, "n": "0", "list": ["1", "2"]}
+
+
+def test_similarity_and_differences_describe_a_near_miss():
+    recorded = canon.flatten({"slot": {"start_sec": "1", "service_id": "s"}, "extra": []})
+    sent = canon.flatten({"slot": {"start_sec": "2", "service_id": "s"}, "new": "v"})
+    assert canon.similarity(recorded, recorded) == 1.0
+    assert canon.similarity(recorded, sent) == 0.25  # 1 leaf of 4 shared
+    assert canon.differences(recorded, sent) == [
+        "extra: recorded [] but not sent",
+        'new: sent "v" but not in the recording',
+        'slot.start_sec: recorded "1" but sent "2"',
+    ]
+
+
+# ---- redaction ----
+
+def test_credentials_are_redacted_keeping_the_scheme():
+    headers = redact_headers([("Authorization", "Basic dTpw"), ("Cookie", "a=b"), ("Accept", "*/*")])
+    assert headers == {"Authorization": "Basic [REDACTED]", "Cookie": "[REDACTED]", "Accept": "*/*"}
+
+
+def test_pii_pseudonyms_are_stable_and_plausible():
+    user = {"user_id": "7", "givenName": "Ann", "family_name": "Lee", "email": "ann@example.com",
+            "telephone": "+14155550123", "address": {"country": "US", "locality": "Springfield", "postal_code": ""}}
+    once, twice = redact_pii({"booking": {"user_information": user}}), redact_pii({"user_information": user})
+    assert once["booking"]["user_information"] == twice["user_information"]
+    red = twice["user_information"]
+    assert red["user_id"] == "7" and red["givenName"] == pseudonym("given", "Ann") != "Ann"
+    assert red["email"].endswith("@example.invalid") and red["telephone"].startswith("+1555")
+    assert len(red["telephone"]) == 12 and red["telephone"][1:].isdigit()
+    assert red["address"]["country"] == "US" and red["address"]["locality"] != "Springfield"
+    assert red["address"]["postal_code"] == ""
+    assert user["givenName"] == "Ann"  # the input is not modified
+
+
+# ---- replay against a target: id mapping ----
+
+def test_booking_ids_are_learned_from_answers_and_rewritten_in_requests():
+    ids: dict[str, str] = {}
+    learn_ids({"bookings": [{"booking_id": "B1"}, {"booking_id": "B2"}]},
+              {"bookings": [{"booking_id": "X9"}, {"booking_id": "X8"}]}, ids)
+    learn_ids({"booking": {"booking_id": "B1"}}, {"booking": {"booking_id": "other"}}, ids)  # first mapping wins
+    assert ids == {"B1": "X9", "B2": "X8"}
+    assert map_ids({"booking": {"booking_id": "B2", "status": "CANCELED"}}, ids) == \
+        {"booking": {"booking_id": "X8", "status": "CANCELED"}}
+    assert without({"booking_failure": {"cause": "C", "description": "d"}}, frozenset({"description"})) == \
+        {"booking_failure": {"cause": "C"}}
+
+
+# ---- HAR ----
+
+def test_har_entry_of_a_recorded_exchange():
+    record = {"seq": 3, "ts": "2026-01-01T00:00:00.000Z", "rpc": "GetBookingStatus", "method": "POST",
+              "path": "/v3/GetBookingStatus", "query": "", "duration_ms": 2.5, "faults": [], "warnings": [],
+              "request": {"headers": {"Host": "h:1", "Content-Type": "application/json"}, "body": {"booking_id": "B1"}},
+              "response": {"status": 404, "headers": {"Content-Type": "application/json"}, "body": {"code": 404}}}
+    har = entry(record, "http://fallback")
+    assert har["request"]["url"] == "http://h:1/v3/GetBookingStatus"
+    assert har["request"]["postData"] == {"mimeType": "application/json", "text": '{"booking_id":"B1"}'}
+    assert har["request"]["bodySize"] == 19
+    assert har["response"]["statusText"] == "Not Found" and har["response"]["content"]["text"] == '{"code":404}'
+    assert har["time"] == 2.5 and har["timings"] == {"send": 0, "wait": 2.5, "receive": 0}
