@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 from flask import Flask
@@ -33,6 +34,10 @@ def _granian(app: Flask, settings) -> None:
     from granian.constants import Interfaces
     from granian.log import LogLevels
 
+    # granian seeds every request's WSGI environ with os.environ: an HTTP_PROXY variable would show up
+    # as a request header (and in recordings). Settings were read already, so drop those here.
+    for key in [k for k in os.environ if k.startswith("HTTP_")]:
+        del os.environ[key]
     server = Granian(
         target="app:app", address=settings.host, port=settings.port, interface=Interfaces.WSGI,
         workers=1, blocking_threads=settings.threads, backlog=2048,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import time
 from pathlib import Path
 from types import MappingProxyType
@@ -26,6 +27,9 @@ _SECRET_KEYS = tuple(("HTTP_" + name.upper().replace("-", "_"), name.title()) fo
 _SECRET_ENVIRON = frozenset(key for key, _ in _SECRET_KEYS)
 
 
+_SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
+
+
 def is_v3(path: str) -> bool:
     """Only the data plane is recorded: never /_admin, /feeds or the docs."""
     return path.startswith("/v3/") or path == "/v3"
@@ -39,6 +43,9 @@ def default_name() -> str:
 def journal_path(settings) -> Path:
     """<recordings_dir>/<recording>.jsonl (a trailing .jsonl in the name is not doubled)."""
     name = (settings.recording or default_name()).removesuffix(".jsonl")
+    if not _SAFE_NAME.fullmatch(name):
+        # The name comes from the environment, but it must still not reach outside the folder.
+        raise SystemExit(f"MOCK_RECORDING must be a plain name (letters, digits, '.', '_', '-'), not {name!r}")
     return Path(settings.recordings_dir) / f"{name}.jsonl"
 
 

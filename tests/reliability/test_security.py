@@ -210,8 +210,6 @@ class TestFileNames:
         with pytest.raises(SystemExit, match="MOCK_SCENARIO"):
             create_app({"scenario": name, "record": 0}, environ={})
 
-    @pytest.mark.xfail(reason="recording (other helper): MOCK_RECORDING is joined to MOCK_RECORDINGS_DIR as given, "
-                              "so '../name' writes outside it; validate it like scenario names", strict=False)
     def test_recording_name_cannot_escape_the_recordings_folder(self, tmp_path):
         folder = tmp_path / "recordings"
         try:

@@ -1,0 +1,16 @@
+"""The server's own environment never leaks into requests as headers."""
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+
+def test_http_variables_in_the_environment_are_not_request_headers(start_server, tmp_path):
+    server = start_server(HTTP_X_LEAK="oops", MOCK_RECORDING="leak")
+    assert server.post("/v3/ListBookings", {"user_id": "x"}) == (200, {"bookings": []})
+    journal = Path(server.env["MOCK_RECORDINGS_DIR"]) / "leak.jsonl"
+    headers = json.loads(journal.read_text().splitlines()[-1])["request"]["headers"]
+    assert "X-Leak" not in headers and "oops" not in json.dumps(headers)
