@@ -48,3 +48,12 @@ def test_the_clock_can_be_moved(rwg_sandbox):
     before = rwg_sandbox.set_clock(freeze=True)["now_sec"]
     assert rwg_sandbox.set_clock(advance_sec=3600)["now_sec"] == before + 3600
     rwg_sandbox.set_clock(unfreeze=True)
+
+
+def test_a_fault_shows_in_my_clients_answer_and_in_the_exchanges(rwg_sandbox):
+    entry = _first_open_class(rwg_sandbox)
+    rule = rwg_sandbox.add_fault("slot_taken", method="CreateBooking", times=1)
+    assert _create(rwg_sandbox, entry, "faulted")["booking_failure"]["cause"] == "SLOT_UNAVAILABLE"
+    assert _create(rwg_sandbox, entry, "faulted")["booking"]["status"] == "CONFIRMED"  # the rule was used up
+    exchanges = rwg_sandbox.exchanges(method="CreateBooking")
+    assert [e["faults"] for e in exchanges] == [[], [{"id": rule["id"], "kind": "slot_taken"}]]
