@@ -27,3 +27,20 @@ def client(app):
 def runtime(app):
     """The app's runtime (state, clock, inventory)."""
     return app.extensions[EXTENSION_KEY]
+
+
+@pytest.fixture
+def start_server(tmp_path):
+    """Factory: start_server(**MOCK_env) -> a started real server process, stopped after the test."""
+    from tests.e2e.server import ServerProcess
+
+    started = []
+
+    def start(**env):
+        server = ServerProcess(tmp_path, **env).start()
+        started.append(server)
+        return server
+
+    yield start
+    for server in started:
+        server.stop()

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.server import wait_for_group_exit
+
 ROOT = Path(__file__).resolve().parents[2]
 IMAGE = os.environ.get("RWG_IMAGE", "localhost/rwg-sandbox")
 LOCAL_BASE = "localhost/py-base"  # made by build_base.sh; Docker Hub cannot be reached here
@@ -186,19 +188,7 @@ def _stop(proc: subprocess.Popen) -> None:
             break
         except subprocess.TimeoutExpired:
             continue
-    _wait_group_gone(proc.pid)
-
-
-def _wait_group_gone(pgid: int, timeout: float = 10) -> None:
-    """Wait for every process of the group to go (children outlive the leader for a moment)."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.killpg(pgid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.1)
-    os.killpg(pgid, signal.SIGKILL)
+    wait_for_group_exit(proc.pid)
 
 
 def _listening(port: int) -> bool:

@@ -1,23 +1,6 @@
-"""End-to-end fixtures: real server processes."""
+"""End-to-end fixtures: real server processes (`start_server` lives in tests/conftest.py)."""
 
 import pytest
-
-from .server import ServerProcess
-
-
-@pytest.fixture
-def start_server(tmp_path):
-    """Factory: start_server(**MOCK_env) -> a started ServerProcess, stopped after the test."""
-    started = []
-
-    def start(**env):
-        server = ServerProcess(tmp_path, **env).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()
 
 
 @pytest.fixture

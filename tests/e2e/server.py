@@ -65,7 +65,7 @@ class ServerProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
-        _wait_for_group_exit(self.process.pid)
+        wait_for_group_exit(self.process.pid)
         self.process = None
 
     def get(self, path: str) -> dict:
@@ -88,7 +88,7 @@ class ServerProcess:
             return error.code, json.loads(error.read() or b"null")
 
 
-def _wait_for_group_exit(pgid: int, timeout: float = 5.0) -> None:
+def wait_for_group_exit(pgid: int, timeout: float = 5.0) -> None:
     """Children of the group may outlive the leader by a moment: wait until none is left."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

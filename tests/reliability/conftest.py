@@ -6,7 +6,6 @@ import pytest
 
 from mock_server import create_app
 from tests.conftest import FROZEN_AT
-from tests.e2e.server import ServerProcess
 
 FIGURES = pytest.StashKey[dict]()
 
@@ -29,18 +28,3 @@ def fresh_app(tmp_path, **overrides):
     """A sandbox with a frozen clock and recording on, journals under tmp_path."""
     settings = {"clock": FROZEN_AT, "recordings_dir": str(tmp_path / "recordings"), "recording": "rel", **overrides}
     return create_app(settings, environ={})
-
-
-@pytest.fixture
-def start_server(tmp_path):
-    """Factory: start_server(**MOCK_env) -> a started ServerProcess (journals in tmp_path/rec), stopped after."""
-    started = []
-
-    def start(**env):
-        server = ServerProcess(tmp_path, **env).start()
-        started.append(server)
-        return server
-
-    yield start
-    for server in started:
-        server.stop()

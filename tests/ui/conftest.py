@@ -30,6 +30,20 @@ class DashboardServer(ServerProcess):
     """`python app.py` from the repo root (the dashboard is part of every app)."""
 
 
+@pytest.fixture
+def app(tmp_path):
+    """A fresh app for the test-client tests of the dashboard."""
+    from .client import make_app
+
+    return make_app(tmp_path)
+
+
+@pytest.fixture
+def client(app):
+    """Flask test client of that app."""
+    return app.test_client()
+
+
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory):
     """One headless Chromium for the session (each test gets its own context: no shared cookies)."""

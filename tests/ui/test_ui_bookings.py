@@ -6,21 +6,12 @@ import re
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-import pytest
 
 from mock_server.domain.models import ASYNCHRONOUS, SlotSpec, UserInformation
 
-from .client import flash, get, make_app, post, runtime_of, text
+from .client import flash, get, post, runtime_of, text
 
 
-@pytest.fixture
-def app(tmp_path):
-    return make_app(tmp_path)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def book(runtime, slot, user_id="u-1"):

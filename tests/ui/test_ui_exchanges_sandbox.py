@@ -5,19 +5,7 @@ from __future__ import annotations
 import json
 import re
 
-import pytest
-
 from .client import FROZEN_AT, flash, get, make_app, post, runtime_of, text
-
-
-@pytest.fixture
-def app(tmp_path):
-    return make_app(tmp_path)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def test_the_log_shows_each_exchange_with_its_outcome_fault_and_warnings(client):

@@ -8,17 +8,9 @@ import pytest
 
 from mock_server.api.ui.forms import rule_data
 
-from .client import flash, get, make_app, post, text
+from .client import flash, get, post, text
 
 
-@pytest.fixture
-def app(tmp_path):
-    return make_app(tmp_path)
-
-
-@pytest.fixture
-def client(app):
-    return app.test_client()
 
 
 def api_messages(client, body: dict) -> dict:
