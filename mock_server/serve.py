@@ -38,10 +38,12 @@ def _granian(app: Flask, settings) -> None:
     # as a request header (and in recordings). Settings were read already, so drop those here.
     for key in [k for k in os.environ if k.startswith("HTTP_")]:
         del os.environ[key]
+    # Errors only: granian warns about "many threads" for 8 on 2 cores, but held (faulted) requests
+    # each occupy a thread, so the pool is deliberately larger than the core count.
     server = Granian(
         target="app:app", address=settings.host, port=settings.port, interface=Interfaces.WSGI,
         workers=1, blocking_threads=settings.threads, backlog=2048,
-        log_level=LogLevels.warning, log_access=False,
+        log_level=LogLevels.error, log_access=False,
     )
 
     def load_in_worker(*_):
