@@ -38,7 +38,9 @@ class FixtureSize:
 
 def generate(seed: int = 42, size: FixtureSize = FixtureSize()) -> dict:
     """Build the fixture tables (meta, merchants, services, slots) as plain data."""
-    from faker import Faker  # imported here: start-up from a committed fixture never pays for Faker
+    from faker import (
+        Faker,  # imported here: start-up from a committed fixture never pays for Faker
+    )
 
     fake = Faker("en_US")
     fake.seed_instance(seed)

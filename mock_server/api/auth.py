@@ -31,3 +31,18 @@ def check_bearer(token: str) -> None:
     if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
         abort(401, message="admin token required: Authorization: Bearer <MOCK_ADMIN_TOKEN>",
               headers={"WWW-Authenticate": 'Bearer realm="sandbox-admin"'})
+
+
+def admin_blueprint(name: str, import_name: str, url_prefix: str, description: str):
+    """A control-plane blueprint: documented as such, and guarded by the admin token when one is set."""
+    from ..runtime import get_runtime
+    from .common import Blueprint
+
+    blp = Blueprint(name, import_name, url_prefix=url_prefix,
+                    description=description + " Takes `Authorization: Bearer $MOCK_ADMIN_TOKEN` when that is set.")
+
+    @blp.before_request
+    def _authorise():
+        check_bearer(get_runtime().settings.admin_token)
+
+    return blp

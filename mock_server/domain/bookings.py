@@ -11,8 +11,15 @@ from .clock import SandboxClock
 from .errors import BookingFailed, InvalidRequest, NotFound
 from .inventory import Inventory
 from .models import (
-    ASYNCHRONOUS, CANCELED, CONFIRMED, DECLINED_BY_MERCHANT, PENDING_MERCHANT_CONFIRMATION,
-    PREPAYMENT_PROVIDED, Booking, SlotSpec, UserInformation,
+    ASYNCHRONOUS,
+    CANCELED,
+    CONFIRMED,
+    DECLINED_BY_MERCHANT,
+    PENDING_MERCHANT_CONFIRMATION,
+    PREPAYMENT_PROVIDED,
+    Booking,
+    SlotSpec,
+    UserInformation,
 )
 
 

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from marshmallow import RAISE, Schema, ValidationError, fields, pre_load, validates, validates_schema
+from marshmallow import (
+    RAISE,
+    Schema,
+    ValidationError,
+    fields,
+    pre_load,
+    validates,
+    validates_schema,
+)
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
 from ..domain.models import CREDIT_CARD_TYPES, FAILURE_CAUSES

@@ -62,7 +62,13 @@ def _serve(path: Path, args) -> int:
 
 def _against(path: Path, args) -> int:
     from .replay_mock import read_records
-    from .replay_target import DEFAULT_VOLATILE, Target, TargetUnreachable, replay, reset_sandbox
+    from .replay_target import (
+        DEFAULT_VOLATILE,
+        Target,
+        TargetUnreachable,
+        replay,
+        reset_sandbox,
+    )
 
     target = Target(args.target, args.basic_auth, args.admin_token, args.timeout)
     volatile = (frozenset() if args.strict else DEFAULT_VOLATILE) | frozenset(args.ignore)

@@ -9,17 +9,11 @@ from ...domain.errors import InvalidRequest, NotFound
 from ...runtime import get_runtime
 from .. import auth
 from ..booking_v3 import wire
-from ..common import Blueprint, json_object_body, json_response
+from ..common import json_object_body, json_response
 from . import schemas
 
-blp = Blueprint("Admin", __name__, url_prefix="/_admin",
-                description="Control plane: health, reset, bookings and the sandbox clock. "
-                            "Takes `Authorization: Bearer $MOCK_ADMIN_TOKEN` when that is set.")
-
-
-@blp.before_request
-def _authorise():
-    auth.check_bearer(get_runtime().settings.admin_token)
+blp = auth.admin_blueprint("Admin", __name__, "/_admin",
+                           "Control plane: health, reset, bookings and the sandbox clock.")
 
 
 @blp.route("/health", methods=["GET"])

@@ -9,18 +9,12 @@ from ...faults.engine import DuplicateRule, RuleError
 from ...faults.hooks import current_engine
 from ...runtime import get_runtime
 from .. import auth
-from ..common import Blueprint, json_response
+from ..common import json_response
 from . import schemas
 
-blp = Blueprint("Faults", __name__, url_prefix="/_admin",
-                description="Fault rules for /v3 (slot taken, payment failures, HTTP errors, delays, timeouts, "
-                            "broken answers, dropped connections) and named scenarios of rules. "
-                            "Takes `Authorization: Bearer $MOCK_ADMIN_TOKEN` when that is set.")
-
-
-@blp.before_request
-def _authorise():
-    auth.check_bearer(get_runtime().settings.admin_token)
+blp = auth.admin_blueprint("Faults", __name__, "/_admin",
+                           "Fault rules for /v3 (slot taken, payment failures, HTTP errors, delays, timeouts, "
+                           "broken answers, dropped connections) and named scenarios of rules.")
 
 
 @blp.route("/faults", methods=["GET"])

@@ -6,21 +6,14 @@ import orjson
 from flask import Response, request
 from flask_smorest import abort
 
-from ...recording import get_state
-from ...recording import har
-from ...runtime import get_runtime
+from ...recording import get_state, har
 from .. import auth
-from ..common import Blueprint, json_response
+from ..common import json_response
 from . import schemas
 
-blp = Blueprint("Recordings", __name__, url_prefix="/_admin/recordings",
-                description="Journal of every /v3 exchange (one JSON line each): list, fetch, clear, export "
-                            "as JSONL or HAR 1.2. Takes `Authorization: Bearer $MOCK_ADMIN_TOKEN` when set.")
-
-
-@blp.before_request
-def _authorise():
-    auth.check_bearer(get_runtime().settings.admin_token)
+blp = auth.admin_blueprint("Recordings", __name__, "/_admin/recordings",
+                           "Journal of every /v3 exchange (one JSON line each): list, fetch, clear, export "
+                           "as JSONL or HAR 1.2.")
 
 
 @blp.route("", methods=["GET"])

@@ -6,7 +6,16 @@ import re
 
 from marshmallow import ValidationError
 
-from ...faults.rules import CARD_TYPES, CAUSES, HTTP_STATUSES, KINDS, MATCH_KEYS, METHODS, PARAMS, RuleSchema
+from ...faults.rules import (
+    CARD_TYPES,
+    CAUSES,
+    HTTP_STATUSES,
+    KINDS,
+    MATCH_KEYS,
+    METHODS,
+    PARAMS,
+    RuleSchema,
+)
 
 INTEGER_FIELDS = ("times", "ttl_s", "status", "retry_after_s", "delay_ms", "min_ms", "max_ms", "hold_ms")
 FLOAT_FIELDS = ("probability",)
