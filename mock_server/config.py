@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass, fields
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
 
+# Where `pip install` puts fixtures/ (pyproject's data-files), for installs outside a checkout.
+INSTALLED_DATA = Path(sys.prefix) / "share" / "rwg-sandbox"
+
+
 def resolve_path(path: str) -> Path:
-    """A relative path is taken from the working directory, else from the source checkout."""
+    """A relative path is taken from the working directory, else the source checkout, else the install."""
     candidate = Path(path)
     if candidate.is_absolute() or candidate.exists():
         return candidate
-    from_root = ROOT / candidate
-    return from_root if from_root.exists() else candidate
+    for base in (ROOT, INSTALLED_DATA):
+        if (base / candidate).exists():
+            return base / candidate
+    return candidate
 
 
 @dataclass
