@@ -89,10 +89,7 @@ class BookingService:
 
     def get(self, booking_id: str) -> Booking:
         """A copy of the booking, or NotFound."""
-        booking = self._bookings.get(booking_id)
-        if booking is None:
-            raise NotFound(f"unknown booking_id {booking_id!r}")
-        return dataclasses.replace(booking)
+        return dataclasses.replace(self._existing(booking_id))
 
     def list_for_user(self, user_id: str) -> list[Booking]:
         """The user's future bookings that still hold a spot, soonest first."""
@@ -168,12 +165,7 @@ class BookingService:
             if not booking.is_active:
                 raise BookingFailed("BOOKING_NOT_CANCELLABLE", f"a {booking.status} booking cannot be cancelled")
             now = self.clock.now()
-            window = self.inventory.service(booking.slot.merchant_id, booking.slot.service_id).cancellation_window_sec
-            if now >= booking.slot.start_sec - window:
-                raise BookingFailed(
-                    "OUTSIDE_CANCELLATION_WINDOW",
-                    f"cancellation closes {window} s before the start" if window else "the booking has started",
-                )
+            self._check_window(booking, now, "cancellation closes")
             self._set_status(booking, CANCELED, now)
             return Outcome(dataclasses.replace(booking))
 
@@ -197,8 +189,13 @@ class BookingService:
             if target == old:
                 return Outcome(dataclasses.replace(booking))  # a repeated update changes nothing
             now = self.clock.now()
+            # Moving a booking late is cancelling it late: the same policy window applies.
+            self._check_window(booking, now, "changes close")
             if target.start_sec <= now:
                 raise BookingFailed("SLOT_UNAVAILABLE", "the new time is in the past")
+            if target.start_sec != old.start_sec and self._user_slot.get(
+                    (booking.user.user_id, target.merchant_id, target.service_id, target.start_sec)):
+                raise BookingFailed("SLOT_ALREADY_BOOKED_BY_USER", "this user already holds the new slot")
             entries = self.inventory.candidates(target)
             slot = booking.held if booking.held in entries else next((s for s in entries if s.spots_open > 0), None)
             if slot is None:
@@ -252,6 +249,15 @@ class BookingService:
         seq = self._seq
         self._seq += 1
         return f"B{seq:07d}"
+
+    def _check_window(self, booking: Booking, now: int, closing: str) -> None:
+        """OUTSIDE_CANCELLATION_WINDOW once the service's window before the start has begun."""
+        window = self.inventory.service(booking.slot.merchant_id, booking.slot.service_id).cancellation_window_sec
+        if now >= booking.slot.start_sec - window:
+            raise BookingFailed(
+                "OUTSIDE_CANCELLATION_WINDOW",
+                f"{closing} {window} s before the start" if window else "the booking has started",
+            )
 
     def _existing(self, booking_id: str) -> Booking:
         booking = self._bookings.get(booking_id)

@@ -51,11 +51,12 @@ def test_reschedule_moves_the_booking_and_keeps_its_id(client, runtime):
 
 
 def test_repeating_a_reschedule_changes_nothing_more(client, runtime):
-    slot = find_slot(runtime, vertical="classes")
+    slot = find_slot(runtime, vertical="classes", window=False)
     target = _later_entry(runtime, slot, hours=24)
     booking = book(client, slot)
     change = {"start_sec": str(target.start_sec), "duration_sec": str(target.duration_sec)}
     first = _update(client, booking["booking_id"], slot=change).get_json()
+    assert first["booking"]["slot"]["start_sec"] == str(target.start_sec)
     second = _update(client, booking["booking_id"], slot=change).get_json()
     assert first == second
     assert target.spots_open == target.spots_total - 1
@@ -95,6 +96,29 @@ def test_cancel_inside_the_cancellation_window_is_refused(client, runtime):
     assert response.get_json() == {"booking_failure": {
         "cause": "OUTSIDE_CANCELLATION_WINDOW", "description": f"cancellation closes {window} s before the start"}}
     assert runtime.bookings.get(booking["booking_id"]).status == "CONFIRMED"
+
+
+def test_reschedule_inside_the_cancellation_window_is_refused(client, runtime):
+    slot = find_slot(runtime, vertical="classes", window=True)
+    window = runtime.bookings.inventory.services[(slot.merchant_id, slot.service_id)].cancellation_window_sec
+    target = _later_entry(runtime, slot, hours=24)
+    booking = book(client, slot)
+    runtime.clock.freeze(slot.start_sec - window + 60)
+    response = _update(client, booking["booking_id"], slot={"start_sec": str(target.start_sec)})
+    assert response.get_json() == {"booking_failure": {
+        "cause": "OUTSIDE_CANCELLATION_WINDOW", "description": f"changes close {window} s before the start"}}
+    assert runtime.bookings.get(booking["booking_id"]).slot.start_sec == slot.start_sec
+    assert target.spots_open == target.spots_total
+
+
+def test_reschedule_onto_a_slot_the_user_already_holds_is_refused(client, runtime):
+    slot = find_slot(runtime, vertical="classes", window=False)
+    target = _later_entry(runtime, slot, hours=24)
+    first = book(client, slot, user_n=4)
+    book(client, target, user_n=4)
+    response = _update(client, first["booking_id"], slot={"start_sec": str(target.start_sec)})
+    assert response.get_json() == {"booking_failure": {
+        "cause": "SLOT_ALREADY_BOOKED_BY_USER", "description": "this user already holds the new slot"}}
 
 
 def test_cancel_just_before_the_window_is_accepted(client, runtime):
