@@ -10,7 +10,7 @@ import threading
 from flask import current_app
 
 from .config import Settings, resolve_path
-from .domain.bookings import BookingService, IdempotencyRecord
+from .domain.bookings import BookingListener, BookingService, IdempotencyRecord
 from .domain.clock import SandboxClock
 from .storage import fixtures
 from .storage.persistence import Persistence, decode_booking
@@ -44,7 +44,15 @@ class Runtime:
             self.clock.restart(frozen_at=self.settings.clock)
             self.rng = random.Random(self.settings.seed)
             self.anchor_sec = self.clock.now()
-            self.bookings = self._fresh_service()
+            fresh = self._fresh_service()
+            old = self.bookings
+            with old.lock:
+                # A request already inside the old state may still commit there: detach it from
+                # persistence so it cannot write into the new generation.
+                old.listener = BookingListener()
+                if self.persistence is not None:
+                    self.persistence.generation += 1
+                self.bookings = fresh
             self.snapshot()
             for hook in self.reset_hooks:
                 hook()
@@ -73,7 +81,10 @@ class Runtime:
     def _fresh_service(self) -> BookingService:
         inventory = fixtures.materialise(self.fixture, self.anchor_sec)
         # The inventory lives as long as the app: keep the cyclic GC from re-scanning a million slots
-        # on every full collection (that was a 0.8 s stall per collection at 1M slots).
+        # on every full collection (that was a 0.8 s stall per collection at 1M slots). Unfreeze and
+        # collect first, so garbage of a previous state is not frozen for good by a reset.
+        gc.unfreeze()
+        gc.collect()
         gc.freeze()
         return BookingService(inventory, self.clock, listener=self.persistence)
 

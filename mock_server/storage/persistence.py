@@ -35,6 +35,9 @@ class Persistence(BookingListener):
         self._lines = 0
         self._write_lock = threading.Lock()
         self.compactor = None  # set by the runtime: a callable that snapshots current state
+        # Bumped by each reset. Log lines carry it, so lines from before a reset are never replayed onto
+        # the reset state (a crash between the reset's snapshot and its log truncation would do that).
+        self.generation = 0
 
     # ---- BookingListener ----
 
@@ -63,7 +66,10 @@ class Persistence(BookingListener):
                 state["bookings"][doc["booking_id"]] = doc
             for doc in tables.get("tokens", {}).values():
                 state["tokens"][doc["token"]] = doc
+        self.generation = state["meta"].get("generation", 0)
         for record in self._read_log():
+            if record.get("gen", 0) != self.generation:
+                continue  # written before a reset whose snapshot landed: that state is gone on purpose
             if record.get("op") == "booking":
                 state["bookings"][record["booking"]["booking_id"]] = record["booking"]
             elif record.get("op") == "token":
@@ -74,6 +80,7 @@ class Persistence(BookingListener):
 
     def write_snapshot(self, meta: dict, bookings: list[Booking], tokens: dict[str, IdempotencyRecord]) -> None:
         """Replace the snapshot atomically with this state and empty the log."""
+        meta = {**meta, "generation": self.generation}
         with self._write_lock:
             tmp = self.path.with_name(self.path.name + ".tmp")
             tmp.unlink(missing_ok=True)
@@ -97,6 +104,7 @@ class Persistence(BookingListener):
     # ---- internals ----
 
     def _append(self, record: dict) -> None:
+        record["gen"] = self.generation
         line = orjson.dumps(record) + b"\n"
         with self._write_lock:
             if self._fd is None:

@@ -95,3 +95,21 @@ def test_admin_token_guards_every_admin_route():
         assert response.get_json()["message"].startswith("admin token required")
     assert client.get("/_admin/health", headers={"Authorization": "Bearer t0k"}).status_code == 200
     assert client.get("/_admin/health", headers={"Authorization": "Bearer nope"}).status_code == 401
+
+
+def test_a_commit_racing_a_reset_is_not_persisted_into_the_new_state(tmp_path):
+    app = create_app({"clock": FROZEN_AT, "record": 0, "db_path": str(tmp_path / "db.json")}, environ={})
+    runtime = app.extensions["mock_server"]
+    old = runtime.bookings  # a request that already holds the old state...
+    slot = find_slot(runtime, vertical="classes")
+    runtime.reset()
+    from mock_server.domain.models import SlotSpec, UserInformation
+
+    old.create(SlotSpec(slot.merchant_id, slot.service_id, slot.start_sec, slot.duration_sec, room_id=slot.room_id),
+               UserInformation("late"), None, "tok-old")  # ...commits after the reset
+    book(app.test_client(), runtime.bookings.inventory.find_exact(
+        slot.merchant_id, slot.service_id, slot.start_sec, slot.duration_sec, "", slot.room_id, 0), token="tok-new")
+    restarted = create_app({"clock": FROZEN_AT, "record": 0, "db_path": str(tmp_path / "db.json")}, environ={})
+    bookings = restarted.extensions["mock_server"].bookings
+    assert [b.idempotency_token for b in bookings.all_bookings()] == ["tok-new"]
+    assert set(bookings.tokens()) == {"tok-new"}

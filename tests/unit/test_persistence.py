@@ -65,3 +65,16 @@ def test_snapshot_then_log_restores_spots(tmp_path):
     held = fresh.inventory.candidates(spec)[0]
     assert held.spots_open == held.spots_total - 2
     assert fresh.get(first.booking_id).user.user_id == "u1"
+
+
+def test_log_lines_from_before_a_reset_are_not_replayed(tmp_path):
+    persistence = Persistence(tmp_path / "db.json")
+    service = _service(persistence)
+    service.create(_spec(service), UserInformation("u1"), None, "t1")
+    before_reset = (tmp_path / "db.json.wal").read_bytes()
+    persistence.generation += 1  # what a reset does, then it writes the empty state
+    persistence.write_snapshot({"anchor_sec": ANCHOR}, [], {})
+    # A crash between the reset's snapshot and its log truncation leaves the old lines behind.
+    (tmp_path / "db.json.wal").write_bytes(before_reset)
+    state = Persistence(tmp_path / "db.json").load()
+    assert state["bookings"] == {} and state["tokens"] == {}
