@@ -47,7 +47,8 @@ class Settings:
     recording: str = ""  # journal name (recordings/<name>.jsonl); default: one per server start
     redact_pii: int = 0  # 1 replaces names, email and telephone in recordings
     replay: str = ""  # serve /v3 answers from this recording instead of live state
-    replay_ignore: str = "idempotency_token"  # comma-separated request fields ignored when matching replays
+    # Request fields ignored when matching replays (payment tokens are single-use, and redacted anyway).
+    replay_ignore: str = "idempotency_token,payment_method_token,unparsed_payment_method_token"
     scenario: str = ""  # fault scenario (fixtures/scenarios/<name>.json) loaded at start-up
     timeout_ms: int = 30_000  # how long the `timeout` fault holds a request before its 504
 

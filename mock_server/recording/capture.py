@@ -14,7 +14,7 @@ from flask import Flask, request
 
 from ..api.common import NOTES_KEY
 from .journal import INDEX_SIZE, Journal
-from .redact import SECRET_HEADERS, redact_pii, redact_value
+from .redact import SECRET_FIELD_MARKERS, SECRET_HEADERS, redact_pii, redact_secret_fields, redact_value
 
 log = logging.getLogger("mock_server.recording")
 
@@ -177,6 +177,8 @@ def _request_body(req, trusted: bool):
         data = req.get_data(cache=True)
     except Exception as exc:  # e.g. 413: a body over the limit is never read
         return f"<body not read: {exc.__class__.__name__}>"
+    if any(marker in data for marker in SECRET_FIELD_MARKERS):
+        return redact_secret_fields(decode_body(data))
     if trusted and data and req.method == "POST" and _one_line(data):
         return orjson.Fragment(data)  # already known to be JSON: embedded as it is, not parsed again
     return decode_body(data)

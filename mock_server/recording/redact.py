@@ -13,6 +13,21 @@ _NAME_FIELDS = {"given_name": "given", "givenName": "given", "family_name": "fam
 _ADDRESS_KEEP = frozenset({"country"})  # too coarse to identify anyone; keeps the address meaningful
 
 
+# Body fields that carry payment credentials: never recorded, whatever MOCK_REDACT_PII says.
+SECRET_FIELDS = frozenset({"payment_method_token", "unparsed_payment_method_token", "paymentMethodToken",
+                           "unparsedPaymentMethodToken"})
+SECRET_FIELD_MARKERS = (b"ethod_token", b"ethodToken")  # cheap byte test before parsing a body
+
+
+def redact_secret_fields(value):
+    """A copy of a JSON value with payment tokens replaced."""
+    if isinstance(value, dict):
+        return {k: REDACTED if k in SECRET_FIELDS and v else redact_secret_fields(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [redact_secret_fields(item) for item in value]
+    return value
+
+
 def redact_value(value: str) -> str:
     """A credential replaced, its scheme word kept: `Basic [REDACTED]`."""
     scheme, _, rest = value.partition(" ")

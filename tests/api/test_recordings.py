@@ -361,3 +361,20 @@ def test_har_export_is_valid_har_1_2(recorded):
     assert dropped["response"]["status"] == 0 and dropped["response"]["_error"] == "drop_connection"
     assert dropped["request"]["queryString"] == [{"name": "probe", "value": "1"}]
     assert "postData" not in dropped["request"]
+
+
+def test_payment_tokens_never_reach_the_journal(tmp_path):
+    from mock_server import create_app
+    from tests.conftest import FROZEN_AT
+    from tests.helpers import create_body, find_slot
+
+    app = create_app({"clock": FROZEN_AT, "recordings_dir": str(tmp_path), "recording": "pay"}, environ={})
+    slot = find_slot(app.extensions["mock_server"], prepaid=True)
+    body = create_body(slot, payment_processing_parameters={"unparsed_payment_method_token": "tok_SECRET_123",
+                                                            "payment_method_token": "pm_SECRET_456"})
+    assert "booking" in app.test_client().post("/v3/CreateBooking", json=body).get_json()
+    journal = (tmp_path / "pay.jsonl").read_text()
+    assert "SECRET" not in journal
+    recorded = __import__("json").loads(journal.splitlines()[-1])["request"]["body"]
+    assert recorded["payment_processing_parameters"] == {"unparsed_payment_method_token": "[REDACTED]",
+                                                         "payment_method_token": "[REDACTED]"}
