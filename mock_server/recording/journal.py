@@ -86,6 +86,14 @@ class Journal:
                 return orjson.loads(line)
         return None
 
+    def records(self) -> Iterator[dict]:
+        """Every whole record of the file, oldest first (a line torn by a crash is skipped)."""
+        for line in self.lines():
+            try:
+                yield orjson.loads(line)
+            except orjson.JSONDecodeError:
+                continue
+
     def lines(self) -> Iterator[bytes]:
         """Every complete line of the file, as it stands now (lines written meanwhile are not included)."""
         with self._lock:

@@ -19,7 +19,8 @@ def test_health_check(client):
 
 @pytest.mark.parametrize("path", ["/v3/HealthCheck/", "/v3/healthcheck", "/v3/HEALTHCHECK/"])
 def test_trailing_slash_and_case_are_accepted(client, path):
-    assert client.get(path).status_code == 200
+    response = client.get(path)
+    assert (response.status_code, response.get_json()) == (200, {})
 
 
 def test_trailing_slash_on_post(client):

@@ -176,3 +176,11 @@ def test_user_information_is_not_changed(client, runtime):
     booking = book(client, find_slot(runtime, vertical="classes", window=False))
     body = _update(client, booking["booking_id"], status="CANCELED").get_json()
     assert body["booking"]["user_information"] == user(1)
+
+
+def test_cancel_with_a_slot_change_cancels_and_warns(client, runtime):
+    booking = book(client, find_slot(runtime, vertical="classes", window=False))
+    response = _update(client, booking["booking_id"], status="CANCELED", slot={"start_sec": "1"})
+    assert response.get_json()["booking"]["status"] == "CANCELED"
+    last = client.get("/_admin/recordings?method=UpdateBooking").get_json()["exchanges"][0]
+    assert last["warnings"] == ["UpdateBooking: slot ignored, status CANCELED cancels the booking"]

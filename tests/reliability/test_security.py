@@ -97,7 +97,7 @@ class TestAdminToken:
                 continue  # reset would wipe what the others look at; dashboard forms also need a CSRF token
             response = client.open(path, method=method, headers={"Authorization": f"Bearer {TOKEN}"},
                                    json={} if method == "POST" else None)
-            assert response.status_code != 401, (method, path)
+            assert response.status_code != 401 and response.status_code < 500, (method, path)
 
     @pytest.mark.parametrize("path", ["/%5Fadmin/health", "/_admin//health", "/_admin/./health",
                                       "/_admin/health/", "/_admin/health?x=1", "/_admin/health%20",

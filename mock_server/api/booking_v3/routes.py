@@ -95,6 +95,8 @@ def update_booking(req):
     try:
         status = change.get("status")
         if status == CANCELED:
+            if change.get("slot"):
+                note_warning("UpdateBooking: slot ignored, status CANCELED cancels the booking")
             outcome = bookings.cancel(current.booking_id)
         elif status is not None and status != current.status:
             abort(400, message=f"status can only be changed to CANCELED, not {status}")

@@ -20,27 +20,23 @@ def resources(spec: SlotSpec) -> dict:
 
 def slot_time(spec: SlotSpec) -> dict:
     """A BAL SlotTime, echoed as the client sent it (canonical form)."""
-    out = {"service_id": spec.service_id, "start_sec": str(spec.start_sec)}
-    if spec.duration_sec is not None:
-        out["duration_sec"] = str(spec.duration_sec)
-    if spec.availability_tag:
-        out["availability_tag"] = spec.availability_tag
-    if spec.has_resources:
-        out["resource_ids"] = resources(spec)
-    if spec.confirmation_mode:
-        out["confirmation_mode"] = spec.confirmation_mode
-    return out
+    return _slot_fields({"service_id": spec.service_id}, spec, "resource_ids")
 
 
 def slot(spec: SlotSpec) -> dict:
     """A Slot."""
-    out = {"merchant_id": spec.merchant_id, "service_id": spec.service_id, "start_sec": str(spec.start_sec)}
+    return _slot_fields({"merchant_id": spec.merchant_id, "service_id": spec.service_id}, spec, "resources")
+
+
+def _slot_fields(out: dict, spec: SlotSpec, resources_key: str) -> dict:
+    """The fields SlotTime and Slot share (their resources differ only in name)."""
+    out["start_sec"] = str(spec.start_sec)
     if spec.duration_sec is not None:
         out["duration_sec"] = str(spec.duration_sec)
     if spec.availability_tag:
         out["availability_tag"] = spec.availability_tag
     if spec.has_resources:
-        out["resources"] = resources(spec)
+        out[resources_key] = resources(spec)
     if spec.confirmation_mode:
         out["confirmation_mode"] = spec.confirmation_mode
     return out

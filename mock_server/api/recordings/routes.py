@@ -72,7 +72,7 @@ def export(query):
         chunks = (line + b"\n" for line in journal.lines())
         return Response(chunks, mimetype="application/x-ndjson",
                         headers={"Content-Disposition": f'attachment; filename="{stem}.jsonl"'})
-    records = (record for record in map(_decode, journal.lines()) if record is not None)
+    records = journal.records()
     return Response(har.stream(records, request.host_url), mimetype="application/json",
                     headers={"Content-Disposition": f'attachment; filename="{stem}.har"'})
 
@@ -86,12 +86,6 @@ def replay_status():
         abort(404, message="not in replay mode: start with MOCK_REPLAY=<recording.jsonl>")
     return json_response(book.status())
 
-
-def _decode(line: bytes):
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None  # a torn line after a crash
 
 
 def _matches(entry, query) -> bool:

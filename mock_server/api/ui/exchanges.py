@@ -138,7 +138,7 @@ def export_exchanges():
         return Response((line + b"\n" for line in journal.lines()), mimetype="application/x-ndjson",
                         headers={"Content-Disposition": f'attachment; filename="{stem}.jsonl"'})
     if fmt == "har":
-        records = (record for record in map(_decode, journal.lines()) if record is not None)
+        records = journal.records()
         return Response(har.stream(records, request.host_url), mimetype="application/json",
                         headers={"Content-Disposition": f'attachment; filename="{stem}.har"'})
     abort(400, description="format must be jsonl or har")
@@ -159,9 +159,3 @@ def _feed_query(filters: dict) -> str:
     pairs = {k: ("1" if v is True else v) for k, v in filters.items()}
     return urlencode(pairs)
 
-
-def _decode(line: bytes):
-    try:
-        return orjson.loads(line)
-    except orjson.JSONDecodeError:
-        return None
