@@ -183,4 +183,4 @@ def test_cancel_with_a_slot_change_cancels_and_warns(client, runtime):
     response = _update(client, booking["booking_id"], status="CANCELED", slot={"start_sec": "1"})
     assert response.get_json()["booking"]["status"] == "CANCELED"
     last = client.get("/_admin/recordings?method=UpdateBooking").get_json()["exchanges"][0]
-    assert last["warnings"] == ["UpdateBooking: slot ignored, status CANCELED cancels the booking"]
+    assert "UpdateBooking: slot ignored, status CANCELED cancels the booking" in last["warnings"]
