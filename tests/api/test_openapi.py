@@ -1,6 +1,6 @@
 """The OpenAPI document covers the API, and answers conform to their documented schemas."""
 
-from mock_server.api.booking_v3 import schemas
+from mock_server.api.booking_v3 import responses
 from tests.helpers import book, create_body, find_slot, slot_json, slot_time_json
 
 
@@ -41,15 +41,15 @@ def test_answers_validate_against_the_documented_response_schemas(client, runtim
     slot = find_slot(runtime, vertical="dining")
     bal = client.post("/v3/BatchAvailabilityLookup",
                       json={"merchant_id": slot.merchant_id, "slot_time": [slot_time_json(slot)]}).get_json()
-    assert schemas.BatchAvailabilityLookupResponseSchema().validate(bal) == {}
+    assert responses.BatchAvailabilityLookupResponseSchema().validate(bal) == {}
     created = client.post("/v3/CreateBooking", json=create_body(slot)).get_json()
-    assert schemas.BookingResultSchema().validate(created) == {}
+    assert responses.BookingResultSchema().validate(created) == {}
     failure = client.post("/v3/CreateBooking", json=create_body(find_slot(runtime, prepaid=True))).get_json()
-    assert schemas.BookingResultSchema().validate(failure) == {}
+    assert responses.BookingResultSchema().validate(failure) == {}
     status = client.post("/v3/GetBookingStatus", json={"booking_id": created["booking"]["booking_id"]}).get_json()
-    assert schemas.GetBookingStatusResponseSchema().validate(status) == {}
+    assert responses.GetBookingStatusResponseSchema().validate(status) == {}
     listed = client.post("/v3/ListBookings", json={"user_id": created["booking"]["user_information"]["user_id"]})
-    assert schemas.ListBookingsResponseSchema().validate(listed.get_json()) == {}
+    assert responses.ListBookingsResponseSchema().validate(listed.get_json()) == {}
     check = client.post("/v3/CheckAvailability", json={"slot": slot_json(slot)}).get_json()
-    assert schemas.CheckAvailabilityResponseSchema().validate(check) == {}
+    assert responses.CheckAvailabilityResponseSchema().validate(check) == {}
     assert book(client, find_slot(runtime, vertical="classes"))["status"] == "CONFIRMED"

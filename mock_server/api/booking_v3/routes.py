@@ -9,7 +9,7 @@ from ...domain.models import CANCELED
 from ...runtime import get_runtime
 from .. import auth
 from ..common import Blueprint, error_response, json_response, note_warning
-from . import examples, schemas, wire
+from . import examples, responses, schemas, wire
 
 blp = Blueprint(
     "Booking Server v3", __name__, url_prefix="/v3",
@@ -41,7 +41,7 @@ def health_check():
 
 @blp.route("/BatchAvailabilityLookup", methods=["POST"], strict_slashes=False)
 @blp.arguments(schemas.BatchAvailabilityLookupRequestSchema, example=examples.BAL_REQUEST)
-@blp.response(200, schemas.BatchAvailabilityLookupResponseSchema, example=examples.BAL_RESPONSE)
+@blp.response(200, responses.BatchAvailabilityLookupResponseSchema, example=examples.BAL_RESPONSE)
 def batch_availability_lookup(req):
     """BatchAvailabilityLookup: live availability of each requested slot, in request order."""
     runtime = get_runtime()
@@ -56,7 +56,7 @@ def batch_availability_lookup(req):
 
 @blp.route("/CheckAvailability", methods=["POST"], strict_slashes=False)
 @blp.arguments(schemas.CheckAvailabilityRequestSchema, example=examples.CHECK_REQUEST)
-@blp.response(200, schemas.CheckAvailabilityResponseSchema, example=examples.CHECK_RESPONSE)
+@blp.response(200, responses.CheckAvailabilityResponseSchema, example=examples.CHECK_RESPONSE)
 def check_availability(req):
     """CheckAvailability (legacy, still used by Google's test client): open spots of one slot."""
     spec = req["slot"]
@@ -66,7 +66,7 @@ def check_availability(req):
 
 @blp.route("/CreateBooking", methods=["POST"], strict_slashes=False)
 @blp.arguments(schemas.CreateBookingRequestSchema, example=examples.CREATE_REQUEST)
-@blp.response(200, schemas.BookingResultSchema, example=examples.CREATE_RESPONSE)
+@blp.response(200, responses.BookingResultSchema, example=examples.CREATE_RESPONSE)
 def create_booking(req):
     """CreateBooking: book a spot; idempotent on idempotency_token."""
     try:
@@ -83,7 +83,7 @@ def create_booking(req):
 
 @blp.route("/UpdateBooking", methods=["POST"], strict_slashes=False)
 @blp.arguments(schemas.UpdateBookingRequestSchema, example=examples.UPDATE_REQUEST)
-@blp.response(200, schemas.BookingResultSchema, example=examples.UPDATE_RESPONSE)
+@blp.response(200, responses.BookingResultSchema, example=examples.UPDATE_RESPONSE)
 def update_booking(req):
     """UpdateBooking: cancel (status CANCELED), reschedule (start/duration) or change the party size."""
     change = req["booking"]
@@ -119,7 +119,7 @@ def _slot_changes(slot: dict, current) -> tuple:
 
 @blp.route("/GetBookingStatus", methods=["POST"], strict_slashes=False)
 @blp.arguments(schemas.GetBookingStatusRequestSchema, example={"booking_id": "B0000001"})
-@blp.response(200, schemas.GetBookingStatusResponseSchema, example=examples.STATUS_RESPONSE)
+@blp.response(200, responses.GetBookingStatusResponseSchema, example=examples.STATUS_RESPONSE)
 def get_booking_status(req):
     """GetBookingStatus: status and prepayment status of a booking (unknown id: 404)."""
     try:
@@ -132,7 +132,7 @@ def get_booking_status(req):
 
 @blp.route("/ListBookings", methods=["POST"], strict_slashes=False)
 @blp.arguments(schemas.ListBookingsRequestSchema, example={"user_id": "4242424242424242424"})
-@blp.response(200, schemas.ListBookingsResponseSchema)
+@blp.response(200, responses.ListBookingsResponseSchema)
 def list_bookings(req):
     """ListBookings: the user's future bookings that are not cancelled (unknown user: empty list)."""
     bookings = get_runtime().bookings.list_for_user(req["user_id"])
