@@ -90,3 +90,20 @@ def lookup(client, slot) -> bool:
                            json={"merchant_id": slot.merchant_id, "slot_time": [slot_time_json(slot)]})
     assert response.status_code == 200, response.get_json()
     return response.get_json()["slot_time_availability"][0]["available"]
+
+
+RESOURCE_KEYS = ("staff_id", "room_id", "party_size")
+
+
+def feed_resource_ids(entry: dict) -> dict:
+    """ResourceIds of an availability-feed entry (the feed also carries display names)."""
+    return {k: v for k, v in entry.get("resources", {}).items() if k in RESOURCE_KEYS}
+
+
+def feed_slot(entry: dict, **changes) -> dict:
+    """The v3 Slot that books an availability-feed entry."""
+    slot = {"merchant_id": entry["merchant_id"], "service_id": entry["service_id"],
+            "start_sec": str(entry["start_sec"]), "duration_sec": str(entry["duration_sec"]),
+            "resources": feed_resource_ids(entry)}
+    slot.update(changes)
+    return slot

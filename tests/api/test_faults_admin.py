@@ -7,6 +7,7 @@ from flask import request
 
 from mock_server import create_app
 from mock_server.api.common import NOTES_KEY
+from tests.helpers import feed_slot
 
 NOW = 1_767_225_600
 
@@ -48,9 +49,7 @@ def slot_of(client) -> dict:
                  for a in group["availability"]
                  if services[(a["merchant_id"], a["service_id"])].get("prepayment_type") != "REQUIRED"
                  and a["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS")
-    resources = {k: v for k, v in entry["resources"].items() if k in ("staff_id", "room_id", "party_size")}
-    return {"merchant_id": entry["merchant_id"], "service_id": entry["service_id"],
-            "start_sec": str(entry["start_sec"]), "duration_sec": str(entry["duration_sec"]), "resources": resources}
+    return feed_slot(entry)
 
 
 def create(client, slot, token="tok-1", email="qa@example.com", headers=None):

@@ -10,6 +10,7 @@ from mock_server import create_app
 from mock_server.api.common import NOTES_KEY
 from mock_server.faults.drop import ILLEGAL_CONTENT_LENGTH
 from mock_server.faults.rules import CAUSES, HTTP_STATUSES
+from tests.helpers import feed_slot
 
 NOW = 1_767_225_600
 
@@ -57,9 +58,7 @@ def slots(client) -> list[dict]:
 
 
 def wire_slot(entry: dict) -> dict:
-    resources = {k: v for k, v in entry.get("resources", {}).items() if k in ("staff_id", "room_id", "party_size")}
-    return {"merchant_id": entry["merchant_id"], "service_id": entry["service_id"],
-            "start_sec": str(entry["start_sec"]), "duration_sec": str(entry["duration_sec"]), "resources": resources}
+    return feed_slot(entry)
 
 
 @pytest.fixture

@@ -4,12 +4,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.helpers import feed_resource_ids
+
 pytestmark = pytest.mark.e2e
-
-
-def _ids(entry):
-    """ResourceIds of a feed entry (the feed also carries display names)."""
-    return {k: v for k, v in entry.get("resources", {}).items() if k in ("staff_id", "room_id", "party_size")}
 
 
 def _one_spot_slot(server):
@@ -24,7 +21,7 @@ def test_last_spot_goes_to_exactly_one_client(server):
     entry = _one_spot_slot(server)
     slot = {"merchant_id": entry["merchant_id"], "service_id": entry["service_id"],
             "start_sec": str(entry["start_sec"]), "duration_sec": str(entry["duration_sec"]),
-            "resources": _ids(entry)}
+            "resources": feed_resource_ids(entry)}
     services = {(s["merchant_id"], s["service_id"]): s for s in server.get("/feeds/services.json")["service"]}
     payment = ({"prepayment_status": "PREPAYMENT_PROVIDED"}
                if services[(slot["merchant_id"], slot["service_id"])]["prepayment_type"] == "REQUIRED" else None)
@@ -51,7 +48,7 @@ def test_concurrent_retries_of_one_token_create_one_booking(server):
     entry = _one_spot_slot(server)
     body = {"slot": {"merchant_id": entry["merchant_id"], "service_id": entry["service_id"],
                      "start_sec": str(entry["start_sec"]), "duration_sec": str(entry["duration_sec"]),
-                     "resources": _ids(entry)},
+                     "resources": feed_resource_ids(entry)},
             "idempotency_token": "same-everywhere", "payment_information": {"prepayment_status": "PREPAYMENT_PROVIDED"},
             "user_information": {"user_id": "u", "given_name": "R", "family_name": "C", "telephone": "+1",
                                  "email": "r@example.com"}}

@@ -11,6 +11,8 @@ import threading
 
 import pytest
 
+from tests.helpers import feed_slot
+
 from .server import ServerProcess
 
 pytestmark = pytest.mark.e2e
@@ -57,9 +59,7 @@ def bookable_slot(server) -> dict:
                  if services[(a["merchant_id"], a["service_id"])].get("prepayment_type") != "REQUIRED"
                  and a["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS" and a["spots_open"] > 0
                  and str(a["start_sec"]) + a["service_id"] not in used)
-    resources = {k: v for k, v in entry["resources"].items() if k in ("staff_id", "room_id", "party_size")}
-    return {"merchant_id": entry["merchant_id"], "service_id": entry["service_id"],
-            "start_sec": str(entry["start_sec"]), "duration_sec": str(entry["duration_sec"]), "resources": resources}
+    return feed_slot(entry)
 
 
 def create_body(slot, token):

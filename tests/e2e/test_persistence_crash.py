@@ -6,6 +6,8 @@ import threading
 
 import pytest
 
+from tests.helpers import feed_resource_ids
+
 pytestmark = pytest.mark.e2e
 
 
@@ -22,16 +24,11 @@ def _open_slots(server, count):
     return out
 
 
-def _ids(entry):
-    """ResourceIds of a feed entry (the feed also carries display names)."""
-    return {k: v for k, v in entry.get("resources", {}).items() if k in ("staff_id", "room_id", "party_size")}
-
-
 def _book(server, entry, n):
     return server.post("/v3/CreateBooking", {
         "slot": {"merchant_id": entry["merchant_id"], "service_id": entry["service_id"],
                  "start_sec": str(entry["start_sec"]), "duration_sec": str(entry["duration_sec"]),
-                 "resources": _ids(entry)},
+                 "resources": feed_resource_ids(entry)},
         "idempotency_token": f"crash-{n}",
         "user_information": {"user_id": f"u{n}", "given_name": "K", "family_name": "L", "telephone": "+1",
                              "email": f"k{n}@example.com"}})
@@ -81,7 +78,7 @@ def test_kill_9_mid_stream_loses_no_confirmed_booking(start_server, tmp_path):
         status, answer = restarted.post("/v3/CheckAvailability", {"slot": slot})
         entry = next(e for e in slots if str(e["start_sec"]) == slot["start_sec"]
                      and e["service_id"] == slot["service_id"] and e["merchant_id"] == slot["merchant_id"]
-                     and _ids(e) == slot.get("resources", {}))
+                     and feed_resource_ids(e) == slot.get("resources", {}))
         assert answer["count_available"] == entry["spots_total"] - sum(
             1 for b in stored.values() if b["slot"] == slot and b["status"] == "CONFIRMED")
     # New bookings continue the id sequence instead of reusing ids.

@@ -11,7 +11,8 @@ from collections import Counter
 from pathlib import Path
 from urllib.parse import urlsplit
 
-RESOURCE_KEYS = ("staff_id", "room_id", "party_size")
+from tests.helpers import feed_resource_ids, feed_slot
+
 # Statuses whose booking holds a spot (the sandbox's Booking.is_active).
 HOLDING = {"CONFIRMED", "PENDING_MERCHANT_CONFIRMATION"}
 IDLE_SECONDS = 2.0  # well under any server's keep-alive timeout
@@ -61,18 +62,8 @@ class Http:
         return self.call("POST", path, body)
 
 
-def resource_ids(entry: dict) -> dict:
-    """ResourceIds of a feed entry (the feed also carries display names)."""
-    return {k: v for k, v in entry.get("resources", {}).items() if k in RESOURCE_KEYS}
-
-
-def slot_of(entry: dict, **changes) -> dict:
-    """The v3 Slot for a feed entry."""
-    slot = {"merchant_id": entry["merchant_id"], "service_id": entry["service_id"],
-            "start_sec": str(entry["start_sec"]), "duration_sec": str(entry["duration_sec"]),
-            "resources": resource_ids(entry)}
-    slot.update(changes)
-    return slot
+resource_ids = feed_resource_ids
+slot_of = feed_slot
 
 
 def user(n) -> dict:

@@ -7,6 +7,8 @@ import re
 
 import pytest
 
+from tests.helpers import feed_slot
+
 from .shots import screenshot
 
 pytestmark = pytest.mark.e2e
@@ -33,10 +35,7 @@ def bookable_slot(server) -> dict:
 
 
 def create_booking(server, entry, token):
-    resources = {k: v for k, v in entry["resources"].items() if k in ("staff_id", "room_id", "party_size")}
-    slot = {"merchant_id": entry["merchant_id"], "service_id": entry["service_id"],
-            "start_sec": str(entry["start_sec"]), "duration_sec": str(entry["duration_sec"]), "resources": resources}
-    return server.post("/v3/CreateBooking", {"slot": slot, "user_information": USER, "idempotency_token": token})
+    return server.post("/v3/CreateBooking", {"slot": feed_slot(entry), "user_information": USER, "idempotency_token": token})
 
 
 def slot_row(page, entry):

@@ -6,12 +6,9 @@ import re
 from datetime import datetime, timezone
 from zoneinfo import ZoneInfo
 
-
 from mock_server.domain.models import ASYNCHRONOUS, SlotSpec, UserInformation
 
 from .client import flash, get, post, runtime_of, text
-
-
 
 
 def book(runtime, slot, user_id="u-1"):

@@ -11,8 +11,6 @@ from mock_server.api.ui.forms import rule_data
 from .client import flash, get, post, text
 
 
-
-
 def api_messages(client, body: dict) -> dict:
     response = client.post("/_admin/faults", json=body)
     assert response.status_code == 400, response.get_json()

@@ -7,7 +7,12 @@ from mock_server.domain.clock import SandboxClock
 from mock_server.domain.errors import BookingFailed, InvalidRequest, NotFound
 from mock_server.domain.inventory import Inventory
 from mock_server.domain.models import (
-    ASYNCHRONOUS, Merchant, Service, Slot, SlotSpec, UserInformation,
+    ASYNCHRONOUS,
+    Merchant,
+    Service,
+    Slot,
+    SlotSpec,
+    UserInformation,
 )
 
 NOW = 1_000_000
