@@ -264,7 +264,9 @@ def test_a_bad_magic_header_is_a_400_that_lists_the_tags(client):
 
 def test_magic_on_an_invalid_request_keeps_its_400(client):
     response = client.post("/v3/CreateBooking", json={"user_information": {"email": "qa+slot_taken@example.com"}})
-    assert response.status_code == 400
+    body = response.get_json()
+    assert response.status_code == 400 and "booking_failure" not in body
+    assert "idempotency_token: Missing data for required field." in body["message"]
 
 
 def test_magic_wins_over_rules_and_leaves_them_unused(client):

@@ -115,8 +115,12 @@ def test_a_deeply_nested_request_does_not_break_the_recordings_listing(client):
     for _ in range(300):
         inner["a"] = {}
         inner = inner["a"]
-    assert _post(client, "/v3/ListBookings", {"user_id": "x", "extra": deep}).status_code == 200
-    assert client.get("/_admin/recordings").status_code == 200
+    assert _post(client, "/v3/ListBookings", {"user_id": "x", "extra": deep}).get_json() == {"bookings": []}
+    listing = client.get("/_admin/recordings")
+    assert listing.status_code == 200
+    exchange = listing.get_json()["exchanges"][0]
+    assert exchange["rpc"] == "ListBookings"
+    assert exchange["request"]["body"]["extra"] == deep  # listed whole, all 300 levels
 
 
 def test_a_deeply_nested_request_is_answered(client, app):
