@@ -22,6 +22,11 @@ _DIGITS = re.compile(r"-?[0-9]+")  # ASCII only: \d would take "١٢٣"
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 
 
+def snake_case(name: str) -> str:
+    """lowerCamelCase -> snake_case (snake_case stays as it is): proto3 JSON accepts both spellings."""
+    return _CAMEL.sub("_", name).lower() if name and not name.islower() else name
+
+
 NOTES_KEY = "mock_server.notes"
 
 
@@ -164,7 +169,7 @@ class BaseSchema(Schema):
             if key in known:
                 out[key] = value
                 continue
-            snake = _CAMEL.sub("_", key).lower() if isinstance(key, str) else key
+            snake = snake_case(key) if isinstance(key, str) else key
             if snake in known:
                 out[snake] = value
             else:

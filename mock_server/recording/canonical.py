@@ -2,22 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 import orjson
 
-_CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+from ..api.common import snake_case as snake
 
 
 def ignore_set(spec: str) -> frozenset[str]:
     """`MOCK_REPLAY_IGNORE` ("a,b.c") as a set of snake_case names or dotted paths."""
     return frozenset(snake(part.strip()) if "." not in part else ".".join(snake(p) for p in part.strip().split("."))
                      for part in spec.split(",") if part.strip())
-
-
-def snake(name: str) -> str:
-    """lowerCamelCase -> snake_case (snake_case stays as it is)."""
-    return _CAMEL.sub("_", name).lower() if name and not name.islower() else name
 
 
 def canonical(value, ignore: frozenset[str] = frozenset(), path: str = ""):
