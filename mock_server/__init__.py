@@ -13,7 +13,7 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
     """Build the app: settings -> runtime -> API and blueprints -> hooks."""
     from flask_smorest import Api
 
-    from . import accesslog
+    from . import accesslog, fastpath
     from .api import register_blueprints
     from .api.common import OrjsonProvider
     from .paths import CaseInsensitiveV3
@@ -42,6 +42,7 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
     _json_errors(app)
     accesslog.install(app)
     app.wsgi_app = CaseInsensitiveV3(app.wsgi_app, app.url_map)
+    fastpath.install(app, app.extensions[EXTENSION_KEY])
     return app
 
 

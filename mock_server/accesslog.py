@@ -25,18 +25,21 @@ def install(app: Flask) -> None:
     def _log(response):
         # The dashboard polls and loads static files: those lines would drown the API's.
         if log.isEnabledFor(logging.INFO) and not request.path.startswith("/_admin/ui"):
-            started = request.environ.get(_START)
             notes = request.environ.get(NOTES_KEY) or {}
-            status = None if notes.get("no_response") else response.status_code
-            line = {"method": request.method, "path": request.path, "status": status,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None}
+            rpc = None
             if request.url_rule is not None and request.path.startswith("/v3"):
-                line["rpc"] = request.url_rule.rule.rstrip("/").rsplit("/", 1)[-1]
-            if notes.get("no_response"):
-                line["no_response"] = notes["no_response"]
-            if notes.get("faults"):
-                line["faults"] = notes["faults"]
-            if notes.get("warnings"):
-                line["warnings"] = notes["warnings"]
-            log.info(orjson.dumps(line).decode())
+                rpc = request.url_rule.rule.rstrip("/").rsplit("/", 1)[-1]
+            write(request.method, request.path, response.status_code, request.environ.get(_START), rpc, notes)
         return response
+
+
+def write(method: str, path: str, status: int, started: float | None, rpc: str | None, notes: dict) -> None:
+    """Log one request's line (the caller checked that INFO is enabled)."""
+    line = {"method": method, "path": path, "status": None if notes.get("no_response") else status,
+            "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None}
+    if rpc:
+        line["rpc"] = rpc
+    for key in ("no_response", "faults", "warnings"):
+        if notes.get(key):
+            line[key] = notes[key]
+    log.info(orjson.dumps(line).decode())

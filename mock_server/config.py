@@ -51,6 +51,7 @@ class Settings:
     replay_ignore: str = "idempotency_token,payment_method_token,unparsed_payment_method_token"
     scenario: str = ""  # fault scenario (fixtures/scenarios/<name>.json) loaded at start-up
     timeout_ms: int = 30_000  # how long the `timeout` fault holds a request before its 504
+    fast_path: int = 1  # 0 sends every /v3 call through the full Flask pipeline (same answers, slower)
 
     @classmethod
     def load(cls, environ: dict | None = None, **overrides) -> "Settings":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 
 _tokens = itertools.count(1)
@@ -107,3 +108,27 @@ def feed_slot(entry: dict, **changes) -> dict:
             "resources": feed_resource_ids(entry)}
     slot.update(changes)
     return slot
+
+
+def broken_variants(body, replacements=("__drop__", None, True, 3.5, "x" * 3, {"a": 1}, [], -1, "")):
+    """Bodies with one thing wrong each: a missing, null, mistyped or out-of-range value."""
+    def walk(node, path=()):
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield path + (key,)
+                yield from walk(value, path + (key,))
+        elif isinstance(node, list):
+            for i, value in enumerate(node):
+                yield from walk(value, path + (i,))
+
+    for path in walk(body):
+        for replacement in replacements:
+            variant = copy.deepcopy(body)
+            parent = variant
+            for key in path[:-1]:
+                parent = parent[key]
+            if replacement == "__drop__":
+                del parent[path[-1]]
+            else:
+                parent[path[-1]] = replacement
+            yield variant

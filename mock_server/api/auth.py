@@ -10,6 +10,7 @@ from flask_smorest import abort
 from .common import note_warning
 
 REALM = 'Basic realm="booking-server", charset="UTF-8"'
+NO_AUTH_WARNING = "no Basic auth sent (Google always sends it)"
 
 
 def check_basic(expected_header: str | None) -> None:
@@ -17,7 +18,7 @@ def check_basic(expected_header: str | None) -> None:
     sent = request.headers.get("Authorization")
     if expected_header is None:
         if sent is None:
-            note_warning("no Basic auth sent (Google always sends it)")
+            note_warning(NO_AUTH_WARNING)
         return
     if sent is None or not hmac.compare_digest(sent.encode(), expected_header.encode()):
         abort(401, message="missing or wrong HTTP Basic credentials", headers={"WWW-Authenticate": REALM})

@@ -70,14 +70,13 @@ class BookingService:
 
     def availability(self, merchant_id: str, specs: list[SlotSpec]) -> list[bool]:
         """For each requested slot, whether it can be booked right now."""
-        self.inventory.merchant(merchant_id)
+        inventory = self.inventory
+        inventory.merchant(merchant_id)
         now = self.clock.now()
         answers = []
         for spec in specs:
-            self.inventory.service(merchant_id, spec.service_id)
-            answers.append(
-                spec.start_sec > now and any(s.spots_open > 0 for s in self.inventory.candidates(spec))
-            )
+            inventory.service(merchant_id, spec.service_id)
+            answers.append(spec.start_sec > now and inventory.has_open(spec))
         return answers
 
     def count_available(self, spec: SlotSpec) -> int:
@@ -179,8 +178,7 @@ class BookingService:
             if not booking.is_active:
                 raise BookingFailed("SLOT_UNAVAILABLE", f"a {booking.status} booking cannot be changed")
             old = booking.slot
-            target = dataclasses.replace(
-                old,
+            target = old._replace(
                 start_sec=old.start_sec if start_sec is None else start_sec,
                 duration_sec=old.duration_sec if duration_sec is None else duration_sec,
                 party_size=old.party_size if party_size is None else party_size,

@@ -51,6 +51,14 @@ class Inventory:
             return []
         return [slot for slot in entries if spec.matches(slot)]
 
+    def has_open(self, spec: SlotSpec) -> bool:
+        """Whether any entry satisfying the spec has a spot open (stops at the first)."""
+        matches = spec.matches
+        for slot in self._by_start.get((spec.merchant_id, spec.service_id, spec.start_sec), ()):
+            if slot.spots_open > 0 and matches(slot):
+                return True
+        return False
+
     def find_exact(self, merchant_id: str, service_id: str, start_sec: int, duration_sec: int,
                    staff_id: str, room_id: str, party_size: int) -> Slot | None:
         """The one entry with exactly these keys (used to re-attach persisted bookings)."""

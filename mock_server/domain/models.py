@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 # Enum names exactly as they travel on the wire (proto3 JSON uses the names).
 CONFIRMED = "CONFIRMED"
@@ -95,9 +96,12 @@ class Slot:
     room_name: str = ""
 
 
-@dataclass(slots=True, frozen=True)
-class SlotSpec:
-    """A slot as a client names it (BAL SlotTime, Booking.slot); empty fields mean 'any'."""
+class SlotSpec(NamedTuple):
+    """A slot as a client names it (BAL SlotTime, Booking.slot); empty fields mean 'any'.
+
+    A NamedTuple rather than a frozen dataclass: a lookup builds one per slot_time, and a tuple is
+    built several times faster than a frozen dataclass (which sets every field through object.__setattr__).
+    """
 
     merchant_id: str
     service_id: str

@@ -17,7 +17,7 @@ from .engine import Effect
 from .rules import CAUSES, KINDS, PARAMS, RuleSchema
 
 HEADER = "X-Sandbox-Fault"
-_HEADER_KEY = "HTTP_X_SANDBOX_FAULT"
+HEADER_KEY = "HTTP_X_SANDBOX_FAULT"
 EMAIL_METHODS = frozenset({"CreateBooking", "UpdateBooking"})
 _EMAIL = re.compile(rb'"email"\s*:\s*"([^"@]*)@')
 _TAG = re.compile(r"^(?P<name>[a-z0-9_]+?)(?:_(?P<number>\d+))?$")
@@ -43,7 +43,7 @@ def scan(method: str, environ: dict, body: bytes | None) -> tuple[list[Effect], 
 
     `body` is read only for the methods that carry an email, so other calls never touch it.
     """
-    header = environ.get(_HEADER_KEY)
+    header = environ.get(HEADER_KEY)
     tags = []
     if header:
         tags.extend(("header", t) for t in _SPLIT.split(header.strip().lower()) if t)

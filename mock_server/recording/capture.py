@@ -70,17 +70,23 @@ class Recorder:
         notes = environ.get(NOTES_KEY) or _NO_NOTES
         touched = bool(notes.get("faults") or notes.get("no_response")) or self.redact
         status = response.status_code
+        answer = None if notes.get("no_response") else (
+            status, dict(response.headers.items()),
+            None if response.is_streamed else _response_body(response, trusted=not touched))
+        # A routed POST answered below 400 got its body through the JSON parser.
+        body = _request_body(req, trusted=rule is not None and status < 400 and not touched)
+        rpc = (rule.rule if rule is not None else path).rstrip("/").rsplit("/", 1)[-1]
+        return self.build(environ, environ[START_KEY][0], rpc, req.method, path, body, answer)
+
+    def build(self, environ: dict, epoch: float, rpc: str, method: str, path: str, body,
+              answer: tuple[int, dict, object] | None) -> dict:
+        """One exchange's record; `answer` is (status, headers, body), None when nothing was answered."""
         record = {
             "seq": 0,  # first key: the journal finds a line by its prefix; numbered when written
-            "ts": self._iso(environ[START_KEY][0]), "clock_sec": self.clock.now(),
-            "rpc": (rule.rule if rule is not None else path).rstrip("/").rsplit("/", 1)[-1],
-            "method": req.method, "path": path, "query": environ.get("QUERY_STRING", ""),
-            "request": {"headers": self._request_headers(environ),
-                        # A routed POST answered below 400 got its body through the JSON parser.
-                        "body": _request_body(req, trusted=rule is not None and status < 400 and not touched)},
-            "response": None if notes.get("no_response") else {
-                "status": status, "headers": dict(response.headers.items()),
-                "body": None if response.is_streamed else _response_body(response, trusted=not touched)},
+            "ts": self._iso(epoch), "clock_sec": self.clock.now(),
+            "rpc": rpc, "method": method, "path": path, "query": environ.get("QUERY_STRING", ""),
+            "request": {"headers": self._request_headers(environ), "body": body},
+            "response": None if answer is None else {"status": answer[0], "headers": answer[1], "body": answer[2]},
         }
         if self.redact:
             record["request"]["body"] = redact_pii(record["request"]["body"])
@@ -115,10 +121,13 @@ class Recorder:
         return f"{cached[1]}.{int((epoch - second) * 1000):03d}Z"
 
     def finish(self, record: dict, environ: dict) -> None:
-        """Add what is only known at the very end (duration, faults, warnings) and write the line."""
+        """Complete the record of the request `environ` belongs to."""
         start_epoch, start = environ[START_KEY]
-        record["duration_ms"] = round((time.perf_counter() - start) * 1000, 3)
-        notes = environ.get(NOTES_KEY) or _NO_NOTES
+        self.complete(record, start_epoch, start, environ.get(NOTES_KEY) or _NO_NOTES)
+
+    def complete(self, record: dict, epoch: float, started: float, notes) -> None:
+        """Add what is only known at the very end (duration, faults, warnings) and write the line."""
+        record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
         # The request is over: nobody adds to these lists any more, so they need no copy.
         record["faults"] = notes.get("faults") or []
         record["warnings"] = notes.get("warnings") or []
@@ -127,7 +136,7 @@ class Recorder:
             record["response"] = None
             record["no_response"] = reason if isinstance(reason, str) else "connection dropped"
         try:
-            self.journal.append(record, start_epoch)
+            self.journal.append(record, epoch)
         except OSError as exc:
             # Recording must never break serving; say so once, not once per request.
             if not self._failed:
@@ -177,9 +186,14 @@ def _request_body(req, trusted: bool):
         data = req.get_data(cache=True)
     except Exception as exc:  # e.g. 413: a body over the limit is never read
         return f"<body not read: {exc.__class__.__name__}>"
+    return request_body(data, trusted and req.method == "POST")
+
+
+def request_body(data: bytes, trusted: bool):
+    """A request body as the journal holds it; `trusted`: the body is known to be one valid JSON value."""
     if any(marker in data for marker in SECRET_FIELD_MARKERS):
         return redact_secret_fields(decode_body(data))
-    if trusted and data and req.method == "POST" and _one_line(data):
+    if trusted and data and _one_line(data):
         return orjson.Fragment(data)  # already known to be JSON: embedded as it is, not parsed again
     return decode_body(data)
 

@@ -135,7 +135,7 @@ def encode_booking(booking: Booking) -> dict:
     held = booking.held
     return {
         "booking_id": booking.booking_id, "status": booking.status,
-        "slot": {f: getattr(booking.slot, f) for f in SlotSpec.__dataclass_fields__},
+        "slot": booking.slot._asdict(),
         "user": {f: getattr(booking.user, f) for f in UserInformation.__dataclass_fields__},
         "held": None if held is None else [held.merchant_id, held.service_id, held.start_sec, held.duration_sec,
                                            held.staff_id, held.room_id, held.party_size],

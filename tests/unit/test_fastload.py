@@ -9,6 +9,8 @@ from marshmallow import ValidationError
 from mock_server.api import fastload
 from mock_server.api.booking_v3 import examples, schemas
 
+from ..helpers import broken_variants
+
 VALID = [
     (schemas.BatchAvailabilityLookupRequestSchema, examples.BAL_REQUEST),
     (schemas.BatchAvailabilityLookupRequestSchema,
@@ -28,30 +30,6 @@ VALID = [
 ]
 
 
-def _broken_variants(body):
-    """Bodies with one thing wrong each: a missing, null, mistyped or out-of-range value."""
-    def walk(node, path=()):
-        if isinstance(node, dict):
-            for key, value in node.items():
-                yield path + (key,)
-                yield from walk(value, path + (key,))
-        elif isinstance(node, list):
-            for i, value in enumerate(node):
-                yield from walk(value, path + (i,))
-
-    for path in walk(body):
-        for replacement in ("__drop__", None, True, 3.5, "x" * 3, {"a": 1}, [], -1, ""):
-            variant = copy.deepcopy(body)
-            parent = variant
-            for key in path[:-1]:
-                parent = parent[key]
-            if replacement == "__drop__":
-                del parent[path[-1]]
-            else:
-                parent[path[-1]] = replacement
-            yield variant
-
-
 @pytest.fixture
 def context():
     with Flask(__name__).test_request_context():
@@ -69,7 +47,7 @@ def test_every_broken_variant_is_declined_or_loads_the_same(context, schema_cls,
     schema = schema_cls()
     fast = fastload.compile_schema(schema)
     checked = 0
-    for variant in _broken_variants(body):
+    for variant in broken_variants(body):
         try:
             expected = schema.load(copy.deepcopy(variant))
         except ValidationError:

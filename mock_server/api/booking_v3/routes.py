@@ -9,7 +9,7 @@ from ...domain.models import CANCELED
 from ...runtime import get_runtime
 from .. import auth
 from ..common import Blueprint, error_response, json_response, note_warning
-from . import examples, responses, schemas, wire
+from . import answers, examples, responses, schemas, wire
 
 blp = Blueprint(
     "Booking Server v3", __name__, url_prefix="/v3",
@@ -28,10 +28,6 @@ def _invalid(exc: InvalidRequest):
     return error_response(400, exc.message)
 
 
-def _failure(exc: BookingFailed):
-    return json_response({"booking_failure": wire.booking_failure(exc)})
-
-
 @blp.route("/HealthCheck", methods=["GET"], strict_slashes=False)
 @blp.response(200, description="Serving. The body is ignored by Google; only the status counts.")
 def health_check():
@@ -48,10 +44,7 @@ def batch_availability_lookup(req):
     specs = req["specs"]
     if len(specs) > runtime.settings.max_slot_times:
         abort(400, message=f"too many slot_time entries: {len(specs)} > {runtime.settings.max_slot_times}")
-    answers = runtime.bookings.availability(req["merchant_id"], specs)
-    return json_response({"slot_time_availability": [
-        {"slot_time": wire.slot_time(spec), "available": available} for spec, available in zip(specs, answers)
-    ]})
+    return json_response(answers.availability(runtime.bookings, req["merchant_id"], specs))
 
 
 @blp.route("/CheckAvailability", methods=["POST"], strict_slashes=False)
@@ -69,16 +62,10 @@ def check_availability(req):
 @blp.response(200, responses.BookingResultSchema, example=examples.CREATE_RESPONSE)
 def create_booking(req):
     """CreateBooking: book a spot; idempotent on idempotency_token."""
-    try:
-        outcome = get_runtime().bookings.create(
-            req["slot"], req["user_information"], req.get("payment_information"), req["idempotency_token"],
-            payment_token_given=req["payment_token_given"], offer_id=req.get("offer_id", ""),
-        )
-    except BookingFailed as exc:
-        return _failure(exc)
-    for warning in outcome.warnings:
+    answer, warnings = answers.create(get_runtime().bookings, req)
+    for warning in warnings:
         note_warning(warning)
-    return json_response({"booking": wire.booking(outcome.booking)})
+    return json_response(answer)
 
 
 @blp.route("/UpdateBooking", methods=["POST"], strict_slashes=False)
@@ -92,19 +79,18 @@ def update_booking(req):
         current = bookings.get(change["booking_id"])
     except NotFound as exc:
         abort(400, message=exc.message)  # v3 status table: a booking that never existed is a bad request
+    status = change.get("status")
+    if status == CANCELED:
+        if change.get("slot"):
+            note_warning("UpdateBooking: slot ignored, status CANCELED cancels the booking")
+        return json_response(answers.cancel(bookings, current.booking_id))
+    if status is not None and status != current.status:
+        abort(400, message=f"status can only be changed to CANCELED, not {status}")
+    start, duration, party = _slot_changes(change.get("slot") or {}, current)
     try:
-        status = change.get("status")
-        if status == CANCELED:
-            if change.get("slot"):
-                note_warning("UpdateBooking: slot ignored, status CANCELED cancels the booking")
-            outcome = bookings.cancel(current.booking_id)
-        elif status is not None and status != current.status:
-            abort(400, message=f"status can only be changed to CANCELED, not {status}")
-        else:
-            start, duration, party = _slot_changes(change.get("slot") or {}, current)
-            outcome = bookings.modify(current.booking_id, start, duration, party)
+        outcome = bookings.modify(current.booking_id, start, duration, party)
     except BookingFailed as exc:
-        return _failure(exc)
+        return json_response(answers.failure(exc))
     return json_response({"booking": wire.booking(outcome.booking)})
 
 

@@ -82,12 +82,7 @@ class UserInformationSchema(BaseSchema):
 
     @post_load
     def _to_user(self, data, **kwargs):
-        address = tuple(sorted((k, v) for k, v in (data.get("address") or {}).items() if v))
-        return m.UserInformation(
-            user_id=data["user_id"], given_name=data["given_name"], family_name=data["family_name"],
-            telephone=data["telephone"], email=data["email"], language_code=data.get("language_code", ""),
-            address=address,
-        )
+        return user_information(data)
 
 
 class PriceSchema(BaseSchema):
@@ -236,4 +231,14 @@ def slot_spec(merchant_id: str, data: dict, resources_key: str) -> m.SlotSpec:
         room_id=(resources or {}).get("room_id", ""), party_size=(resources or {}).get("party_size", 0),
         availability_tag=data.get("availability_tag", ""), confirmation_mode=data.get("confirmation_mode", ""),
         has_resources=resources is not None,
+    )
+
+
+def user_information(data: dict) -> m.UserInformation:
+    """A domain UserInformation from a loaded UserInformation message."""
+    address = tuple(sorted((k, v) for k, v in (data.get("address") or {}).items() if v))
+    return m.UserInformation(
+        user_id=data["user_id"], given_name=data["given_name"], family_name=data["family_name"],
+        telephone=data["telephone"], email=data["email"], language_code=data.get("language_code", ""),
+        address=address,
     )

@@ -1,0 +1,107 @@
+"""Where the time goes, without a network: µs per request of the WSGI app, and an optional cProfile.
+
+    .venv/bin/python bench/inprocess.py            # µs/request: sandbox (recording on/off) vs the bare echo
+    .venv/bin/python bench/inprocess.py --profile  # plus the top functions of the sandbox's BAL path
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import logging
+import pstats
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import echo_app  # noqa: E402
+from bench.procs import AUTH_HEADER, BASIC_AUTH  # noqa: E402
+
+PAGE = 10
+
+
+def environ(path: str, body: bytes) -> dict:
+    """A minimal WSGI environ for one authenticated JSON POST."""
+    return {"REQUEST_METHOD": "POST", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
+            "SERVER_PORT": "8080", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
+            "REMOTE_ADDR": "127.0.0.1", "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
+            "HTTP_HOST": "127.0.0.1:8080", "HTTP_AUTHORIZATION": AUTH_HEADER, "HTTP_USER_AGENT": "bench",
+            "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr, "wsgi.version": (1, 0),
+            "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False}
+
+
+def call(app, path: str, body: bytes) -> tuple[str, bytes]:
+    """One request through the WSGI callable; (status line, body)."""
+    seen = []
+    chunks = app(environ(path, body), lambda status, headers, exc_info=None: seen.append(status))
+    try:
+        answer = b"".join(chunks)
+    finally:
+        getattr(chunks, "close", lambda: None)()
+    return seen[0], answer
+
+
+def sandbox(record: int, tmp: str):
+    """The sandbox app as the benchmark serves it (Basic auth on, access log at INFO to a file)."""
+    from mock_server import create_app
+
+    return create_app({"basic_auth": BASIC_AUTH, "record": record, "recordings_dir": tmp})
+
+
+def bal_body(app) -> bytes:
+    """A 10-slot page of the first merchant with that many slots, from the live inventory."""
+    client = app.test_client()
+    headers = {"Authorization": AUTH_HEADER}
+    for merchant in client.get("/feeds/merchants.json", headers=headers).json["merchant"]:
+        feed = client.get(f"/feeds/availability.json?merchant_id={merchant['merchant_id']}", headers=headers).json
+        entries = [a for sa in feed["service_availability"] for a in sa["availability"]][:PAGE]
+        if len(entries) == PAGE:
+            slot_times = [{"service_id": a["service_id"], "start_sec": str(a["start_sec"]),
+                           "duration_sec": str(a["duration_sec"]), "resource_ids": a.get("resources") or {}}
+                          for a in entries]
+            return json.dumps({"merchant_id": merchant["merchant_id"], "slot_time": slot_times}).encode()
+    raise RuntimeError("no merchant with a 10-slot page")
+
+
+def per_request_us(app, path: str, body: bytes, n: int) -> float:
+    """Mean µs per request over n calls, after a short warm-up."""
+    for _ in range(200):
+        call(app, path, body)
+    began = time.perf_counter()
+    for _ in range(n):
+        call(app, path, body)
+    return (time.perf_counter() - began) / n * 1e6
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", type=int, default=5000, help="requests per measurement")
+    parser.add_argument("--profile", action="store_true", help="print the top cProfile entries (recording on)")
+    args = parser.parse_args(argv)
+    # The access log goes where the server sends it (a file): the cost of writing it is part of the path.
+    logging.basicConfig(level=logging.INFO, format="%(message)s", filename=tempfile.mktemp(suffix=".log"))
+    with tempfile.TemporaryDirectory() as tmp:
+        on, off = sandbox(1, tmp), sandbox(0, tmp)
+        body = bal_body(on)
+        status, answer = call(on, "/v3/BatchAvailabilityLookup", body)
+        assert status.startswith("200") and b"slot_time_availability" in answer, (status, answer[:200])
+        echo = echo_app.create_app(answer)
+        rows = {"echo": per_request_us(echo, "/v3/BatchAvailabilityLookup", body, args.n),
+                "sandbox, recording off": per_request_us(off, "/v3/BatchAvailabilityLookup", body, args.n),
+                "sandbox, recording on": per_request_us(on, "/v3/BatchAvailabilityLookup", body, args.n)}
+        for name, us in rows.items():
+            print(f"{name:24s} {us:7.1f} µs/request  {rows['echo'] / us:5.2f}x echo")
+        if args.profile:
+            profiler = cProfile.Profile()
+            profiler.runcall(lambda: [call(on, "/v3/BatchAvailabilityLookup", body) for _ in range(args.n)])
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
