@@ -21,6 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import echo_app  # noqa: E402
 from bench.procs import AUTH_HEADER, BASIC_AUTH  # noqa: E402
+from bench.workloads import resource_ids  # noqa: E402
 
 PAGE = 10
 
@@ -62,10 +63,35 @@ def bal_body(app) -> bytes:
         entries = [a for sa in feed["service_availability"] for a in sa["availability"]][:PAGE]
         if len(entries) == PAGE:
             slot_times = [{"service_id": a["service_id"], "start_sec": str(a["start_sec"]),
-                           "duration_sec": str(a["duration_sec"]), "resource_ids": a.get("resources") or {}}
+                           "duration_sec": str(a["duration_sec"]), "resource_ids": resource_ids(a)}
                           for a in entries]
             return json.dumps({"merchant_id": merchant["merchant_id"], "slot_time": slot_times}).encode()
     raise RuntimeError("no merchant with a 10-slot page")
+
+
+def booking_cycles(app, n: int):
+    """n CreateBooking + cancel cycles over free slots of the live inventory (unique token and user each)."""
+    client = app.test_client()
+    headers = {"Authorization": AUTH_HEADER}
+    slots = []
+    for group in client.get("/feeds/availability.json", headers=headers).json["service_availability"]:
+        for a in group["availability"]:
+            if a["spots_open"] > 0 and a["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS":
+                slots.append({"merchant_id": a["merchant_id"], "service_id": a["service_id"],
+                              "start_sec": str(a["start_sec"]), "duration_sec": str(a["duration_sec"]),
+                              "resources": resource_ids(a)})
+    user = {"given_name": "Bench", "family_name": "User", "telephone": "+1 555-010-0101", "email": "b@example.com"}
+
+    def cycle(i: int) -> None:
+        body = {"slot": slots[i % len(slots)], "idempotency_token": f"t-{i}-{time.time_ns()}",
+                "user_information": {"user_id": f"u-{i}", **user}}
+        status, answer = call(app, "/v3/CreateBooking", json.dumps(body).encode())
+        booking = json.loads(answer).get("booking")
+        if booking:
+            cancel = {"booking": {"booking_id": booking["booking_id"], "status": "CANCELED"}}
+            call(app, "/v3/UpdateBooking", json.dumps(cancel).encode())
+
+    return cycle
 
 
 def per_request_us(app, path: str, body: bytes, n: int) -> float:
@@ -96,9 +122,18 @@ def main(argv=None) -> int:
                 "sandbox, recording on": per_request_us(on, "/v3/BatchAvailabilityLookup", body, args.n)}
         for name, us in rows.items():
             print(f"{name:24s} {us:7.1f} µs/request  {rows['echo'] / us:5.2f}x echo")
+        cycle = booking_cycles(on, args.n)
+        began = time.perf_counter()
+        for i in range(args.n // 2):
+            cycle(i)
+        print(f"{'create+cancel, rec. on':24s} {(time.perf_counter() - began) / args.n * 1e6:7.1f} µs/request "
+              "(incl. the harness's JSON work)")
         if args.profile:
             profiler = cProfile.Profile()
             profiler.runcall(lambda: [call(on, "/v3/BatchAvailabilityLookup", body) for _ in range(args.n)])
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
+            profiler = cProfile.Profile()
+            profiler.runcall(lambda: [cycle(args.n + i) for i in range(args.n // 2)])
             pstats.Stats(profiler).sort_stats("tottime").print_stats(30)
     return 0
 

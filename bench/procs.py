@@ -132,24 +132,25 @@ def _proc_kb(path: str, key: str) -> int:
     return 0
 
 
-def sandbox(log_dir: Path, record: int = 1, fixture: str = "", ready_timeout: float = 60.0) -> Server:
+def sandbox(log_dir: Path, record: int = 1, fixture: str = "", ready_timeout: float = 60.0,
+            threads: int = THREADS) -> Server:
     """`python app.py` with Basic auth on, recording on or off, journals in a temporary folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOCK_")}
     env.update(MOCK_HOST=HOST, MOCK_PORT="{port}", MOCK_BASIC_AUTH=BASIC_AUTH, MOCK_RECORD=str(record),
-               MOCK_RECORDINGS_DIR=str(log_dir / "recordings"), MOCK_LOG_LEVEL="WARNING", MOCK_THREADS=str(THREADS))
+               MOCK_RECORDINGS_DIR=str(log_dir / "recordings"), MOCK_LOG_LEVEL="WARNING", MOCK_THREADS=str(threads))
     if fixture:
         env["MOCK_FIXTURE"] = fixture
-    name = f"sandbox-record{record}" + (f"-{Path(fixture).stem}" if fixture else "")
+    name = f"sandbox-record{record}-t{threads}" + (f"-{Path(fixture).stem}" if fixture else "")
     return Server(name, [sys.executable, "app.py"], env, log_dir, "/_admin/health", ready_timeout)
 
 
-def echo(log_dir: Path, answer_path: Path) -> Server:
+def echo(log_dir: Path, answer_path: Path, threads: int = THREADS) -> Server:
     """The bare Flask baseline under granian, 1 worker, the sandbox's thread count and backlog."""
     env = {**os.environ, "BENCH_ECHO_BODY": str(answer_path)}
-    argv = [_venv_bin("granian"), "--interface", "wsgi", "--workers", "1", "--blocking-threads", str(THREADS),
+    argv = [_venv_bin("granian"), "--interface", "wsgi", "--workers", "1", "--blocking-threads", str(threads),
             "--backlog", "2048", "--host", HOST, "--port", "{port}", "--log-level", "warning", "--no-ws",
             "bench.echo_app:app"]
-    return Server("echo-granian", argv, env, log_dir, "/_admin/health")
+    return Server(f"echo-granian-t{threads}", argv, env, log_dir, "/_admin/health")
 
 
 def wiremock(log_dir: Path, jar: Path, root_dir: Path) -> Server:

@@ -17,8 +17,22 @@ RATIOS = (
     ("sandbox/echo p99 (recording off)", "bal_rec_off", "bal_echo", "p99_ms"),
     ("recording on/off req/s", "bal_rec_on", "bal_rec_off", "rps"),
     ("recording on/off p99", "bal_rec_on", "bal_rec_off", "p99_ms"),
+    ("create+cancel/lookup req/s (recording on)", "booking_rec_on", "bal_rec_on", "rps"),
     ("wiremock/echo req/s (context)", "bal_wiremock", "bal_echo", "rps"),
 )
+
+
+def median_of(runs: list) -> dict:
+    """One scenario over several rounds: the median of each figure, and every round's req/s."""
+    rows = [run.as_dict() for run in runs]
+    summary = dict(rows[0])
+    for metric in ("rps", "p50_ms", "p90_ms", "p99_ms", "mean_ms", "max_ms", "requests", "duration_s"):
+        summary[metric] = round(statistics.median(row[metric] for row in rows), 3)
+    summary["errors"] = sum(row["errors"] for row in rows)
+    middle = sorted(rows, key=lambda row: row["rps"])[len(rows) // 2]
+    summary["counters"] = middle["counters"]
+    summary["rounds_rps"] = [row["rps"] for row in rows]
+    return summary
 
 
 def ratios(results: dict) -> dict:
@@ -55,8 +69,9 @@ def print_report(out: dict) -> None:
     head = f"{'scenario':<40} {'conns':>5} {'req/s':>8} {'p50':>7} {'p90':>7} {'p99':>7}  (ms)  notes"
     print(head + "\n" + "-" * len(head))
     for r in out["results"].values():
+        rounds = f"rounds: {', '.join(f'{x:.0f}' for x in r['rounds_rps'])} " if r.get("rounds_rps") else ""
         print(f"{r['scenario']:<40} {r['connections']:>5} {r['rps']:>8.0f} {r['p50_ms']:>7.2f} {r['p90_ms']:>7.2f} "
-              f"{r['p99_ms']:>7.2f}        {_notes(r)}")
+              f"{r['p99_ms']:>7.2f}        {rounds}{_notes(r)}")
     if out["scaling"]:
         head = (f"\n{'fixture':<8} {'slots':>9} {'ready s':>8} {'RSS MB':>8} {'PSS MB':>8}  "
                 f"{'BAL p50':>8} {'BAL p99':>8} {'book p50':>9} {'book p99':>9}  (ms; RSS = worker, PSS = group)")
@@ -66,6 +81,13 @@ def print_report(out: dict) -> None:
             print(f"{s['size']:<8} {s['slots']:>9} {s['ready_s']:>8.2f} {s['worker_rss_mb']:>8.0f} "
                   f"{s['group_pss_mb']:>8.0f}  {bal.get('p50_ms', 0):>8.2f} {bal.get('p99_ms', 0):>8.2f} "
                   f"{book.get('p50_ms', 0):>9.2f} {book.get('p99_ms', 0):>9.2f}")
+    if out.get("threads"):
+        print(f"\n{'threads':>7} {'sandbox req/s':>14} {'p99':>7} {'echo req/s':>11} {'p99':>7} {'ratio':>6}  "
+              "(BAL, recording on; ms)")
+        for row in out["threads"]:
+            sandbox, echo = row["sandbox"], row["echo"]
+            print(f"{row['threads']:>7} {sandbox['rps']:>14.0f} {sandbox['p99_ms']:>7.2f} {echo['rps']:>11.0f} "
+                  f"{echo['p99_ms']:>7.2f} {sandbox['rps'] / echo['rps']:>6.2f}")
     if out["startup"].get("ready_s"):
         runs = out["startup"]["ready_s"]
         print(f"\nstart-up to ready, default fixture: median {statistics.median(runs):.2f} s "

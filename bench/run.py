@@ -30,12 +30,15 @@ class Plan:
     warmup: float
     scale_duration: float
     sizes: tuple  # (label, merchants, days); ~49 slots per merchant-day
+    rounds: int = 3  # head-to-head rounds: sandbox and echo alternate, medians are reported
+    thread_counts: tuple = (1, 2, 8)  # the thread sweep: sandbox and echo at each WSGI thread count
     startup_runs: int = 3
     install_wiremock: bool = True
 
 
 FULL = Plan(duration=10, warmup=2, scale_duration=5, sizes=(("1k", 3, 8), ("1M", 340, 60)))
-QUICK = Plan(duration=4, warmup=1, scale_duration=3, sizes=(("1k", 3, 8), ("100k", 34, 60)), install_wiremock=False)
+QUICK = Plan(duration=4, warmup=1, scale_duration=3, sizes=(("1k", 3, 8), ("100k", 34, 60)), rounds=2,
+             install_wiremock=False)
 SCALE_CONNECTIONS = 4  # few connections: latency at a modest load, not saturation
 
 
@@ -49,15 +52,17 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="rwg-bench-") as tmp:
         tmp = Path(tmp)
         gen = loadgen.pick(args.loadgen, tmp)
-        out = {"meta": meta(args, plan, gen), "results": {}, "scaling": [], "startup": {}, "notes": []}
+        out = {"meta": meta(args, plan, gen), "results": {}, "scaling": [], "threads": [], "startup": {},
+               "notes": []}
         print(f"rwg-sandbox benchmark ({'quick' if args.quick else 'full'}), load generator: {gen.name}", flush=True)
         if os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
             out["notes"].append(f"the machine was busy at the start (load average {os.getloadavg()[0]:.1f} on "
                                 f"{os.cpu_count()} CPUs): figures are noisy; ratios from one run are fairer")
         bench = Bench(gen, tmp, plan, args.connections, out)
         bench.section("start-up", bench.startup)
-        bench.section("sandbox", bench.sandbox)
-        bench.section("echo baseline", bench.echo)
+        bench.section("sandbox vs echo, alternating rounds", bench.head_to_head)
+        if not args.no_threads:
+            bench.section("thread sweep", bench.thread_sweep)
         if not args.no_scaling:
             bench.section("scaling", bench.scaling)
         if not args.no_wiremock:
@@ -79,6 +84,7 @@ def parse_args(argv):
                         help="wrk (installed with apt-get when root), python (fallback), auto (default)")
     parser.add_argument("--no-scaling", action="store_true", help="skip the 1k vs 1M slots comparison")
     parser.add_argument("--no-wiremock", action="store_true", help="skip the optional WireMock context run")
+    parser.add_argument("--no-threads", action="store_true", help="skip the WSGI thread-count sweep")
     return parser.parse_args(argv)
 
 
@@ -146,32 +152,48 @@ class Bench:
         self.out["startup"] = {"ready_s": runs, "memory_mb": memory}
         print(f"  ready in {', '.join(f'{x:.2f}' for x in runs)} s; {memory}", flush=True)
 
-    def sandbox(self) -> None:
-        """BAL page loads with recording on and off, and booking cycles, against `python app.py`."""
-        with procs.sandbox(self.tmp, record=1) as server:
-            work = workloads.discover(server.port)
-            self.answer_path.write_bytes(workloads.check_bal(server.port, work.bal_body))
+    def head_to_head(self) -> None:
+        """Sandbox (recording on, recording off) and the bare echo, all up at once, measured in turns.
+
+        One scenario after the other, round after round: a noisy neighbour then hits all of them alike,
+        and the medians over the rounds are what the ratios compare.
+        """
+        with procs.sandbox(self.tmp, record=1) as on, procs.sandbox(self.tmp, record=0) as off:
+            work = workloads.discover(on.port)
+            self.answer_path.write_bytes(workloads.check_bal(on.port, work.bal_body))
+            workloads.check_bal(off.port, work.bal_body)
+            workloads.check_booking(on.port, work.booking_slots[0], f"check-{time.time_ns()}")
             self.bal_body = work.bal_body
-            self.bal("bal_rec_on", "BAL sandbox, recording on", server.port, work.bal_body)
-            workloads.check_booking(server.port, work.booking_slots[0], f"check-{time.time_ns()}")
-            self.booking("booking_rec_on", "Create+cancel sandbox, recording on", server.port, work.booking_slots)
+            with procs.echo(self.tmp, self.answer_path) as echo:
+                runs: dict[str, list] = {}
+                for number in range(1, self.plan.rounds + 1):
+                    print(f"  round {number}/{self.plan.rounds}", flush=True)
+                    for key, scenario, server in (("bal_rec_on", "BAL sandbox, recording on", on),
+                                                  ("bal_echo", "BAL echo (bare Flask, granian)", echo),
+                                                  ("bal_rec_off", "BAL sandbox, recording off", off)):
+                        runs.setdefault(key, []).append(self.bal("", scenario, server.port, work.bal_body))
+                    runs.setdefault("booking_rec_on", []).append(
+                        self.booking("", "Create+cancel sandbox, recording on", on.port, work.booking_slots))
+        for key, results in runs.items():
+            self.out["results"][key] = report.median_of(results)
         journal = sum(p.stat().st_size for p in (self.tmp / "recordings").rglob("*") if p.is_file())
         self.out["recording_journal_bytes"] = journal
         if not journal:
             self.out["notes"].append("MOCK_RECORD=1 wrote no journal: recording is not active in this build")
-        with procs.sandbox(self.tmp, record=0) as server:
-            workloads.check_bal(server.port, work.bal_body)
-            self.bal("bal_rec_off", "BAL sandbox, recording off", server.port, work.bal_body)
 
-    def echo(self) -> None:
-        """The bare Flask echo of the same answer under granian (1 worker)."""
-        if not self.answer_path.exists():  # the sandbox section failed: echo the built-in answer
-            from bench.echo_app import default_answer
-
-            self.answer_path.write_bytes(default_answer())
-        body = getattr(self, "bal_body", b"{}")
-        with procs.echo(self.tmp, self.answer_path) as server:
-            self.bal("bal_echo", "BAL echo (bare Flask, granian)", server.port, body)
+    def thread_sweep(self) -> None:
+        """BAL (recording on) and the echo at each WSGI thread count: what the GIL hand-offs cost both."""
+        body = getattr(self, "bal_body", None)
+        if body is None or not self.answer_path.exists():
+            raise RuntimeError("needs the head-to-head section's request and answer")
+        for threads in self.plan.thread_counts:
+            row = {"threads": threads}
+            with procs.sandbox(self.tmp, record=1, threads=threads) as server:
+                workloads.check_bal(server.port, body)
+                row["sandbox"] = self.bal("", f"BAL sandbox, {threads} thread(s)", server.port, body).as_dict()
+            with procs.echo(self.tmp, self.answer_path, threads=threads) as server:
+                row["echo"] = self.bal("", f"BAL echo, {threads} thread(s)", server.port, body).as_dict()
+            self.out["threads"].append(row)
 
     def scaling(self) -> None:
         """BAL and booking latency, memory and start-up time at each fixture size."""

@@ -63,10 +63,15 @@ def discover(port: int, booking_slots: int = 2000) -> Workload:
                     health["counts"]["slots"])
 
 
+def resource_ids(a: dict) -> dict:
+    """The ResourceIds of a feed entry: its ids only (the feed also names the staff and the room)."""
+    return {k: v for k, v in (a.get("resources") or {}).items() if k in ("staff_id", "room_id", "party_size")}
+
+
 def bal_body(merchant_id: str, entries: list[dict]) -> bytes:
     """A BatchAvailabilityLookup request for the given availability entries."""
     slot_times = [{"service_id": a["service_id"], "start_sec": str(a["start_sec"]),
-                   "duration_sec": str(a["duration_sec"]), "resource_ids": a.get("resources") or {}}
+                   "duration_sec": str(a["duration_sec"]), "resource_ids": resource_ids(a)}
                   for a in entries]
     return json.dumps({"merchant_id": merchant_id, "slot_time": slot_times}, separators=(",", ":")).encode()
 
@@ -74,7 +79,7 @@ def bal_body(merchant_id: str, entries: list[dict]) -> bytes:
 def slot_json(a: dict) -> str:
     """The CreateBooking Slot of one availability entry, as compact JSON on one line."""
     slot = {"merchant_id": a["merchant_id"], "service_id": a["service_id"], "start_sec": str(a["start_sec"]),
-            "duration_sec": str(a["duration_sec"]), "resources": a.get("resources") or {}}
+            "duration_sec": str(a["duration_sec"]), "resources": resource_ids(a)}
     return json.dumps(slot, separators=(",", ":"))
 
 
