@@ -133,11 +133,11 @@ def _proc_kb(path: str, key: str) -> int:
 
 
 def sandbox(log_dir: Path, record: int = 1, fixture: str = "", ready_timeout: float = 60.0,
-            threads: int = THREADS) -> Server:
-    """`python app.py` with Basic auth on, recording on or off, journals in a temporary folder."""
+            threads: int = THREADS, log_level: str = "INFO") -> Server:
+    """`python app.py` as users run it (Basic auth on, access log on); recording on or off, journals in a temp folder."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOCK_")}
     env.update(MOCK_HOST=HOST, MOCK_PORT="{port}", MOCK_BASIC_AUTH=BASIC_AUTH, MOCK_RECORD=str(record),
-               MOCK_RECORDINGS_DIR=str(log_dir / "recordings"), MOCK_LOG_LEVEL="WARNING", MOCK_THREADS=str(threads))
+               MOCK_RECORDINGS_DIR=str(log_dir / "recordings"), MOCK_LOG_LEVEL=log_level, MOCK_THREADS=str(threads))
     if fixture:
         env["MOCK_FIXTURE"] = fixture
     name = f"sandbox-record{record}-t{threads}" + (f"-{Path(fixture).stem}" if fixture else "")

@@ -27,7 +27,25 @@ def serve(app: Flask) -> None:
     runner(app, settings)
 
 
+def serving_logs() -> None:
+    """Logging as the serving process needs it (never done to an app used as a library, e.g. in tests).
+
+    Records skip what the "%(message)s" lines never show: the caller's file and line, thread and process
+    names (the logging HOWTO's "Optimization" switches). Access lines go through a buffer written every
+    100 ms (see accesslog).
+    """
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
+    if logging.getLogger("mock_server.access").isEnabledFor(logging.INFO):
+        from . import accesslog
+
+        accesslog.buffer_lines(sys.stderr)
+
+
 def _granian(app: Flask, settings) -> None:
+    serving_logs()
     # One worker process forked from this one: it inherits the app already built here (no
     # re-import), and holds all state. Kill the process group to stop it (tests do).
     from granian import Granian
@@ -58,10 +76,12 @@ def _granian(app: Flask, settings) -> None:
 
 
 def _waitress(app: Flask, settings) -> None:
+    serving_logs()
     import waitress
 
     waitress.serve(app, host=settings.host, port=settings.port, threads=settings.threads, ident="rwg-sandbox")
 
 
 def _werkzeug(app: Flask, settings) -> None:
+    serving_logs()
     app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)

@@ -74,8 +74,10 @@ class BookingService:
         inventory.merchant(merchant_id)
         now = self.clock.now()
         answers = []
+        services = inventory.services
         for spec in specs:
-            inventory.service(merchant_id, spec.service_id)
+            if (merchant_id, spec.service_id) not in services:
+                inventory.service(merchant_id, spec.service_id)  # raises the error that names what is unknown
             answers.append(spec.start_sec > now and inventory.has_open(spec))
         return answers
 

@@ -52,10 +52,16 @@ class Inventory:
         return [slot for slot in entries if spec.matches(slot)]
 
     def has_open(self, spec: SlotSpec) -> bool:
-        """Whether any entry satisfying the spec has a spot open (stops at the first)."""
-        matches = spec.matches
+        """Whether any entry satisfying the spec has a spot open (stops at the first).
+
+        SlotSpec.matches written out: a lookup asks this for every slot_time, and a call per entry
+        cost more than the comparisons (test_inventory checks the two agree on every entry).
+        """
+        duration, staff, room, party = spec.duration_sec, spec.staff_id, spec.room_id, spec.party_size
         for slot in self._by_start.get((spec.merchant_id, spec.service_id, spec.start_sec), ()):
-            if slot.spots_open > 0 and matches(slot):
+            if (slot.spots_open > 0 and (not party or party == slot.party_size)
+                    and (duration is None or duration == slot.duration_sec)
+                    and (not staff or staff == slot.staff_id) and (not room or room == slot.room_id)):
                 return True
         return False
 

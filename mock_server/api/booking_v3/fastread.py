@@ -14,6 +14,7 @@ from ...domain.models import BOOKING_STATUSES, CANCELED, CONFIRMATION_MODES, Slo
 from .schemas import slot_spec, user_information
 
 _BAD = object()  # a checker's "not a value this reader takes"
+_new_tuple = tuple.__new__
 Check = Callable[[object], object]
 
 
@@ -129,12 +130,15 @@ def _slot_time_spec(merchant_id: str, value) -> SlotSpec | None:
             or type(tag) is not str or type(mode) is not str or (mode and mode not in _MODES)
             or ("confirmation_mode" in value and not mode)):
         return None
-    if "resource_ids" in value:
+    staff, room, party, has_resources = "", "", 0, "resource_ids" in value
+    if has_resources:
         resources = _resource_fields(value["resource_ids"])
         if resources is None:
             return None
-        return SlotSpec(merchant_id, service_id, start, duration, *resources, tag, mode, True)
-    return SlotSpec(merchant_id, service_id, start, duration, "", "", 0, tag, mode, False)
+        staff, room, party = resources
+    # tuple.__new__ with every field: the NamedTuple's own __new__ is a Python call, 3x slower.
+    return _new_tuple(SlotSpec, (merchant_id, service_id, start, duration, staff, room, party, tag, mode,
+                                 has_resources))
 
 
 def create_booking(body) -> dict | None:
