@@ -47,11 +47,12 @@ def call(app, path: str, body: bytes) -> tuple[str, bytes]:
     return seen[0], answer
 
 
-def sandbox(record: int, tmp: str):
+def sandbox(record: int, tmp: str, fixture: str = ""):
     """The sandbox app as the benchmark serves it (Basic auth on, access log at INFO to a file)."""
     from mock_server import create_app
 
-    return create_app({"basic_auth": BASIC_AUTH, "record": record, "recordings_dir": tmp})
+    extra = {"fixture": fixture} if fixture else {}
+    return create_app({"basic_auth": BASIC_AUTH, "record": record, "recordings_dir": tmp, **extra})
 
 
 def bal_body(app) -> bytes:
@@ -108,11 +109,12 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", type=int, default=5000, help="requests per measurement")
     parser.add_argument("--profile", action="store_true", help="print the top cProfile entries (recording on)")
+    parser.add_argument("--fixture", default="", help="fixture file (default: the default fixture)")
     args = parser.parse_args(argv)
     # The access log goes where the server sends it (a file): the cost of writing it is part of the path.
     logging.basicConfig(level=logging.INFO, format="%(message)s", filename=tempfile.mktemp(suffix=".log"))
     with tempfile.TemporaryDirectory() as tmp:
-        on, off = sandbox(1, tmp), sandbox(0, tmp)
+        on, off = sandbox(1, tmp, args.fixture), sandbox(0, tmp, args.fixture)
         body = bal_body(on)
         status, answer = call(on, "/v3/BatchAvailabilityLookup", body)
         assert status.startswith("200") and b"slot_time_availability" in answer, (status, answer[:200])

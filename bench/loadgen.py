@@ -80,11 +80,12 @@ class Wrk:
                          duration, connections)
 
     def booking(self, scenario: str, port: int, slots: list[str], prefix: str, auth: str, duration: float,
-                connections: int) -> Result:
-        """CreateBooking + cancel cycles over the given Slot JSON strings."""
+                connections: int, keep: bool = False) -> Result:
+        """CreateBooking + cancel cycles over the given Slot JSON strings (keep: no cancels)."""
         path = self.work_dir / "booking-slots.txt"
         path.write_text("\n".join(slots) + "\n")
-        return self._run(scenario, port, "/", "booking.lua", [str(path), prefix, auth], duration, connections)
+        return self._run(scenario, port, "/", "booking.lua", [str(path), prefix, auth, "keep" if keep else ""],
+                         duration, connections)
 
     def _run(self, scenario, port, url_path, script, args, duration, connections) -> Result:
         argv = [self.binary, "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
@@ -119,7 +120,7 @@ class PythonLoad:
         return self._run(scenario, port, iteration, duration, connections)
 
     def booking(self, scenario: str, port: int, slots: list[str], prefix: str, auth: str, duration: float,
-                connections: int) -> Result:
+                connections: int, keep: bool = False) -> Result:
         """CreateBooking + cancel cycles over the given Slot JSON strings."""
         headers = {"Content-Type": "application/json", "Authorization": auth}
         numbers = itertools.count(1)
@@ -135,6 +136,8 @@ class PythonLoad:
                 counters["failures"] += 1
                 return
             counters["creates"] += 1
+            if keep:
+                return
             cancel = {"booking": {"booking_id": booking["booking_id"], "status": "CANCELED"}}
             status, answer = send("/v3/UpdateBooking", json.dumps(cancel).encode(), headers)
             ok = status == 200 and (json.loads(answer).get("booking") or {}).get("status") == "CANCELED"

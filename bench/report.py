@@ -73,14 +73,19 @@ def print_report(out: dict) -> None:
         print(f"{r['scenario']:<40} {r['connections']:>5} {r['rps']:>8.0f} {r['p50_ms']:>7.2f} {r['p90_ms']:>7.2f} "
               f"{r['p99_ms']:>7.2f}        {rounds}{_notes(r)}")
     if out["scaling"]:
-        head = (f"\n{'fixture':<8} {'slots':>9} {'ready s':>8} {'RSS MB':>8} {'PSS MB':>8}  "
-                f"{'BAL p50':>8} {'BAL p99':>8} {'book p50':>9} {'book p99':>9}  (ms; RSS = worker, PSS = group)")
+        head = (f"\n{'fixture':<8} {'slots':>9} {'bookings':>9} {'ready s':>8} {'RSS MB':>8} {'PSS MB':>8}  "
+                f"{'BAL p50':>8} {'BAL p99':>8} {'book p50':>9} {'book p99':>9}  "
+                "(ms; RSS = worker, PSS = group; medians of the rounds)")
         print(head)
         for s in out["scaling"]:
             bal, book = s.get("bal", {}), s.get("booking", {})
-            print(f"{s['size']:<8} {s['slots']:>9} {s['ready_s']:>8.2f} {s['worker_rss_mb']:>8.0f} "
-                  f"{s['group_pss_mb']:>8.0f}  {bal.get('p50_ms', 0):>8.2f} {bal.get('p99_ms', 0):>8.2f} "
-                  f"{book.get('p50_ms', 0):>9.2f} {book.get('p99_ms', 0):>9.2f}")
+            filled = s.get("memory_filled_mb", {})
+            print(f"{s['size']:<8} {s['slots']:>9} {s.get('bookings', 0):>9} {s['ready_s']:>8.2f} "
+                  f"{s['worker_rss_mb']:>8.0f} {s['group_pss_mb']:>8.0f}  {bal.get('p50_ms', 0):>8.2f} "
+                  f"{bal.get('p99_ms', 0):>8.2f} {book.get('p50_ms', 0):>9.2f} {book.get('p99_ms', 0):>9.2f}")
+            if filled:
+                print(f"{'':<8} with its {s['bookings']} bookings (filled in {s['fill_s']} s): worker RSS "
+                      f"{filled['worker_rss_mb']:.0f} MB, group PSS {filled['group_pss_mb']:.0f} MB")
     if out.get("threads"):
         print(f"\n{'threads':>7} {'sandbox req/s':>14} {'p99':>7} {'echo req/s':>11} {'p99':>7} {'ratio':>6}  "
               "(BAL, recording on; ms)")

@@ -31,13 +31,14 @@ class Plan:
     scale_duration: float
     sizes: tuple  # (label, merchants, days); ~49 slots per merchant-day
     rounds: int = 3  # head-to-head rounds: sandbox and echo alternate, medians are reported
+    bookings: int = 100_000  # bookings the largest fixture holds during the scaling run
     thread_counts: tuple = (1, 2, 8)  # the thread sweep: sandbox and echo at each WSGI thread count
     startup_runs: int = 3
     install_wiremock: bool = True
 
 
 FULL = Plan(duration=10, warmup=2, scale_duration=5, sizes=(("1k", 3, 8), ("1M", 340, 60)))
-QUICK = Plan(duration=4, warmup=1, scale_duration=3, sizes=(("1k", 3, 8), ("100k", 34, 60)), rounds=2,
+QUICK = Plan(duration=4, warmup=1, scale_duration=3, sizes=(("1k", 3, 8), ("100k", 34, 60)), rounds=2, bookings=10_000,
              install_wiremock=False)
 SCALE_CONNECTIONS = 4  # few connections: latency at a modest load, not saturation
 
@@ -196,18 +197,50 @@ class Bench:
             self.out["threads"].append(row)
 
     def scaling(self) -> None:
-        """BAL and booking latency, memory and start-up time at each fixture size."""
-        for label, merchants, days in self.plan.sizes:
-            fixture = procs.cached_fixture(merchants, days)
-            with procs.sandbox(self.tmp, record=0, fixture=str(fixture), ready_timeout=300) as server:
-                work = workloads.discover(server.port, booking_slots=500)
-                workloads.check_bal(server.port, work.bal_body)
-                d, c = self.plan.scale_duration, SCALE_CONNECTIONS
-                bal = self.bal("", f"BAL {label} slots", server.port, work.bal_body, d, c)
-                book = self.booking("", f"Create+cancel {label} slots", server.port, work.booking_slots, d, c)
-                row = {"size": label, "slots": work.slots_total, "ready_s": round(server.ready_s, 2),
-                       **server.memory_mb(), "bal": bal.as_dict(), "booking": book.as_dict()}
-            self.out["scaling"].append(row)
+        """The smallest fixture with no bookings against the largest one filled with bookings.
+
+        Both servers are up at once and measured in turns (BAL, then create+cancel cycles), round after
+        round, at a modest load (SCALE_CONNECTIONS); memory is taken before and after the fill.
+        """
+        (small_label, *small_size), (big_label, *big_size) = self.plan.sizes[0], self.plan.sizes[-1]
+        small_fixture, big_fixture = procs.cached_fixture(*small_size), procs.cached_fixture(*big_size)
+        with procs.sandbox(self.tmp, record=0, fixture=str(small_fixture), ready_timeout=300) as small, \
+                procs.sandbox(self.tmp, record=0, fixture=str(big_fixture), ready_timeout=300) as big:
+            cycle_slots = 500
+            works = {small_label: workloads.discover(small.port, booking_slots=cycle_slots),
+                     big_label: workloads.discover(big.port, booking_slots=cycle_slots + self.plan.bookings)}
+            rows = {}
+            for label, server in ((small_label, small), (big_label, big)):
+                workloads.check_bal(server.port, works[label].bal_body)
+                rows[label] = {"size": label, "slots": works[label].slots_total, "ready_s": round(server.ready_s, 2),
+                               **server.memory_mb()}
+            fill = self.fill(big.port, works[big_label].booking_slots[cycle_slots:], self.plan.bookings)
+            rows[big_label].update(fill, memory_filled_mb=big.memory_mb())
+            runs: dict[tuple, list] = {}
+            d, c = self.plan.scale_duration, SCALE_CONNECTIONS
+            for _ in range(self.plan.rounds):
+                for label, server in ((small_label, small), (big_label, big)):
+                    runs.setdefault((label, "bal"), []).append(
+                        self.bal("", f"BAL {label} slots", server.port, works[label].bal_body, d, c))
+                for label, server in ((small_label, small), (big_label, big)):
+                    runs.setdefault((label, "booking"), []).append(self.booking(
+                        "", f"Create+cancel {label} slots", server.port, works[label].booking_slots[:cycle_slots], d, c))
+        for (label, flow), results in runs.items():
+            rows[label][flow] = report.median_of(results)
+        self.out["scaling"] = [rows[small_label], rows[big_label]]
+
+    def fill(self, port: int, slots: list[str], target: int) -> dict:
+        """CreateBooking (kept) until the server holds `target` bookings; how long it took."""
+        began, stamp = time.perf_counter(), f"fill-{time.time_ns()}"
+        held = 0
+        for chunk in range(100):
+            if held >= target:
+                break
+            self.gen.booking("fill", port, slots, f"{stamp}-{chunk}", AUTH_HEADER, 3, self.connections, keep=True)
+            _, health = workloads.call(port, "GET", "/_admin/health")
+            held = health["counts"]["bookings"]
+        print(f"  filled with {held} bookings in {time.perf_counter() - began:.0f} s", flush=True)
+        return {"bookings": held, "fill_s": round(time.perf_counter() - began, 1)}
 
     def wiremock(self) -> None:
         """Optional context: WireMock serving the same answer as a canned stub (needs java and npm)."""

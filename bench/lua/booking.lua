@@ -1,10 +1,11 @@
 -- CreateBooking then cancel (UpdateBooking CANCELED), cycling over slots. Args: slots file (one Slot
--- JSON a line), unique run prefix, Authorization header. Cancels of answered bookings go out first.
+-- JSON a line), unique run prefix, Authorization header, and "keep" to keep the bookings (no cancels:
+-- the scaling run fills the store this way). Cancels of answered bookings go out first.
 
 dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "common.lua")
 
 creates, cancels, failures = 0, 0, 0
-local slots, pending, n, prefix, headers = {}, {}, 0, "", {}
+local slots, pending, n, prefix, headers, keep = {}, {}, 0, "", {}, false
 
 function init(args)
   for line in io.lines(args[1]) do
@@ -13,6 +14,7 @@ function init(args)
   prefix = args[2]
   headers = {["Content-Type"] = "application/json"}
   if args[3] and args[3] ~= "" then headers["Authorization"] = args[3] end
+  keep = args[4] == "keep"
 end
 
 function request()
@@ -38,7 +40,7 @@ function response(status, _, body)
     local booking_id = body:match('"booking_id":"([^"]+)"')
     if booking_id then
       creates = creates + 1
-      table.insert(pending, booking_id)
+      if not keep then table.insert(pending, booking_id) end
     else
       failures = failures + 1
     end
