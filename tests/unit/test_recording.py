@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
 
 import orjson
+import pytest
 
 from mock_server.recording import canonical as canon
 from mock_server.recording.har import entry
@@ -153,3 +156,17 @@ def test_har_entry_of_a_recorded_exchange():
     assert har["request"]["bodySize"] == 19
     assert har["response"]["statusText"] == "Not Found" and har["response"]["content"]["text"] == '{"code":404}'
     assert har["time"] == 2.5 and har["timings"] == {"send": 0, "wait": 2.5, "receive": 0}
+
+
+def test_the_journal_write_writes_everything_and_reports_a_failed_write(tmp_path):
+    from mock_server.recording import journal as journal_module
+
+    path = tmp_path / "w.bin"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    data = bytes(range(256)) * 4096  # 1 MiB, zero bytes included
+    journal_module._write_all(fd, data)
+    os.close(fd)
+    assert path.read_bytes() == data
+    with pytest.raises(OSError) as failed:
+        journal_module._write_all(fd, b"x")  # closed descriptor
+    assert failed.value.errno == errno.EBADF
