@@ -132,3 +132,10 @@ def broken_variants(body, replacements=("__drop__", None, True, 3.5, "x" * 3, {"
             else:
                 parent[path[-1]] = replacement
             yield variant
+
+
+def journal_file(app):
+    """The app's journal file with every pending line written (the journal writes in batches)."""
+    journal = app.extensions["mock_server.recording"].recorder.journal
+    journal.flush()
+    return journal.path

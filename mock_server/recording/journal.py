@@ -1,11 +1,20 @@
-"""The exchange journal: one JSON line per exchange, appended with one write, plus a bounded index."""
+"""The exchange journal: one JSON line per exchange, written in batches, plus a bounded in-memory index.
+
+A write per exchange cost more than everything else the recorder does (the syscall, and under load one
+more hand-over of the GIL between request threads), so lines are written by one thread every
+FLUSH_INTERVAL_S, by whoever reads the file (it flushes first), and when the process ends. The index
+is updated at once, so the admin listing never lags; a kill -9 can lose the last FLUSH_INTERVAL_S.
+"""
 
 from __future__ import annotations
 
-import ctypes
-import errno
+import atexit
+import logging
+import multiprocessing
+import multiprocessing.util
 import os
 import threading
+import time
 from collections import deque
 from pathlib import Path
 from typing import Iterator, NamedTuple
@@ -16,6 +25,9 @@ INDEX_SIZE = 10_000
 INDEX_BYTES = 64 * 1024 * 1024  # large answers (a 1000-slot lookup is ~100 KB) must not grow memory either
 
 _SEQ_PREFIX = len(b'{"seq":0,')  # every record has seq as its first key
+FLUSH_INTERVAL_S = 0.05
+
+log = logging.getLogger("mock_server.recording")
 
 
 class IndexEntry(NamedTuple):
@@ -40,9 +52,13 @@ class Journal:
         self._fd: int | None = None  # opened on the first write: an app that records nothing leaves no file
         self._seq = 0
         self._index: deque[tuple] = deque()  # IndexEntry fields, as plain tuples
+        self._pending: list[bytes] = []  # encoded lines not written yet, in seq order
+        self._write_lock = threading.Lock()  # one writer at a time, so the file stays in seq order
+        self._flusher_pid = 0  # the process whose flusher thread runs (threads do not survive a fork)
+        self._failed = False
 
     def append(self, record: dict, epoch: float) -> int:
-        """Number the record, index it, write it as one line with one write; returns its seq."""
+        """Number the record, index it and queue its line for the next write; returns its seq."""
         # Encoded before taking the lock, numbered under it by swapping the `{"seq":0,` prefix: a thread
         # that loses the GIL while it holds the lock makes every other request queue on the lock, and
         # that queue feeds itself (a lock convoy); so the lock is held for as little as possible.
@@ -61,14 +77,43 @@ class Journal:
             self._held_bytes += len(line)
             while len(index) > self._index_size or (self._held_bytes > self._index_bytes and len(index) > 1):
                 self._held_bytes -= len(index.popleft()[4])
-            fd = self._fd
+            self._pending.append(line)
         record["seq"] = seq
-        # Written outside the lock (where os.write is the fallback, it lets go of the GIL, and a thread
-        # holding the lock while it waits to get the GIL back would stall every request at this lock).
-        # One write() to a file opened with O_APPEND lands whole at the end, so lines never interleave;
-        # two concurrent lines may land in either order (readers sort by seq).
-        _write_all(fd, line)
+        if self._flusher_pid != os.getpid():
+            self._start_flusher()
         return seq
+
+    def flush(self) -> None:
+        """Write every pending line now (readers call this first, so they see every answered exchange)."""
+        with self._write_lock:
+            with self._lock:
+                lines, self._pending = self._pending, []
+                fd = self._fd
+            if lines and fd is not None:
+                try:
+                    _write_all(fd, b"".join(lines))
+                except OSError as exc:
+                    # Recording must never break serving; say so once, not once per batch.
+                    if not self._failed:
+                        self._failed = True
+                        log.error("recording to %s failed: %s (further errors not logged)", self.path, exc)
+
+    def _start_flusher(self) -> None:
+        with self._lock:
+            if self._flusher_pid == os.getpid():
+                return
+            self._flusher_pid = os.getpid()
+        threading.Thread(target=self._flush_every_interval, name="journal-flush", daemon=True).start()
+        atexit.register(self.flush)
+        if multiprocessing.parent_process() is not None:
+            # granian's worker is a multiprocessing child: it ends with os._exit, which skips atexit
+            # and runs multiprocessing's finalizers only.
+            multiprocessing.util.Finalize(self, self.flush, exitpriority=100)
+
+    def _flush_every_interval(self) -> None:
+        while True:
+            time.sleep(FLUSH_INTERVAL_S)
+            self.flush()
 
     @property
     def recorded(self) -> int:
@@ -107,6 +152,7 @@ class Journal:
 
     def lines(self) -> Iterator[bytes]:
         """Every complete line of the file, as it stands now (lines written meanwhile are not included)."""
+        self.flush()
         with self._lock:
             size = os.fstat(self._fd).st_size if self._fd is not None else _size(self.path)
         if not size:
@@ -121,7 +167,8 @@ class Journal:
 
     def clear(self) -> None:
         """Empty the file and the index; numbering starts again at 1."""
-        with self._lock:
+        with self._write_lock, self._lock:
+            self._pending = []
             if self._fd is not None:
                 os.ftruncate(self._fd, 0)
             elif self.path.exists():
@@ -131,7 +178,8 @@ class Journal:
             self._seq = 0
 
     def close(self) -> None:
-        """Release the file descriptor."""
+        """Write what is pending and release the file descriptor."""
+        self.flush()
         with self._lock:
             if self._fd is not None:
                 os.close(self._fd)
@@ -151,39 +199,10 @@ class Journal:
                     _write_all(self._fd, b"\n")
 
 
-def _libc_write():
-    """libc's write(2) called through ctypes.PyDLL, i.e. with the GIL held; None where there is no libc."""
-    try:
-        write = ctypes.PyDLL(None, use_errno=True).write
-    except (OSError, AttributeError):
-        return None
-    write.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_size_t)
-    write.restype = ctypes.c_ssize_t
-    return write
-
-
-# Why not os.write: it lets go of the GIL for the syscall, and under load another request thread takes
-# the GIL meanwhile, so each exchange paid for one more hand-over between threads: about a quarter of
-# the lookup throughput with recording on (bench/spy.py, bench/run.py). An append to a file in the page
-# cache takes microseconds, less than the hand-over, so the GIL is kept. The line is still written
-# before the answer leaves, so an answered exchange survives a kill -9.
-_WRITE = _libc_write()
-
-
 def _write_all(fd: int, data: bytes) -> None:
-    if _WRITE is None:
-        view = memoryview(data)
-        while view:
-            view = view[os.write(fd, view):]
-        return
-    while data:
-        written = _WRITE(fd, data, len(data))
-        if written < 0:
-            code = ctypes.get_errno()
-            if code == errno.EINTR:
-                continue
-            raise OSError(code, os.strerror(code))
-        data = data[written:]
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
 
 
 def _size(path: Path) -> int:

@@ -11,7 +11,7 @@ import pytest
 from mock_server import create_app
 from mock_server.fastpath import FastV3
 
-from ..helpers import feed_slot
+from ..helpers import feed_slot, journal_file
 
 FROZEN_AT = 1767225600
 AUTH = "Basic " + base64.b64encode(b"google:secret").decode()
@@ -54,7 +54,7 @@ class Twin:
         """Both journals, without what differs by nature (wall-clock time and duration)."""
         out = {}
         for fast, app in self.apps.items():
-            path = app.extensions["mock_server.recording"].recorder.journal.path
+            path = journal_file(app)
             records = [json.loads(line) for line in path.read_text().splitlines()]
             for record in records:
                 record.pop("ts"), record.pop("duration_ms")
@@ -171,6 +171,6 @@ def test_replay_mode_has_no_fast_path(tmp_path):
     source = Twin(tmp_path)
     slot = free_slots(source.apps[0], 1)[0]
     source.apps[1].test_client().post("/v3/BatchAvailabilityLookup", json=lookup_body([slot]))
-    recording = source.apps[1].extensions["mock_server.recording"].recorder.journal.path
+    recording = journal_file(source.apps[1])
     replay = create_app({"clock": FROZEN_AT, "replay": str(recording), "record": 0}, environ={})
     assert not isinstance(replay.wsgi_app, FastV3)

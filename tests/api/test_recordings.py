@@ -15,6 +15,8 @@ from mock_server.api.common import exchange_notes
 from mock_server.recording.demo import run_flow
 from mock_server.recording.redact import pseudonym
 
+from ..helpers import journal_file
+
 FROZEN_AT = 1767225600
 
 
@@ -32,7 +34,7 @@ def caller(client, headers=None):
 
 
 def lines(app) -> list[dict]:
-    path = app.extensions["mock_server.recording"].recorder.journal.path
+    path = journal_file(app)
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
@@ -107,7 +109,7 @@ def test_authorization_is_always_redacted(tmp_path):
     good = "Basic " + base64.b64encode(b"partner:s3cret").decode()
     client.get("/v3/HealthCheck", headers={"Authorization": good})
     client.get("/v3/HealthCheck", headers={"Authorization": "Basic d3Jvbmc6d3Jvbmc="})
-    text = app.extensions["mock_server.recording"].recorder.journal.path.read_text()
+    text = journal_file(app).read_text()
     assert "s3cret" not in text and "d3Jvbmc6" not in text and good.split()[1] not in text
     ok, denied = lines(app)
     assert ok["request"]["headers"]["Authorization"] == "Basic [REDACTED]"
@@ -136,7 +138,7 @@ def test_warnings_are_written_down(rec_app):
 def test_pii_redaction_is_deterministic_and_covers_request_and_response(tmp_path):
     app = make_app(tmp_path, redact_pii=1)
     run_flow(caller(app.test_client()))
-    text = app.extensions["mock_server.recording"].recorder.journal.path.read_text()
+    text = journal_file(app).read_text()
     for secret in ("Ann", "Lee", "ann@example.com", "+14155550123", "Bob", "bob@example.com"):
         assert f'"{secret}"' not in text
     create = next(r for r in lines(app) if r["rpc"] == "CreateBooking")
@@ -201,7 +203,7 @@ def test_concurrent_writers_never_interleave_lines(rec_app):
     for t in pool:
         t.join()
     assert not errors
-    text = rec_app.extensions["mock_server.recording"].recorder.journal.path.read_bytes()
+    text = journal_file(rec_app).read_bytes()
     records = [orjson.loads(line) for line in text.splitlines()]  # every line is valid JSON
     assert sorted(r["seq"] for r in records) == list(range(1, threads * per_thread + 1))  # unique, complete
 
@@ -269,7 +271,7 @@ def test_get_one_and_404(recorded):
 def test_delete_truncates_and_numbering_restarts(recorded):
     app, client, flow = recorded
     assert client.delete("/_admin/recordings").get_json()["cleared"] == len(flow)
-    assert app.extensions["mock_server.recording"].recorder.journal.path.read_bytes() == b""
+    assert journal_file(app).read_bytes() == b""
     assert client.get("/_admin/recordings").get_json()["exchanges"] == []
     client.get("/v3/HealthCheck")
     assert [r["seq"] for r in lines(app)] == [1]
@@ -288,7 +290,7 @@ def test_export_jsonl_is_the_file(recorded):
     response = client.get("/_admin/recordings/export?format=jsonl")
     assert response.status_code == 200 and response.mimetype == "application/x-ndjson"
     assert 'filename="test.jsonl"' in response.headers["Content-Disposition"]
-    assert response.get_data() == app.extensions["mock_server.recording"].recorder.journal.path.read_bytes()
+    assert response.get_data() == journal_file(app).read_bytes()
     assert client.get("/_admin/recordings/export?format=xml").status_code == 400
 
 
@@ -373,7 +375,7 @@ def test_payment_tokens_never_reach_the_journal(tmp_path):
     body = create_body(slot, payment_processing_parameters={"unparsed_payment_method_token": "tok_SECRET_123",
                                                             "payment_method_token": "pm_SECRET_456"})
     assert "booking" in app.test_client().post("/v3/CreateBooking", json=body).get_json()
-    journal = (tmp_path / "pay.jsonl").read_text()
+    journal = journal_file(app).read_text()
     assert "SECRET" not in journal
     recorded = __import__("json").loads(journal.splitlines()[-1])["request"]["body"]
     assert recorded["payment_processing_parameters"] == {"unparsed_payment_method_token": "[REDACTED]",

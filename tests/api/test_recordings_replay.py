@@ -12,6 +12,8 @@ from mock_server.config import ROOT
 from mock_server.recording.demo import run_flow
 from mock_server.recording.replay_target import Target, TargetUnreachable, replay
 
+from ..helpers import journal_file
+
 FROZEN_AT = 1767225600
 
 
@@ -28,7 +30,7 @@ def caller(client):
 
 
 def journal_of(app) -> Path:
-    return app.extensions["mock_server.recording"].recorder.journal.path
+    return journal_file(app)
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from mock_server import create_app
 from mock_server.api import auth
 from mock_server.config import Settings
 from tests.conftest import FROZEN_AT
-from tests.helpers import create_body, find_slot
+from tests.helpers import create_body, find_slot, journal_file
 
 from .conftest import fresh_app
 from .support import journal_lines
@@ -170,8 +170,8 @@ class TestRecordingsHoldNoSecrets:
         client.post("/v3/ListBookings", json={"user_id": "x"}, headers=wrong)
         client.post("/v3/ListBookings", json={"user_id": "x"},
                     headers={**header, "Cookie": "session=c00kie-value", "X-Api-Key": "k3y-value"})
-        journal = tmp_path / "recordings" / "rel.jsonl"
-        assert journal_lines(journal) == (4, [])
+        journal = journal_file(app)
+        assert journal == tmp_path / "recordings" / "rel.jsonl" and journal_lines(journal) == (4, [])
         return journal.read_text(), [json.loads(line) for line in journal.read_text().splitlines()]
 
     def test_no_credentials_in_the_journal(self, tmp_path):

@@ -53,6 +53,7 @@ def test_journal_continues_numbering_of_an_existing_recording_after_a_torn_line(
     path.write_bytes(b'{"seq":1,"rpc":"a"}\n{"seq":2,"rpc":"b"}\n{"seq":3,"rp')  # crashed mid-write
     journal = Journal(path)
     assert journal.append(_record(), 0.0) == 3
+    journal.flush()
     raw = path.read_bytes().splitlines()
     assert raw[2] == b'{"seq":3,"rp' and json.loads(raw[3])["seq"] == 3  # the torn line stays alone on its line
 
@@ -77,6 +78,35 @@ def test_journal_clear_empties_file_and_index(tmp_path):
     journal.clear()
     assert journal.path.read_bytes() == b"" and journal.indexed == 0 and journal.recorded == 0
     assert journal.append(_record(), 0.0) == 1
+
+
+def test_journal_lines_reach_the_file_on_their_own_in_seq_order(tmp_path):
+    import threading
+    import time
+
+    journal = Journal(tmp_path / "j.jsonl")
+
+    def append_many():
+        for _ in range(500):
+            journal.append(_record(), 0.0)
+
+    threads = [threading.Thread(target=append_many) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    deadline = time.monotonic() + 10  # the flusher writes every 50 ms; nobody reads or flushes here
+    while len(journal.path.read_bytes().splitlines()) < 2000:
+        assert time.monotonic() < deadline, "the flusher thread wrote nothing"
+        time.sleep(0.01)
+    assert [json.loads(line)["seq"] for line in journal.path.read_bytes().splitlines()] == list(range(1, 2001))
+
+
+def test_journal_close_writes_what_is_pending(tmp_path):
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.append(_record(), 0.0)
+    journal.close()
+    assert json.loads(journal.path.read_bytes())["seq"] == 1
 
 
 def test_journal_embeds_raw_json_fragments(tmp_path):

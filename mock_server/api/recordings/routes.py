@@ -25,6 +25,7 @@ def list_exchanges(query):
     or the `before` cursor."""
     state = get_state()
     journal = state.recorder.journal
+    journal.flush()  # so the file this names holds every exchange listed (it is written in batches)
     matching = [e for e in reversed(journal.snapshot()) if _matches(e, query)]
     page = matching[query["offset"]:query["offset"] + query["limit"]]
     more = len(matching) > query["offset"] + len(page)
