@@ -91,6 +91,10 @@ class FastV3:
             return handler(body)
         except (InvalidRequest, NotFound):
             return None  # raised before any change: Flask's error handlers word the answer
+        except Exception:  # noqa: BLE001 - a bug or a failing disk: Flask gives it its logged JSON 500
+            # The domain changes state last, after every check, so a retry through Flask either fails
+            # the same way or answers from what was committed (a booking kept, a token replayed).
+            return None
 
     def _lookup(self, body) -> tuple[dict, list] | None:
         req = fastread.batch_availability_lookup(body, self.runtime.settings.max_slot_times)

@@ -174,3 +174,19 @@ def test_replay_mode_has_no_fast_path(tmp_path):
     recording = journal_file(source.apps[1])
     replay = create_app({"clock": FROZEN_AT, "replay": str(recording), "record": 0}, environ={})
     assert not isinstance(replay.wsgi_app, FastV3)
+
+
+def test_an_unexpected_error_gets_flasks_json_500_both_ways(tmp_path, access_log, monkeypatch):
+    from mock_server.api.booking_v3 import answers
+
+    twin = Twin(tmp_path)
+    slot = free_slots(twin.apps[0], 1)[0]
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("a bug")
+
+    monkeypatch.setattr(answers, "availability", broken)
+    status, body = twin.send(access_log, "/v3/BatchAvailabilityLookup", lookup_body([slot]))
+    assert (status, body) == (500, {"code": 500, "status": "Internal Server Error"})
+    journals = twin.journals()
+    assert journals[1] == journals[0] and journals[1][0]["response"]["status"] == 500
