@@ -208,7 +208,8 @@ class Bench:
                 procs.sandbox(self.tmp, record=0, fixture=str(big_fixture), ready_timeout=300) as big:
             cycle_slots = 500
             works = {small_label: workloads.discover(small.port, booking_slots=cycle_slots),
-                     big_label: workloads.discover(big.port, booking_slots=cycle_slots + self.plan.bookings)}
+                     # Twice as many entries as bookings: many entries hold a single spot.
+                     big_label: workloads.discover(big.port, booking_slots=cycle_slots + 2 * self.plan.bookings)}
             rows = {}
             for label, server in ((small_label, small), (big_label, big)):
                 workloads.check_bal(server.port, works[label].bal_body)
@@ -234,11 +235,11 @@ class Bench:
         began, stamp = time.perf_counter(), f"fill-{time.time_ns()}"
         held = 0
         for chunk in range(100):
-            if held >= target:
-                break
             self.gen.booking("fill", port, slots, f"{stamp}-{chunk}", AUTH_HEADER, 3, self.connections, keep=True)
             _, health = workloads.call(port, "GET", "/_admin/health")
-            held = health["counts"]["bookings"]
+            held, before = health["counts"]["bookings"], held
+            if held >= target or held == before:  # done, or no spot left in these slots
+                break
         print(f"  filled with {held} bookings in {time.perf_counter() - began:.0f} s", flush=True)
         return {"bookings": held, "fill_s": round(time.perf_counter() - began, 1)}
 

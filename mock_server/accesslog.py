@@ -1,70 +1,53 @@
 """One structured (JSON) log line per request: method, path, status, duration, faults applied.
 
 Lines go through the `mock_server.access` logger, except in the serving process, where `buffer_lines`
-sends them to a buffer that one thread writes out every 100 ms (as nginx's `access_log ... flush=`):
-a write per request would hand the GIL to another thread once more per request.
+sends them to a buffer that the flusher thread writes out every 50 ms (as nginx's `access_log ...
+flush=`): a write per request would hand the GIL to another thread once more per request.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
+import os
 import threading
 import time
 
 import orjson
 from flask import Flask, request
 
+from . import flusher
 from .api.common import NOTES_KEY
 
 log = logging.getLogger("mock_server.access")
 _START = "mock_server.started"
-FLUSH_INTERVAL_S = 0.1
-
-
 class LineBuffer:
-    """Lines kept in memory and written by one daemon thread every FLUSH_INTERVAL_S (and at exit)."""
+    """Lines kept in memory and written in order by the flusher thread (every 50 ms, and at exit)."""
 
     def __init__(self, stream):
         self._stream = stream
         self._lines: list[str] = []
         self._lock = threading.Lock()
-        self._start()
-        atexit.register(self.flush)
-        # granian forks its worker from this process as a multiprocessing child: threads do not survive
-        # the fork, and such a child ends with os._exit, which runs multiprocessing's finalizers only.
-        from multiprocessing import util
-
-        util.register_after_fork(self, LineBuffer._start_in_child)
+        self._write_lock = threading.Lock()  # batches go out one at a time, so lines stay in order
+        self._registered_in = 0
 
     def add(self, line: str) -> None:
         with self._lock:
             self._lines.append(line)
+        if self._registered_in != os.getpid():  # the first line in this process (granian's worker)
+            self._registered_in = os.getpid()
+            flusher.register(self)
 
     def flush(self) -> None:
         """Write out what is buffered (in order)."""
-        with self._lock:
-            lines, self._lines = self._lines, []
-        if lines:
-            try:
-                self._stream.write("\n".join(lines) + "\n")
-                self._stream.flush()
-            except (OSError, ValueError):
-                pass  # stderr closed: a log line must never take the server down
-
-    def _start_in_child(self) -> None:
-        from multiprocessing import util
-
-        self._start()
-        util.Finalize(self, self.flush, exitpriority=100)
-
-    def _start(self) -> None:
-        threading.Thread(target=self._run, name="access-log", daemon=True).start()
-
-    def _run(self) -> None:
-        while True:
-            time.sleep(FLUSH_INTERVAL_S)
-            self.flush()
+        with self._write_lock:
+            with self._lock:
+                lines, self._lines = self._lines, []
+            if lines:
+                try:
+                    self._stream.write("\n".join(lines) + "\n")
+                    self._stream.flush()
+                except (OSError, ValueError):
+                    pass  # stderr closed: a log line must never take the server down
 
 
 _buffer: LineBuffer | None = None

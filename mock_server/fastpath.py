@@ -29,6 +29,9 @@ from .recording.capture import request_body
 _JSON_TYPES = frozenset({"", "application/json", "application/json; charset=utf-8",
                          "application/json;charset=utf-8"})
 _NO_FAULTS: list = []  # shared, never appended to: records and log lines of the fast path have none
+_STATUS_LINES = {200: "200 OK", 500: "500 INTERNAL SERVER ERROR"}  # as werkzeug words them
+_INTERNAL_ERROR = ({"code": 500, "status": "Internal Server Error"}, [])
+_flask_log = logging.getLogger("mock_server")  # the Flask app's logger (app.logger), where Flask logs a 500
 
 
 class FastV3:
@@ -66,7 +69,7 @@ class FastV3:
         if expected is not None and (sent is None or not hmac.compare_digest(sent.encode(), expected.encode())):
             return False  # Flask answers the 401
         length = environ.get("CONTENT_LENGTH", "")
-        return (environ.get("CONTENT_TYPE", "") in _JSON_TYPES and length.isdigit()
+        return (environ.get("CONTENT_TYPE", "") in _JSON_TYPES and length.isascii() and length.isdigit()
                 and 0 < int(length) <= self.runtime.settings.max_body_bytes)
 
     @staticmethod
@@ -79,8 +82,8 @@ class FastV3:
             return None
         return data
 
-    def _answer(self, handler, path: str, environ, data: bytes) -> tuple[dict, list] | None:
-        """(answer, warnings) of a request this path takes, else None (nothing was changed)."""
+    def _answer(self, handler, path: str, environ, data: bytes) -> tuple[tuple, int] | None:
+        """((answer, warnings), status) of a request this path takes, else None (nothing was changed)."""
         try:
             body = orjson.loads(data)
         except orjson.JSONDecodeError:
@@ -88,13 +91,15 @@ class FastV3:
         if type(body) is not dict or magic.scan(path[4:], environ, data) is not None:
             return None
         try:
-            return handler(body)
+            answer = handler(body)
         except (InvalidRequest, NotFound):
             return None  # raised before any change: Flask's error handlers word the answer
-        except Exception:  # noqa: BLE001 - a bug or a failing disk: Flask gives it its logged JSON 500
-            # The domain changes state last, after every check, so a retry through Flask either fails
-            # the same way or answers from what was committed (a booking kept, a token replayed).
-            return None
+        except Exception:  # noqa: BLE001 - a bug, or a failing disk under persistence
+            # Not retried through Flask: a change may already be made (the log write comes after it),
+            # and a retry would answer from it. The same logged JSON 500 as Flask's, instead.
+            _flask_log.exception("Exception on %s [POST]", path)
+            return _INTERNAL_ERROR, 500
+        return None if answer is None else (answer, 200)
 
     def _lookup(self, body) -> tuple[dict, list] | None:
         req = fastread.batch_availability_lookup(body, self.runtime.settings.max_slot_times)
@@ -109,25 +114,23 @@ class FastV3:
         req = fastread.cancel_booking(body)
         return None if req is None else (answers.cancel(self.runtime.bookings, req["booking"]["booking_id"]), [])
 
-    def _respond(self, start_response, environ, path, data, answer, epoch, started):
+    def _respond(self, start_response, environ, path, data, outcome, epoch, started):
         """Send the answer as Flask would, then log and record it as Flask's hooks would."""
-        payload, warnings = answer
+        (payload, warnings), status = outcome
         if self.runtime.basic_auth_header is None and "HTTP_AUTHORIZATION" not in environ:
             warnings = [NO_AUTH_WARNING, *warnings]
         out = orjson.dumps(payload)
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(out)))]
-        start_response("200 OK", headers)
+        start_response(_STATUS_LINES[status], headers)
         rpc = path[4:]
         notes = {"warnings": warnings, "faults": _NO_FAULTS}
         if accesslog.log.isEnabledFor(logging.INFO):
-            accesslog.write("POST", path, 200, started, rpc, notes)
+            accesslog.write("POST", path, status, started, rpc, notes)
         recorder = self.recorder
         if recorder is not None:
             trusted = not recorder.redact  # redaction needs the parsed bodies
-            # fastread refuses payment data, so no token can be in the body: no need to look for one.
-            body = request_body(data, trusted, secrets_possible=False)
-            record = recorder.build(environ, epoch, rpc, "POST", path, body,
-                                    (200, dict(headers), orjson.Fragment(out) if trusted else payload))
+            record = recorder.build(environ, epoch, rpc, "POST", path, request_body(data, trusted and status < 400),
+                                    (status, dict(headers), orjson.Fragment(out) if trusted else payload))
             recorder.complete(record, epoch, started, notes)
         return [out]
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import sys
 
 from flask import Flask
@@ -75,8 +76,20 @@ def _granian(app: Flask, settings) -> None:
     server.serve(target_loader=load_in_worker, wrap_loader=False)
 
 
+def _exit_on_sigterm() -> None:
+    """SIGTERM ends the process through SystemExit, so exit handlers write out what is buffered.
+
+    (granian stops its worker gracefully by itself; waitress and werkzeug would die on the spot.)
+    """
+    def stop(*_):
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+
+
 def _waitress(app: Flask, settings) -> None:
     serving_logs()
+    _exit_on_sigterm()
     import waitress
 
     waitress.serve(app, host=settings.host, port=settings.port, threads=settings.threads, ident="rwg-sandbox")
@@ -84,4 +97,5 @@ def _waitress(app: Flask, settings) -> None:
 
 def _werkzeug(app: Flask, settings) -> None:
     serving_logs()
+    _exit_on_sigterm()
     app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)

@@ -1,31 +1,28 @@
 """The exchange journal: one JSON line per exchange, written in batches, plus a bounded in-memory index.
 
 A write per exchange cost more than everything else the recorder does (the syscall, and under load one
-more hand-over of the GIL between request threads), so lines are written by one thread every
-FLUSH_INTERVAL_S, by whoever reads the file (it flushes first), and when the process ends. The index
-is updated at once, so the admin listing never lags; a kill -9 can lose the last FLUSH_INTERVAL_S.
+more hand-over of the GIL between request threads), so lines are written by the flusher thread every
+50 ms, by whoever reads the file (it flushes first), and when the process ends. The index is updated
+at once, so the admin listing never lags; a kill -9 can lose the last 50 ms.
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
-import multiprocessing
-import multiprocessing.util
 import os
 import threading
-import time
 from collections import deque
 from pathlib import Path
 from typing import Iterator, NamedTuple
 
 import orjson
 
+from .. import flusher
+
 INDEX_SIZE = 10_000
 INDEX_BYTES = 64 * 1024 * 1024  # large answers (a 1000-slot lookup is ~100 KB) must not grow memory either
 
 _SEQ_PREFIX = len(b'{"seq":0,')  # every record has seq as its first key
-FLUSH_INTERVAL_S = 0.05
 
 log = logging.getLogger("mock_server.recording")
 
@@ -54,7 +51,7 @@ class Journal:
         self._index: deque[tuple] = deque()  # IndexEntry fields, as plain tuples
         self._pending: list[bytes] = []  # encoded lines not written yet, in seq order
         self._write_lock = threading.Lock()  # one writer at a time, so the file stays in seq order
-        self._flusher_pid = 0  # the process whose flusher thread runs (threads do not survive a fork)
+        self._flusher_pid = 0  # the process this journal is registered with the flusher in
         self._failed = False
 
     def append(self, record: dict, epoch: float) -> int:
@@ -79,8 +76,9 @@ class Journal:
                 self._held_bytes -= len(index.popleft()[4])
             self._pending.append(line)
         record["seq"] = seq
-        if self._flusher_pid != os.getpid():
-            self._start_flusher()
+        if self._flusher_pid != os.getpid():  # once per process: a forked worker registers again
+            self._flusher_pid = os.getpid()
+            flusher.register(self)
         return seq
 
     def flush(self) -> None:
@@ -89,31 +87,17 @@ class Journal:
             with self._lock:
                 lines, self._pending = self._pending, []
                 fd = self._fd
-            if lines and fd is not None:
-                try:
-                    _write_all(fd, b"".join(lines))
-                except OSError as exc:
-                    # Recording must never break serving; say so once, not once per batch.
-                    if not self._failed:
-                        self._failed = True
-                        log.error("recording to %s failed: %s (further errors not logged)", self.path, exc)
+            if lines:
+                self._write(fd, lines)
 
-    def _start_flusher(self) -> None:
-        with self._lock:
-            if self._flusher_pid == os.getpid():
-                return
-            self._flusher_pid = os.getpid()
-        threading.Thread(target=self._flush_every_interval, name="journal-flush", daemon=True).start()
-        atexit.register(self.flush)
-        if multiprocessing.parent_process() is not None:
-            # granian's worker is a multiprocessing child: it ends with os._exit, which skips atexit
-            # and runs multiprocessing's finalizers only.
-            multiprocessing.util.Finalize(self, self.flush, exitpriority=100)
-
-    def _flush_every_interval(self) -> None:
-        while True:
-            time.sleep(FLUSH_INTERVAL_S)
-            self.flush()
+    def _write(self, fd: int, lines: list[bytes]) -> None:
+        try:
+            _write_all(fd, b"".join(lines))
+        except OSError as exc:
+            # Recording must never break serving; say so once, not once per batch.
+            if not self._failed:
+                self._failed = True
+                log.error("recording to %s failed: %s (further errors not logged)", self.path, exc)
 
     @property
     def recorded(self) -> int:
@@ -179,9 +163,11 @@ class Journal:
 
     def close(self) -> None:
         """Write what is pending and release the file descriptor."""
-        self.flush()
-        with self._lock:
+        with self._write_lock, self._lock:
+            lines, self._pending = self._pending, []
             if self._fd is not None:
+                if lines:
+                    self._write(self._fd, lines)
                 os.close(self._fd)
                 self._fd = None
 

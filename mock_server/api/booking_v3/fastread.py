@@ -15,6 +15,7 @@ from .schemas import slot_spec, user_information
 
 _BAD = object()  # a checker's "not a value this reader takes"
 _new_tuple = tuple.__new__
+assert len(SlotSpec._fields) == 10, "fastread builds SlotSpec field by field: update _slot_time_spec"
 Check = Callable[[object], object]
 
 
@@ -31,10 +32,6 @@ def _int64(value):
     if type(value) is str and 0 < len(value) <= 18 and value.isascii() and value.isdigit():
         return int(value)
     return _BAD
-
-
-def _party_size(value):
-    return value if type(value) is int and 0 <= value <= 10_000 else _BAD
 
 
 def _enum(values) -> Check:
