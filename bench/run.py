@@ -7,6 +7,7 @@ import dataclasses
 import json
 import os
 import platform
+import random
 import shutil
 import subprocess
 import sys
@@ -233,12 +234,14 @@ class Bench:
     def fill(self, port: int, slots: list[str], target: int) -> dict:
         """CreateBooking (kept) until the server holds `target` bookings; how long it took."""
         began, stamp = time.perf_counter(), f"fill-{time.time_ns()}"
-        held = 0
+        held, order = 0, list(slots)
         for chunk in range(100):
-            self.gen.booking("fill", port, slots, f"{stamp}-{chunk}", AUTH_HEADER, 3, self.connections, keep=True)
+            # Each wrk run starts at the top of its list: a new order per run, or it retries full slots.
+            random.Random(chunk).shuffle(order)
+            self.gen.booking("fill", port, order, f"{stamp}-{chunk}", AUTH_HEADER, 3, self.connections, keep=True)
             _, health = workloads.call(port, "GET", "/_admin/health")
             held, before = health["counts"]["bookings"], held
-            if held >= target or held == before:  # done, or no spot left in these slots
+            if held >= target or held - before < target // 100:  # done, or hardly a spot left
                 break
         print(f"  filled with {held} bookings in {time.perf_counter() - began:.0f} s", flush=True)
         return {"bookings": held, "fill_s": round(time.perf_counter() - began, 1)}
