@@ -20,6 +20,8 @@ from .api.common import NOTES_KEY
 
 log = logging.getLogger("mock_server.access")
 _START = "mock_server.started"
+
+
 class LineBuffer:
     """Lines kept in memory and written in order by the flusher thread (every 50 ms, and at exit)."""
 

@@ -32,8 +32,8 @@ def serving_logs() -> None:
     """Logging as the serving process needs it (never done to an app used as a library, e.g. in tests).
 
     Records skip what the "%(message)s" lines never show: the caller's file and line, thread and process
-    names (the logging HOWTO's "Optimization" switches). Access lines go through a buffer written every
-    100 ms (see accesslog).
+    names (the logging HOWTO's "Optimization" switches). Access lines go through a buffer that the
+    flusher thread writes out every 50 ms (see accesslog).
     """
     logging._srcfile = None
     logging.logThreads = False

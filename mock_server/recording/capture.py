@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import time
@@ -16,7 +15,6 @@ from ..api.common import NOTES_KEY
 from .journal import INDEX_SIZE, Journal
 from .redact import SECRET_FIELD_MARKERS, SECRET_HEADERS, redact_pii, redact_secret_fields, redact_value
 
-log = logging.getLogger("mock_server.recording")
 
 START_KEY = "mock_server.recording.start"
 PENDING_KEY = "mock_server.recording.pending"
@@ -57,7 +55,6 @@ class Recorder:
         self.redact = bool(settings.redact_pii)
         self.clock = clock
         self.journal = Journal(journal_path(settings), index_size)
-        self._failed = False
         self._header_names: dict[str, str] = {}  # environ key -> header name
         self._not_headers: set[str] = set(_SECRET_ENVIRON)  # environ keys that are not plain headers
         self._second: tuple[int, str] = (-1, "")
@@ -143,11 +140,8 @@ class Recorder:
             record["no_response"] = reason if isinstance(reason, str) else "connection dropped"
         try:
             self.journal.append(record, epoch)
-        except OSError as exc:
-            # Recording must never break serving; say so once, not once per request.
-            if not self._failed:
-                self._failed = True
-                log.error("recording to %s failed: %s (further errors not logged)", self.journal.path, exc)
+        except OSError as exc:  # the journal could not be opened
+            self.journal.report_failure(exc)
 
 
 class CaptureMiddleware:

@@ -94,10 +94,13 @@ class Journal:
         try:
             _write_all(fd, b"".join(lines))
         except OSError as exc:
-            # Recording must never break serving; say so once, not once per batch.
-            if not self._failed:
-                self._failed = True
-                log.error("recording to %s failed: %s (further errors not logged)", self.path, exc)
+            self.report_failure(exc)
+
+    def report_failure(self, exc: OSError) -> None:
+        """Recording must never break serving: say once that the journal cannot be written, not every time."""
+        if not self._failed:
+            self._failed = True
+            log.error("recording to %s failed: %s (further errors not logged)", self.path, exc)
 
     @property
     def recorded(self) -> int:

@@ -380,3 +380,15 @@ def test_payment_tokens_never_reach_the_journal(tmp_path):
     recorded = __import__("json").loads(journal.splitlines()[-1])["request"]["body"]
     assert recorded["payment_processing_parameters"] == {"unparsed_payment_method_token": "[REDACTED]",
                                                          "payment_method_token": "[REDACTED]"}
+
+
+def test_a_journal_that_cannot_be_opened_never_breaks_serving(tmp_path, caplog):
+    blocker = tmp_path / "not-a-folder"
+    blocker.write_text("")
+    app = create_app({"clock": FROZEN_AT, "recordings_dir": str(blocker), "recording": "x"}, environ={})
+    client = app.test_client()
+    with caplog.at_level("ERROR", logger="mock_server.recording"):
+        answers = [client.post("/v3/ListBookings", json={"user_id": "u"}) for _ in range(3)]
+    assert [(r.status_code, r.get_json()) for r in answers] == [(200, {"bookings": []})] * 3
+    failures = [r for r in caplog.records if r.name == "mock_server.recording"]
+    assert len(failures) == 1 and "further errors not logged" in failures[0].getMessage()

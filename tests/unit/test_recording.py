@@ -200,3 +200,17 @@ def test_the_journal_write_writes_everything_and_reports_a_failed_write(tmp_path
     with pytest.raises(OSError) as failed:
         journal_module._write_all(fd, b"x")  # closed descriptor
     assert failed.value.errno == errno.EBADF
+
+
+def test_a_journal_that_cannot_be_written_says_so_once_and_keeps_indexing(tmp_path, caplog):
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.append(_record(), 0.0)
+    journal.flush()
+    os.close(journal._fd)
+    journal._fd = os.open(tmp_path / "j.jsonl", os.O_RDONLY)  # every write now fails with EBADF
+    with caplog.at_level("ERROR", logger="mock_server.recording"):
+        for _ in range(3):
+            journal.append(_record(), 0.0)
+            journal.flush()
+    assert [r.getMessage().split(":")[0] for r in caplog.records] == [f"recording to {journal.path} failed"]
+    assert journal.recorded == 4 and [e.seq for e in journal.snapshot()] == [1, 2, 3, 4]

@@ -60,16 +60,6 @@ def _message(fields: dict[str, Check], required: tuple[str, ...] = ()) -> Check:
     return check
 
 
-def _non_empty_list(item: Check) -> Check:
-    def check(value):
-        if type(value) is not list or not value:
-            return _BAD
-        out = [item(v) for v in value]
-        return _BAD if any(v is _BAD for v in out) else out
-
-    return check
-
-
 def _resource_fields(value) -> tuple[str, str, int] | None:
     """(staff_id, room_id, party_size) of a valid ResourceIds, else None."""
     if type(value) is not dict or not value.keys() <= _RESOURCE_KEYS:
@@ -83,7 +73,7 @@ def _resource_fields(value) -> tuple[str, str, int] | None:
 _RESOURCE_KEYS = frozenset({"staff_id", "room_id", "party_size"})
 _RESOURCES = lambda value: _BAD if _resource_fields(value) is None else value  # noqa: E731
 _MODES = frozenset(CONFIRMATION_MODES)
-_SLOT_COMMON = {"duration_sec": _int64, "availability_tag": _text, "confirmation_mode": _enum(CONFIRMATION_MODES)}
+_SLOT_COMMON = {"duration_sec": _int64, "availability_tag": _text, "confirmation_mode": _enum(_MODES)}
 _SLOT_TIME_KEYS = frozenset({"service_id", "start_sec", "resource_ids", *_SLOT_COMMON})
 _BOOKABLE_SLOT = _message({"merchant_id": _required_text, "service_id": _required_text, "start_sec": _int64,
                            "resources": _RESOURCES, **_SLOT_COMMON},
