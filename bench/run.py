@@ -41,6 +41,12 @@ class Plan:
 FULL = Plan(duration=10, warmup=2, scale_duration=5, sizes=(("1k", 3, 8), ("1M", 340, 60)))
 QUICK = Plan(duration=4, warmup=1, scale_duration=3, sizes=(("1k", 3, 8), ("100k", 34, 60)), rounds=2, bookings=10_000,
              install_wiremock=False)
+# name (as in --only and --no-<name>) -> (title, Bench method), in running order.
+SECTIONS = {"startup": ("start-up", "startup"),
+            "head_to_head": ("sandbox vs echo, alternating rounds", "head_to_head"),
+            "threads": ("thread sweep", "thread_sweep"),
+            "scaling": ("scaling", "scaling"),
+            "wiremock": ("wiremock", "wiremock")}
 SCALE_CONNECTIONS = 4  # few connections: latency at a modest load, not saturation
 
 
@@ -61,14 +67,9 @@ def main(argv: list[str] | None = None) -> int:
             out["notes"].append(f"the machine was busy at the start (load average {os.getloadavg()[0]:.1f} on "
                                 f"{os.cpu_count()} CPUs): figures are noisy; ratios from one run are fairer")
         bench = Bench(gen, tmp, plan, args.connections, out)
-        bench.section("start-up", bench.startup)
-        bench.section("sandbox vs echo, alternating rounds", bench.head_to_head)
-        if not args.no_threads:
-            bench.section("thread sweep", bench.thread_sweep)
-        if not args.no_scaling:
-            bench.section("scaling", bench.scaling)
-        if not args.no_wiremock:
-            bench.section("wiremock", bench.wiremock)
+        for name, (title, method) in SECTIONS.items():
+            if (args.only or name) == name and not getattr(args, f"no_{name}", False):
+                bench.section(title, getattr(bench, method))
     out["ratios"] = report.ratios(out["results"])
     out["scaling_ratios"] = report.scaling_ratios(out["scaling"])
     out["meta"]["elapsed_s"] = round(time.perf_counter() - began, 1)
@@ -87,6 +88,7 @@ def parse_args(argv):
     parser.add_argument("--no-scaling", action="store_true", help="skip the 1k vs 1M slots comparison")
     parser.add_argument("--no-wiremock", action="store_true", help="skip the optional WireMock context run")
     parser.add_argument("--no-threads", action="store_true", help="skip the WSGI thread-count sweep")
+    parser.add_argument("--only", choices=SECTIONS, help="run just this section (wiremock needs head-to-head)")
     return parser.parse_args(argv)
 
 

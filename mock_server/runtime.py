@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import base64
-import gc
 import random
 import threading
 
 from flask import current_app
 
+from . import heap
 from .config import Settings, resolve_path
 from .domain.bookings import BookingListener, BookingService, IdempotencyRecord
 from .domain.clock import SandboxClock
@@ -30,13 +30,15 @@ class Runtime:
             "Basic " + base64.b64encode(settings.basic_auth.encode()).decode() if settings.basic_auth else None
         )
         self.fixture_path = resolve_path(settings.fixture)
-        self.fixture = fixtures.read(self.fixture_path)
         self.persistence = Persistence(resolve_path(settings.db_path)) if settings.db_path else None
         self._reset_lock = threading.Lock()
         # Extensions (faults, recorder) register what a reset must also clear.
         self.reset_hooks: list = []
         self.anchor_sec = self.clock.now()
-        self.bookings = self._start()
+        with heap.building():
+            self.fixture = fixtures.read(self.fixture_path)
+            self.bookings = self._start()
+        heap.settle()
 
     def reset(self) -> None:
         """Back to the start state: clock as configured, fixtures re-anchored to its today, no bookings."""
@@ -44,18 +46,24 @@ class Runtime:
             self.clock.restart(frozen_at=self.settings.clock)
             self.rng = random.Random(self.settings.seed)
             self.anchor_sec = self.clock.now()
-            fresh = self._fresh_service()
-            old = self.bookings
-            with old.lock:
-                # A request already inside the old state may still commit there: detach it from
-                # persistence so it cannot write into the new generation.
-                old.listener = BookingListener()
-                if self.persistence is not None:
-                    self.persistence.generation += 1
-                self.bookings = fresh
+            with heap.building():
+                self._replace_state(self._fresh_service())
             self.snapshot()
             for hook in self.reset_hooks:
                 hook()
+            # The inventory lives until the next reset: out of the cyclic GC's sight (see heap). This
+            # also collects the previous state, and anything frozen with it.
+            heap.settle()
+
+    def _replace_state(self, fresh: BookingService) -> None:
+        old = self.bookings
+        with old.lock:
+            # A request already inside the old state may still commit there: detach it from
+            # persistence so it cannot write into the new generation.
+            old.listener = BookingListener()
+            if self.persistence is not None:
+                self.persistence.generation += 1
+            self.bookings = fresh
 
     def snapshot(self) -> None:
         """Fold the log into the snapshot (persistence only)."""
@@ -80,12 +88,6 @@ class Runtime:
 
     def _fresh_service(self) -> BookingService:
         inventory = fixtures.materialise(self.fixture, self.anchor_sec)
-        # The inventory lives as long as the app: keep the cyclic GC from re-scanning a million slots
-        # on every full collection (that was a 0.8 s stall per collection at 1M slots). Unfreeze and
-        # collect first, so garbage of a previous state is not frozen for good by a reset.
-        gc.unfreeze()
-        gc.collect()
-        gc.freeze()
         return BookingService(inventory, self.clock, listener=self.persistence)
 
     def _start(self) -> BookingService:

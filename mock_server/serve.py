@@ -9,6 +9,7 @@ import sys
 
 from flask import Flask
 
+from . import heap
 from .runtime import EXTENSION_KEY
 
 log = logging.getLogger("mock_server")
@@ -25,6 +26,9 @@ def serve(app: Flask) -> None:
     runner = {"granian": _granian, "waitress": _waitress, "werkzeug": _werkzeug}.get(settings.server)
     if runner is None:
         raise SystemExit(f"MOCK_SERVER must be granian, waitress or werkzeug, not {settings.server!r}")
+    serving_logs()
+    # Short GC pauses as bookings pile up (see heap); granian's worker inherits the callback by fork.
+    heap.PauseGuard().install()
     runner(app, settings)
 
 
@@ -46,7 +50,6 @@ def serving_logs() -> None:
 
 
 def _granian(app: Flask, settings) -> None:
-    serving_logs()
     # One worker process forked from this one: it inherits the app already built here (no
     # re-import), and holds all state. Kill the process group to stop it (tests do).
     from granian import Granian
@@ -88,7 +91,6 @@ def _exit_on_sigterm() -> None:
 
 
 def _waitress(app: Flask, settings) -> None:
-    serving_logs()
     _exit_on_sigterm()
     import waitress
 
@@ -96,6 +98,5 @@ def _waitress(app: Flask, settings) -> None:
 
 
 def _werkzeug(app: Flask, settings) -> None:
-    serving_logs()
     _exit_on_sigterm()
     app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
