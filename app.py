@@ -2,9 +2,9 @@
 
 from mock_server import create_app
 
-app = create_app()
-
 if __name__ == "__main__":
     from mock_server.serve import serve
 
-    serve(app)
+    serve(create_app)  # built where it serves (granian: in its worker, so the parent holds no copy)
+else:
+    app = create_app()

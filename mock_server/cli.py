@@ -90,7 +90,7 @@ def _serve(args) -> int:
     from . import create_app
     from .serve import serve
 
-    serve(create_app())
+    serve(create_app)
     return 0
 
 

@@ -1,4 +1,4 @@
-"""Run the app under a production WSGI server in this one process (state lives in memory)."""
+"""Run the app under a production WSGI server (state lives in memory, in one process)."""
 
 from __future__ import annotations
 
@@ -6,34 +6,47 @@ import logging
 import os
 import signal
 import sys
+from typing import Callable
 
 from flask import Flask
 
 from . import heap
-from .runtime import EXTENSION_KEY
+from .config import Settings, resolve_path
 
 log = logging.getLogger("mock_server")
 
 
-def serve(app: Flask) -> None:
-    """Serve `app` on the configured host and port with the configured server."""
-    settings = app.extensions[EXTENSION_KEY].settings
+def serve(build: Callable[[], Flask], settings: Settings | None = None) -> None:
+    """Serve the app `build` makes on the configured host and port with the configured server.
+
+    The app is built where it serves: under granian, in the worker process, so the supervising parent
+    never holds a copy of the state (at 1M slots that copy was a quarter of the group's memory).
+    """
+    settings = settings or Settings.load()
     logging.basicConfig(level=settings.log_level.upper(), format="%(message)s", stream=sys.stderr, force=True)
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("listening on %s: reachable from other machines, not just this one", settings.host)
-    log.info("Booking Server v3 sandbox on http://%s:%s (server=%s, threads=%s)",
-             settings.host, settings.port, settings.server, settings.threads)
     runner = {"granian": _granian, "waitress": _waitress, "werkzeug": _werkzeug}.get(settings.server)
     if runner is None:
         raise SystemExit(f"MOCK_SERVER must be granian, waitress or werkzeug, not {settings.server!r}")
+    fixture = resolve_path(settings.fixture)
+    if not fixture.is_file():  # said here, once, rather than as a traceback from the worker
+        raise SystemExit(f"MOCK_FIXTURE: fixture file not found: {fixture}")
+    log.info("Booking Server v3 sandbox on http://%s:%s (server=%s, threads=%s)",
+             settings.host, settings.port, settings.server, settings.threads)
+    serving_process()
+    runner(build, settings)
+
+
+def serving_process() -> None:
+    """What the serving process sets up for itself (never done to an app used as a library, e.g. in tests)."""
     serving_logs()
     # Short GC pauses as bookings pile up (see heap); granian's worker inherits the callback by fork.
     heap.PauseGuard().install()
-    runner(app, settings)
 
 
 def serving_logs() -> None:
-    """Logging as the serving process needs it (never done to an app used as a library, e.g. in tests).
+    """Logging as the serving process needs it.
 
     Records skip what the "%(message)s" lines never show: the caller's file and line, thread and process
     names (the logging HOWTO's "Optimization" switches). Access lines go through a buffer that the
@@ -49,9 +62,9 @@ def serving_logs() -> None:
         accesslog.buffer_lines(sys.stderr)
 
 
-def _granian(app: Flask, settings) -> None:
-    # One worker process forked from this one: it inherits the app already built here (no
-    # re-import), and holds all state. Kill the process group to stop it (tests do).
+def _granian(build: Callable[[], Flask], settings) -> None:
+    # One worker process forked from this one (no re-import): it builds the app and holds all state.
+    # Kill the process group to stop it (tests do).
     from granian import Granian
     from granian.constants import Interfaces
     from granian.log import LogLevels
@@ -73,6 +86,7 @@ def _granian(app: Flask, settings) -> None:
         # by a delay/timeout fault end at once instead of holding granian's graceful drain.
         from .faults import engine_of, release_holds_on_stop
 
+        app = build()
         release_holds_on_stop(engine_of(app))
         return app
 
@@ -90,13 +104,13 @@ def _exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def _waitress(app: Flask, settings) -> None:
+def _waitress(build: Callable[[], Flask], settings) -> None:
     _exit_on_sigterm()
     import waitress
 
-    waitress.serve(app, host=settings.host, port=settings.port, threads=settings.threads, ident="rwg-sandbox")
+    waitress.serve(build(), host=settings.host, port=settings.port, threads=settings.threads, ident="rwg-sandbox")
 
 
-def _werkzeug(app: Flask, settings) -> None:
+def _werkzeug(build: Callable[[], Flask], settings) -> None:
     _exit_on_sigterm()
-    app.run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
+    build().run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)

@@ -268,11 +268,11 @@ class TestBinding:
         from mock_server import serve
 
         ran = []
-        monkeypatch.setattr(serve, "_granian", lambda app, settings: ran.append(settings.host))
+        monkeypatch.setattr(serve, "_granian", lambda build, settings: ran.append(settings.host))
         monkeypatch.setattr(serve.logging, "basicConfig", lambda **kwargs: None)  # keep pytest's capture
-        app = create_app({"host": host, "record": 0, "clock": FROZEN_AT}, environ={})
+        monkeypatch.setattr(serve, "serving_process", lambda: None)  # logging switches and GC stay pytest's
         with caplog.at_level(logging.INFO, logger="mock_server"):
-            serve.serve(app)
+            serve.serve(create_app, Settings.load({}, host=host))
         assert ran == [host]  # nothing was bound: the runner is stubbed
         warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
         assert bool(warnings) == warned

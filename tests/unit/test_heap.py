@@ -5,7 +5,7 @@ import weakref
 
 import pytest
 
-from mock_server import heap, serve
+from mock_server import heap
 from mock_server.config import Settings
 from mock_server.runtime import Runtime
 
@@ -106,15 +106,3 @@ def test_a_reset_frees_the_previous_state_cycles_included():
     runtime.reset()
     assert old() is None and in_old_state() is None
     assert runtime.bookings.inventory.counts()["slots"] > 0
-
-
-def test_the_serving_process_installs_the_pause_guard(monkeypatch):
-    seen = []
-    monkeypatch.setattr(serve, "_werkzeug", lambda app, settings: seen.extend(
-        cb for cb in gc.callbacks if isinstance(cb, heap.PauseGuard)))
-    monkeypatch.setattr(serve, "serving_logs", lambda: None)
-    monkeypatch.setattr(serve.logging, "basicConfig", lambda **_: None)  # pytest's own handlers stay
-    from mock_server import create_app
-
-    serve.serve(create_app({"server": "werkzeug", "clock": 1767225600}))
-    assert len(seen) == 1

@@ -1,0 +1,101 @@
+"""The serving entry: what it checks before serving, where it builds the app, what it sets up."""
+
+import gc
+import logging
+import pytest
+
+from mock_server import heap, serve
+from mock_server.config import Settings
+
+SERVING_PROCESS = serve.serving_process  # the real one: the fixture below stubs it for the other tests
+
+
+@pytest.fixture(autouse=True)
+def quiet_serving(monkeypatch):
+    """serve() as a library call: pytest's log handlers, GC settings and callbacks stay as they were."""
+    monkeypatch.setattr(serve.logging, "basicConfig", lambda **_: None)
+    monkeypatch.setattr(serve, "serving_process", lambda: None)
+
+
+@pytest.fixture
+def gc_restored():
+    """The test process's GC callbacks and thresholds as they were."""
+    callbacks, thresholds = list(gc.callbacks), gc.get_threshold()
+    yield
+    gc.callbacks[:] = callbacks
+    gc.set_threshold(*thresholds)
+
+
+class FakeGranian:
+    """Stands in for granian.Granian: records the options, and runs the loader as its worker would."""
+
+    made: list = []
+
+    def __init__(self, **options):
+        self.options = options
+        self.in_worker = False
+        FakeGranian.made.append(self)
+
+    def serve(self, target_loader, wrap_loader):
+        self.in_worker = True  # granian forks here, and calls the loader in the worker
+        self.app = target_loader()
+
+
+def test_granian_builds_the_app_in_the_worker_not_in_the_parent(monkeypatch):
+    import granian
+
+    from mock_server import faults
+
+    monkeypatch.setattr(granian, "Granian", FakeGranian)
+    released = []  # the worker wires SIGTERM to release held requests: recorded, not done to pytest
+    monkeypatch.setattr(faults, "release_holds_on_stop", released.append)
+    monkeypatch.setattr(serve.os, "environ", dict(serve.os.environ))  # it drops HTTP_* variables
+    FakeGranian.made.clear()
+    built = []
+
+    def build():
+        from mock_server import create_app
+
+        built.append("worker" if FakeGranian.made and FakeGranian.made[0].in_worker else "parent")
+        return create_app({"clock": 1767225600, "record": 0})
+
+    serve.serve(build, Settings.load({}, port=18080, threads=3))
+    server = FakeGranian.made[0]
+    assert built == ["worker"]
+    assert released == [faults.engine_of(server.app)]
+    assert server.app.extensions["mock_server"].settings.clock == 1767225600
+    assert (server.options["port"], server.options["blocking_threads"], server.options["workers"]) == (18080, 3, 1)
+
+
+def test_a_missing_fixture_is_said_before_serving(monkeypatch, tmp_path):
+    monkeypatch.setattr(serve, "_granian", lambda build, settings: pytest.fail("served anyway"))
+    missing = tmp_path / "nope.json"
+    with pytest.raises(SystemExit, match=f"MOCK_FIXTURE: fixture file not found: {missing}"):
+        serve.serve(lambda: None, Settings.load({}, fixture=str(missing)))
+
+
+def test_an_unknown_server_is_refused(monkeypatch):
+    with pytest.raises(SystemExit, match="MOCK_SERVER must be granian, waitress or werkzeug, not 'uwsgi'"):
+        serve.serve(lambda: None, Settings.load({}, server="uwsgi"))
+
+
+def test_the_serving_process_sets_itself_up_before_the_server_runs(monkeypatch):
+    calls = []
+    monkeypatch.setattr(serve, "serving_process", lambda: calls.append("process"))
+    monkeypatch.setattr(serve, "_werkzeug", lambda build, settings: calls.append("server"))
+    serve.serve(lambda: None, Settings.load({}, server="werkzeug"))
+    assert calls == ["process", "server"]
+
+
+def test_the_serving_process_installs_the_pause_guard(monkeypatch, gc_restored):
+    monkeypatch.setattr(serve, "serving_logs", lambda: None)
+    SERVING_PROCESS()
+    guards = [cb for cb in gc.callbacks if isinstance(cb, heap.PauseGuard)]
+    assert len(guards) == 1 and gc.get_threshold()[2] == heap.FULL_EVERY
+
+
+def test_the_start_line_names_address_server_and_threads(monkeypatch, caplog):
+    monkeypatch.setattr(serve, "_waitress", lambda build, settings: None)
+    with caplog.at_level(logging.INFO, logger="mock_server"):
+        serve.serve(lambda: None, Settings.load({}, server="waitress", port=9123, threads=2))
+    assert "Booking Server v3 sandbox on http://127.0.0.1:9123 (server=waitress, threads=2)" in caplog.text
