@@ -128,10 +128,12 @@ class FastV3:
             accesslog.write("POST", path, status, started, rpc, notes)
         recorder = self.recorder
         if recorder is not None:
-            trusted = not recorder.redact  # redaction needs the parsed bodies
-            record = recorder.build(environ, epoch, rpc, "POST", path, request_body(data, trusted and status < 400),
-                                    (status, dict(headers), orjson.Fragment(out) if trusted else payload))
-            recorder.complete(record, epoch, started, notes)
+            if status == 200:
+                recorder.record_json_answer(environ, epoch, started, path, data, out, warnings)
+            else:  # the 500 of an unexpected error: its request body may not even be valid for the schema
+                record = recorder.build(environ, epoch, rpc, "POST", path, request_body(data, False),
+                                        (status, dict(headers), payload))
+                recorder.complete(record, epoch, started, notes)
         return [out]
 
 

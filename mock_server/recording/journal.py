@@ -23,6 +23,7 @@ INDEX_SIZE = 10_000
 INDEX_BYTES = 64 * 1024 * 1024  # large answers (a 1000-slot lookup is ~100 KB) must not grow memory either
 
 _SEQ_PREFIX = len(b'{"seq":0,')  # every record has seq as its first key
+_IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024)  # buffers per writev call
 
 log = logging.getLogger("mock_server.recording")
 
@@ -56,13 +57,18 @@ class Journal:
 
     def append(self, record: dict, epoch: float) -> int:
         """Number the record, index it and queue its line for the next write; returns its seq."""
+        record["seq"] = 0
+        response = record["response"]
+        seq = self.append_line(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE), epoch, record["rpc"],
+                               response["status"] if response else None)
+        record["seq"] = seq
+        return seq
+
+    def append_line(self, encoded: bytes, epoch: float, rpc: str, status: int | None) -> int:
+        """Number an encoded record (it starts `{"seq":0,` and ends with a newline) and queue it; its seq."""
         # Encoded before taking the lock, numbered under it by swapping the `{"seq":0,` prefix: a thread
         # that loses the GIL while it holds the lock makes every other request queue on the lock, and
         # that queue feeds itself (a lock convoy); so the lock is held for as little as possible.
-        record["seq"] = 0
-        encoded = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
-        response = record["response"]
-        status = response["status"] if response else None
         with self._lock:
             if self._fd is None:
                 self._open()
@@ -70,12 +76,11 @@ class Journal:
             line = b'{"seq":%d,' % seq + encoded[_SEQ_PREFIX:]
             # A plain tuple in IndexEntry's field order (NamedTuple's constructor costs a Python call).
             index = self._index
-            index.append((seq, epoch, record["rpc"], status, line))
+            index.append((seq, epoch, rpc, status, line))
             self._held_bytes += len(line)
             while len(index) > self._index_size or (self._held_bytes > self._index_bytes and len(index) > 1):
                 self._held_bytes -= len(index.popleft()[4])
             self._pending.append(line)
-        record["seq"] = seq
         if self._flusher_pid != os.getpid():  # once per process: a forked worker registers again
             self._flusher_pid = os.getpid()
             flusher.register(self)
@@ -92,7 +97,7 @@ class Journal:
 
     def _write(self, fd: int, lines: list[bytes]) -> None:
         try:
-            _write_all(fd, b"".join(lines))
+            _write_lines(fd, lines)
         except OSError as exc:
             self.report_failure(exc)
 
@@ -186,6 +191,15 @@ class Journal:
                 handle.seek(size - 1)
                 if handle.read(1) != b"\n":
                     _write_all(self._fd, b"\n")
+
+
+def _write_lines(fd: int, lines: list[bytes]) -> None:
+    """Write the lines in order, straight from their buffers (writev: no joined copy of a batch)."""
+    for start in range(0, len(lines), _IOV_MAX):
+        chunk = lines[start:start + _IOV_MAX]
+        written = os.writev(fd, chunk)
+        if written < sum(map(len, chunk)):  # a short write (rare on a file): the rest the slow way
+            _write_all(fd, b"".join(chunk)[written:])
 
 
 def _write_all(fd: int, data: bytes) -> None:

@@ -214,3 +214,74 @@ def test_a_journal_that_cannot_be_written_says_so_once_and_keeps_indexing(tmp_pa
             journal.flush()
     assert [r.getMessage().split(":")[0] for r in caplog.records] == [f"recording to {journal.path} failed"]
     assert journal.recorded == 4 and [e.seq for e in journal.snapshot()] == [1, 2, 3, 4]
+
+
+def test_the_journal_writes_many_lines_in_order_through_writev(tmp_path):
+    from mock_server.recording import journal as journal_module
+
+    path = tmp_path / "v.jsonl"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    lines = [b'{"n":%d}\n' % n for n in range(journal_module._IOV_MAX * 2 + 7)]  # three writev calls
+    journal_module._write_lines(fd, lines)
+    os.close(fd)
+    assert path.read_bytes() == b"".join(lines)
+
+
+def test_a_short_writev_is_finished_with_the_rest(tmp_path, monkeypatch):
+    from mock_server.recording import journal as journal_module
+
+    path = tmp_path / "s.jsonl"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND)
+    real_writev = os.writev
+    monkeypatch.setattr(journal_module.os, "writev", lambda fd, bufs: real_writev(fd, [bufs[0][:5]]))
+    lines = [b'{"first":1}\n', b'{"second":2}\n', b'{"third":3}\n']
+    journal_module._write_lines(fd, lines)
+    os.close(fd)
+    assert path.read_bytes() == b"".join(lines)
+
+
+# ---- the fast path's journal line ----
+
+def _recorder(tmp_path, name, **settings):
+    from mock_server.config import Settings
+    from mock_server.domain.clock import SandboxClock
+    from mock_server.recording.capture import Recorder
+
+    return Recorder(Settings(recordings_dir=str(tmp_path), recording=name, **settings), SandboxClock(frozen_at=1767225600))
+
+
+def _environ(body: bytes, **extra) -> dict:
+    return {"REQUEST_METHOD": "POST", "PATH_INFO": "/v3/CreateBooking", "QUERY_STRING": "", "SERVER_NAME": "x",
+            "wsgi.input": None, "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
+            "HTTP_HOST": "127.0.0.1:8080", "HTTP_AUTHORIZATION": "Basic c2VjcmV0", "HTTP_USER_AGENT": "ü \"q\"",
+            **extra}
+
+
+@pytest.mark.parametrize("body,extra,warnings,redact", [
+    (b'{"slot":{"merchant_id":"m1"},"idempotency_token":"t"}', {}, [], 0),
+    (b'{"slot":{"merchant_id":"m1"}}', {"QUERY_STRING": 'a="\\\xc3\xa9', "HTTP_COOKIE": "c=1"}, ["reused \"t\""], 0),
+    (b'{"payment_information":{"payment_method_token":"tok"}}', {}, [], 0),  # a secret: redacted
+    (b'{\n "slot": {}\n}', {}, [], 0),  # not one line: parsed, not embedded
+    (b'{"user_information":{"given_name":"Ada","email":"ada@example.com"}}', {}, [], 1),  # PII redaction
+])
+def test_a_json_answer_is_journaled_byte_for_byte_as_build_and_complete_write_it(
+        tmp_path, monkeypatch, body, extra, warnings, redact):
+    from mock_server.recording import capture
+
+    monkeypatch.setattr(capture.time, "perf_counter", lambda: 10.0)  # the same duration both ways
+    environ = _environ(body, **extra)
+    out = orjson.dumps({"booking": {"booking_id": "B1", "status": "CONFIRMED"}, "user": {"given_name": "Ada"}})
+    fast, general = _recorder(tmp_path, "fast", redact_pii=redact), _recorder(tmp_path, "general", redact_pii=redact)
+    fast.record_json_answer(environ, 1767225600.25, 9.998, "/v3/CreateBooking", body, out, warnings)
+    record = general.build(environ, 1767225600.25, "CreateBooking", "POST", "/v3/CreateBooking",
+                           capture.request_body(body, not redact),
+                           (200, {"Content-Type": "application/json", "Content-Length": str(len(out))},
+                            orjson.loads(out) if redact else orjson.Fragment(out)))
+    general.complete(record, 1767225600.25, 9.998, {"warnings": warnings})
+    fast_lines, general_lines = list(fast.journal.lines()), list(general.journal.lines())
+    assert fast_lines == general_lines and len(fast_lines) == 1
+    written = json.loads(fast_lines[0])
+    assert written["duration_ms"] == 2.0 and written["warnings"] == warnings
+    assert written["request"]["headers"]["Authorization"] == "Basic [REDACTED]"
+    assert b'"tok"' not in fast_lines[0] and b"c2VjcmV0" not in fast_lines[0]
+    assert (b"Ada" in fast_lines[0]) is not bool(redact)
