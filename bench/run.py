@@ -47,6 +47,7 @@ SECTIONS = {"startup": ("start-up", "startup"),
             "threads": ("thread sweep", "thread_sweep"),
             "scaling": ("scaling", "scaling"),
             "wiremock": ("wiremock", "wiremock")}
+STANDALONE = ("startup", "head_to_head", "scaling")  # sections that need no other section's results
 SCALE_CONNECTIONS = 4  # few connections: latency at a modest load, not saturation
 
 
@@ -88,8 +89,12 @@ def parse_args(argv):
     parser.add_argument("--no-scaling", action="store_true", help="skip the 1k vs 1M slots comparison")
     parser.add_argument("--no-wiremock", action="store_true", help="skip the optional WireMock context run")
     parser.add_argument("--no-threads", action="store_true", help="skip the WSGI thread-count sweep")
-    parser.add_argument("--only", choices=SECTIONS, help="run just this section (wiremock needs head-to-head)")
-    return parser.parse_args(argv)
+    parser.add_argument("--only", choices=STANDALONE, help="run just this section (threads and wiremock need "
+                                                          "head_to_head's request and answer)")
+    args = parser.parse_args(argv)
+    if args.only and getattr(args, f"no_{args.only}", False):
+        parser.error(f"--only {args.only} and --no-{args.only.replace('_', '-')} leave nothing to run")
+    return args
 
 
 def meta(args, plan: Plan, gen) -> dict:

@@ -12,6 +12,10 @@ bookings that was a 0.7 s stop of every request. Three things keep it short:
 Frozen objects are still freed by reference counting; only garbage in reference cycles among them is
 never reclaimed. The fast path makes none; Flask requests in flight at a freeze may leave a few.
 A reset unfreezes and collects everything (`settle`), which reclaims those too.
+
+Tuned to the generational collector of CPython 3.11-3.13 (the image runs 3.11). Python 3.14's
+incremental collector never reports a generation-2 pass and ignores the third threshold: there the
+guard does nothing, and the pauses are the incremental collector's own.
 """
 
 from __future__ import annotations
@@ -54,6 +58,7 @@ class PauseGuard:
         self.budget_s = budget_ms / 1000
         self.freezes = 0
         self._started = 0.0
+        self._thresholds = gc.get_threshold()
 
     def __call__(self, phase: str, info: dict) -> None:
         if phase == "start":
@@ -67,15 +72,17 @@ class PauseGuard:
         """Watch every collection of this process, and let full ones come after every middle one."""
         if self not in gc.callbacks:
             gc.callbacks.append(self)
-        # By default a full collection comes after 10 middle ones (~70k surviving objects: ~40 ms to
-        # walk, when bookings pile up). Ten times as often, each walks a tenth, and the guard freezes
-        # what it walked once that is slow. (CPython still skips one unless the objects that survived
-        # since the last are a quarter of those it found then.)
-        young, middle, _ = gc.get_threshold()
-        gc.set_threshold(young, middle, FULL_EVERY)
+            self._thresholds = gc.get_threshold()
+            # By default a full collection comes after 10 middle ones (~70k surviving objects: ~40 ms to
+            # walk, when bookings pile up). Ten times as often, each walks a tenth, and the guard freezes
+            # what it walked once that is slow. (CPython still skips one unless the objects that survived
+            # since the last are a quarter of those it found then.)
+            young, middle, _ = self._thresholds
+            gc.set_threshold(young, middle, FULL_EVERY)
         return self
 
     def uninstall(self) -> None:
-        """Stop watching."""
+        """Stop watching; the collector's thresholds are as they were before install()."""
         if self in gc.callbacks:
             gc.callbacks.remove(self)
+            gc.set_threshold(*self._thresholds)

@@ -20,9 +20,13 @@ def serve(build: Callable[[], Flask], settings: Settings | None = None) -> None:
     """Serve the app `build` makes on the configured host and port with the configured server.
 
     The app is built where it serves: under granian, in the worker process, so the supervising parent
-    never holds a copy of the state (at 1M slots that copy was a quarter of the group's memory).
+    never holds a copy of the state (at 1M slots that copy was a quarter of the group's memory). The
+    port is open from the start; `/_admin/health` answers once the app is built. `settings` default to
+    the MOCK_* environment that `build` reads too (tests pass their own).
     """
-    settings = settings or Settings.load()
+    if isinstance(build, Flask):
+        raise TypeError("serve() takes the app factory (create_app), not an app")
+    settings = Settings.load() if settings is None else settings
     logging.basicConfig(level=settings.log_level.upper(), format="%(message)s", stream=sys.stderr, force=True)
     if settings.host not in ("127.0.0.1", "localhost", "::1"):
         log.warning("listening on %s: reachable from other machines, not just this one", settings.host)
@@ -32,10 +36,21 @@ def serve(build: Callable[[], Flask], settings: Settings | None = None) -> None:
     fixture = resolve_path(settings.fixture)
     if not fixture.is_file():  # said here, once, rather than as a traceback from the worker
         raise SystemExit(f"MOCK_FIXTURE: fixture file not found: {fixture}")
+    serving_process()
+    runner(lambda: _build(build, settings), settings)
+
+
+def _build(build: Callable[[], Flask], settings: Settings) -> Flask:
+    """Build the app; say where it serves once it is built, or in one line why it cannot start."""
+    try:
+        app = build()
+    except Exception as exc:  # noqa: BLE001 - a broken fixture, scenario or store: one line, not a traceback
+        log.error("the sandbox cannot start: %s: %s", type(exc).__name__, exc,
+                  exc_info=log.isEnabledFor(logging.DEBUG))
+        raise SystemExit(1) from None
     log.info("Booking Server v3 sandbox on http://%s:%s (server=%s, threads=%s)",
              settings.host, settings.port, settings.server, settings.threads)
-    serving_process()
-    runner(build, settings)
+    return app
 
 
 def serving_process() -> None:

@@ -25,7 +25,7 @@ _SECRET_KEYS = tuple(("HTTP_" + name.upper().replace("-", "_"), name.title()) fo
 _SECRET_ENVIRON = frozenset(key for key, _ in _SECRET_KEYS)
 _SECRET_NAMES = dict(_SECRET_KEYS)
 # The journal line of a JSON answer, in the key order of build() + complete() (seq numbered by the journal).
-_JSON_ANSWER_LINE = (b'{"seq":0,"ts":"%s","clock_sec":%d,%s,"query":%s,"request":{"headers":%s,"body":%s},'
+_JSON_ANSWER_LINE = (b'{"seq":0,"ts":"%s","clock_sec":%s,%s,"query":%s,"request":{"headers":%s,"body":%s},'
                      b'"response":{"status":200,"headers":{"Content-Type":"application/json",'
                      b'"Content-Length":"%d"},"body":%s},"duration_ms":%s,"faults":[],"warnings":%s}\n')
 
@@ -118,7 +118,7 @@ class Recorder:
         if head is None:
             head = self._template_heads[path] = orjson.dumps({"rpc": rpc, "method": "POST", "path": path})[1:-1]
         line = _JSON_ANSWER_LINE % (
-            self._iso(epoch).encode(), self.clock.now(), head, orjson.dumps(environ.get("QUERY_STRING", "")),
+            self._iso(epoch).encode(), orjson.dumps(self.clock.now()), head, orjson.dumps(environ.get("QUERY_STRING", "")),
             orjson.dumps(self._request_headers(environ)), data, len(out), out,
             orjson.dumps(round((time.perf_counter() - started) * 1000, 3)),
             orjson.dumps(warnings) if warnings else b"[]")

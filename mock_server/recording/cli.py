@@ -56,7 +56,7 @@ def _serve(path: Path, args) -> int:
     os.environ["MOCK_REPLAY"] = str(path)
     if args.port:
         os.environ["MOCK_PORT"] = args.port
-    serve(create_app())
+    serve(create_app)
     return 0
 
 

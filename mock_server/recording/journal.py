@@ -23,7 +23,18 @@ INDEX_SIZE = 10_000
 INDEX_BYTES = 64 * 1024 * 1024  # large answers (a 1000-slot lookup is ~100 KB) must not grow memory either
 
 _SEQ_PREFIX = len(b'{"seq":0,')  # every record has seq as its first key
-_IOV_MAX = min(os.sysconf("SC_IOV_MAX"), 1024)  # buffers per writev call
+
+
+def _iov_max() -> int:
+    """Buffers one writev call may take (sysconf says -1 for "no limit", or may not know the name)."""
+    try:
+        limit = os.sysconf("SC_IOV_MAX")
+    except (ValueError, OSError):
+        return 16  # POSIX's minimum
+    return 1024 if limit <= 0 else min(limit, 1024)
+
+
+_IOV_MAX = _iov_max()
 
 log = logging.getLogger("mock_server.recording")
 

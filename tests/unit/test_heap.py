@@ -26,10 +26,11 @@ def garbage_cycle() -> weakref.ref:
 
 @pytest.fixture(autouse=True)
 def thawed():
-    """Leave the collector as the test found it: enabled, nothing frozen by the test, no callback left."""
-    callbacks = list(gc.callbacks)
+    """Leave the collector as the test found it: enabled, same thresholds, no callback left, nothing frozen."""
+    callbacks, thresholds = list(gc.callbacks), gc.get_threshold()
     yield
     gc.callbacks[:] = callbacks
+    gc.set_threshold(*thresholds)
     gc.enable()
     gc.unfreeze()
 
@@ -86,13 +87,14 @@ def test_young_collections_and_quick_full_ones_freeze_nothing():
     assert slow_only.freezes == 0 and any_full.freezes == 1
 
 
-def test_install_is_idempotent_and_uninstall_stops_it():
+def test_install_is_idempotent_and_uninstall_puts_everything_back():
+    before = gc.get_threshold()
     guard = heap.PauseGuard(budget_ms=0)
     guard.install().install()
-    assert gc.callbacks.count(guard) == 1
+    assert gc.callbacks.count(guard) == 1 and gc.get_threshold() == (*before[:2], heap.FULL_EVERY)
     guard.uninstall()
     gc.collect()
-    assert guard not in gc.callbacks and guard.freezes == 0
+    assert guard not in gc.callbacks and guard.freezes == 0 and gc.get_threshold() == before
 
 
 def test_a_reset_frees_the_previous_state_cycles_included():

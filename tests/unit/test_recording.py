@@ -260,15 +260,20 @@ def _environ(body: bytes, **extra) -> dict:
 @pytest.mark.parametrize("body,extra,warnings,redact", [
     (b'{"slot":{"merchant_id":"m1"},"idempotency_token":"t"}', {}, [], 0),
     (b'{"slot":{"merchant_id":"m1"}}', {"QUERY_STRING": 'a="\\\xc3\xa9', "HTTP_COOKIE": "c=1"}, ["reused \"t\""], 0),
+    ('{"n":"\u00e9 \\\\ \\t \\u00e9 \\"q\\""}'.encode(), {"HTTP_X_NEVER_SEEN_BEFORE": "\t\u00e9"}, [], 0),
     (b'{"payment_information":{"payment_method_token":"tok"}}', {}, [], 0),  # a secret: redacted
     (b'{\n "slot": {}\n}', {}, [], 0),  # not one line: parsed, not embedded
     (b'{"user_information":{"given_name":"Ada","email":"ada@example.com"}}', {}, [], 1),  # PII redaction
 ])
 def test_a_json_answer_is_journaled_byte_for_byte_as_build_and_complete_write_it(
         tmp_path, monkeypatch, body, extra, warnings, redact):
+    import time
+    import types
+
     from mock_server.recording import capture
 
-    monkeypatch.setattr(capture.time, "perf_counter", lambda: 10.0)  # the same duration both ways
+    # The same duration both ways; a stand-in module, so no other thread sees a stopped clock.
+    monkeypatch.setattr(capture, "time", types.SimpleNamespace(**{**vars(time), "perf_counter": lambda: 10.0}))
     environ = _environ(body, **extra)
     out = orjson.dumps({"booking": {"booking_id": "B1", "status": "CONFIRMED"}, "user": {"given_name": "Ada"}})
     fast, general = _recorder(tmp_path, "fast", redact_pii=redact), _recorder(tmp_path, "general", redact_pii=redact)

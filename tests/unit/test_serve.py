@@ -94,8 +94,48 @@ def test_the_serving_process_installs_the_pause_guard(monkeypatch, gc_restored):
     assert len(guards) == 1 and gc.get_threshold()[2] == heap.FULL_EVERY
 
 
-def test_the_start_line_names_address_server_and_threads(monkeypatch, caplog):
-    monkeypatch.setattr(serve, "_waitress", lambda build, settings: None)
+def test_the_start_line_comes_once_the_app_is_built_and_names_address_server_and_threads(monkeypatch, caplog):
+    built = []
+    monkeypatch.setattr(serve, "_waitress", lambda build, settings: built.append(build()))
     with caplog.at_level(logging.INFO, logger="mock_server"):
-        serve.serve(lambda: None, Settings.load({}, server="waitress", port=9123, threads=2))
+        serve.serve(lambda: "the app", Settings.load({}, server="waitress", port=9123, threads=2))
+    assert built == ["the app"]
     assert "Booking Server v3 sandbox on http://127.0.0.1:9123 (server=waitress, threads=2)" in caplog.text
+
+
+def test_an_app_that_cannot_be_built_is_one_error_line_and_exit_1(monkeypatch, caplog):
+    def broken():
+        raise ValueError("fixture table 'slots' is not a list")
+
+    monkeypatch.setattr(serve, "_waitress", lambda build, settings: build())
+    with caplog.at_level(logging.INFO, logger="mock_server"), pytest.raises(SystemExit) as stopped:
+        serve.serve(broken, Settings.load({}, server="waitress"))
+    assert stopped.value.code == 1
+    assert [r.getMessage() for r in caplog.records] == [
+        "the sandbox cannot start: ValueError: fixture table 'slots' is not a list"]
+
+
+def test_serve_takes_the_factory_not_a_built_app():
+    from mock_server import create_app
+
+    with pytest.raises(TypeError, match="app factory"):
+        serve.serve(create_app({"clock": 1767225600, "record": 0}), Settings.load({}))
+
+
+def test_replay_serve_builds_a_replaying_app(monkeypatch, tmp_path):
+    from mock_server import create_app
+    from mock_server.cli import main
+
+    from ..helpers import journal_file
+
+    source = create_app({"clock": 1767225600, "recordings_dir": str(tmp_path), "recording": "src"}, environ={})
+    assert source.test_client().get("/v3/HealthCheck").status_code == 200
+    recording = journal_file(source)
+    for name in ("MOCK_REPLAY", "MOCK_PORT"):
+        monkeypatch.setenv(name, "")  # restored after the test: the command sets both
+    served = []
+    monkeypatch.setattr(serve, "_granian", lambda build, settings: served.append((build(), settings.port)))
+    assert main(["replay", str(recording), "--serve", "--port", "18123"]) == 0
+    app, port = served[0]
+    assert port == 18123 and app.extensions["mock_server"].settings.replay == str(recording)
+    assert app.test_client().get("/v3/HealthCheck").status_code == 200
