@@ -118,8 +118,9 @@ class Recorder:
         if head is None:
             head = self._template_heads[path] = orjson.dumps({"rpc": rpc, "method": "POST", "path": path})[1:-1]
         line = _JSON_ANSWER_LINE % (
-            self._iso(epoch).encode(), orjson.dumps(self.clock.now()), head, orjson.dumps(environ.get("QUERY_STRING", "")),
-            orjson.dumps(self._request_headers(environ)), data, len(out), out,
+            self._iso(epoch).encode(), orjson.dumps(self.clock.now()), head,
+            orjson.dumps(environ.get("QUERY_STRING", "")), orjson.dumps(self._request_headers(environ)),
+            data, len(out), out,
             orjson.dumps(round((time.perf_counter() - started) * 1000, 3)),
             orjson.dumps(warnings) if warnings else b"[]")
         try:

@@ -247,7 +247,8 @@ def _recorder(tmp_path, name, **settings):
     from mock_server.domain.clock import SandboxClock
     from mock_server.recording.capture import Recorder
 
-    return Recorder(Settings(recordings_dir=str(tmp_path), recording=name, **settings), SandboxClock(frozen_at=1767225600))
+    settings = Settings(recordings_dir=str(tmp_path), recording=name, **settings)
+    return Recorder(settings, SandboxClock(frozen_at=1767225600))
 
 
 def _environ(body: bytes, **extra) -> dict:
