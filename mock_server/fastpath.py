@@ -23,12 +23,10 @@ from .api.auth import NO_AUTH_WARNING
 from .api.booking_v3 import answers, fastread
 from .domain.errors import InvalidRequest, NotFound
 from .faults import magic
-from .recording.capture import request_body
 
 # Content types the JSON parser takes without a word (anything else: Flask's 415 or its own rules).
 _JSON_TYPES = frozenset({"", "application/json", "application/json; charset=utf-8",
                          "application/json;charset=utf-8"})
-_NO_FAULTS: list = []  # shared, never appended to: records and log lines of the fast path have none
 _STATUS_LINES = {200: "200 OK", 500: "500 INTERNAL SERVER ERROR"}  # as werkzeug words them
 _INTERNAL_ERROR = ({"code": 500, "status": "Internal Server Error"}, [])
 _flask_log = logging.getLogger("mock_server")  # the Flask app's logger (app.logger), where Flask logs a 500
@@ -122,18 +120,10 @@ class FastV3:
         out = orjson.dumps(payload)
         headers = [("Content-Type", "application/json"), ("Content-Length", str(len(out)))]
         start_response(_STATUS_LINES[status], headers)
-        rpc = path[4:]
-        notes = {"warnings": warnings, "faults": _NO_FAULTS}
         if accesslog.log.isEnabledFor(logging.INFO):
-            accesslog.write("POST", path, status, started, rpc, notes)
-        recorder = self.recorder
-        if recorder is not None:
-            if status == 200:
-                recorder.record_json_answer(environ, epoch, started, path, data, out, warnings)
-            else:  # the 500 of an unexpected error: its request body may not even be valid for the schema
-                record = recorder.build(environ, epoch, rpc, "POST", path, request_body(data, False),
-                                        (status, dict(headers), payload))
-                recorder.complete(record, epoch, started, notes)
+            accesslog.write("POST", path, status, started, path[4:], {"warnings": warnings})
+        if self.recorder is not None:
+            self.recorder.record_json_answer(environ, epoch, started, path, data, status, out, payload, warnings)
         return [out]
 
 

@@ -100,18 +100,20 @@ class Recorder:
         return record
 
     def record_json_answer(self, environ: dict, epoch: float, started: float, path: str, data: bytes,
-                           out: bytes, warnings: list) -> None:
-        """Journal a POST answered 200 with the sandbox's own JSON `out`, no fault touched (the fast path).
+                           status: int, out: bytes, payload: dict, warnings: list) -> None:
+        """Journal a POST the fast path answered with `out`, the sandbox's own JSON of `payload`.
 
-        Writes the line build() + complete() would write, from a template instead of nested dicts: the
-        bodies go in as they are. What the template cannot hold as it is (redaction, payment secrets,
-        a body that is not one line) takes the general way.
+        A 200 goes in from a template instead of nested dicts: the bodies as they are, the same line
+        build() + complete() would write. What the template cannot hold as it is (a 500, whose request
+        may not even be valid; redaction; payment secrets; a body that is not one line) takes that way.
         """
         rpc = path.rsplit("/", 1)[-1]
-        if self.redact or SECRET_FIELD_MARKERS[0] in data or SECRET_FIELD_MARKERS[1] in data or not _one_line(data):
-            record = self.build(environ, epoch, rpc, "POST", path, request_body(data, not self.redact),
-                                (200, {"Content-Type": "application/json", "Content-Length": str(len(out))},
-                                 orjson.loads(out) if self.redact else orjson.Fragment(out)))
+        if (status != 200 or self.redact or SECRET_FIELD_MARKERS[0] in data or SECRET_FIELD_MARKERS[1] in data
+                or not _one_line(data)):
+            trusted = not self.redact  # redaction needs the parsed bodies
+            record = self.build(environ, epoch, rpc, "POST", path, request_body(data, trusted and status == 200),
+                                (status, {"Content-Type": "application/json", "Content-Length": str(len(out))},
+                                 orjson.Fragment(out) if trusted else payload))
             self.complete(record, epoch, started, {"warnings": warnings})
             return
         head = self._template_heads.get(path)

@@ -63,7 +63,6 @@ class Journal:
         self._index: deque[tuple] = deque()  # IndexEntry fields, as plain tuples
         self._pending: list[bytes] = []  # encoded lines not written yet, in seq order
         self._write_lock = threading.Lock()  # one writer at a time, so the file stays in seq order
-        self._flusher_pid = 0  # the process this journal is registered with the flusher in
         self._failed = False
 
     def append(self, record: dict, epoch: float) -> int:
@@ -92,9 +91,6 @@ class Journal:
             while len(index) > self._index_size or (self._held_bytes > self._index_bytes and len(index) > 1):
                 self._held_bytes -= len(index.popleft()[4])
             self._pending.append(line)
-        if self._flusher_pid != os.getpid():  # once per process: a forked worker registers again
-            self._flusher_pid = os.getpid()
-            flusher.register(self)
         return seq
 
     def flush(self) -> None:
@@ -194,6 +190,9 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # O_APPEND: every write lands at the end, whatever else holds the file open.
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        # Opened by the first write, so in the process that serves (granian's worker builds the app):
+        # the flusher thread of that process writes the batches.
+        flusher.register(self)
         size = os.fstat(self._fd).st_size
         if size:
             # A named recording may already hold exchanges: continue its numbering, after any torn line.

@@ -276,9 +276,10 @@ def test_a_json_answer_is_journaled_byte_for_byte_as_build_and_complete_write_it
     # The same duration both ways; a stand-in module, so no other thread sees a stopped clock.
     monkeypatch.setattr(capture, "time", types.SimpleNamespace(**{**vars(time), "perf_counter": lambda: 10.0}))
     environ = _environ(body, **extra)
-    out = orjson.dumps({"booking": {"booking_id": "B1", "status": "CONFIRMED"}, "user": {"given_name": "Ada"}})
+    payload = {"booking": {"booking_id": "B1", "status": "CONFIRMED"}, "user": {"given_name": "Ada"}}
+    out = orjson.dumps(payload)
     fast, general = _recorder(tmp_path, "fast", redact_pii=redact), _recorder(tmp_path, "general", redact_pii=redact)
-    fast.record_json_answer(environ, 1767225600.25, 9.998, "/v3/CreateBooking", body, out, warnings)
+    fast.record_json_answer(environ, 1767225600.25, 9.998, "/v3/CreateBooking", body, 200, out, payload, warnings)
     record = general.build(environ, 1767225600.25, "CreateBooking", "POST", "/v3/CreateBooking",
                            capture.request_body(body, not redact),
                            (200, {"Content-Type": "application/json", "Content-Length": str(len(out))},
