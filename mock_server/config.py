@@ -52,6 +52,10 @@ class Settings:
     scenario: str = ""  # fault scenario (fixtures/scenarios/<name>.json) loaded at start-up
     timeout_ms: int = 30_000  # how long the `timeout` fault holds a request before its 504
     fast_path: int = 1  # 0 sends every /v3 call through the full Flask pipeline (same answers, slower)
+    db_fsync: int = 0  # 1 fsyncs the log before each change is answered (power-loss safe; kill -9 safe either way)
+    read_timeout_s: float = 10.0  # a request body that stalls this long is answered 408 and its connection closed
+    max_json_depth: int = 100  # deeper JSON request bodies get 400 (protobuf's own parser limit)
+    allowed_hosts: str = ""  # extra Host names /_admin answers to (comma-separated; "*" any), besides loopback and MOCK_HOST
 
     @classmethod
     def load(cls, environ: dict | None = None, **overrides) -> "Settings":
@@ -68,6 +72,14 @@ class Settings:
 
 def _coerce(name: str, type_name: str, raw: str):
     """Turn an env string into the field's type, with an error that names the variable."""
+    if "float" in str(type_name):
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if not 0 < value < float("inf"):
+            raise SystemExit(f"MOCK_{name.upper()} must be a positive number, got {raw!r}")
+        return value
     if "int" in str(type_name):
         try:
             return int(raw)
