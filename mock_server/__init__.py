@@ -61,6 +61,7 @@ def _json_errors(app: Flask) -> None:
     from flask import request
 
     from .api.common import error_response
+    from .domain.errors import StoreFailed
 
     @app.errorhandler(404)
     def _not_found(error):
@@ -69,6 +70,11 @@ def _json_errors(app: Flask) -> None:
             methods = sorted({r.rule.rstrip("/") for r in app.url_map.iter_rules() if r.rule.startswith("/v3/")})
             message += "; v3 methods: " + ", ".join(methods)
         return error_response(404, message)
+
+    @app.errorhandler(StoreFailed)
+    def _store_failed(error: StoreFailed):
+        # A change the store could not keep was not made: 507 (disk full) or 503, never a success later.
+        return error_response(error.status, error.message)
 
     @app.errorhandler(413)
     def _too_large(error):

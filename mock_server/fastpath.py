@@ -21,7 +21,7 @@ import orjson
 from . import accesslog
 from .api.auth import NO_AUTH_WARNING
 from .api.booking_v3 import answers, fastread
-from .domain.errors import InvalidRequest, NotFound
+from .domain.errors import InvalidRequest, NotFound, StoreFailed
 from .faults import magic
 
 # Content types the JSON parser takes without a word (anything else: Flask's 415 or its own rules).
@@ -90,11 +90,11 @@ class FastV3:
             return None
         try:
             answer = handler(body)
-        except (InvalidRequest, NotFound):
-            return None  # raised before any change: Flask's error handlers word the answer
-        except Exception:  # noqa: BLE001 - a bug, or a failing disk under persistence
-            # Not retried through Flask: a change may already be made (the log write comes after it),
-            # and a retry would answer from it. The same logged JSON 500 as Flask's, instead.
+        except (InvalidRequest, NotFound, StoreFailed):
+            return None  # raised before any change (the store writes ahead): Flask's handlers word the answer
+        except Exception:  # noqa: BLE001 - a bug
+            # Not retried through Flask: a bug may have left a change half made. The same logged JSON 500
+            # as Flask's, instead.
             _flask_log.exception("Exception on %s [POST]", path)
             return _INTERNAL_ERROR, 500
         return None if answer is None else (answer, 200)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import random
 import threading
+import time
+from typing import Callable
 
 from flask import current_app
 
@@ -13,7 +15,7 @@ from .config import Settings, resolve_path
 from .domain.bookings import BookingListener, BookingService, IdempotencyRecord
 from .domain.clock import SandboxClock
 from .storage import fixtures
-from .storage.persistence import Persistence, decode_booking
+from .storage.persistence import CorruptStore, Persistence, decode_booking
 
 EXTENSION_KEY = "mock_server"
 
@@ -30,10 +32,12 @@ class Runtime:
             "Basic " + base64.b64encode(settings.basic_auth.encode()).decode() if settings.basic_auth else None
         )
         self.fixture_path = resolve_path(settings.fixture)
-        self.persistence = Persistence(resolve_path(settings.db_path)) if settings.db_path else None
+        self.persistence = (Persistence(resolve_path(settings.db_path), fsync=bool(settings.db_fsync))
+                            if settings.db_path else None)
         self._reset_lock = threading.Lock()
-        # Extensions (faults, recorder) register what a reset must also clear.
+        # Extensions (faults, recorder) register what a reset must also clear, and what health reports.
         self.reset_hooks: list = []
+        self.health_sections: dict[str, Callable[[], dict]] = {}
         self.anchor_sec = self.clock.now()
         with heap.building():
             self.fixture = fixtures.read(self.fixture_path)
@@ -43,27 +47,34 @@ class Runtime:
             heap.settle()
 
     def reset(self) -> None:
-        """Back to the start state: clock as configured, fixtures re-anchored to its today, no bookings."""
+        """Back to the start state: clock as configured, fixtures re-anchored to its today, no bookings.
+
+        With persistence, the empty state is on disk before anything changes in memory: a reset the
+        store could not keep raises StoreFailed and leaves everything as it was.
+        """
         with self._reset_lock, heap.building():
+            anchor = self.settings.clock if self.settings.clock is not None else int(time.time())
+            fresh = self._fresh_service(anchor)
+            self._replace_state(fresh, anchor)
             self.clock.restart(frozen_at=self.settings.clock)
             self.rng = random.Random(self.settings.seed)
-            self.anchor_sec = self.clock.now()
-            self._replace_state(self._fresh_service())
-            self.snapshot()
+            self.anchor_sec = anchor
             for hook in self.reset_hooks:
                 hook()
             # The inventory lives until the next reset: out of the cyclic GC's sight (see heap). This
             # also collects the previous state, and anything frozen with it.
             heap.settle()
 
-    def _replace_state(self, fresh: BookingService) -> None:
+    def _replace_state(self, fresh: BookingService, anchor: int) -> None:
         old = self.bookings
         with old.lock:
-            # A request already inside the old state may still commit there: detach it from
+            if self.persistence is not None:
+                # The next generation's empty snapshot lands first (or StoreFailed, and nothing changes).
+                self.persistence.write_snapshot(self._meta(fresh, anchor), [], {},
+                                                generation=self.persistence.generation + 1)
+            # A request that waited for the old state's lock may still commit there: detach it from
             # persistence so it cannot write into the new generation.
             old.listener = BookingListener()
-            if self.persistence is not None:
-                self.persistence.generation += 1
             self.bookings = fresh
 
     def snapshot(self) -> None:
@@ -72,11 +83,12 @@ class Runtime:
             return
         service = self.bookings
         with service.lock:
-            self.persistence.write_snapshot(
-                {"anchor_sec": self.anchor_sec, "seed": self.settings.seed, "fixture": str(self.fixture_path),
-                 "next_seq": service.next_seq},
-                service.all_bookings(), service.tokens(),
-            )
+            self.persistence.write_snapshot(self._meta(service, self.anchor_sec), service.all_bookings(),
+                                            service.tokens())
+
+    def _meta(self, service: BookingService, anchor: int) -> dict:
+        return {"anchor_sec": anchor, "seed": self.settings.seed, "fixture": str(self.fixture_path),
+                "next_seq": service.next_seq}
 
     def health(self) -> dict:
         """Readiness and sizes."""
@@ -85,10 +97,12 @@ class Runtime:
             "persistent": self.persistence is not None, "anchor_sec": self.anchor_sec,
             "counts": {**self.bookings.inventory.counts(), **self.bookings.counts()},
             "clock": self.clock.state(),
+            **({"store": self.persistence.state()} if self.persistence is not None else {}),
+            **{name: section() for name, section in self.health_sections.items()},
         }
 
-    def _fresh_service(self) -> BookingService:
-        inventory = fixtures.materialise(self.fixture, self.anchor_sec)
+    def _fresh_service(self, anchor: int) -> BookingService:
+        inventory = fixtures.materialise(self.fixture, anchor)
         return BookingService(inventory, self.clock, listener=self.persistence)
 
     def _start(self) -> BookingService:
@@ -96,13 +110,17 @@ class Runtime:
         saved = self.persistence.load() if self.persistence else None
         if saved is not None and saved["meta"].get("anchor_sec") is not None:
             self.anchor_sec = saved["meta"]["anchor_sec"]
-        service = self._fresh_service()
+        service = self._fresh_service(self.anchor_sec)
         if saved is not None:
-            bookings = [decode_booking(doc, service.inventory) for doc in saved["bookings"].values()]
-            tokens = {
-                token: IdempotencyRecord(rec["fingerprint"], decode_booking(rec["booking"], service.inventory))
-                for token, rec in saved["tokens"].items()
-            }
+            try:
+                bookings = [decode_booking(doc, service.inventory) for doc in saved["bookings"].values()]
+                tokens = {
+                    token: IdempotencyRecord(rec["fingerprint"], decode_booking(rec["booking"], service.inventory))
+                    for token, rec in saved["tokens"].items()
+                }
+            except (KeyError, TypeError, ValueError) as exc:
+                raise CorruptStore(f"{self.persistence.path}: a stored booking cannot be read ({exc!r}); "
+                                   "refusing to start (nothing was changed on disk)") from None
             next_seq = max([saved["meta"].get("next_seq", 1)] + [_seq_of(b.booking_id) + 1 for b in bookings])
             service.restore(bookings, tokens, next_seq)
         self.bookings = service

@@ -41,17 +41,21 @@ class IdempotencyRecord:
 
 
 class BookingListener:
-    """Receives every committed change (persistence implements this); defaults do nothing."""
+    """Receives every change before it is made (persistence implements this); the default does nothing."""
 
-    def booking_saved(self, booking: Booking) -> None:
-        """A booking was created or changed."""
+    def commit(self, booking: Booking, token: str | None = None, record: IdempotencyRecord | None = None) -> None:
+        """Make this change durable (a booking's new state, and the token that answers it), or raise.
 
-    def token_saved(self, token: str, record: IdempotencyRecord) -> None:
-        """A token now answers with this record."""
+        Called before memory changes: if it raises (StoreFailed), the change is not made.
+        """
 
 
 class BookingService:
-    """All booking state and rules; one lock around every mutation."""
+    """All booking state and rules; one lock around every mutation.
+
+    Each mutation decides its change, hands it to the listener (write-ahead), and only then applies it
+    in memory: a change the store could not keep is never made, so a retry never finds it done.
+    """
 
     def __init__(self, inventory: Inventory, clock: SandboxClock, listener: BookingListener | None = None,
                  next_seq: int = 1):
@@ -87,6 +91,10 @@ class BookingService:
         if spec.start_sec <= self.clock.now():
             return 0
         return sum(s.spots_open for s in self.inventory.candidates(spec))
+
+    def answered(self, token: str) -> bool:
+        """True when a CreateBooking with this idempotency token succeeded (a retry answers its booking)."""
+        return token in self._tokens
 
     def get(self, booking_id: str) -> Booking:
         """A copy of the booking, or NotFound."""
@@ -141,20 +149,19 @@ class BookingService:
             if slot is None:
                 raise BookingFailed("SLOT_UNAVAILABLE", "no spot left in this slot")
 
-            slot.spots_open -= 1
             status = PENDING_MERCHANT_CONFIRMATION if slot.confirmation_mode == ASYNCHRONOUS else CONFIRMED
             booking = Booking(
-                booking_id=self._next_id(), slot=spec, user=user, status=status, held=slot,
+                booking_id=f"B{self._seq:07d}", slot=spec, user=user, status=status, held=slot,
                 payment_information=payment, idempotency_token=token, offer_id=offer_id,
                 created_sec=now, updated_sec=now,
             )
-            self._index(booking)
             record = IdempotencyRecord(fingerprint, dataclasses.replace(booking))
+            # One record carries the booking and its token: both are kept, or neither.
+            self.listener.commit(booking, token, record)
+            self._seq += 1
+            slot.spots_open -= 1
+            self._index(booking)
             self._tokens[token] = record
-            # Token first: it carries the booking, so a crash between the two writes still lets a retry
-            # with this token find the booking (booking first would leave it booked but unanswerable).
-            self.listener.token_saved(token, record)
-            self.listener.booking_saved(booking)
             return Outcome(dataclasses.replace(booking))
 
     def cancel(self, booking_id: str) -> Outcome:
@@ -200,6 +207,7 @@ class BookingService:
             slot = booking.held if booking.held in entries else next((s for s in entries if s.spots_open > 0), None)
             if slot is None:
                 raise BookingFailed("SLOT_UNAVAILABLE", "the requested new slot is not available")
+            self.listener.commit(dataclasses.replace(booking, slot=target, held=slot, updated_sec=now))
             self._unindex_user_slot(booking)
             if slot is not booking.held:
                 if booking.held is not None:
@@ -209,7 +217,6 @@ class BookingService:
             booking.slot = target
             booking.updated_sec = now
             self._index(booking)
-            self.listener.booking_saved(booking)
             return Outcome(dataclasses.replace(booking))
 
     def merchant_decision(self, booking_id: str, confirm: bool) -> Outcome:
@@ -245,11 +252,6 @@ class BookingService:
 
     # ---- internals ----
 
-    def _next_id(self) -> str:
-        seq = self._seq
-        self._seq += 1
-        return f"B{seq:07d}"
-
     def _check_window(self, booking: Booking, now: int, closing: str) -> None:
         """OUTSIDE_CANCELLATION_WINDOW once the service's window before the start has begun."""
         window = self.inventory.service(booking.slot.merchant_id, booking.slot.service_id).cancellation_window_sec
@@ -266,6 +268,7 @@ class BookingService:
         return booking
 
     def _set_status(self, booking: Booking, status: str, now: int) -> None:
+        self.listener.commit(dataclasses.replace(booking, status=status, updated_sec=now))
         was_active = booking.is_active
         booking.status = status
         booking.updated_sec = now
@@ -273,7 +276,6 @@ class BookingService:
             if booking.held is not None:
                 booking.held.spots_open += 1
             self._unindex_user_slot(booking)
-        self.listener.booking_saved(booking)
 
     def _user_slot_key(self, booking: Booking) -> tuple:
         s = booking.slot

@@ -33,3 +33,12 @@ class NotFound(DomainError):
     def __init__(self, message: str):
         super().__init__(message)
         self.message = message
+
+
+class StoreFailed(DomainError):
+    """The store could not make a change durable; nothing was changed (HTTP 507 when the disk is full, else 503)."""
+
+    def __init__(self, message: str, disk_full: bool = False):
+        super().__init__(message)
+        self.message = message
+        self.status = 507 if disk_full else 503

@@ -39,6 +39,8 @@ def install(app: Flask, api) -> None:
         install_capture(app, state.recorder)
     app.extensions[STATE_KEY] = state
     runtime.reset_hooks.append(lambda: _on_reset(state))
+    if state.recorder.enabled:
+        runtime.health_sections["recording"] = state.recorder.journal.state
     api.register_blueprint(blp)
 
 

@@ -64,6 +64,9 @@ class Journal:
         self._pending: list[bytes] = []  # encoded lines not written yet, in seq order
         self._write_lock = threading.Lock()  # one writer at a time, so the file stays in seq order
         self._failed = False
+        self.dropped = 0  # lines a failed write could not write whole (and so left out)
+        self.last_error: str | None = None
+        self._torn_at: int | None = None  # where the file must be cut back to before the next write
 
     def append(self, record: dict, epoch: float) -> int:
         """Number the record, index it and queue its line for the next write; returns its seq."""
@@ -103,16 +106,46 @@ class Journal:
                 self._write(fd, lines)
 
     def _write(self, fd: int, lines: list[bytes]) -> None:
+        """Write a batch of whole lines: a failed write is cut back to its last whole line, so none is ever torn."""
+        try:
+            if self._torn_at is not None:  # an earlier batch could not be cut back: try again first
+                os.ftruncate(fd, self._torn_at)
+                self._torn_at = None
+            before = os.fstat(fd).st_size
+        except OSError as exc:
+            self._drop(len(lines), exc)  # never write after a half line
+            return
         try:
             _write_lines(fd, lines)
         except OSError as exc:
-            self.report_failure(exc)
+            # Keep the lines that made it whole; cut off the one torn by the failure, drop the rest.
+            kept, end = 0, before
+            try:
+                size = os.fstat(fd).st_size
+                while kept < len(lines) and end + len(lines[kept]) <= size:
+                    end += len(lines[kept])
+                    kept += 1
+                if size != end:
+                    os.ftruncate(fd, end)
+            except OSError:
+                self._torn_at = end
+            self._drop(len(lines) - kept, exc)
+
+    def _drop(self, count: int, exc: OSError) -> None:
+        self.dropped += count
+        self.report_failure(exc)
 
     def report_failure(self, exc: OSError) -> None:
         """Recording must never break serving: say once that the journal cannot be written, not every time."""
+        self.last_error = f"{exc.strerror or exc}"
         if not self._failed:
             self._failed = True
-            log.error("recording to %s failed: %s (further errors not logged)", self.path, exc)
+            log.error("recording to %s failed: %s (further errors not logged; see /_admin/health)", self.path, exc)
+
+    def state(self) -> dict:
+        """What /_admin/health says about the journal: lines written, and lines dropped by failed writes."""
+        return {"journal": str(self.path), "recorded": self._seq, "dropped": self.dropped,
+                **({"error": self.last_error} if self.last_error else {})}
 
     @property
     def recorded(self) -> int:
@@ -175,6 +208,7 @@ class Journal:
             self._index.clear()
             self._held_bytes = 0
             self._seq = 0
+            self._torn_at = None
 
     def close(self) -> None:
         """Write what is pending and release the file descriptor."""

@@ -1,14 +1,20 @@
 """Durable bookings: a TinyDB snapshot plus an append-only log, so no write rewrites a whole file.
 
-Every committed change is one JSON line appended to `<db_path>.wal` with a single write() before
-the answer leaves, so `kill -9` loses nothing that was answered. At start-up (and on reset) the
-log is folded into a fresh snapshot written to a temporary file and renamed over the old one,
-so the snapshot is never half-written. Log records are whole-booking upserts: replaying one
-twice is harmless, which makes a crash between rename and truncate safe too.
+Write-ahead: every change is one JSON line appended to `<db_path>.wal` and written whole *before*
+memory changes and before the answer leaves, so a write that fails changes nothing, and `kill -9`
+loses nothing that was answered. A write that fails part-way is cut back off the log; if even that
+fails, the store stops taking changes until restart (never a half line followed by another). With
+`MOCK_DB_FSYNC=1` each line is also fsync'd (power-loss safe); without, it sits in the kernel's
+page cache, which a killed process cannot lose. At start-up (and on reset) the log is folded into a
+fresh snapshot written to a temporary file, fsync'd and renamed over the old one. Log records are
+whole-booking upserts: replaying one twice is harmless, which makes a crash between rename and
+truncate safe too. A store that cannot be read whole is refused, never silently shortened.
 """
 
 from __future__ import annotations
 
+import errno
+import logging
 import os
 import threading
 from pathlib import Path
@@ -17,83 +23,114 @@ import orjson
 from tinydb import TinyDB
 
 from ..domain.bookings import BookingListener, IdempotencyRecord
+from ..domain.errors import StoreFailed
 from ..domain.inventory import Inventory
 from ..domain.models import Booking, SlotSpec, UserInformation
 from .tinystore import OrjsonStorage
 
 COMPACT_EVERY = 100_000  # log lines; folding is O(bookings), so it is rare
+_DISK_FULL = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
+_EMPTY = object()  # a snapshot file with nothing in it
+
+log = logging.getLogger("mock_server")
+
+
+class CorruptStore(Exception):
+    """The snapshot or the log cannot be read whole: the sandbox refuses to start on it."""
 
 
 class Persistence(BookingListener):
-    """Writes booking changes to the log; loads and compacts snapshot + log."""
+    """Writes booking changes to the log before they happen; loads and compacts snapshot + log."""
 
-    def __init__(self, db_path: str | Path):
+    def __init__(self, db_path: str | Path, fsync: bool = False):
         self.path = Path(db_path)
         self.wal_path = self.path.with_name(self.path.name + ".wal")
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        self.fsync = fsync
         self._fd: int | None = None
+        self._size = 0  # bytes of whole lines in the log: where a failed write is cut back to
         self._lines = 0
         self._write_lock = threading.Lock()
         self.compactor = None  # set by the runtime: a callable that snapshots current state
         # Bumped by each reset. Log lines carry it, so lines from before a reset are never replayed onto
         # the reset state (a crash between the reset's snapshot and its log truncation would do that).
         self.generation = 0
+        self.failed: str | None = None  # why the store takes no more changes (until restart)
 
     # ---- BookingListener ----
 
-    def booking_saved(self, booking: Booking) -> None:
-        """Append the booking's new state."""
-        self._append({"op": "booking", "booking": encode_booking(booking)})
+    def commit(self, booking: Booking, token: str | None = None, record: IdempotencyRecord | None = None) -> None:
+        """Write one change (a booking's new state, and the token that answers it) whole, or raise StoreFailed."""
+        if self._lines >= COMPACT_EVERY and self.compactor is not None:
+            # Before this change is written, so the snapshot holds exactly the lines written so far.
+            self.compactor()
+        line = {"op": "booking", "booking": encode_booking(booking)}
+        if token is not None and record is not None:
+            line["token"] = {"token": token, "fingerprint": record.fingerprint,
+                             "booking": encode_booking(record.booking)}
+        self._append(line)
 
-    def token_saved(self, token: str, record: IdempotencyRecord) -> None:
-        """Append a token's answer."""
-        self._append({"op": "token", "token": token, "fingerprint": record.fingerprint,
-                      "booking": encode_booking(record.booking)})
+    def state(self) -> dict:
+        """What /_admin/health says about the store."""
+        return {"path": str(self.path), "fsync": self.fsync, "log_lines": self._lines,
+                "writable": self.failed is None, **({"error": self.failed} if self.failed else {})}
 
     # ---- load / save ----
 
     def load(self) -> dict | None:
-        """Snapshot + log as raw records, or None when nothing was persisted yet."""
+        """Snapshot + log as raw records, or None when nothing was persisted yet; CorruptStore if damaged."""
         if not self.path.exists() and not self.wal_path.exists():
             return None
         state = {"meta": {}, "bookings": {}, "tokens": {}}
         if self.path.exists():
-            with TinyDB(self.path, storage=OrjsonStorage, access_mode="r") as db:
-                tables = db.storage.read() or {}
-            meta = list(tables.get("meta", {}).values())
-            state["meta"] = meta[0] if meta else {}
-            for doc in tables.get("bookings", {}).values():
-                state["bookings"][doc["booking_id"]] = doc
-            for doc in tables.get("tokens", {}).values():
-                state["tokens"][doc["token"]] = doc
+            self._load_snapshot(state)
         self.generation = state["meta"].get("generation", 0)
         for record in self._read_log():
             if record.get("gen", 0) != self.generation:
                 continue  # written before a reset whose snapshot landed: that state is gone on purpose
             if record.get("op") == "booking":
                 state["bookings"][record["booking"]["booking_id"]] = record["booking"]
-            elif record.get("op") == "token":
-                state["tokens"][record["token"]] = record
-                # The token line comes first: if the crash took the booking line after it, this restores it.
-                state["bookings"].setdefault(record["booking"]["booking_id"], record["booking"])
+            token = record if record.get("op") == "token" else record.get("token")
+            if token is not None:  # "op": "token" lines come from logs written before write-ahead
+                state["tokens"][token["token"]] = token
+                state["bookings"].setdefault(token["booking"]["booking_id"], token["booking"])
         return state
 
-    def write_snapshot(self, meta: dict, bookings: list[Booking], tokens: dict[str, IdempotencyRecord]) -> None:
-        """Replace the snapshot atomically with this state and empty the log."""
-        meta = {**meta, "generation": self.generation}
+    def write_snapshot(self, meta: dict, bookings: list[Booking], tokens: dict[str, IdempotencyRecord],
+                       generation: int | None = None) -> None:
+        """Replace the snapshot atomically with this state and empty the log; StoreFailed if it cannot.
+
+        `generation` is the one the snapshot starts (a reset passes the next one); it is adopted only
+        once the snapshot is in place, so a failed reset leaves the store as it was.
+        """
+        generation = self.generation if generation is None else generation
+        meta = {**meta, "generation": generation}
         with self._write_lock:
             tmp = self.path.with_name(self.path.name + ".tmp")
-            tmp.unlink(missing_ok=True)
-            with TinyDB(tmp, storage=OrjsonStorage) as db:  # the storage fsyncs each write
-                db.table("meta").insert(meta)
-                db.table("bookings").insert_multiple(encode_booking(b) for b in bookings)
-                db.table("tokens").insert_multiple(
-                    {"token": t, "fingerprint": r.fingerprint, "booking": encode_booking(r.booking)}
-                    for t, r in tokens.items()
-                )
-            os.replace(tmp, self.path)
+            try:
+                tmp.unlink(missing_ok=True)
+                with TinyDB(tmp, storage=OrjsonStorage) as db:  # the storage fsyncs each write
+                    db.table("meta").insert(meta)
+                    db.table("bookings").insert_multiple(encode_booking(b) for b in bookings)
+                    db.table("tokens").insert_multiple(
+                        {"token": t, "fingerprint": r.fingerprint, "booking": encode_booking(r.booking)}
+                        for t, r in tokens.items()
+                    )
+                os.replace(tmp, self.path)
+            except OSError as exc:
+                _discard(tmp)
+                raise _store_failed(f"could not write the snapshot {self.path}", exc) from None
+            _fsync_dir(self.path.parent)
+            self.generation = generation
             self._close()
-            self.wal_path.write_bytes(b"")
+            try:
+                # The snapshot holds every line of the log now; if the log cannot be emptied, replaying
+                # it later is harmless (upserts), but appending after a line we could not check is not.
+                self.wal_path.write_bytes(b"")
+            except OSError as exc:
+                self.failed = f"could not empty the log {self.wal_path} after a snapshot: {exc}"
+                raise _store_failed(self.failed, exc) from None
+            self._size = 0
             self._lines = 0
 
     def close(self) -> None:
@@ -107,27 +144,150 @@ class Persistence(BookingListener):
         record["gen"] = self.generation
         line = orjson.dumps(record) + b"\n"
         with self._write_lock:
-            if self._fd is None:
-                self._fd = os.open(self.wal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-            os.write(self._fd, line)
+            if self.failed is not None:
+                raise StoreFailed(f"the store takes no changes until the sandbox restarts: {self.failed}")
+            try:
+                if self._fd is None:
+                    self._open()
+                _write_all(self._fd, line, self.fsync)
+            except OSError as exc:
+                self._cut_back(exc)
+                raise _store_failed(f"could not write to {self.wal_path}", exc) from None
+            self._size += len(line)
             self._lines += 1
-        if self._lines >= COMPACT_EVERY and self.compactor is not None:
-            self.compactor()
+
+    def _open(self) -> None:
+        self._fd = os.open(self.wal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._size = os.fstat(self._fd).st_size
+
+    def _cut_back(self, exc: OSError) -> None:
+        """Remove what a failed write left of its line; if that fails too, take no more changes."""
+        try:
+            if self._fd is not None and os.fstat(self._fd).st_size != self._size:
+                os.ftruncate(self._fd, self._size)
+        except OSError as cut:
+            self.failed = f"a write to {self.wal_path} failed ({exc.strerror}) and could not be undone ({cut.strerror})"
+            log.error("persistence: %s; changes are refused until restart", self.failed)
 
     def _close(self) -> None:
         if self._fd is not None:
             os.close(self._fd)
             self._fd = None
 
+    def _load_snapshot(self, state: dict) -> None:
+        data = self.path.read_bytes()  # TinyDB's own read would take an empty file for an empty database
+        try:
+            tables = orjson.loads(data) if data.strip() else _EMPTY
+        except orjson.JSONDecodeError as exc:
+            raise CorruptStore(f"{self.path}: the snapshot is not valid JSON ({exc})") from None
+        # A snapshot is always written with its meta record: anything else was damaged or replaced.
+        if not isinstance(tables, dict) or not isinstance(tables.get("meta"), dict) or not tables["meta"]:
+            raise CorruptStore(f"{self.path}: the snapshot is {_what(tables)}, not a sandbox snapshot; "
+                               "refusing to start with no bookings (move it away to start empty)")
+        try:
+            state["meta"] = next(iter(tables["meta"].values()))
+            for doc in tables.get("bookings", {}).values():
+                _check_booking(doc)
+                state["bookings"][doc["booking_id"]] = doc
+            for doc in tables.get("tokens", {}).values():
+                _check_token(doc)
+                state["tokens"][doc["token"]] = doc
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise CorruptStore(f"{self.path}: damaged record in the snapshot ({exc!r})") from None
+
     def _read_log(self):
+        """The log's records; a damaged line is CorruptStore, except a torn last one (a crash mid-write)."""
         if not self.wal_path.exists():
             return
-        for raw in self.wal_path.read_bytes().splitlines():
+        data = self.wal_path.read_bytes()
+        lines = data.split(b"\n")
+        tail = lines.pop()  # after the last newline: empty, unless the last write was cut short
+        for number, raw in enumerate(lines, 1):
             try:
-                yield orjson.loads(raw)
-            except orjson.JSONDecodeError:
-                # Only the line in flight at a crash can be torn; everything before it is whole.
-                continue
+                record = orjson.loads(raw)
+                _check_record(record)
+            except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as exc:
+                # Lines are written whole, newline last: a damaged line that has its newline was not torn.
+                raise CorruptStore(f"{self.wal_path} line {number}: damaged record ({exc}); "
+                                   "refusing to start (nothing was changed on disk)") from None
+            yield record
+        if tail:
+            kept = self.wal_path.with_name(self.wal_path.name + ".torn")
+            try:
+                with open(kept, "ab") as handle:
+                    handle.write(tail + b"\n")
+            except OSError as exc:
+                kept = f"nowhere ({exc.strerror})"
+            log.warning("persistence: the last line of %s was torn by a crash (%d bytes, never acknowledged); "
+                        "ignored, and kept in %s", self.wal_path, len(tail), kept)
+
+
+def _write_all(fd: int, data: bytes, fsync: bool) -> None:
+    """The whole line, however many writes it takes (a short write is not an error until one fails)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view):]
+    if fsync:
+        os.fdatasync(fd)
+
+
+def _store_failed(what: str, exc: OSError) -> StoreFailed:
+    disk_full = exc.errno in _DISK_FULL
+    return StoreFailed(f"{what}: {exc.strerror or exc}; nothing was changed", disk_full=disk_full)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make a rename durable (best effort: not every file system lets a folder be opened)."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _discard(path: Path) -> None:
+    try:
+        path.unlink(missing_ok=True)
+    except OSError:
+        pass
+
+
+def _what(value) -> str:
+    if value is _EMPTY:
+        return "empty"
+    return f"{orjson.dumps(value)[:40].decode()} (JSON {type(value).__name__})"
+
+
+def _check_booking(doc: dict) -> None:
+    for key in ("booking_id", "status"):
+        if not isinstance(doc[key], str):
+            raise TypeError(f"{key} is not a string")
+    if not isinstance(doc["slot"], dict) or not isinstance(doc["user"], dict):
+        raise TypeError("slot and user must be objects")
+
+
+def _check_token(doc: dict) -> None:
+    if not isinstance(doc["token"], str) or not isinstance(doc["fingerprint"], str):
+        raise TypeError("token and fingerprint must be strings")
+    _check_booking(doc["booking"])
+
+
+def _check_record(record: dict) -> None:
+    """A log record has the shape the loader relies on (else the line is damaged)."""
+    op = record["op"]
+    if op == "booking":
+        _check_booking(record["booking"])
+        if record.get("token") is not None:
+            _check_token(record["token"])
+    elif op == "token":
+        _check_token(record)
+    else:
+        raise ValueError(f"unknown op {op!r}")
 
 
 def encode_booking(booking: Booking) -> dict:

@@ -292,3 +292,50 @@ def test_a_json_answer_is_journaled_byte_for_byte_as_build_and_complete_write_it
     assert written["request"]["headers"]["Authorization"] == "Basic [REDACTED]"
     assert b'"tok"' not in fast_lines[0] and b"c2VjcmV0" not in fast_lines[0]
     assert (b"Ada" in fast_lines[0]) is not bool(redact)
+
+
+def _fail_after(monkeypatch, module, written_bytes: int, cut_back_fails: bool = False):
+    """writev writes `written_bytes` of its batch, then the disk is full; optionally ftruncate fails too."""
+    real_writev, real_truncate = os.writev, os.ftruncate
+    state = {"left": written_bytes}
+
+    def writev(fd, bufs):
+        if state["left"] is None:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        data, state["left"] = b"".join(bufs)[:state["left"]], None
+        return real_writev(fd, [data])
+
+    def ftruncate(fd, size):
+        if cut_back_fails:
+            raise OSError(errno.EROFS, "Read-only file system")
+        return real_truncate(fd, size)
+
+    monkeypatch.setattr(module.os, "writev", writev)
+    monkeypatch.setattr(module.os, "write", lambda fd, data: writev(fd, [data]))
+    monkeypatch.setattr(module.os, "ftruncate", ftruncate)
+
+
+@pytest.mark.parametrize("cut_back_fails", [False, True])
+def test_a_full_disk_keeps_whole_lines_and_never_leaves_a_torn_one_mid_file(tmp_path, monkeypatch, cut_back_fails):
+    from mock_server.recording import journal as journal_module
+
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.append(_record(), 0.0)
+    journal.flush()
+    for _ in range(3):
+        journal.append(_record(), 0.0)
+    # The batch is torn 10 bytes into its second line.
+    _fail_after(monkeypatch, journal_module, len(journal._pending[0]) + 10, cut_back_fails)
+    journal.flush()
+    journal.append(_record(), 0.0)
+    journal.flush()  # still full: dropped too
+    error = "Read-only file system" if cut_back_fails else "No space left on device"  # the last failure
+    dropped = 3  # the torn batch's first line was whole: kept (a failed cut is retried before the next write)
+    assert journal.state()["dropped"] == dropped and journal.state()["error"] == error
+    monkeypatch.undo()  # space again
+    journal.append(_record(), 0.0)
+    journal.flush()
+    lines = (tmp_path / "j.jsonl").read_bytes().splitlines()
+    assert [orjson.loads(line)["seq"] for line in lines] == [1, 2, 6]  # whole lines only, in order
+    assert journal.state() == {"journal": str(tmp_path / "j.jsonl"), "recorded": 6, "dropped": dropped,
+                               "error": error}
