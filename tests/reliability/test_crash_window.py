@@ -1,4 +1,4 @@
-"""A crash between the log lines of one CreateBooking: a retry with the same token never books twice."""
+"""A crash anywhere inside the log write of one CreateBooking: a retry with the same token never books twice."""
 
 import shutil
 
@@ -15,18 +15,18 @@ def _app(db):
 
 @pytest.fixture(scope="module")
 def crashed_states(tmp_path_factory):
-    """One CreateBooking's log, cut after each of its lines: every state a kill -9 can leave."""
+    """One CreateBooking's log line, absent, torn half-way, and whole: every state a kill -9 can leave."""
     root = tmp_path_factory.mktemp("window")
     app = _app(root / "live" / "db.json")
     body = create_body(find_slot(app.extensions["mock_server"], vertical="classes"), token="retry-me")
     answer = app.test_client().post("/v3/CreateBooking", json=body).get_json()
-    lines = (root / "live" / "db.json.wal").read_bytes().splitlines(keepends=True)
-    assert len(lines) == 2, lines  # the booking and its token
+    log = (root / "live" / "db.json.wal").read_bytes()
+    assert log.count(b"\n") == 1, log  # the booking and its token: one line, written whole
     states = []
-    for cut in range(len(lines) + 1):
+    for cut, kept in enumerate((b"", log[:len(log) // 2], log)):
         folder = root / f"cut{cut}"
         shutil.copytree(root / "live", folder)
-        (folder / "db.json.wal").write_bytes(b"".join(lines[:cut]))
+        (folder / "db.json.wal").write_bytes(kept)
         states.append(folder / "db.json")
     return body, answer["booking"], states
 
