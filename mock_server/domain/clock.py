@@ -5,6 +5,24 @@ from __future__ import annotations
 import threading
 import time
 
+# The clock's range, enforced on every change. 2**40 s is the year 36812: far enough for any test, and small
+# enough that every consumer (int64 in JSON, floats, the journal) stays exact. Dates past the year 9999 have
+# no calendar form in Python; pages that show one say so instead.
+EARLIEST_SEC = 0
+LATEST_SEC = 2**40
+
+
+class ClockRangeError(ValueError):
+    """A clock change that would leave [EARLIEST_SEC, LATEST_SEC]; nothing changed."""
+
+
+def check_range(sec: int, what: str = "the sandbox clock") -> int:
+    """`sec` when it is inside the clock's range; ClockRangeError naming the bounds otherwise."""
+    if not EARLIEST_SEC <= sec <= LATEST_SEC:
+        raise ClockRangeError(f"{what} must stay between {EARLIEST_SEC} and {LATEST_SEC} epoch seconds "
+                              f"(2^40, the year 36812); {sec} is outside")
+    return sec
+
 
 class SandboxClock:
     """Epoch-second clock that QA can freeze, unfreeze and advance."""
@@ -12,7 +30,7 @@ class SandboxClock:
     def __init__(self, frozen_at: int | None = None, wall=time.time):
         self._wall = wall
         self._lock = threading.Lock()
-        self._frozen_at = frozen_at
+        self._frozen_at = None if frozen_at is None else check_range(int(frozen_at))
         self._offset = 0
 
     def now(self) -> int:
@@ -34,14 +52,15 @@ class SandboxClock:
 
     def restart(self, frozen_at: int | None = None) -> None:
         """Back to the state it was built in: wall time with no offset, or frozen at `frozen_at`."""
+        frozen_at = None if frozen_at is None else check_range(int(frozen_at))
         with self._lock:
             self._frozen_at = frozen_at
             self._offset = 0
 
     def freeze(self, at: int | None = None) -> None:
-        """Stop time, at `at` or at the current sandbox time."""
+        """Stop time, at `at` or at the current sandbox time; ClockRangeError (nothing changed) out of range."""
         with self._lock:
-            self._frozen_at = self.now() if at is None else int(at)
+            self._frozen_at = self.now() if at is None else check_range(int(at))
 
     def unfreeze(self) -> None:
         """Let time run again from where it stands (the offset keeps it continuous)."""
@@ -51,8 +70,9 @@ class SandboxClock:
                 self._frozen_at = None
 
     def advance(self, seconds: int) -> None:
-        """Move time forward (or back, with a negative number)."""
+        """Move time forward (or back, with a negative number); ClockRangeError (nothing changed) out of range."""
         with self._lock:
+            check_range(self.now() + int(seconds))
             if self._frozen_at is not None:
                 self._frozen_at += int(seconds)
             else:

@@ -9,7 +9,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from .rules import BUSINESS_KINDS, Rule, build_rule, cap_errors
+from .rules import COMMIT_KINDS, GUARDED_KINDS, Rule, build_rule, cap_errors
 
 RETIRED_KEPT = 100
 
@@ -45,7 +45,7 @@ class Facts(Protocol):
         """The values of a match key (merchant_id, service_id, user_id, booking_id) in the request."""
 
     def admits(self, kind: str) -> bool:
-        """False when the request is invalid, so a business failure must not replace its 400."""
+        """For a GUARDED_KINDS kind: True when a fault of it keeps its contract on this request (see rules.py)."""
 
 
 class RuleError(ValueError):
@@ -142,7 +142,10 @@ class FaultEngine:
     # ---- the decision ----
 
     def decide(self, method: str, facts: Facts, rng: random.Random, now: int) -> Decision | None:
-        """Fire at most one delay rule and one outcome rule (first match each, in the order added)."""
+        """Before the view: fire at most one delay rule and one outcome rule (first match each, in the order added).
+
+        Kinds decided once the view has committed (COMMIT_KINDS) are left for `decide_committed`.
+        """
         if not self._rules:
             return None
         with self._lock:
@@ -150,14 +153,11 @@ class FaultEngine:
             delay = outcome = None
             for rule in list(self._rules):
                 is_delay = rule.kind == "delay"
-                if (delay if is_delay else outcome) is not None or not rule.applies_to(method):
+                if (delay if is_delay else outcome) is not None or rule.kind in COMMIT_KINDS:
                     continue
-                if not self._matches(rule, facts):
+                effect = self._try(rule, method, facts, rng)
+                if effect is None:
                     continue
-                # Drawn only for a rule that matched, so unrelated traffic never moves the sequence.
-                if rule.probability < 1.0 and not rng.random() < rule.probability:
-                    continue
-                effect = self._fire(rule, rng)
                 if is_delay:
                     delay = effect
                 else:
@@ -168,12 +168,38 @@ class FaultEngine:
             return None
         return Decision(delay, outcome)
 
+    def decide_committed(self, method: str, facts: Facts, rng: random.Random, now: int) -> Effect | None:
+        """After a view that committed a change and had no other outcome: the first matching COMMIT_KINDS rule."""
+        if not self._rules:
+            return None
+        with self._lock:
+            self._expire(now)
+            for rule in list(self._rules):
+                if rule.kind in COMMIT_KINDS:
+                    effect = self._try(rule, method, facts, rng)
+                    if effect is not None:
+                        return effect
+        return None
+
+    def watches_commits(self, method: str) -> bool:
+        """True when a rule may fire once this method's view has committed (read without the lock, like active)."""
+        return any(rule.kind in COMMIT_KINDS and rule.applies_to(method) for rule in list(self._rules))
+
+    def _try(self, rule: Rule, method: str, facts: Facts, rng: random.Random) -> Effect | None:
+        """Fire the rule if it applies to this request; nothing is drawn or spent for one that does not."""
+        if not rule.applies_to(method) or not self._matches(rule, facts):
+            return None
+        # Drawn only for a rule that matched, so unrelated traffic never moves the sequence.
+        if rule.probability < 1.0 and not rng.random() < rule.probability:
+            return None
+        return self._fire(rule, rng)
+
     @staticmethod
     def _matches(rule: Rule, facts: Facts) -> bool:
         for key, value in rule.match.items():
             if value not in facts.get(key):
                 return False
-        return rule.kind not in BUSINESS_KINDS or facts.admits(rule.kind)
+        return rule.kind not in GUARDED_KINDS or facts.admits(rule.kind)
 
     def _fire(self, rule: Rule, rng: random.Random) -> Effect:
         rule.fired += 1

@@ -2,30 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import orjson
 from flask import Flask, Response, current_app, request
 from flask_smorest import abort
-from marshmallow import ValidationError
 
-from ..api.booking_v3 import schemas as v3
 from ..api.common import exchange_notes, note_warning
-from ..domain.errors import InvalidRequest, NotFound
+from ..domain.errors import NotFound
 from ..runtime import get_runtime
-from . import kinds, magic
-from .engine import Decision, FaultEngine
-from .rules import BUSINESS_KINDS, MATCH_KEYS
+from . import kinds, magic, preflight
+from .engine import Decision, Effect, FaultEngine
+from .rules import BUSINESS_KINDS, COMMIT_KINDS, MATCH_KEYS
 
 ENGINE_KEY = "mock_server.faults"
-DECISION_KEY = "mock_server.fault_decision"
-# Request schemas the business-failure kinds validate with first, so an invalid request keeps its 400.
-PREFLIGHT = {"CreateBooking": v3.CreateBookingRequestSchema, "UpdateBooking": v3.UpdateBookingRequestSchema,
-             "BatchAvailabilityLookup": v3.BatchAvailabilityLookupRequestSchema,
-             "CheckAvailability": v3.CheckAvailabilityRequestSchema}
+PLAN_KEY = "mock_server.fault_plan"
 
 
 def current_engine() -> FaultEngine:
     """The fault engine of the current app."""
     return current_app.extensions[ENGINE_KEY]
+
+
+@dataclass(slots=True)
+class Plan:
+    """What the check before the view decided, and whether a fault may still fire once the view commits."""
+
+    method: str
+    facts: RequestFacts
+    decision: Decision | None
+    watch_commit: bool = False  # decide COMMIT_KINDS after the view (rules, or `on_commit`)
+    on_commit: Effect | None = None  # a magic COMMIT_KINDS tag, applied only if the view commits
 
 
 def install_hooks(app: Flask, blueprint_name: str, engine: FaultEngine) -> None:
@@ -46,23 +53,31 @@ def install_hooks(app: Flask, blueprint_name: str, engine: FaultEngine) -> None:
         environ = req.environ
         body = req.get_data(cache=True) if method in magic.EMAIL_METHODS else None
         try:
-            found = magic.scan(method, environ, body)
+            found = magic.scan(method, environ, body, strict=True)
         except magic.MagicError as exc:
             abort(400, message=str(exc))
         if found is None and not engine.active:
             return None  # the common case: no rule, no magic value, nothing parsed, nothing drawn
         runtime = get_runtime()
         facts = RequestFacts(method, runtime)
+        on_commit = None
         if found is not None:
             effects, warnings = found
             for warning in warnings:
                 note_warning(warning)
-            decision = _magic_decision(effects, facts)
+            decision, on_commit = _magic_decision(effects, facts)
+            watch_commit = on_commit is not None
         else:
             decision = engine.decide(method, facts, runtime.rng, runtime.clock.now())
+            watch_commit = engine.watches_commits(method)
+        watch_commit = watch_commit and (decision is None or decision.outcome is None)
+        if watch_commit:
+            facts.judge_now()
+        if decision is None and not watch_commit:
+            return None
+        environ[PLAN_KEY] = Plan(method, facts, decision, watch_commit, on_commit)
         if decision is None:
             return None
-        environ[DECISION_KEY] = (method, decision)
         notes = exchange_notes()
         for effect in decision.effects:
             notes["faults"].append({"id": effect.rule_id, "kind": effect.kind})
@@ -76,16 +91,32 @@ def install_hooks(app: Flask, blueprint_name: str, engine: FaultEngine) -> None:
         return kinds.before_view(outcome, method, hold, environ, facts.token)
 
     def after(response: Response) -> Response:
-        planned = request.environ.get(DECISION_KEY)
-        if planned is None:
+        plan = request.environ.get(PLAN_KEY)
+        if plan is None:
             return response
-        method, decision = planned
-        outcome = decision.outcome
+        method = plan.method
+        outcome = plan.decision.outcome if plan.decision is not None else None
+        if outcome is None and plan.watch_commit:
+            outcome = _after_commit(plan, response)
+            if outcome is not None:
+                exchange_notes()["faults"].append({"id": outcome.rule_id, "kind": outcome.kind})
         if outcome is None or not kinds.runs_view(outcome, method):
             return response
         if outcome.kind == "drop_connection":
             exchange_notes()["no_response"] = "drop_connection"
         return kinds.after_view(outcome, method, response, hold, request.environ)
+
+    def _after_commit(plan: Plan, response: Response) -> Effect | None:
+        """The COMMIT_KINDS fault for a view that has answered, if it committed a change (else nothing is spent)."""
+        plan.facts.committed = _committed(response)
+        if plan.on_commit is not None:
+            why_not = plan.facts.why_not(plan.on_commit.kind)
+            if why_not is None:
+                return plan.on_commit
+            note_warning(f"{plan.on_commit.kind} not applied: {why_not}")
+            return None
+        runtime = get_runtime()
+        return engine.decide_committed(plan.method, plan.facts, runtime.rng, runtime.clock.now())
 
     app.before_request_funcs.setdefault(blueprint_name, []).append(before)
     app.after_request_funcs.setdefault(blueprint_name, []).append(after)
@@ -99,12 +130,37 @@ def _method(req) -> str | None:
     return rule.rule.rstrip("/").rsplit("/", 1)[-1]
 
 
-def _magic_decision(effects: list, facts: "RequestFacts") -> Decision | None:
-    """First delay and first outcome named by the request (a business failure only on a valid request)."""
+def _committed(response: Response) -> bool:
+    """True when the view answered a booking it created or changed (200 with `booking`, not `booking_failure`)."""
+    if response.status_code != 200 or response.mimetype != "application/json" or response.is_streamed:
+        return False
+    try:
+        body = orjson.loads(response.get_data())
+    except orjson.JSONDecodeError:
+        return False
+    return isinstance(body, dict) and "booking" in body
+
+
+def _magic_decision(effects: list, facts: RequestFacts) -> tuple[Decision | None, Effect | None]:
+    """First delay and first outcome named by the request; a COMMIT_KINDS outcome is left for after the view."""
     delay = next((e for e in effects if e.kind == "delay"), None)
-    outcome = next((e for e in effects if e.kind != "delay"
-                    and (e.kind not in BUSINESS_KINDS or facts.admits(e.kind))), None)
-    return None if delay is None and outcome is None else Decision(delay, outcome)
+    outcome = on_commit = None
+    for effect in effects:
+        if effect.kind == "delay" or outcome is not None or on_commit is not None:
+            continue
+        if effect.kind in COMMIT_KINDS:
+            on_commit = effect
+        elif effect.kind not in BUSINESS_KINDS or facts.admits(effect.kind):
+            outcome = effect
+        else:
+            note_warning(f"{_label(effect)} not applied: {facts.why_not(effect.kind)}")
+    decision = None if delay is None and outcome is None else Decision(delay, outcome)
+    return decision, on_commit
+
+
+def _label(effect: Effect) -> str:
+    cause = effect.params.get("cause")
+    return f"{effect.kind} ({cause})" if cause else effect.kind
 
 
 class RequestFacts:
@@ -115,7 +171,8 @@ class RequestFacts:
         self._runtime = runtime
         self._body: dict | None = None
         self._values: dict | None = None
-        self._valid: bool | None = None
+        self._standing: str | None = None
+        self.committed: bool | None = None  # set after the view, for COMMIT_KINDS
 
     @property
     def body(self) -> dict:
@@ -133,6 +190,21 @@ class RequestFacts:
         """The idempotency token, when the request has one."""
         return str(_field(self.body, "idempotency_token") or "")
 
+    @property
+    def standing(self) -> str:
+        """preflight.INVALID, REPLAY or FRESH: what the server would make of this request before any fault."""
+        if self._standing is None:
+            self._standing = preflight.standing(self.method, request, self._runtime)
+        return self._standing
+
+    def judge_now(self) -> None:
+        """Settle the standing before the view runs: once it has booked a token, a retry of it looks the same.
+
+        A retry racing its own first attempt may still be judged FRESH; both then answer the same booking,
+        so at worst a COMMIT_KINDS rule fires on the retry instead of on the first attempt.
+        """
+        _ = self.standing
+
     def get(self, key: str) -> frozenset:
         """Values of a match key found in the request (and in the stored booking it names)."""
         if self._values is None:
@@ -140,34 +212,25 @@ class RequestFacts:
         return self._values[key]
 
     def admits(self, kind: str) -> bool:
-        """True when the server would accept the request, so a business failure may replace its answer."""
-        if self._valid is None:
-            self._valid = self._preflight()
-        if kind == "slot_taken" and self.method == "UpdateBooking":
-            # Only a move can find its slot taken; a cancellation never does.
-            return self._valid and bool(_field(_field(self.body, "booking"), "slot"))
-        return self._valid
+        """True when a fault of this GUARDED_KINDS kind keeps its contract on this request."""
+        return self.why_not(kind) is None
 
-    def _preflight(self) -> bool:
-        schema = PREFLIGHT.get(self.method)
-        if schema is None:
-            return True
-        if (request.mimetype and not request.is_json) or not self.body:
-            return False
-        try:
-            data = schema().load(self.body)
-            inventory = self._runtime.bookings.inventory
-            if self.method == "BatchAvailabilityLookup":
-                inventory.merchant(data["merchant_id"])
-                for spec in data["specs"]:
-                    inventory.service(data["merchant_id"], spec.service_id)
-            elif self.method == "UpdateBooking":
-                self._runtime.bookings.get(data["booking"]["booking_id"])
-            else:
-                inventory.service(data["slot"].merchant_id, data["slot"].service_id)
-        except (ValidationError, InvalidRequest, NotFound):
-            return False
-        return True
+    def why_not(self, kind: str) -> str | None:
+        """Why a fault of this kind must leave this request alone; None when it may fire."""
+        if kind in COMMIT_KINDS and not self.committed:
+            return "nothing was committed"
+        standing = self.standing
+        if standing == preflight.INVALID:
+            return "the request is invalid, so it keeps its error"
+        if standing == preflight.REPLAY:
+            if self.method == "CreateBooking":
+                return "the idempotency_token already succeeded, so the original booking is answered"
+            return "the update changes nothing, so the booking is answered as it stands"
+        booking = _field(self.body, "booking")
+        if kind == "slot_taken" and self.method == "UpdateBooking" and (
+                not _field(booking, "slot") or _field(booking, "status") == "CANCELED"):
+            return "only a move can find its slot taken"  # a cancellation never does
+        return None
 
 
 def _field(doc, name: str):

@@ -20,7 +20,10 @@ HEADER = "X-Sandbox-Fault"
 HEADER_KEY = "HTTP_X_SANDBOX_FAULT"
 EMAIL_METHODS = frozenset({"CreateBooking", "UpdateBooking"})
 _EMAIL = re.compile(rb'"email"\s*:\s*"([^"@]*)@')
-_TAG = re.compile(r"^(?P<name>[a-z0-9_]+?)(?:_(?P<number>\d+))?$")
+_TAG = re.compile(r"^(?P<name>[a-z0-9_]+?)(?:_(?P<number>[0-9]+))?$")
+# A tag's number: enough for any hold (600000 ms) or status, and far below int()'s 4,300-digit limit.
+MAX_DIGITS = 9
+SHOWN_CHARS = 40  # of a tag, in messages (a header may be kilobytes long)
 _SPLIT = re.compile(r"[\s,+]+")
 
 # Tags that stand for a booking_failure cause, like test card numbers.
@@ -38,10 +41,17 @@ class MagicError(ValueError):
     """A header tag the sandbox does not know or that cannot apply to this method (answered 400)."""
 
 
-def scan(method: str, environ: dict, body: bytes | None) -> tuple[list[Effect], list[str]] | None:
+class MagicLimitError(MagicError):
+    """A tag over a size limit: answered 400 from either carrier, never taken as plain text."""
+
+
+def scan(method: str, environ: dict, body: bytes | None,
+         strict: bool = False) -> tuple[list[Effect], list[str]] | None:
     """Effects named by the request (header first, then email), and warnings; None when it names none.
 
-    `body` is read only for the methods that carry an email, so other calls never touch it.
+    `body` is read only for the methods that carry an email, so other calls never touch it. A bad header tag
+    raises MagicError. An email tag over a size limit raises MagicLimitError when `strict` (the Flask hook
+    answers 400); otherwise it is a warning, so a caller that only asks "any magic here?" never sees a raise.
     """
     header = environ.get(HEADER_KEY)
     tags = []
@@ -58,10 +68,15 @@ def scan(method: str, environ: dict, body: bytes | None) -> tuple[list[Effect], 
     for carrier, tag in tags:
         try:
             effects.append(effect_for(tag, method))
+        except MagicLimitError as exc:
+            if carrier == "header" or strict:
+                where = HEADER if carrier == "header" else "user_information.email"
+                raise MagicLimitError(f"{where}: {exc}") from None
+            warnings.append(f"email tag refused: {exc}")
         except MagicError as exc:
             if carrier == "header":
                 raise MagicError(f"{HEADER}: {exc}") from None
-            warnings.append(f"email tag {tag!r} is not a sandbox fault, ignored: {exc}")
+            warnings.append(f"email tag {_shown(tag)} is not a sandbox fault, ignored: {exc}")
     return effects, warnings
 
 
@@ -69,11 +84,11 @@ def effect_for(tag: str, method: str) -> Effect:
     """The effect one tag names on this method; MagicError when it names none."""
     spec = _parse(tag)
     if spec is None:
-        raise MagicError(f"unknown fault {tag!r}; known: {', '.join(known_tags())}")
+        raise MagicError(f"unknown fault {_shown(tag)}; known: {', '.join(known_tags())}")
     try:
         data = RuleSchema().load({"method": method, **spec})
     except ValidationError as exc:
-        raise MagicError(f"{tag!r}: {_first_error(exc.messages)}") from None
+        raise MagicError(f"{_shown(tag)}: {_first_error(exc.messages)}") from None
     params = {k: data[k] for k in PARAMS[data["kind"]] if k in data}
     return Effect("magic", data["kind"], params)
 
@@ -99,7 +114,16 @@ def _parse(tag: str) -> dict | None:
     kind = SHORT_NAMES.get(found["name"], found["name"])
     if kind not in NUMBER_PARAM:
         return None
-    return {"kind": kind, NUMBER_PARAM[kind]: int(found["number"])}
+    digits = found["number"]
+    if len(digits) > MAX_DIGITS:  # checked before int(), which refuses more than 4,300 digits
+        raise MagicLimitError(f"{_shown(tag)} has a {len(digits)}-digit number; tag numbers have at most "
+                              f"{MAX_DIGITS} digits")
+    return {"kind": kind, NUMBER_PARAM[kind]: int(digits)}
+
+
+def _shown(tag: str) -> str:
+    """The tag quoted for a message, cut short when it is long."""
+    return repr(tag if len(tag) <= SHOWN_CHARS else tag[:SHOWN_CHARS] + "…")
 
 
 def _first_error(messages) -> str:

@@ -35,8 +35,15 @@ KINDS: dict[str, frozenset | None] = {
     "empty_response": None,
     "drop_connection": None,
 }
-# Kinds that answer a business failure: they only fire on a request the server would otherwise accept.
+# Kinds that answer a business failure: they only fire on a request the server would go on to decide (valid, and
+# not a replay of a token that succeeded); on any other request they neither fire nor spend.
 BUSINESS_KINDS = frozenset({"slot_taken", "payment_required", "booking_failure"})
+# Kinds that lose the answer to a change that was made: decided after the view, only when it committed one.
+COMMIT_KINDS = frozenset({"timeout_after_commit"})
+# Kinds the engine fires only when the request's facts admit them: it asks before it draws or spends.
+# Transport kinds (http_error, delay, timeout, broken answers, drop_connection) need no such check: a network
+# fails the same on a first attempt, a retry, or a request the server would refuse.
+GUARDED_KINDS = BUSINESS_KINDS | COMMIT_KINDS
 # kind -> the parameters it takes (besides method, kind, match, times, probability, ttl_s, id), main one first.
 PARAMS: dict[str, tuple] = {
     "slot_taken": ("description",),
@@ -57,6 +64,9 @@ CARD_TYPES = tuple(c for c in CREDIT_CARD_TYPES if c != "CREDIT_CARD_TYPE_UNSPEC
 HTTP_STATUSES = (400, 401, 403, 404, 409, 429, 499, 500, 501, 502, 503, 504)
 MATCH_KEYS = ("merchant_id", "service_id", "user_id", "booking_id")
 MAX_HOLD_MS = 600_000  # absolute ceiling; the server's MOCK_TIMEOUT_MS is the effective one
+# Bounds that keep every counter and time a rule shows inside int64 (the JSON encoder refuses more).
+MAX_TIMES = 1_000_000_000
+MAX_TTL_S = 10 * 365 * 86_400  # 10 years of sandbox time
 
 
 def canonical_method(name: str) -> str | None:
@@ -139,11 +149,15 @@ class RuleSchema(Schema):
                                                     "enum": ["*", *METHODS], "example": "CreateBooking"})
     kind = fields.String(required=True, validate=OneOf(tuple(KINDS)), metadata={"example": "slot_taken"})
     match = fields.Nested(MatchSchema, metadata={"example": {"merchant_id": "dining-001"}})
-    times = fields.Integer(strict=True, validate=Range(min=1), allow_none=True,
-                           metadata={"description": "fire on the next N matching calls, then retire"})
+    times = fields.Integer(strict=True, validate=Range(min=1, max=MAX_TIMES), allow_none=True,
+                           metadata={"description": f"fire on the next N matching calls, then retire "
+                                                    f"(at most {MAX_TIMES:,})"})
     probability = fields.Float(validate=Range(min=0, max=1), metadata={"example": 0.3})
-    ttl_s = fields.Integer(strict=True, validate=Range(min=1), allow_none=True,
-                           metadata={"description": "retire after this many sandbox-clock seconds"})
+    ttl_s = fields.Integer(strict=True, allow_none=True,
+                           validate=Range(min=1, max=MAX_TTL_S, error="must be between {min} and {max} "
+                                                                         "seconds (10 years)"),
+                           metadata={"description": f"retire after this many sandbox-clock seconds "
+                                                    f"(at most {MAX_TTL_S:,}: 10 years)"})
     # Kind parameters.
     cause = fields.String(validate=OneOf(CAUSES), metadata={"example": "PAYMENT_ERROR_CARD_DECLINED"})
     rejected_card_type = fields.String(validate=OneOf(CARD_TYPES))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import request
 from flask_smorest import abort
 
+from ...domain.clock import ClockRangeError
 from ...domain.errors import InvalidRequest, NotFound
 from ...runtime import get_runtime
 from .. import auth
@@ -77,17 +78,21 @@ def clock_state():
 @blp.route("/clock", methods=["POST"])
 @blp.arguments(schemas.ClockChangeSchema, example={"advance_sec": 3600})
 @blp.response(200, schemas.ClockStateSchema, description="The clock after the change")
+@blp.alt_response(400, description="A change that would take the clock outside 0 to 2^40 epoch seconds")
 def clock_change(body):
     """Freeze (now or at an epoch second), advance by seconds, or unfreeze."""
     clock = get_runtime().clock
-    if "freeze_at_sec" in body:
-        clock.freeze(body["freeze_at_sec"])
-    elif body.get("freeze"):
-        clock.freeze()
-    elif "advance_sec" in body:
-        clock.advance(body["advance_sec"])
-    else:
-        clock.unfreeze()
+    try:
+        if "freeze_at_sec" in body:
+            clock.freeze(body["freeze_at_sec"])
+        elif body.get("freeze"):
+            clock.freeze()
+        elif "advance_sec" in body:
+            clock.advance(body["advance_sec"])
+        else:
+            clock.unfreeze()
+    except ClockRangeError as exc:  # an advance past either end: the clock refuses, unchanged
+        abort(400, message=f"invalid request: {exc}")
     return json_response(clock.state())
 
 

@@ -3,17 +3,21 @@
 from marshmallow import Schema, ValidationError, fields, validates_schema
 from marshmallow.validate import OneOf, Range
 
+from ...domain.clock import EARLIEST_SEC, LATEST_SEC
 from ...domain.models import BOOKING_STATUSES
 
 
 class ClockChangeSchema(Schema):
     """Freeze at an epoch second, advance by seconds, or unfreeze (one at a time)."""
 
-    freeze_at_sec = fields.Integer(strict=True, validate=Range(min=0, max=2**40), metadata={"example": 1767225600})
+    freeze_at_sec = fields.Integer(strict=True, validate=Range(min=EARLIEST_SEC, max=LATEST_SEC),
+                                   metadata={"example": 1767225600})
     # JSON booleans only: marshmallow's Boolean would also take "true", "yes", "on".
     freeze = fields.Boolean(truthy={True}, falsy={False},
                             metadata={"description": "freeze at the current sandbox time"})
-    advance_sec = fields.Integer(strict=True, validate=Range(min=-(2**40), max=2**40), metadata={"example": 3600})
+    # The sum must stay in range too: the clock refuses (400) an advance past either end.
+    advance_sec = fields.Integer(strict=True, validate=Range(min=-LATEST_SEC, max=LATEST_SEC),
+                                 metadata={"example": 3600})
     unfreeze = fields.Boolean(truthy={True}, falsy={False})
 
     @validates_schema
@@ -61,6 +65,25 @@ class ClockStateSchema(Schema):
     offset_sec = fields.Integer()
 
 
+class StoreStateSchema(Schema):
+    """The persistence log: writable, or why it takes no more changes until restart."""
+
+    path = fields.String()
+    fsync = fields.Boolean(metadata={"description": "MOCK_DB_FSYNC: each change fdatasync'd before its answer"})
+    log_lines = fields.Integer(metadata={"description": "changes in the log since the last snapshot"})
+    writable = fields.Boolean()
+    error = fields.String(metadata={"description": "why changes are refused (only when writable is false)"})
+
+
+class RecordingStateSchema(Schema):
+    """The exchange journal: lines numbered, and lines a failed write left out."""
+
+    journal = fields.String()
+    recorded = fields.Integer(metadata={"description": "exchanges numbered so far (the last seq)"})
+    dropped = fields.Integer(metadata={"description": "lines not written because the disk failed (never torn)"})
+    error = fields.String(metadata={"description": "the last write error, if any"})
+
+
 class HealthSchema(Schema):
     """Readiness and sizes."""
 
@@ -71,6 +94,8 @@ class HealthSchema(Schema):
     anchor_sec = fields.Integer()
     counts = fields.Nested(CountsSchema)
     clock = fields.Nested(ClockStateSchema)
+    store = fields.Nested(StoreStateSchema, metadata={"description": "With MOCK_DB_PATH: the persistence log"})
+    recording = fields.Nested(RecordingStateSchema, metadata={"description": "With MOCK_RECORD=1: the journal"})
 
 
 class InventoryEntrySchema(Schema):

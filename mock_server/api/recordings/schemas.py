@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import math
+import re
 from datetime import datetime
 
 from marshmallow import Schema, ValidationError, fields
 from marshmallow.validate import OneOf, Range
 
+from ...domain.clock import LATEST_SEC
+
 # A `since` below this is a seq number; from here on it is an epoch second (2001-09-09 onwards).
 EPOCH_FLOOR = 1_000_000_000
+# ASCII decimal only: float() would also take "nan", "inf", "1_000" and other scripts' digits.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,4})?")
 
 
 class Since(fields.Field):
@@ -16,14 +22,17 @@ class Since(fields.Field):
 
     def _deserialize(self, value, attr, data, **kwargs):
         text = str(value).strip()
+        if _NUMBER.fullmatch(text):
+            number = float(text)  # no digit limit, unlike int(); a huge exponent is inf, refused below
+            if not (math.isfinite(number) and 0 <= number <= LATEST_SEC):
+                raise ValidationError(f"must be between 0 and {LATEST_SEC}: a seq number, or an epoch second up to "
+                                      "the sandbox clock's maximum")
+            return ("epoch", number) if number >= EPOCH_FLOOR else ("seq", int(number))
         try:
-            number = float(text)
-        except ValueError:
-            try:
-                return ("epoch", datetime.fromisoformat(text).timestamp())
-            except ValueError:
-                raise ValidationError("must be a seq number, an epoch second or an ISO 8601 time") from None
-        return ("epoch", number) if number >= EPOCH_FLOOR else ("seq", int(number))
+            return ("epoch", datetime.fromisoformat(text).timestamp())
+        except (ValueError, OverflowError, OSError):  # naive times near year 1 or 9999 go through local time
+            raise ValidationError(f"must be a seq number or an epoch second (0 to {LATEST_SEC}), "
+                                  "or an ISO 8601 time") from None
 
 
 class RecordingFilterSchema(Schema):

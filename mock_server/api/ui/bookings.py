@@ -80,7 +80,8 @@ def inventory():
     first, last = _span(inventory, merchant.merchant_id, tz)
     today = timefmt.day_of(runtime.clock.now(), tz)
     at = request.args.get("at", "").strip()
-    target = int(at) if at.isdigit() and len(at) <= 11 else None  # epoch seconds up to year 5000
+    # ASCII digits only (str.isdigit() also takes '²', which int() refuses), at most 11: up to the year 5138.
+    target = int(at) if at.isascii() and at.isdigit() and len(at) <= 11 else None
     default = timefmt.day_of(target, tz) if target is not None else _default_day(today, first, last)
     day, problem = _day(request.args.get("day", ""), default=default)
     start, end = timefmt.day_bounds(day, tz)
@@ -122,6 +123,6 @@ def _day(text: str, default: date) -> tuple[date, str | None]:
         day = date.fromisoformat(text)
     except ValueError:
         return default, f"day {text!r} ignored: use YYYY-MM-DD"
-    if not 1971 <= day.year <= 9998:  # keeps the previous/next day and epoch arithmetic in range
+    if not timefmt.FIRST_DAY <= day <= timefmt.LAST_DAY:  # keeps previous/next day and epoch arithmetic in range
         return default, f"day {text!r} ignored: out of range"
     return day, None

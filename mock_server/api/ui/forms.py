@@ -20,7 +20,9 @@ from ...faults.rules import (
 INTEGER_FIELDS = ("times", "ttl_s", "status", "retry_after_s", "delay_ms", "min_ms", "max_ms", "hold_ms")
 FLOAT_FIELDS = ("probability",)
 TEXT_FIELDS = ("id", "method", "kind", "cause", "rejected_card_type", "description", "message")
-_INTEGER = re.compile(r"[+-]?\d+")
+# ASCII digits, at most 18: an int64 and far below int()'s 4,300-digit limit (\d would take other scripts' digits).
+# A longer number stays a string, and RuleSchema words the error as the API does.
+_INTEGER = re.compile(r"[+-]?[0-9]{1,18}")
 
 # Parameter inputs in the order the form shows them: (name, label, input type, choices).
 PARAM_INPUTS = (

@@ -17,26 +17,50 @@ def zone(name: str):
         return timezone.utc
 
 
+# Days the pages step through: previous/next day and day bounds stay inside Python's calendar (years 1 to 9999).
+FIRST_DAY = date(1970, 1, 1)
+LAST_DAY = date(9998, 12, 31)
+
+
+def moment(epoch, tz) -> datetime | None:
+    """The instant in a zone; None when it has no calendar form (past the year 9999: the clock goes to 2^40 s)."""
+    try:
+        return datetime.fromtimestamp(int(epoch), tz)
+    except (OverflowError, ValueError, OSError):
+        return None
+
+
+def beyond(epoch) -> str:
+    """Text for an instant with no calendar form."""
+    return f"epoch {int(epoch)} s (past the year 9999)"
+
+
 def utc(epoch) -> str:
     """2026-11-25 17:00:00 UTC"""
     if epoch is None or epoch == "":
         return "—"
-    return datetime.fromtimestamp(int(epoch), timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    at = moment(epoch, timezone.utc)
+    return beyond(epoch) if at is None else at.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def local(epoch, tz_name: str) -> str:
     """Tue 25 Nov 2026 17:00 AEDT, in the merchant's zone."""
-    return datetime.fromtimestamp(int(epoch), zone(tz_name)).strftime("%a %d %b %Y %H:%M %Z")
+    at = moment(epoch, zone(tz_name))
+    return beyond(epoch) if at is None else at.strftime("%a %d %b %Y %H:%M %Z")
 
 
 def local_time(epoch, tz_name: str) -> str:
     """17:00, in the merchant's zone."""
-    return datetime.fromtimestamp(int(epoch), zone(tz_name)).strftime("%H:%M")
+    at = moment(epoch, zone(tz_name))
+    return beyond(epoch) if at is None else at.strftime("%H:%M")
 
 
 def day_of(epoch: int, tz_name: str) -> date:
-    """The calendar day an instant falls on in a zone."""
-    return datetime.fromtimestamp(int(epoch), zone(tz_name)).date()
+    """The calendar day an instant falls on in a zone, held to [FIRST_DAY, LAST_DAY] (the pages' range)."""
+    at = moment(epoch, zone(tz_name))
+    if at is None:
+        return LAST_DAY if int(epoch) > 0 else FIRST_DAY
+    return min(max(at.date(), FIRST_DAY), LAST_DAY)
 
 
 def day_bounds(day: date, tz_name: str) -> tuple[int, int]:

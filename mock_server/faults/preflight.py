@@ -1,0 +1,90 @@
+"""Would the /v3 view accept this request, and would it change anything? Asked before a rule draws or spends.
+
+The checks are the view's own, in the view's order: the same body parser and schema (so the same 400/415),
+then the lookups and rules the view and the domain apply before any business decision. A business failure
+answered where the server would have said 400 or 404, or answered to a retry that the server would have
+answered with the original booking, breaks the contract the fault simulates.
+"""
+
+from __future__ import annotations
+
+from werkzeug.exceptions import HTTPException
+
+from ..api.booking_v3 import schemas as v3
+from ..api.common import Blueprint
+from ..domain.errors import InvalidRequest, NotFound
+from ..domain.models import CANCELED
+
+INVALID = "invalid"  # the server answers 4xx; nothing happens
+REPLAY = "replay"  # the server answers what it answered before; nothing changes
+FRESH = "fresh"  # the server goes on to its business decision
+
+SCHEMAS = {"CreateBooking": v3.CreateBookingRequestSchema, "UpdateBooking": v3.UpdateBookingRequestSchema,
+           "BatchAvailabilityLookup": v3.BatchAvailabilityLookupRequestSchema,
+           "CheckAvailability": v3.CheckAvailabilityRequestSchema}
+
+
+def standing(method: str, request, runtime) -> str:
+    """INVALID, REPLAY or FRESH for this request to this v3 method (methods without a body are FRESH)."""
+    schema = SCHEMAS.get(method)
+    if schema is None:
+        return FRESH
+    try:
+        # The view's parser: the same Content-Type, JSON and schema checks, so the same verdict.
+        data = Blueprint.ARGUMENTS_PARSER.parse(schema, request, location="json")
+        return _CHECKS[method](data, runtime)
+    except (HTTPException, InvalidRequest, NotFound):
+        return INVALID
+
+
+def _create(data: dict, runtime) -> str:
+    bookings = runtime.bookings
+    # The domain looks the token up first: a token that succeeded answers its booking, whatever else the body says.
+    if bookings.answered(data["idempotency_token"]):
+        return REPLAY
+    spec = data["slot"]
+    bookings.inventory.service(spec.merchant_id, spec.service_id)
+    return INVALID if spec.duration_sec is None else FRESH
+
+
+def _update(data: dict, runtime) -> str:
+    change = data["booking"]
+    current = runtime.bookings.get(change["booking_id"])
+    status = change.get("status")
+    if status == CANCELED:
+        return FRESH  # already cancelled is the domain's own business failure, not a 400
+    if status is not None and status != current.status:
+        return INVALID
+    slot = change.get("slot") or {}
+    if any(slot.get(key) and slot[key] != getattr(current.slot, key) for key in ("merchant_id", "service_id")):
+        return INVALID
+    # The domain's own arithmetic (BookingService.modify): a change to what the booking already is changes
+    # nothing, and the domain answers the booking as it stands.
+    old = current.slot
+    start, duration = slot.get("start_sec"), slot.get("duration_sec")
+    party = (slot.get("resources") or {}).get("party_size") or None
+    target = old._replace(start_sec=old.start_sec if start is None else start,
+                          duration_sec=old.duration_sec if duration is None else duration,
+                          party_size=old.party_size if party is None else party,
+                          has_resources=old.has_resources or bool(party))
+    return REPLAY if current.is_active and target == old else FRESH
+
+
+def _lookup(data: dict, runtime) -> str:
+    if len(data["specs"]) > runtime.settings.max_slot_times:
+        return INVALID
+    inventory = runtime.bookings.inventory
+    inventory.merchant(data["merchant_id"])
+    for spec in data["specs"]:
+        inventory.service(data["merchant_id"], spec.service_id)
+    return FRESH
+
+
+def _check(data: dict, runtime) -> str:
+    spec = data["slot"]
+    runtime.bookings.inventory.service(spec.merchant_id, spec.service_id)
+    return FRESH
+
+
+_CHECKS = {"CreateBooking": _create, "UpdateBooking": _update, "BatchAvailabilityLookup": _lookup,
+           "CheckAvailability": _check}
