@@ -12,6 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 
 # Where `pip install` puts fixtures/ (pyproject's data-files), for installs outside a checkout.
 INSTALLED_DATA = Path(sys.prefix) / "share" / "rwg-sandbox"
+MAX_JSON_DEPTH = 250
 
 
 def resolve_path(path: str) -> Path:
@@ -67,7 +68,12 @@ class Settings:
             if raw is not None and raw != "":
                 values[f.name] = _coerce(f.name, f.type, raw)
         values.update(overrides)
-        return cls(**values)
+        settings = cls(**values)
+        if not 1 <= settings.max_json_depth <= MAX_JSON_DEPTH:
+            # Deeper bodies could not be journalled as JSON (orjson writes 254 levels; a record adds 4).
+            raise SystemExit(f"MOCK_MAX_JSON_DEPTH must be between 1 and {MAX_JSON_DEPTH}, "
+                             f"got {settings.max_json_depth}")
+        return settings
 
 
 def _coerce(name: str, type_name: str, raw: str):

@@ -15,11 +15,17 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
 from webargs import core
 from webargs.flaskparser import FlaskParser
 
+from ..runtime import EXTENSION_KEY
 from . import fastload
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _DIGITS = re.compile(r"-?[0-9]+")  # ASCII only: \d would take "١٢٣"
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
+# nests_deeper: keep only string quotes and brackets, every bracket as [ or ].
+_NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
+_ONE_KIND = bytes.maketrans(b"{}", b"[]")
+_STRINGS = re.compile(rb'"[^"]*"')
+_ORJSON_TOO_DEEP = "depth limit exceeded"  # how orjson's JSONDecodeError starts past its 1024 levels
 
 
 def snake_case(name: str) -> str:
@@ -117,13 +123,45 @@ def json_object_body(req: flask.Request) -> dict:
     data = req.get_data(cache=True)
     if not data:
         abort(400, message="the request body must be a JSON object; it was empty")
+    limit = flask.current_app.extensions[EXTENSION_KEY].settings.max_json_depth
     try:
         body = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
-        abort(400, message=f"malformed JSON: {exc}")
+        # orjson stops at 1024 levels with its own words; beyond the limit either way, so say the limit.
+        abort(400, message=too_deep_message(limit) if str(exc).startswith(_ORJSON_TOO_DEEP) else
+              f"malformed JSON: {exc}")
+    if nests_deeper(data, limit):
+        abort(400, message=too_deep_message(limit))
     if not isinstance(body, dict):
         abort(400, message=f"the request body must be a JSON object, not {type(body).__name__}")
     return body
+
+
+def too_deep_message(limit: int) -> str:
+    """The 400 message of a body nested deeper than MOCK_MAX_JSON_DEPTH."""
+    return f"JSON nested too deep: more than {limit} levels of objects and arrays (MOCK_MAX_JSON_DEPTH)"
+
+
+def nests_deeper(data: bytes, limit: int) -> bool:
+    """Does valid JSON `data` nest objects and arrays more than `limit` levels deep (`{}` is one level)?
+
+    Cheap where it matters: a body with no more brackets than the limit cannot nest deeper (two C scans,
+    ~1 µs for an everyday request). Otherwise the strings are dropped and the innermost bracket pairs
+    removed once per level, all in C (0.2-0.4 ms for a 1000-slot lookup of 120 KB, under a tenth of its cost).
+    """
+    if data.count(b"[") + data.count(b"{") <= limit:
+        return False
+    if b"\\" in data:  # escapes: an escaped quote does not end a string, an escaped backslash is no escape
+        data = data.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # What is left of a string is its quotes and any brackets in it: `""` pairs go at once, the rest by regex.
+    brackets = data.translate(_ONE_KIND, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in brackets:
+        brackets = _STRINGS.sub(b"", brackets)
+    for _ in range(limit):
+        if not brackets:
+            return False
+        brackets = brackets.replace(b"[]", b"")  # one level less per pass: every innermost pair goes
+    return bool(brackets)
 
 
 def _is_schema(argmap) -> bool:

@@ -11,9 +11,17 @@ from types import MappingProxyType
 import orjson
 from flask import Flask, request
 
-from ..api.common import NOTES_KEY
+from ..api.common import NOTES_KEY, nests_deeper
 from .journal import INDEX_SIZE, Journal
-from .redact import SECRET_FIELD_MARKERS, SECRET_HEADERS, redact_pii, redact_secret_fields, redact_value
+from .lines import KEPT_DEPTH
+from .redact import (
+    is_secret_header,
+    may_hold_secret,
+    redact_header,
+    redact_pii,
+    redact_pii_body,
+    redact_secret_body,
+)
 
 
 START_KEY = "mock_server.recording.start"
@@ -21,9 +29,6 @@ PENDING_KEY = "mock_server.recording.pending"
 BODY_KEY = "mock_server.recording.body"  # a request body someone already decoded with decode_body
 _UNSEEN = object()
 _NO_NOTES = MappingProxyType({})  # read-only stand-in when no layer noted anything
-_SECRET_KEYS = tuple(("HTTP_" + name.upper().replace("-", "_"), name.title()) for name in sorted(SECRET_HEADERS))
-_SECRET_ENVIRON = frozenset(key for key, _ in _SECRET_KEYS)
-_SECRET_NAMES = dict(_SECRET_KEYS)
 # The journal line of a JSON answer, in the key order of build() + complete() (seq numbered by the journal).
 _JSON_ANSWER_LINE = (b'{"seq":0,"ts":"%s","clock_sec":%s,%s,"query":%s,"request":{"headers":%s,"body":%s},'
                      b'"response":{"status":200,"headers":{"Content-Type":"application/json",'
@@ -61,7 +66,8 @@ class Recorder:
         self.clock = clock
         self.journal = Journal(journal_path(settings), index_size)
         self._header_names: dict[str, str] = {}  # environ key -> header name
-        self._not_headers: set[str] = set(_SECRET_ENVIRON)  # environ keys that are not plain headers
+        self._not_headers: set[str] = set()  # environ keys that are not headers
+        self._secret_keys: set[str] = set()  # environ keys of named headers that carry credentials
         self._second: tuple[int, str] = (-1, "")
         self._template_heads: dict[str, bytes] = {}  # path -> its `"rpc":…,"method":"POST","path":…` bytes
 
@@ -93,7 +99,7 @@ class Recorder:
             "response": None if answer is None else {"status": answer[0], "headers": answer[1], "body": answer[2]},
         }
         if self.redact:
-            record["request"]["body"] = redact_pii(record["request"]["body"])
+            record["request"]["body"] = redact_pii_body(record["request"]["body"])
             if record["response"] is not None:
                 record["response"]["body"] = redact_pii(record["response"]["body"])
             record["pii_redacted"] = True
@@ -108,8 +114,7 @@ class Recorder:
         may not even be valid; redaction; payment secrets; a body that is not one line) takes that way.
         """
         rpc = path.rsplit("/", 1)[-1]
-        if (status != 200 or self.redact or SECRET_FIELD_MARKERS[0] in data or SECRET_FIELD_MARKERS[1] in data
-                or not _one_line(data)):
+        if status != 200 or self.redact or may_hold_secret(data) or not _one_line(data):
             trusted = not self.redact  # redaction needs the parsed bodies
             record = self.build(environ, epoch, rpc, "POST", path, request_body(data, trusted and status == 200),
                                 (status, {"Content-Type": "application/json", "Content-Length": str(len(out))},
@@ -135,30 +140,34 @@ class Recorder:
         # The set difference runs in C: the dozens of server and OS keys of an environ drop out there.
         keys = environ.keys() - self._not_headers
         names = self._header_names
-        if keys <= names.keys():  # every key named before: the usual case
-            headers = {names[key]: environ[key] for key in sorted(keys)}
-        else:
-            headers = self._name_headers(environ, keys)
-        for key in sorted(environ.keys() & _SECRET_ENVIRON):  # sorted: the same order as _SECRET_KEYS
-            headers[_SECRET_NAMES[key]] = redact_value(environ[key])
+        if not keys <= names.keys():
+            return self._name_headers(environ, keys)
+        headers = {names[key]: environ[key] for key in sorted(keys)}  # every key named before: the usual case
+        for key in keys & self._secret_keys:  # credentials keep their place, not their value
+            headers[names[key]] = redact_header(names[key], environ[key])
         return headers
 
     def _name_headers(self, environ: dict, keys: set) -> dict:
         """The headers among `keys`, learning the names of keys not seen before."""
-        names, skip = self._header_names, self._not_headers
+        names, skip, secret_keys = self._header_names, self._not_headers, self._secret_keys
         headers = {}
         for key in sorted(keys):
             name = names.get(key)
             if name is None:
                 name = _header_name(key)
-                # Both caches are bounded: a client inventing header names cannot grow them.
+                # The caches are bounded: a client inventing header names cannot grow them.
                 if not name:
                     if len(skip) < 1024:
                         skip.add(key)
                     continue
+                secret = is_secret_header(name)
                 if len(names) < 512:
                     names[key] = name
-            headers[name] = environ[key]
+                    if secret:
+                        secret_keys.add(key)
+            else:
+                secret = key in secret_keys
+            headers[name] = redact_header(name, environ[key]) if secret else environ[key]
         return headers
 
     def _iso(self, epoch: float) -> str:
@@ -237,8 +246,8 @@ def _request_body(req, trusted: bool):
 
 def request_body(data: bytes, trusted: bool):
     """A request body as the journal holds it; `trusted`: the body is known to be one valid JSON value."""
-    if SECRET_FIELD_MARKERS[0] in data or SECRET_FIELD_MARKERS[1] in data:  # two, spelled out: any() costs more
-        return redact_secret_fields(decode_body(data))
+    if may_hold_secret(data):  # a key that could be a payment token, in any spelling or escape
+        return redact_secret_body(data, decode_body(data))
     if trusted and data and _one_line(data):
         return orjson.Fragment(data)  # already known to be JSON: embedded as it is, not parsed again
     return decode_body(data)
@@ -262,20 +271,26 @@ def _one_line(data: bytes) -> bool:
 
 
 def _header_name(environ_key: str) -> str:
-    """HTTP_USER_AGENT -> User-Agent; "" for what is not a header or is a credential (added redacted)."""
-    if environ_key in _SECRET_ENVIRON or not (environ_key.startswith("HTTP_")
-                                              or environ_key in ("CONTENT_TYPE", "CONTENT_LENGTH")):
+    """HTTP_USER_AGENT -> User-Agent; "" for what is not a header."""
+    if not (environ_key.startswith("HTTP_") or environ_key in ("CONTENT_TYPE", "CONTENT_LENGTH")):
         return ""
     return environ_key.removeprefix("HTTP_").replace("_", "-").title()
 
 
 def decode_body(data: bytes):
-    """A JSON object or array parsed; anything else as text (so a str body always means raw text); None if empty."""
+    """A JSON object or array parsed; anything else as text (so a str body always means raw text); None if empty.
+
+    JSON nested deeper than KEPT_DEPTH stays text too: orjson reads 1024 levels but writes only 254, and
+    the journal line holding the body must be written (and read back) whole.
+    """
     if not data:
         return None
     if data.lstrip()[:1] in (b"{", b"["):
         try:
-            return orjson.loads(data)
+            body = orjson.loads(data)
         except orjson.JSONDecodeError:
             pass
+        else:
+            if not nests_deeper(data, KEPT_DEPTH):
+                return body
     return data.decode("utf-8", errors="replace")

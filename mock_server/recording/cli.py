@@ -16,7 +16,8 @@ def register(subcommands) -> None:
         description="Re-send the recorded /v3 requests of FILE in order to a booking server and diff the "
                     "answers (booking ids mapped, volatile fields ignored; exit 0 only when all match), or "
                     "serve FILE as a mock that answers from the recording.")
-    replay.add_argument("file", metavar="FILE", help="recording (JSONL), e.g. recordings/session-....jsonl")
+    replay.add_argument("file", metavar="FILE", help="recording: a JSONL journal (e.g. recordings/session-....jsonl) "
+                                                     "or a HAR export")
     mode = replay.add_mutually_exclusive_group(required=True)
     mode.add_argument("--target", metavar="URL", help="base URL of the server to replay against")
     mode.add_argument("--serve", action="store_true", help="serve FILE as a mock (same as MOCK_REPLAY=FILE serve)")
@@ -33,8 +34,9 @@ def register(subcommands) -> None:
     replay.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer (default 10)")
     replay.add_argument("--quiet", action="store_true", help="print only mismatches and the summary")
     replay.add_argument("--port", metavar="PORT", help="with --serve: port to listen on [MOCK_PORT]")
-    replay.epilog = ("Exit status: 0 when every answer matches, 1 when one differs, 2 when the file is missing "
-                     "or the target cannot be reached or reset.")
+    replay.epilog = ("Exit status: 0 when every answer matches, 1 when one differs, 2 when nothing could be "
+                     "checked: the file is missing, empty or holds no answered /v3 exchange, or the target cannot "
+                     "be reached or reset.")
     replay.set_defaults(handler=run)
 
 
@@ -61,20 +63,24 @@ def _serve(path: Path, args) -> int:
 
 
 def _against(path: Path, args) -> int:
-    from .replay_mock import read_records
-    from .replay_target import (
-        DEFAULT_VOLATILE,
-        Target,
-        TargetUnreachable,
-        replay,
-        reset_sandbox,
-    )
+    from . import replay_target
+    from .replay_mock import UnusableRecording, load_recording
 
-    target = Target(args.target, args.basic_auth, args.admin_token, args.timeout)
-    volatile = (frozenset() if args.strict else DEFAULT_VOLATILE) | frozenset(args.ignore)
+    try:
+        recording = load_recording(path)
+    except UnusableRecording as exc:  # checking nothing must not pass in CI
+        print(f"nothing to check: {path}: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"cannot read {path}: {exc.strerror or exc}", file=sys.stderr)
+        return 2
+    if recording.skipped:
+        print(f"warning: {path}: {recording.skipped}", file=sys.stderr)
+    target = replay_target.Target(args.target, args.basic_auth, args.admin_token, args.timeout)
+    volatile = (frozenset() if args.strict else replay_target.DEFAULT_VOLATILE) | frozenset(args.ignore)
     if args.reset:
         try:
-            warning = reset_sandbox(target, read_records(path))
+            warning = replay_target.reset_sandbox(target, recording.records)
         except (OSError, RuntimeError, ValueError) as exc:
             print(f"could not reset the target sandbox: {exc}", file=sys.stderr)
             return 2
@@ -92,8 +98,8 @@ def _against(path: Path, args) -> int:
 
     print(f"replaying {path} against {target.base_url}")
     try:
-        report = replay(path, target, volatile, on_outcome=show)
-    except TargetUnreachable as exc:
+        report = replay_target.replay(recording, target, volatile, on_outcome=show)
+    except replay_target.TargetUnreachable as exc:
         print(f"target not reachable: {exc}", file=sys.stderr)
         return 2
     differ = sum(1 for o in report.outcomes if not o.matched)

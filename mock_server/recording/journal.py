@@ -18,6 +18,7 @@ from typing import Iterator, NamedTuple
 import orjson
 
 from .. import flusher
+from . import lines as journal_lines
 
 INDEX_SIZE = 10_000
 INDEX_BYTES = 64 * 1024 * 1024  # large answers (a 1000-slot lookup is ~100 KB) must not grow memory either
@@ -163,24 +164,18 @@ class Journal:
             return [IndexEntry._make(entry) for entry in self._index]
 
     def get(self, seq: int) -> dict | None:
-        """One exchange by seq: from memory, else from the file (older than the index)."""
+        """One exchange by seq: from memory, else from the file; a line that holds no record as its stand-in."""
+        line = None
         with self._lock:
             if self._index and self._index[0][0] <= seq <= self._index[-1][0]:
                 # seqs in the index are consecutive, so the position is arithmetic.
-                return orjson.loads(self._index[seq - self._index[0][0]][4])
-        prefix = b'{"seq":%d,' % seq
-        for line in self.lines():
-            if line.startswith(prefix):
-                return orjson.loads(line)
-        return None
-
-    def records(self) -> Iterator[dict]:
-        """Every whole record of the file, oldest first (a line torn by a crash is skipped)."""
-        for line in self.lines():
-            try:
-                yield orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
+                line = self._index[seq - self._index[0][0]][4]
+        if line is None:
+            prefix = b'{"seq":%d,' % seq
+            line = next((candidate for candidate in self.lines() if candidate.startswith(prefix)), None)
+            if line is None:
+                return None
+        return journal_lines.record_of(line) or journal_lines.stand_in(line)
 
     def lines(self) -> Iterator[bytes]:
         """Every complete line of the file, as it stands now (lines written meanwhile are not included)."""

@@ -1,42 +1,100 @@
-"""Secrets and PII out of recordings: Authorization always, personal fields on request (MOCK_REDACT_PII=1)."""
+"""Secrets and PII out of recordings: credentials and payment tokens always, personal data with MOCK_REDACT_PII=1.
+
+Keys are compared folded (lower case, '_' and '-' removed), so one rule covers every spelling the request loader
+takes (snake_case, lowerCamelCase, PascalCase, mixed, JSON escapes once parsed) and the odd ones it rejects.
+"""
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import re
 
-# Headers whose value is a credential; the scheme word is kept so a reader still sees what was sent.
-SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key"})
 REDACTED = "[REDACTED]"
+# A body that could not be parsed may still hold a secret, but its keys cannot be checked: it is not written.
+WITHHELD = "<body withheld: not JSON, so its secrets or personal fields cannot be redacted>"
 
-# Personal fields of UserInformation, by their snake_case and lowerCamelCase names.
-_NAME_FIELDS = {"given_name": "given", "givenName": "given", "family_name": "family", "familyName": "family"}
-_ADDRESS_KEEP = frozenset({"country"})  # too coarse to identify anyone; keeps the address meaningful
+# Header names holding any of these (folded) carry credentials: Authorization, X-Forwarded-Authorization,
+# Cookie, X-Auth-Token, X-Client-Secret, X-Api-Key, Api_Key...
+SECRET_HEADER_PARTS = ("authorization", "cookie", "token", "secret", "apikey")
+# An auth scheme word (RFC 7235 token, no '=' so a token68 credential is never taken for one).
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,31}")
+
+# Body fields that carry payment credentials, folded: never recorded, whatever MOCK_REDACT_PII says.
+SECRET_FIELDS = frozenset({"paymentmethodtoken", "unparsedpaymentmethodtoken"})
+# Personal fields of UserInformation, folded, with the kind of their stand-in.
+PERSONAL_FIELDS = {"givenname": "given", "familyname": "family", "email": "email", "telephone": "telephone",
+                   "address": "address"}
+_ADDRESS_KEEP = "country"  # too coarse to identify anyone; keeps the address meaningful
+
+# KELVIN SIGN, the only character outside ASCII whose str.lower() is one ASCII letter ("k"; tests/unit/test_redact.py
+# checks it): the loader's lower() reads "to\u212aen" as "token", so the byte test counts it as a key letter.
+KELVIN = "\u212a"
+_ASCII_FOLD = bytes(range(256)).lower()  # bytes.translate table: ASCII upper case to lower, other bytes kept
+_SEPARATORS = b"-_"
+# Names to look for in a folded body: one that holds another ("unparsed…" holds "paymentmethodtoken") adds nothing.
+_FOLDED_SECRETS = tuple(name.encode() for name in sorted(SECRET_FIELDS)
+                        if not any(other != name and other in name for other in SECRET_FIELDS))
+# What can spell a key without its letters being in the bytes as they are: a JSON escape, or the Kelvin sign.
+_ESCAPE, _KELVIN = b"\\u", KELVIN.encode()
 
 
-# Body fields that carry payment credentials: never recorded, whatever MOCK_REDACT_PII says.
-SECRET_FIELDS = frozenset({"payment_method_token", "unparsed_payment_method_token", "paymentMethodToken",
-                           "unparsedPaymentMethodToken"})
-SECRET_FIELD_MARKERS = (b"ethod_token", b"ethodToken")  # cheap byte test before parsing a body
+def fold(key: str) -> str:
+    """A key as redaction compares it: lower case (as the loader's snake_case), '_' and '-' removed."""
+    return _fold(key) if len(key) <= 64 else key.lower().replace("_", "").replace("-", "")
+
+
+@functools.lru_cache(maxsize=1024)  # bounded: a client inventing keys only churns it
+def _fold(key: str) -> str:
+    return key.lower().replace("_", "").replace("-", "")
+
+
+def may_hold_secret(data: bytes) -> bool:
+    """Could this raw JSON hold a payment token under a key whose fold is a secret field? (False: embed it as is.)
+
+    Exact for the fold: a key is in the bytes as it is unless it has an escape or a folding character, so the
+    body folded the same way (one C pass: ASCII lower case, separators dropped) holds every secret key's name.
+    """
+    if _ESCAPE in data or _KELVIN in data:
+        return True
+    folded = data.translate(_ASCII_FOLD, _SEPARATORS)
+    return any(name in folded for name in _FOLDED_SECRETS)
 
 
 def redact_secret_fields(value):
     """A copy of a JSON value with payment tokens replaced."""
     if isinstance(value, dict):
-        return {k: REDACTED if k in SECRET_FIELDS and v else redact_secret_fields(v) for k, v in value.items()}
+        return {k: REDACTED if v and isinstance(k, str) and fold(k) in SECRET_FIELDS else redact_secret_fields(v)
+                for k, v in value.items()}
     if isinstance(value, list):
         return [redact_secret_fields(item) for item in value]
     return value
 
 
-def redact_value(value: str) -> str:
-    """A credential replaced, its scheme word kept: `Basic [REDACTED]`."""
+def redact_secret_body(data: bytes, body):
+    """The decoded request `body` of raw `data`, payment tokens replaced; text that may hold one is withheld."""
+    if isinstance(body, str):  # not JSON: no keys to go by, only the byte test
+        return WITHHELD if may_hold_secret(data) else body
+    return redact_secret_fields(body)
+
+
+def is_secret_header(name: str) -> bool:
+    """Does a header (by name or WSGI environ key, any case) carry a credential?"""
+    folded = fold(name)
+    return any(part in folded for part in SECRET_HEADER_PARTS)
+
+
+def redact_header(name: str, value: str) -> str:
+    """A credential replaced; an Authorization-like header keeps its scheme word: `Basic [REDACTED]`."""
     scheme, _, rest = value.partition(" ")
-    return f"{scheme} {REDACTED}" if rest else REDACTED
+    if rest and "authorization" in fold(name) and _SCHEME.fullmatch(scheme):
+        return f"{scheme} {REDACTED}"
+    return REDACTED
 
 
 def redact_headers(headers) -> dict:
     """(name, value) pairs as a plain dict with credentials replaced."""
-    return {name: redact_value(value) if name.lower() in SECRET_HEADERS else value for name, value in headers}
+    return {name: redact_header(name, value) if is_secret_header(name) else value for name, value in headers}
 
 
 def pseudonym(kind: str, value: str) -> str:
@@ -55,16 +113,28 @@ def redact_pii(value):
     if isinstance(value, dict):
         out = {}
         for key, item in value.items():
-            if isinstance(item, str) and key in _NAME_FIELDS:
-                out[key] = pseudonym(_NAME_FIELDS[key], item) if item else item
-            elif isinstance(item, str) and key in ("email", "telephone"):
-                out[key] = pseudonym(key, item) if item else item
-            elif key == "address" and isinstance(item, dict):
-                out[key] = {k: v if k in _ADDRESS_KEEP or not isinstance(v, str) or not v else pseudonym("address", v)
-                            for k, v in item.items()}
-            else:
-                out[key] = redact_pii(item)
+            kind = PERSONAL_FIELDS.get(fold(key)) if isinstance(key, str) else None
+            out[key] = redact_pii(item) if kind is None else _pseudonymise(kind, item)
         return out
     if isinstance(value, list):
         return [redact_pii(item) for item in value]
+    return value
+
+
+def redact_pii_body(body):
+    """A recorded body with PII pseudonymised; text (not JSON) is withheld, as its fields cannot be found."""
+    return WITHHELD if isinstance(body, str) else redact_pii(body)
+
+
+def _pseudonymise(kind: str, value):
+    """Every string or number under a personal field replaced, whatever its shape (rejected requests too)."""
+    if isinstance(value, dict):
+        return {k: v if kind == "address" and isinstance(k, str) and fold(k) == _ADDRESS_KEEP
+                else _pseudonymise(kind, v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_pseudonymise(kind, item) for item in value]
+    if isinstance(value, str):
+        return pseudonym(kind, value) if value else value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return pseudonym(kind, str(value))
     return value

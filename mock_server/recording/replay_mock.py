@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import threading
 from collections import Counter, defaultdict
 from dataclasses import dataclass
@@ -10,32 +12,105 @@ from pathlib import Path
 import orjson
 from flask import Flask, Response, request
 
+from . import har
 from .canonical import canonical, differences, flatten, ignore_set, key_of, similarity
 from .capture import BODY_KEY, decode_body
+from .lines import Reader
 from .redact import redact_pii
 
 MISS_STATUS = 404  # like WireMock: "no recorded exchange matches this request"
 # Recomputed by the server that answers the replay, or meaningless for it.
 _DROPPED_HEADERS = frozenset({"content-length", "date", "server", "connection", "transfer-encoding"})
+# A HAR document opens with its "log" (the sandbox's export on one line, a browser's indented); a journal
+# line opens with "seq".
+_HAR_START = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"log"\s*:')
+
+log = logging.getLogger("mock_server.recording")
+
+
+class UnusableRecording(Exception):
+    """A recording a replay can take nothing from; the message says why, in one line."""
+
+
+@dataclass
+class Recording:
+    """The records of a recording file (a JSONL journal or a HAR document), in seq order."""
+
+    records: list[dict]
+    kind: str  # "journal" or "HAR document"
+    items: int  # non-blank lines of a journal, entries of a HAR document
+    skipped: str = ""  # what could not be read: "" or "N unreadable lines skipped: line K, why"
+    first_problem: tuple[int, str] | None = None
+
+    @property
+    def exchanges(self) -> int:
+        """Exchanges a replay can use: answered /v3 ones."""
+        return sum(1 for record in self.records if is_exchange(record))
+
+    def problem(self) -> str:
+        """Why nothing in it can be replayed, or '' when something can."""
+        if self.exchanges:
+            return ""
+        if self.kind == "HAR document":
+            entries = "entry" if self.items == 1 else "entries"
+            return (f"a HAR document with no /v3 entry that has an answer ({self.items} {entries}"
+                    + (f"; {self.skipped})" if self.skipped else ")"))
+        if not self.items:
+            return "the file is empty"
+        if not self.records:
+            number, why = self.first_problem or (0, "")
+            lines = "line" if self.items == 1 else "lines"
+            return f"not a recording: none of its {self.items} {lines} is a journal record (line {number}: {why})"
+        records = "record" if len(self.records) == 1 else "records"
+        return f"no answered /v3 exchange among its {len(self.records)} {records}"
+
+
+def is_exchange(record: dict) -> bool:
+    """An answered /v3 exchange: what a replay can give back or compare with (a dropped connection is not)."""
+    return (isinstance(record.get("response"), dict) and str(record.get("path", "")).startswith("/v3")
+            and isinstance(record.get("request") or {}, dict))
+
+
+def load_recording(path: Path) -> Recording:
+    """A recording with at least one exchange to replay; UnusableRecording (why) otherwise."""
+    recording = read_recording(path)
+    problem = recording.problem()
+    if problem:
+        raise UnusableRecording(problem)
+    return recording
+
+
+def read_recording(path: Path) -> Recording:
+    """Every readable record of a JSONL journal or a HAR export (torn or odd lines are counted, not fatal)."""
+    with open(path, "rb") as handle:
+        if _HAR_START.match(handle.read(4096)):
+            handle.seek(0)
+            recording = _read_har(handle.read())
+        else:
+            handle.seek(0)
+            reader = Reader(handle)
+            records = list(reader)
+            recording = Recording(records, "journal", reader.lines, reader.skipped("skipped"), reader.first_problem)
+    # Two concurrent exchanges may have landed in the file in either order.
+    recording.records.sort(key=lambda r: r.get("seq") if isinstance(r.get("seq"), int) else 0)
+    return recording
+
+
+def _read_har(data: bytes) -> Recording:
+    try:
+        document = orjson.loads(data)
+    except orjson.JSONDecodeError as exc:
+        raise UnusableRecording(f"not a whole HAR document ({exc}): cut short?") from None
+    try:
+        records, skipped = har.records(document)
+    except TypeError as exc:
+        raise UnusableRecording(str(exc)) from None
+    return Recording(records, "HAR document", len(document["log"]["entries"]), skipped)
 
 
 def read_records(path: Path) -> list[dict]:
-    """Every readable line of a recording, in seq order (a torn line after a crash is skipped)."""
-    records = []
-    with open(path, "rb") as handle:
-        for line in handle:
-            line = line.strip()
-            if not line:
-                continue
-            try:
-                record = orjson.loads(line)
-            except orjson.JSONDecodeError:
-                continue
-            if isinstance(record, dict):
-                records.append(record)
-    # Two concurrent exchanges may have landed in the file in either order.
-    records.sort(key=lambda r: r.get("seq") if isinstance(r.get("seq"), int) else 0)
-    return records
+    """Every readable record of a recording (JSONL or HAR), in seq order (a torn line after a crash is skipped)."""
+    return read_recording(path).records
 
 
 @dataclass
@@ -58,7 +133,7 @@ class ReplayBook:
         self._answers: dict[bytes, list[Recorded]] = defaultdict(list)
         self._by_rpc: dict[str, list[Recorded]] = defaultdict(list)
         for record in records:
-            if record.get("response") is None or not str(record.get("path", "")).startswith("/v3"):
+            if not is_exchange(record):
                 continue  # a dropped connection has no answer to give back
             body = (record.get("request") or {}).get("body")
             item = Recorded(record.get("seq", 0), record.get("rpc", ""), body, record["response"])
@@ -70,8 +145,16 @@ class ReplayBook:
 
     @classmethod
     def load(cls, path: Path, ignore: str) -> "ReplayBook":
-        """Read a JSONL recording."""
-        return cls(read_records(path), ignore, str(path))
+        """Read a recording (JSONL journal or HAR export); SystemExit naming the file when it has nothing to give."""
+        try:
+            recording = load_recording(path)
+        except UnusableRecording as exc:
+            raise SystemExit(f"MOCK_REPLAY: {path}: {exc}") from None
+        except OSError as exc:
+            raise SystemExit(f"MOCK_REPLAY: {path}: {exc.strerror or exc}") from None
+        if recording.skipped:
+            log.warning("MOCK_REPLAY: %s: %s", path, recording.skipped)
+        return cls(recording.records, ignore, str(path))
 
     def __len__(self) -> int:
         return sum(len(v) for v in self._answers.values())

@@ -12,8 +12,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from ..api.common import nests_deeper
 from .har import body_text
-from .replay_mock import read_records
+from .lines import KEPT_DEPTH
+from .replay_mock import Recording, is_exchange, load_recording
 
 # Free text and clock readings differ between servers without the behaviour differing.
 DEFAULT_VOLATILE = frozenset({"description", "message", "create_time", "update_time", "timestamp"})
@@ -38,7 +40,7 @@ class Outcome:
 
 @dataclass
 class Report:
-    """All verdicts; `ok` only when every exchange matched."""
+    """All verdicts; `ok` only when there was something to compare and every exchange matched."""
 
     outcomes: list[Outcome] = field(default_factory=list)
     id_map: dict[str, str] = field(default_factory=dict)
@@ -46,7 +48,7 @@ class Report:
 
     @property
     def ok(self) -> bool:
-        return all(o.matched for o in self.outcomes)
+        return bool(self.outcomes) and all(o.matched for o in self.outcomes)
 
 
 class Target:
@@ -114,6 +116,9 @@ def without(value, volatile: frozenset[str]):
 
 
 def _parse(data: bytes):
+    # Nested deeper than the recorder keeps as JSON: compared as text, as it was recorded (and no recursion).
+    if data and nests_deeper(data, KEPT_DEPTH):
+        return data.decode("utf-8", errors="replace")
     try:
         return json.loads(data) if data else None
     except ValueError:
@@ -125,12 +130,16 @@ def _pretty(status, body) -> list[str]:
     return [f"HTTP {status}"] + text.splitlines()
 
 
-def replay(path: Path, target: Target, volatile: frozenset[str] = DEFAULT_VOLATILE,
+def replay(source: Path | Recording, target: Target, volatile: frozenset[str] = DEFAULT_VOLATILE,
            on_outcome: Callable[[Outcome], None] | None = None) -> Report:
-    """Re-send every answered /v3 request of the recording, in order, and compare status and body."""
+    """Re-send every answered /v3 request of the recording (JSONL or HAR), in order, and compare status and body.
+
+    A file with nothing to re-send raises UnusableRecording: a replay that checked nothing never passes.
+    """
+    recording = source if isinstance(source, Recording) else load_recording(Path(source))
     report = Report()
-    for record in read_records(path):
-        if not str(record.get("path", "")).startswith("/v3") or record.get("response") is None:
+    for record in recording.records:
+        if not is_exchange(record):
             report.skipped += 1  # a dropped connection has no answer to compare with
             continue
         outcome = _replay_one(record, target, volatile, report.id_map)

@@ -14,8 +14,13 @@ from marshmallow import Schema, fields
 from marshmallow.validate import Length, OneOf, Range
 
 from mock_server.api.common import Int64
+from mock_server.config import Settings
 
 JSON = "application/json"
+DEPTH_LIMIT = Settings().max_json_depth
+TOO_DEEP = f"JSON nested too deep: more than {DEPTH_LIMIT} levels"
+# Around orjson's limits: it writes 254 levels and reads 1024, so 255-1024 used to be a 500 after the change.
+DEPTHS = (200, 250, 252, 254, 255, 256, 300, 500, 1000, 1023, 1024, 1025, 1100)
 
 
 @dataclass(frozen=True)
@@ -140,10 +145,11 @@ def transport_probes(path: str, body_limit: int, empty_allowed: bool = False) ->
         ("truncated", b'{"a": '), ("single quotes", b"{'a': 1}"), ("trailing comma", b'{"a": 1,}'),
         ("NaN", b'{"a": NaN}'), ("bare word", b"nul"), ("NUL byte", b"\x00"), ("two objects", b"{}{}"),
         ("comment", b'{"a": 1 /* hi */}'), ("lone surrogate", b'{"a": "\\ud800"}'),
-        ("10,000 nested lists", DEEP_LISTS), ("10,000 nested objects", DEEP_OBJECTS),
         ("latin-1 bytes", b'{"a": "caf\xe9"}'), ("invalid UTF-8", b'{"a": "\xff\xfe"}'),
         ("UTF-16", '{"a": 1}'.encode("utf-16")), ("huge number", b'{"a": 1' + b"0" * 400 + b"}"),
     ]]
+    probes += [Probe(label, "POST", path, raw, 400, TOO_DEEP)
+               for label, raw in [("10,000 nested lists", DEEP_LISTS), ("10,000 nested objects", DEEP_OBJECTS)]]
     probes += [Probe(f"not an object: {raw.decode()}", "POST", path, raw, 400, "must be a JSON object")
                for raw in (b"[]", b'"text"', b"42", b"null", b"true")]
     probes += [Probe(f"content type {ctype}", "POST", path, b'{"a": 1}', 415, "Content-Type must be application/json",
@@ -152,3 +158,14 @@ def transport_probes(path: str, body_limit: int, empty_allowed: bool = False) ->
     probes.append(Probe("body over the size limit", "POST", path,
                         b'{"a": "' + b"x" * body_limit + b'"}', 413, ""))
     return probes
+
+
+def nested(body: dict, depth: int) -> bytes:
+    """`body` plus one field of nested lists that makes the whole body `depth` levels deep (the object is one)."""
+    inner = depth - 1
+    return encode(body)[:-1] + b', "deep": ' + b"[" * inner + b"]" * inner + b"}"
+
+
+def depth_probes(path: str, body: dict) -> list[Probe]:
+    """A valid body nested DEPTHS deep by one field the API would ignore: each the limit's 400, nothing done."""
+    return [Probe(f"nested {depth} deep", "POST", path, nested(body, depth), 400, TOO_DEEP) for depth in DEPTHS]

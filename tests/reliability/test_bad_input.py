@@ -22,7 +22,7 @@ from mock_server.runtime import EXTENSION_KEY
 from tests.conftest import FROZEN_AT
 from tests.helpers import create_body, find_slot, slot_json, slot_time_json
 
-from .badinput import JSON, Probe, encode, schema_probes, transport_probes
+from .badinput import JSON, Probe, depth_probes, encode, schema_probes, transport_probes
 from .conftest import fresh_app
 
 LIMIT = Settings().max_body_bytes
@@ -184,6 +184,8 @@ def _all_probes() -> list[Probe]:
         probes += transport_probes(path, LIMIT)
         for body in bodies:
             probes += schema_probes("POST", path, schema, body)
+        if path.startswith("/v3/"):
+            probes += depth_probes(path, bodies[0])
     probes += transport_probes("/_admin/reset", LIMIT, empty_allowed=True)
     probes += _business_probes() + _method_probes()
     unique = {}

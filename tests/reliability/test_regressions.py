@@ -115,20 +115,24 @@ def test_a_deeply_nested_request_does_not_break_the_recordings_listing(client):
     for _ in range(300):
         inner["a"] = {}
         inner = inner["a"]
-    assert _post(client, "/v3/ListBookings", {"user_id": "x", "extra": deep}).get_json() == {"bookings": []}
+    sent = {"user_id": "x", "extra": deep}
+    refused = _post(client, "/v3/ListBookings", sent)  # deeper than MOCK_MAX_JSON_DEPTH (100): issue 13 item 11
+    assert refused.status_code == 400 and "more than 100 levels" in refused.get_json()["message"]
     listing = client.get("/_admin/recordings")
     assert listing.status_code == 200
     exchange = listing.get_json()["exchanges"][0]
     assert exchange["rpc"] == "ListBookings"
-    assert exchange["request"]["body"]["extra"] == deep  # listed whole, all 300 levels
+    assert exchange["request"]["body"] == json.dumps(sent)  # over 250 levels: listed whole, as the text sent
 
 
-def test_a_deeply_nested_request_is_answered(client, app):
-    """Depth up to orjson's parse limit (1024) in fields the server ignores or keeps as they are: still a 2xx."""
+def test_a_deeply_nested_request_is_refused_before_anything_is_booked(client, app):
+    """Depth up to orjson's parse limit (1024) in fields the server ignores: the depth limit's 400, not a booking
+    and a 500 (issue 13 item 11)."""
     deep = '{"a":' * 1000 + "{}" + "}" * 1000
     body = create_body(find_slot(app.extensions["mock_server"], vertical="classes"))
     body["payment_processing_parameters"] = {"tokenization_config": "DEEP"}
     body["surprise"] = "DEEP"
     raw = json.dumps(body).replace('"DEEP"', deep)
     response = client.post("/v3/CreateBooking", data=raw, content_type="application/json")
-    assert response.status_code == 200 and "booking" in response.get_json()
+    assert response.status_code == 400 and "more than 100 levels" in response.get_json()["message"]
+    assert client.get("/_admin/bookings").get_json()["count"] == 0

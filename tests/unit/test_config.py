@@ -22,3 +22,15 @@ def test_readme_config_table_lists_every_setting_with_its_default():
     rows = dict(re.findall(r"^\| `(MOCK_[A-Z_]+)` \| `?([^`|]*?)`? \|", readme, flags=re.M))
     expected = {name: default or "(unset)" for name, default, _ in describe()}
     assert rows == expected
+
+
+@pytest.mark.parametrize("raw", ["0", "251", "-3"])
+def test_json_depth_is_bounded(raw):
+    with pytest.raises(SystemExit, match="MOCK_MAX_JSON_DEPTH must be between 1 and 250"):
+        Settings.load({"MOCK_MAX_JSON_DEPTH": raw})
+
+
+@pytest.mark.parametrize("raw", ["0", "-1", "nan", "inf", "soon"])
+def test_read_timeout_must_be_a_positive_number(raw):
+    with pytest.raises(SystemExit, match="MOCK_READ_TIMEOUT_S must be a positive number"):
+        Settings.load({"MOCK_READ_TIMEOUT_S": raw})
