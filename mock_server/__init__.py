@@ -14,7 +14,7 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
     from flask_smorest import Api
 
     from . import accesslog, fastpath
-    from .api import register_blueprints
+    from .api import guard, register_blueprints
     from .api.common import OrjsonProvider
     from .paths import CaseInsensitiveV3
     from .runtime import EXTENSION_KEY, Runtime
@@ -41,6 +41,7 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
     _install_extensions(app, api)
     _json_errors(app)
     accesslog.install(app)
+    guard.install(app)  # after the access log's timer, so refused requests are logged with a duration
     app.wsgi_app = CaseInsensitiveV3(app.wsgi_app, app.url_map)
     fastpath.install(app, app.extensions[EXTENSION_KEY])
     return app

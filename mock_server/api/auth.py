@@ -11,6 +11,14 @@ from .common import note_warning
 
 REALM = 'Basic realm="booking-server", charset="UTF-8"'
 NO_AUTH_WARNING = "no Basic auth sent (Google always sends it)"
+BEARER_CHECKED = "mock_server.bearer_ok"  # in the WSGI environ: per request, even under a shared app context
+
+
+def with_scheme(header: str, scheme: str) -> str:
+    """The header with its auth-scheme word spelled `scheme` when it is that scheme in any case (RFC 7235)."""
+    word, space, rest = header.partition(" ")
+    # Only the scheme word is case-folded: the credentials after it are compared exactly, in constant time.
+    return f"{scheme} {rest}" if space and word.lower() == scheme.lower() else header
 
 
 def check_basic(expected_header: str | None) -> None:
@@ -20,16 +28,24 @@ def check_basic(expected_header: str | None) -> None:
         if sent is None:
             note_warning(NO_AUTH_WARNING)
         return
-    if sent is None or not hmac.compare_digest(sent.encode(), expected_header.encode()):
+    if sent is None or not hmac.compare_digest(with_scheme(sent, "Basic").encode(), expected_header.encode()):
         abort(401, message="missing or wrong HTTP Basic credentials", headers={"WWW-Authenticate": REALM})
+
+
+def bearer_ok(token: str) -> bool:
+    """True when `Authorization: Bearer <token>` is sent (compared once per request, in constant time)."""
+    if not token:
+        return False
+    checked = request.environ.get(BEARER_CHECKED)
+    if checked is None:
+        sent = with_scheme(request.headers.get("Authorization", ""), "Bearer")
+        checked = request.environ[BEARER_CHECKED] = hmac.compare_digest(sent.encode(), f"Bearer {token}".encode())
+    return checked
 
 
 def check_bearer(token: str) -> None:
     """401 unless `Authorization: Bearer <token>` matches (when a token is configured)."""
-    if not token:
-        return
-    sent = request.headers.get("Authorization", "")
-    if not hmac.compare_digest(sent.encode(), f"Bearer {token}".encode()):
+    if token and not bearer_ok(token):
         abort(401, message="admin token required: Authorization: Bearer <MOCK_ADMIN_TOKEN>",
               headers={"WWW-Authenticate": 'Bearer realm="sandbox-admin"'})
 

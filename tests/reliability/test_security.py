@@ -59,7 +59,7 @@ class TestAdminToken:
             endpoint for _, _, endpoint in _admin_routes(locked)}
         assert public <= UI_PUBLIC
 
-    @pytest.mark.parametrize("authorization", [None, "Bearer wrong", f"Bearer {TOKEN}x", f"bearer {TOKEN}",
+    @pytest.mark.parametrize("authorization", [None, "Bearer wrong", f"Bearer {TOKEN}x", f"bearer {TOKEN.upper()}",
                                                f"Basic {TOKEN}", TOKEN, "Bearer ", f"Bearer  {TOKEN}"])
     def test_every_admin_route_refuses_without_the_token(self, locked, authorization, figures):
         client = locked.test_client()

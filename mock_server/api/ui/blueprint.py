@@ -69,9 +69,13 @@ def back(default_endpoint: str, **values):
 
 
 def is_local(target: str) -> bool:
-    """True for a path inside the dashboard (never another host, never a scheme-relative URL)."""
+    """True for a path inside the dashboard (never another host, never a scheme-relative URL, never a header break)."""
+    # Control characters (CR/LF above all) would break the Location header; browsers also drop tabs and
+    # newlines from URLs, so what reads as local here could be another host there.
+    if not target.isprintable():
+        return False
     parts = urlsplit(target)
-    return (not parts.scheme and not parts.netloc and target.startswith(PREFIX)
+    return (not parts.scheme and not parts.netloc and (parts.path == PREFIX or parts.path.startswith(PREFIX + "/"))
             and not target.startswith("//") and "\\" not in target)
 
 

@@ -1,8 +1,7 @@
-"""Dashboard access: the admin token as a login cookie (or a Bearer header), and CSRF checks on every POST."""
+"""Dashboard access: the admin token traded for a server-side session cookie (or a Bearer header), CSRF checks."""
 
 from __future__ import annotations
 
-import hashlib
 import hmac
 import secrets
 from urllib.parse import urlsplit
@@ -10,27 +9,20 @@ from urllib.parse import urlsplit
 from flask import abort, g, redirect, request, url_for
 
 from ...runtime import get_runtime
+from .. import auth
+from . import sessions
 from .blueprint import BLUEPRINT_NAME, PREFIX, back, bp, is_local, render
 
 SESSION_COOKIE = "rwg_ui_session"
 CSRF_COOKIE = "rwg_ui_csrf"
 CSRF_FIELD = "csrf_token"
-SESSION_SECONDS = 12 * 3600
+SESSION_SECONDS = sessions.SESSION_SECONDS
 PUBLIC_ENDPOINTS = frozenset({f"{BLUEPRINT_NAME}.static", f"{BLUEPRINT_NAME}.login"})
 
 
-def session_value(token: str) -> str:
-    """What the login cookie holds: derived from the token, so the cookie never carries the token itself."""
-    return hmac.new(token.encode(), b"rwg-sandbox dashboard session v1", hashlib.sha256).hexdigest()
-
-
 def signed_in(token: str) -> bool:
-    """True when the request carries the login cookie or `Authorization: Bearer <token>` (constant time)."""
-    cookie = request.cookies.get(SESSION_COOKIE, "")
-    if cookie and hmac.compare_digest(cookie.encode(), session_value(token).encode()):
-        return True
-    header = request.headers.get("Authorization", "")
-    return bool(header) and hmac.compare_digest(header.encode(), f"Bearer {token}".encode())
+    """True when the request carries an open session cookie or `Authorization: Bearer <token>` (constant time)."""
+    return sessions.store().valid(request.cookies.get(SESSION_COOKIE, "")) or auth.bearer_ok(token)
 
 
 def csrf_token() -> str:
@@ -104,14 +96,15 @@ def login():
     if not hmac.compare_digest(sent.encode(), token.encode()):
         return render("ui_login.html", 401, next=target, error="That is not the admin token (MOCK_ADMIN_TOKEN).")
     response = redirect(target, 303)
-    response.set_cookie(SESSION_COOKIE, session_value(token), max_age=SESSION_SECONDS, path=PREFIX,
+    response.set_cookie(SESSION_COOKIE, sessions.store().open(), max_age=SESSION_SECONDS, path=PREFIX,
                         httponly=True, samesite="Strict", secure=request.is_secure)
     return response
 
 
 @bp.route("/logout", methods=["POST"])
 def logout():
-    """Forget the session cookie."""
+    """End the session on the server (a copy of the cookie opens nothing after this) and drop the cookie."""
+    sessions.store().close(request.cookies.get(SESSION_COOKIE, ""))
     response = back(f"{BLUEPRINT_NAME}.login")
     response.delete_cookie(SESSION_COOKIE, path=PREFIX, httponly=True, samesite="Strict", secure=request.is_secure)
     return response
