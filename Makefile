@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 
 IMAGE  ?= localhost/rwg-sandbox
 
-.PHONY: run test test-fast bench fixtures image test-container clean
+.PHONY: run test test-fast lint bench fixtures image test-container clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,6 +25,11 @@ test: $(STAMP)
 ## test-fast: unit and API tests only
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not e2e"
+
+## lint: ruff (style, imports, likely bugs) and mypy (types)
+lint: $(STAMP)
+	$(BIN)/ruff check mock_server app.py bench tests
+	$(BIN)/mypy
 
 ## bench: throughput and latency figures (run by hand)
 bench: $(STAMP)

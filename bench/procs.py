@@ -47,7 +47,7 @@ class Server:
         self.proc: subprocess.Popen | None = None
         self.ready_s = 0.0
 
-    def start(self) -> "Server":
+    def start(self) -> Server:
         """Start and wait for the first 200 on the ready path; ready_s is Popen-to-200 time."""
         argv = [a.replace("{port}", str(self.port)) for a in self.argv]
         env = {k: v.replace("{port}", str(self.port)) for k, v in self.env.items()}
@@ -104,7 +104,7 @@ class Server:
         return {"worker_rss_mb": round(rss.get(worker, 0) / 1024, 1),
                 "group_rss_mb": round(sum(rss.values()) / 1024, 1), "group_pss_mb": round(pss / 1024, 1)}
 
-    def __enter__(self) -> "Server":
+    def __enter__(self) -> Server:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -134,7 +134,7 @@ def _proc_kb(path: str, key: str) -> int:
 
 def sandbox(log_dir: Path, record: int = 1, fixture: str = "", ready_timeout: float = 60.0,
             threads: int = THREADS, log_level: str = "INFO") -> Server:
-    """`python app.py` as users run it (Basic auth on, access log on); recording on or off, journals in a temp folder."""
+    """`python app.py` as users run it (Basic auth on, access log on); recording on or off, journals in a temp dir."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOCK_")}
     env.update(MOCK_HOST=HOST, MOCK_PORT="{port}", MOCK_BASIC_AUTH=BASIC_AUTH, MOCK_RECORD=str(record),
                MOCK_RECORDINGS_DIR=str(log_dir / "recordings"), MOCK_LOG_LEVEL=log_level, MOCK_THREADS=str(threads))

@@ -114,6 +114,6 @@ def _notes(r: dict) -> str:
 def write(out: dict) -> Path:
     """bench/results/<UTC timestamp>.json."""
     RESULTS.mkdir(exist_ok=True)
-    path = RESULTS / f"{dt.datetime.now(dt.timezone.utc).strftime('%Y%m%dT%H%M%SZ')}.json"
+    path = RESULTS / f"{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}.json"
     path.write_text(json.dumps(out, indent=1) + "\n")
     return path

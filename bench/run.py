@@ -232,8 +232,9 @@ class Bench:
                     runs.setdefault((label, "bal"), []).append(
                         self.bal("", f"BAL {label} slots", server.port, works[label].bal_body, d, c))
                 for label, server in ((small_label, small), (big_label, big)):
-                    runs.setdefault((label, "booking"), []).append(self.booking(
-                        "", f"Create+cancel {label} slots", server.port, works[label].booking_slots[:cycle_slots], d, c))
+                    cycle = works[label].booking_slots[:cycle_slots]
+                    runs.setdefault((label, "booking"), []).append(
+                        self.booking("", f"Create+cancel {label} slots", server.port, cycle, d, c))
         for (label, flow), results in runs.items():
             rows[label][flow] = report.median_of(results)
         self.out["scaling"] = [rows[small_label], rows[big_label]]

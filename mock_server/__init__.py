@@ -42,7 +42,7 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
     _json_errors(app)
     accesslog.install(app)
     guard.install(app)  # after the access log's timer, so refused requests are logged with a duration
-    app.wsgi_app = CaseInsensitiveV3(app.wsgi_app, app.url_map)
+    app.wsgi_app = CaseInsensitiveV3(app.wsgi_app, app.url_map)  # type: ignore[method-assign]  # Flask's middleware idiom
     fastpath.install(app, app.extensions[EXTENSION_KEY])
     return app
 

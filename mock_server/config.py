@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 
@@ -56,17 +57,18 @@ class Settings:
     db_fsync: int = 0  # 1 fsyncs the log before each change is answered (power-loss safe; kill -9 safe either way)
     read_timeout_s: float = 10.0  # a request body that stalls this long is answered 408 and its connection closed
     max_json_depth: int = 100  # deeper JSON request bodies get 400 (protobuf's own parser limit)
-    allowed_hosts: str = ""  # extra Host names /_admin answers to (comma-separated; "*" any), besides loopback and MOCK_HOST
+    # extra Host names /_admin answers to (comma-separated; "*" any), besides loopback and MOCK_HOST
+    allowed_hosts: str = ""
 
     @classmethod
-    def load(cls, environ: dict | None = None, **overrides) -> "Settings":
+    def load(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
         """Build settings from the environment, then apply overrides."""
-        environ = os.environ if environ is None else environ
+        env = os.environ if environ is None else environ
         values = {}
         for f in fields(cls):
-            raw = environ.get(f"MOCK_{f.name.upper()}")
+            raw = env.get(f"MOCK_{f.name.upper()}")
             if raw is not None and raw != "":
-                values[f.name] = _coerce(f.name, f.type, raw)
+                values[f.name] = _coerce(f.name, str(f.type), raw)
         values.update(overrides)
         settings = cls(**values)
         if not 1 <= settings.max_json_depth <= MAX_JSON_DEPTH:

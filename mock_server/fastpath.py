@@ -29,7 +29,7 @@ from .faults import magic
 _JSON_TYPES = frozenset({"", "application/json", "application/json; charset=utf-8",
                          "application/json;charset=utf-8"})
 _STATUS_LINES = {200: "200 OK", 500: "500 INTERNAL SERVER ERROR"}  # as werkzeug words them
-_INTERNAL_ERROR = ({"code": 500, "status": "Internal Server Error"}, [])
+_INTERNAL_ERROR: tuple[dict, list[str]] = ({"code": 500, "status": "Internal Server Error"}, [])
 _flask_log = logging.getLogger("mock_server")  # the Flask app's logger (app.logger), where Flask logs a 500
 
 

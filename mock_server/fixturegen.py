@@ -10,6 +10,7 @@ import json
 import random
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 FORMAT_VERSION = 1
 VERTICALS = ("dining", "appointments", "classes")
@@ -165,8 +166,8 @@ def _appointments(fake, rng: random.Random, merchant: dict, days: int):
 
 def _classes(fake, rng: random.Random, merchant: dict, days: int):
     for number, (service_id, name, minutes, price, prepaid, window, starts) in enumerate(CLASS_SERVICES):
-        room = {"room_id": f"{merchant['merchant_id']}-room{number}", "room_name": f"{fake.color_name()} room",
-                "capacity": rng.randint(6, 20)}
+        room: dict[str, Any] = {"room_id": f"{merchant['merchant_id']}-room{number}",
+                                "room_name": f"{fake.color_name()} room", "capacity": rng.randint(6, 20)}
         service = _service(merchant, service_id, name, minutes, price, prepaid, window, rooms=[room])
         slots = [
             _slot(merchant, service, day, local_time, room["capacity"], room_id=room["room_id"],

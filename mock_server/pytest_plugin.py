@@ -81,7 +81,7 @@ class _InProcessServer:
         self.url = f"http://127.0.0.1:{self.server.server_port}"
         self.thread = threading.Thread(target=self.server.serve_forever, name="rwg-sandbox", daemon=True)
 
-    def __enter__(self) -> "_InProcessServer":
+    def __enter__(self) -> _InProcessServer:
         self.thread.start()
         return self
 

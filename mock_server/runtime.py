@@ -6,7 +6,7 @@ import base64
 import random
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from flask import current_app
 
@@ -107,11 +107,12 @@ class Runtime:
 
     def _start(self) -> BookingService:
         """Build state, resuming persisted bookings (pinned to their original anchor day) if any."""
-        saved = self.persistence.load() if self.persistence else None
+        persistence = self.persistence
+        saved = persistence.load() if persistence is not None else None
         if saved is not None and saved["meta"].get("anchor_sec") is not None:
             self.anchor_sec = saved["meta"]["anchor_sec"]
         service = self._fresh_service(self.anchor_sec)
-        if saved is not None:
+        if persistence is not None and saved is not None:
             try:
                 bookings = [decode_booking(doc, service.inventory) for doc in saved["bookings"].values()]
                 tokens = {
@@ -119,7 +120,7 @@ class Runtime:
                     for token, rec in saved["tokens"].items()
                 }
             except (KeyError, TypeError, ValueError) as exc:
-                raise CorruptStore(f"{self.persistence.path}: a stored booking cannot be read ({exc!r}); "
+                raise CorruptStore(f"{persistence.path}: a stored booking cannot be read ({exc!r}); "
                                    "refusing to start (nothing was changed on disk)") from None
             next_seq = max([saved["meta"].get("next_seq", 1)] + [_seq_of(b.booking_id) + 1 for b in bookings])
             service.restore(bookings, tokens, next_seq)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from http import HTTPStatus
+from typing import Any, cast
 
 import flask
 import orjson
@@ -76,8 +78,8 @@ class OrjsonProvider(JSONProvider):
 
     def response(self, *args, **kwargs) -> Response:
         obj = args[0] if len(args) == 1 else (args or kwargs)
-        return self._app.response_class(orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS),
-                                         mimetype="application/json")
+        app = cast(flask.Flask, self._app)  # JSONProvider types its app as sansio's App; ours is always a Flask
+        return app.response_class(orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS), mimetype="application/json")
 
 
 class SandboxParser(FlaskParser):
@@ -89,7 +91,7 @@ class SandboxParser(FlaskParser):
 
     DEFAULT_VALIDATION_STATUS = 400
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         # Compiled loaders by schema (flask-smorest hands over schema classes or instances).
         self._fast: dict[object, fastload.Loader] = {}
@@ -221,12 +223,13 @@ class Int64(fields.Field):
     default_error_messages = {"invalid": "must be an int64 (a decimal string or an integer)",
                               "range": "out of the int64 range"}
 
-    def __init__(self, *, minimum: int | None = None, **kwargs):
-        super().__init__(**kwargs)
+    def __init__(self, *, minimum: int | None = None, metadata: Mapping[str, Any] | None = None, **kwargs):
+        hints = dict(metadata or {})  # the caller's own metadata wins over these OpenAPI hints
+        hints.setdefault("type", "string")
+        hints.setdefault("pattern", r"^-?\d+$")
+        hints.setdefault("example", "1767279600")
+        super().__init__(metadata=hints, **kwargs)
         self.minimum = minimum
-        self.metadata.setdefault("type", "string")
-        self.metadata.setdefault("pattern", r"^-?\d+$")
-        self.metadata.setdefault("example", "1767279600")
 
     def _deserialize(self, value, attr, data, **kwargs):
         if isinstance(value, bool):

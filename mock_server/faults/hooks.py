@@ -46,7 +46,8 @@ def install_hooks(app: Flask, blueprint_name: str, engine: FaultEngine) -> None:
         return planned
 
     def before() -> Response | None:
-        req = request._get_current_object()  # one context lookup instead of one per attribute
+        # One context lookup instead of one per attribute (`request` is a LocalProxy; Flask types it as Request).
+        req = request._get_current_object()  # type: ignore[attr-defined]
         method = _method(req)
         if method is None:
             return None
@@ -245,7 +246,7 @@ def _field(doc, name: str):
 
 def _match_values(body: dict, bookings) -> dict:
     """merchant_id, service_id, user_id and booking_id wherever the v3 requests carry them."""
-    values = {key: set() for key in MATCH_KEYS}
+    values: dict[str, set[str]] = {key: set() for key in MATCH_KEYS}
 
     def add(key: str, value) -> None:
         if isinstance(value, (str, int)) and not isinstance(value, bool) and value != "":

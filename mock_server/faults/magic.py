@@ -54,7 +54,7 @@ def scan(method: str, environ: dict, body: bytes | None,
     answers 400); otherwise it is a warning, so a caller that only asks "any magic here?" never sees a raise.
     """
     header = environ.get(HEADER_KEY)
-    tags = []
+    tags: list[tuple[str, str]] = []  # (carrier, tag)
     if header:
         tags.extend(("header", t) for t in _SPLIT.split(header.strip().lower()) if t)
     if body is not None and method in EMAIL_METHODS:

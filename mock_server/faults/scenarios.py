@@ -93,7 +93,7 @@ def _parse(name: str, raw: bytes) -> tuple[str, list]:
 
 
 def _summary(errors: dict) -> str:
-    parts = []
+    parts: list[str] = []
     for index, messages in errors.items():
         if isinstance(messages, dict):
             parts.extend(f"rule {index} {key}: {' '.join(map(str, value)) if isinstance(value, list) else value}"

@@ -7,6 +7,7 @@ import re
 import time
 from pathlib import Path
 from types import MappingProxyType
+from typing import Any
 
 import orjson
 from flask import Flask, request
@@ -23,12 +24,11 @@ from .redact import (
     redact_secret_body,
 )
 
-
 START_KEY = "mock_server.recording.start"
 PENDING_KEY = "mock_server.recording.pending"
 BODY_KEY = "mock_server.recording.body"  # a request body someone already decoded with decode_body
 _UNSEEN = object()
-_NO_NOTES = MappingProxyType({})  # read-only stand-in when no layer noted anything
+_NO_NOTES: MappingProxyType[str, Any] = MappingProxyType({})  # read-only stand-in when no layer noted anything
 # The journal line of a JSON answer, in the key order of build() + complete() (seq numbered by the journal).
 _JSON_ANSWER_LINE = (b'{"seq":0,"ts":"%s","clock_sec":%s,%s,"query":%s,"request":{"headers":%s,"body":%s},'
                      b'"response":{"status":200,"headers":{"Content-Type":"application/json",'
@@ -73,7 +73,8 @@ class Recorder:
 
     def describe(self, response) -> dict:
         """The record of the current request and its response (inside the request context)."""
-        req = request._get_current_object()  # one proxy lookup instead of one per attribute
+        # One proxy lookup instead of one per attribute (`request` is a LocalProxy; Flask types it as Request).
+        req = request._get_current_object()  # type: ignore[attr-defined]
         environ = req.environ
         rule = req.url_rule
         path = req.path
@@ -230,7 +231,7 @@ def install_capture(app: Flask, recorder: Recorder) -> None:
     # after_request hooks run in reverse order of registration: first in the list runs last, so this
     # sees the response exactly as every other hook (faults included) left it.
     app.after_request_funcs.setdefault(None, []).insert(0, describe_exchange)
-    app.wsgi_app = CaptureMiddleware(app.wsgi_app, recorder)
+    app.wsgi_app = CaptureMiddleware(app.wsgi_app, recorder)  # type: ignore[method-assign]  # Flask's middleware idiom
 
 
 def _request_body(req, trusted: bool):

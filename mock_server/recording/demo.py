@@ -10,10 +10,11 @@ import json
 import sys
 import urllib.error
 import urllib.request
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
-# call(method, path, body) -> (status, parsed JSON answer)
-Call = Callable[[str, str, "dict | None"], "tuple[int, object]"]
+# call(method, path, body) -> (status, parsed JSON answer: Any, as json.loads gives it)
+Call = Callable[[str, str, dict | None], tuple[int, Any]]
 
 
 def http_caller(base_url: str, basic_auth: str = "") -> Call:

@@ -12,8 +12,9 @@ import logging
 import os
 import threading
 from collections import deque
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator, NamedTuple
+from typing import NamedTuple
 
 import orjson
 
@@ -104,6 +105,7 @@ class Journal:
                 lines, self._pending = self._pending, []
                 fd = self._fd
             if lines:
+                assert fd is not None  # append_line opens the file before it queues a line; close() empties the queue
                 self._write(fd, lines)
 
     def _write(self, fd: int, lines: list[bytes]) -> None:

@@ -82,7 +82,8 @@ def bodies_as_text(line: bytes) -> bytes:
     A body is any value that opens at the third level (in `request` or `response`); only brackets outside
     strings count. Slow (a Python step per string and bracket), so only for the lines that need it.
     """
-    out, copied, level, start, deepest = [], 0, 0, -1, 0
+    out: list[bytes] = []
+    copied, level, start, deepest = 0, 0, -1, 0
     for token in _TOKENS.finditer(line):
         char = line[token.start()]
         if char in _OPENING:

@@ -92,8 +92,14 @@ def read_recording(path: Path) -> Recording:
             records = list(reader)
             recording = Recording(records, "journal", reader.lines, reader.skipped("skipped"), reader.first_problem)
     # Two concurrent exchanges may have landed in the file in either order.
-    recording.records.sort(key=lambda r: r.get("seq") if isinstance(r.get("seq"), int) else 0)
+    recording.records.sort(key=_seq_key)
     return recording
+
+
+def _seq_key(record: dict) -> int:
+    """The record's seq, 0 when it has none (or not a number)."""
+    seq = record.get("seq")
+    return seq if isinstance(seq, int) else 0
 
 
 def _read_har(data: bytes) -> Recording:
@@ -144,7 +150,7 @@ class ReplayBook:
         self.misses = 0
 
     @classmethod
-    def load(cls, path: Path, ignore: str) -> "ReplayBook":
+    def load(cls, path: Path, ignore: str) -> ReplayBook:
         """Read a recording (JSONL journal or HAR export); SystemExit naming the file when it has nothing to give."""
         try:
             recording = load_recording(path)
@@ -189,6 +195,7 @@ class ReplayBook:
             score = similarity(flat, sent)
             if score > best_score:
                 best, best_score, best_flat = item, score, flat
+        assert best is not None  # candidates is not empty and every score is >= 0
         return {"seq": best.seq, "rpc": rpc, "score": round(best_score, 3),
                 "differences": differences(best_flat, sent)}
 

@@ -8,9 +8,9 @@ import json
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
 
 from ..api.common import nests_deeper
 from .har import body_text
@@ -92,7 +92,7 @@ def learn_ids(recorded, actual, id_map: dict[str, str]) -> None:
             else:
                 learn_ids(value, other, id_map)
     elif isinstance(recorded, list) and isinstance(actual, list):
-        for left, right in zip(recorded, actual):
+        for left, right in zip(recorded, actual, strict=False):  # lists of different lengths pair up to the shorter
             learn_ids(left, right, id_map)
 
 

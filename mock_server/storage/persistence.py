@@ -17,6 +17,7 @@ import errno
 import logging
 import os
 import threading
+from collections.abc import Callable
 from pathlib import Path
 
 import orjson
@@ -51,7 +52,7 @@ class Persistence(BookingListener):
         self._size = 0  # bytes of whole lines in the log: where a failed write is cut back to
         self._lines = 0
         self._write_lock = threading.Lock()
-        self.compactor = None  # set by the runtime: a callable that snapshots current state
+        self.compactor: Callable[[], None] | None = None  # set by the runtime: a callable that snapshots current state
         # Bumped by each reset. Log lines carry it, so lines from before a reset are never replayed onto
         # the reset state (a crash between the reset's snapshot and its log truncation would do that).
         self.generation = 0
@@ -81,7 +82,7 @@ class Persistence(BookingListener):
         """Snapshot + log as raw records, or None when nothing was persisted yet; CorruptStore if damaged."""
         if not self.path.exists() and not self.wal_path.exists():
             return None
-        state = {"meta": {}, "bookings": {}, "tokens": {}}
+        state: dict[str, dict] = {"meta": {}, "bookings": {}, "tokens": {}}
         if self.path.exists():
             self._load_snapshot(state)
         self.generation = state["meta"].get("generation", 0)
@@ -147,18 +148,18 @@ class Persistence(BookingListener):
             if self.failed is not None:
                 raise StoreFailed(f"the store takes no changes until the sandbox restarts: {self.failed}")
             try:
-                if self._fd is None:
-                    self._open()
-                _write_all(self._fd, line, self.fsync)
+                fd = self._open() if self._fd is None else self._fd
+                _write_all(fd, line, self.fsync)
             except OSError as exc:
                 self._cut_back(exc)
                 raise _store_failed(f"could not write to {self.wal_path}", exc) from None
             self._size += len(line)
             self._lines += 1
 
-    def _open(self) -> None:
-        self._fd = os.open(self.wal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        self._size = os.fstat(self._fd).st_size
+    def _open(self) -> int:
+        fd = self._fd = os.open(self.wal_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self._size = os.fstat(fd).st_size
+        return fd
 
     def _cut_back(self, exc: OSError) -> None:
         """Remove what a failed write left of its line; if that fails too, take no more changes."""

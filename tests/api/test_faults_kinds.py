@@ -107,7 +107,8 @@ def test_slot_taken_on_an_invalid_request_keeps_the_400_and_the_rule(client, slo
 def test_slot_taken_on_a_reschedule_leaves_the_booking_where_it_was(client):
     entries = slots(client)
     first = entries[0]
-    second = next(e for e in entries if (e["merchant_id"], e["service_id"]) == (first["merchant_id"], first["service_id"])
+    same_service = (first["merchant_id"], first["service_id"])
+    second = next(e for e in entries if (e["merchant_id"], e["service_id"]) == same_service
                   and e["start_sec"] != first["start_sec"])
     booking = create(client, first).json["booking"]
     add_rule(client, method="UpdateBooking", kind="slot_taken")
@@ -186,7 +187,8 @@ def test_http_error_sends_the_status_and_a_json_error(client, slot, status):
     response = create(client, slot)
     assert response.status_code == status
     assert response.mimetype == "application/json"
-    assert response.json["code"] == status and response.json["status"] and "sandbox fault f1" in response.json["message"]
+    assert response.json["code"] == status and response.json["status"]
+    assert "sandbox fault f1" in response.json["message"]
     assert booking_count(client) == 0
 
 
@@ -294,7 +296,8 @@ def test_match_by_merchant_and_user(client):
 
 def test_match_by_booking_id_reaches_the_stored_booking(client, slot):
     booking_id = create(client, slot).json["booking"]["booking_id"]
-    add_rule(client, method="GetBookingStatus", kind="http_error", status=500, match={"merchant_id": slot["merchant_id"]})
+    add_rule(client, method="GetBookingStatus", kind="http_error", status=500,
+             match={"merchant_id": slot["merchant_id"]})
     add_rule(client, method="ListBookings", kind="http_error", status=409, match={"booking_id": "B9"})
     assert client.post("/v3/GetBookingStatus", json={"bookingId": booking_id}).status_code == 500
     assert client.post("/v3/ListBookings", json={"user_id": "u-1"}).status_code == 200

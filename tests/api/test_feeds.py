@@ -42,10 +42,16 @@ def test_availability_feed_reflects_live_spots(client, runtime):
                     "availability_tag": slot.availability_tag}
 
 
+def _feed_slot_count(client) -> int:
+    """How many slots the availability feed lists, over every service."""
+    feed = client.get("/feeds/availability.json").get_json()
+    return sum(len(g["availability"]) for g in feed["service_availability"])
+
+
 def test_availability_feed_leaves_out_the_past_and_unknown_merchants_404(client, runtime):
-    total = sum(len(g["availability"]) for g in client.get("/feeds/availability.json").get_json()["service_availability"])
+    total = _feed_slot_count(client)
     assert total == runtime.bookings.inventory.slot_count
     runtime.clock.advance(3 * 86400)
-    fewer = sum(len(g["availability"]) for g in client.get("/feeds/availability.json").get_json()["service_availability"])
+    fewer = _feed_slot_count(client)
     assert 0 < fewer < total
     assert client.get("/feeds/availability.json?merchant_id=nope").status_code == 404

@@ -216,8 +216,8 @@ def test_a_target_nobody_listens_on_stops_the_replay(recording):
 def _bookings_without_ids(app) -> list[str]:
     """GET /_admin/bookings minus what differs between runs (ids)."""
     rows = app.test_client().get("/_admin/bookings").get_json()["bookings"]
-    return sorted((json.dumps({k: v for k, v in row.items() if k != "booking_id"}, sort_keys=True)
-                   for row in rows))
+    return sorted(json.dumps({k: v for k, v in row.items() if k != "booking_id"}, sort_keys=True)
+                  for row in rows)
 
 
 # ---- the curated example ----

@@ -16,7 +16,6 @@ import pytest
 from mock_server import create_app
 from mock_server.api import auth
 from mock_server.config import Settings
-from tests.conftest import FROZEN_AT
 from tests.helpers import create_body, find_slot, journal_file
 
 from .conftest import fresh_app

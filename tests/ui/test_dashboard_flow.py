@@ -35,7 +35,8 @@ def bookable_slot(server) -> dict:
 
 
 def create_booking(server, entry, token):
-    return server.post("/v3/CreateBooking", {"slot": feed_slot(entry), "user_information": USER, "idempotency_token": token})
+    body = {"slot": feed_slot(entry), "user_information": USER, "idempotency_token": token}
+    return server.post("/v3/CreateBooking", body)
 
 
 def slot_row(page, entry):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from mock_server.domain.models import ASYNCHRONOUS, SlotSpec, UserInformation
@@ -57,7 +57,8 @@ def test_cancel_frees_the_spot_and_a_second_cancel_is_a_business_failure(app, cl
     assert flash(page) == f"{booking.booking_id} cancelled; its spot is open again."
     assert slot.spots_open == 1 and runtime.bookings.get(booking.booking_id).status == "CANCELED"
     again = post(client, f"/bookings/{booking.booking_id}/cancel")
-    assert flash(again) == f"{booking.booking_id} not cancelled: BOOKING_ALREADY_CANCELLED — this booking is already cancelled"
+    assert flash(again) == (f"{booking.booking_id} not cancelled: BOOKING_ALREADY_CANCELLED"
+                            " — this booking is already cancelled")
     unknown = post(client, "/bookings/B9999999/cancel")
     assert flash(unknown) == "unknown booking_id 'B9999999'"
 
@@ -103,11 +104,11 @@ def test_the_day_view_uses_the_merchants_time_zone(app, client):
 
     # A merchant whose local days straddle UTC midnight: counting by UTC dates would be wrong there.
     merchant, slot = next((m, s) for m in inventory.merchants.values() for s in inventory.slots(m.merchant_id)
-                          if local_day(s, m.timezone) != datetime.fromtimestamp(s.start_sec, timezone.utc).date())
+                          if local_day(s, m.timezone) != datetime.fromtimestamp(s.start_sec, UTC).date())
     day = local_day(slot, merchant.timezone)
     expected = [s for s in inventory.slots(merchant.merchant_id) if local_day(s, merchant.timezone) == day]
     by_utc = [s for s in inventory.slots(merchant.merchant_id)
-              if datetime.fromtimestamp(s.start_sec, timezone.utc).date() == day]
+              if datetime.fromtimestamp(s.start_sec, UTC).date() == day]
     assert len(expected) != len(by_utc) or expected != by_utc
 
     page = get(client, f"/inventory?merchant_id={merchant.merchant_id}&day={day.isoformat()}")

@@ -19,7 +19,8 @@ def api_messages(client, body: dict) -> dict:
 
 def test_a_rule_from_the_form_is_the_rule_the_api_would_add(client):
     page = post(client, "/faults", {"method": "CreateBooking", "kind": "booking_failure",
-                                    "cause": "PAYMENT_ERROR_CARD_TYPE_REJECTED", "rejected_card_type": "AMERICAN_EXPRESS",
+                                    "cause": "PAYMENT_ERROR_CARD_TYPE_REJECTED",
+                                    "rejected_card_type": "AMERICAN_EXPRESS",
                                     "times": "2", "probability": "0.5", "ttl_s": "600",
                                     "match_merchant_id": "dining-001", "match_user_id": "", "description": ""})
     assert page.status_code == 200

@@ -28,7 +28,7 @@ def test_file_is_a_tinydb_document_with_relative_slots(tmp_path):
     data = fixtures.read(tmp_path / "f.json")
     assert data.meta["seed"] == 3
     assert data.merchants == tables["merchants"] and data.services == tables["services"]
-    as_docs = [{k: v for k, v in zip(fixtures.SLOT_FIELDS, row) if v not in ("", 0)} for row in data.slots]
+    as_docs = [{k: v for k, v in zip(fixtures.SLOT_FIELDS, row, strict=True) if v not in ("", 0)} for row in data.slots]
     assert as_docs == tables["slots"]
     assert all(doc["day"] >= 1 for doc in as_docs)
 
@@ -52,7 +52,7 @@ def test_materialised_slots_are_in_the_future_in_local_time():
     inventory = fixtures.materialise(data, anchor)
     assert inventory.slot_count == len(data.slots)
     assert all(slot.start_sec > anchor for slot in inventory.slots())
-    doc = dict(zip(fixtures.SLOT_FIELDS, data.slots[0]))
+    doc = dict(zip(fixtures.SLOT_FIELDS, data.slots[0], strict=True))
     merchant = next(m for m in data.merchants if m["merchant_id"] == doc["merchant_id"])
     zone = ZoneInfo(merchant["timezone"])
     first = next(inventory.slots(merchant_id=doc["merchant_id"]))

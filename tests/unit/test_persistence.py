@@ -9,9 +9,9 @@ import pytest
 from mock_server.config import ROOT
 from mock_server.domain.bookings import BookingService
 from mock_server.domain.clock import SandboxClock
+from mock_server.domain.errors import StoreFailed
 from mock_server.domain.models import SlotSpec, UserInformation
 from mock_server.storage import fixtures
-from mock_server.domain.errors import StoreFailed
 from mock_server.storage import persistence as persistence_module
 from mock_server.storage.persistence import CorruptStore, Persistence, decode_booking
 

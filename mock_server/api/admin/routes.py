@@ -101,6 +101,6 @@ def admin_booking(b) -> dict:
     held = b.held
     return {**wire.booking(b), "prepayment_status": b.prepayment_status, "created_sec": b.created_sec,
             "updated_sec": b.updated_sec, "idempotency_token": b.idempotency_token,
-            "inventory_entry": None if held is None else {"start_sec": held.start_sec, "duration_sec": held.duration_sec,
-                                                    "staff_id": held.staff_id, "room_id": held.room_id,
-                                                    "party_size": held.party_size}}
+            "inventory_entry": None if held is None else {
+                "start_sec": held.start_sec, "duration_sec": held.duration_sec, "staff_id": held.staff_id,
+                "room_id": held.room_id, "party_size": held.party_size}}

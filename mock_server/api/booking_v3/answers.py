@@ -10,7 +10,8 @@ def availability(bookings, merchant_id: str, specs: list) -> dict:
     """BatchAvailabilityLookupResponse: each requested slot and whether it can be booked, in request order."""
     answers = bookings.availability(merchant_id, specs)
     return {"slot_time_availability": [
-        {"slot_time": wire.slot_time(spec), "available": available} for spec, available in zip(specs, answers)
+        {"slot_time": wire.slot_time(spec), "available": available}
+        for spec, available in zip(specs, answers, strict=True)
     ]}
 
 

@@ -8,7 +8,7 @@ from ...domain.models import Booking, SlotSpec, UserInformation
 
 def resources(spec: SlotSpec) -> dict:
     """ResourceIds with only the fields that are set."""
-    out = {}
+    out: dict[str, str | int] = {}
     if spec.staff_id:
         out["staff_id"] = spec.staff_id
     if spec.room_id:
@@ -44,7 +44,7 @@ def _slot_fields(out: dict, spec: SlotSpec, resources_key: str) -> dict:
 
 def user_information(user: UserInformation) -> dict:
     """A UserInformation, empty fields omitted."""
-    out = {"user_id": user.user_id}
+    out: dict[str, str | dict] = {"user_id": user.user_id}
     for name in ("given_name", "family_name"):
         if getattr(user, name):
             out[name] = getattr(user, name)

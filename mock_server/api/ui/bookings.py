@@ -110,7 +110,7 @@ def _span(inventory, merchant_id: str, tz: str) -> tuple[date | None, date | Non
 
 def _default_day(today: date, first: date | None, last: date | None) -> date:
     """Today in the merchant's zone, else the nearest day that has slots."""
-    if first is None or first <= today <= last:
+    if first is None or last is None or first <= today <= last:  # _span gives both or neither
         return today
     return first if today < first else last
 

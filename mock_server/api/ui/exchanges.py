@@ -80,7 +80,7 @@ def select(journal, filters: dict, after: int = 0) -> tuple[list[dict], int]:
     """Matching exchanges newer than `after`, newest first, at most `limit`; and the newest seq seen."""
     entries = journal.snapshot()
     last = entries[-1].seq if entries else 0
-    picked = []
+    picked: list[dict] = []
     for entry in reversed(entries):
         if entry.seq <= after or len(picked) >= filters["limit"]:
             break

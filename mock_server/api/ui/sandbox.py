@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from flask import request
 
@@ -106,7 +106,7 @@ def _parse_utc(text: str) -> int:
     try:
         moment = datetime.fromisoformat(text)
         if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=timezone.utc)
+            moment = moment.replace(tzinfo=UTC)
         return int(moment.timestamp())
     except (ValueError, OverflowError, OSError):
         raise ValueError(f"give a date and time (YYYY-MM-DDTHH:MM, UTC) or epoch seconds "

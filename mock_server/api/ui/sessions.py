@@ -22,7 +22,7 @@ def wall_clock() -> float:
 class SessionStore:
     """One app's signed-in sessions: digest of the cookie's id -> the wall-clock second it expires."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._expiry: dict[bytes, float] = {}
         self._lock = threading.Lock()
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -14,7 +14,7 @@ def zone(name: str):
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):
-        return timezone.utc
+        return UTC
 
 
 # Days the pages step through: previous/next day and day bounds stay inside Python's calendar (years 1 to 9999).
@@ -39,7 +39,7 @@ def utc(epoch) -> str:
     """2026-11-25 17:00:00 UTC"""
     if epoch is None or epoch == "":
         return "—"
-    at = moment(epoch, timezone.utc)
+    at = moment(epoch, UTC)
     return beyond(epoch) if at is None else at.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
