@@ -187,12 +187,7 @@ class BookingService:
             if not booking.is_active:
                 raise BookingFailed("SLOT_UNAVAILABLE", f"a {booking.status} booking cannot be changed")
             old = booking.slot
-            target = old._replace(
-                start_sec=old.start_sec if start_sec is None else start_sec,
-                duration_sec=old.duration_sec if duration_sec is None else duration_sec,
-                party_size=old.party_size if party_size is None else party_size,
-                has_resources=old.has_resources or bool(party_size),
-            )
+            target = moved_slot(old, start_sec, duration_sec, party_size)
             if target == old:
                 return Outcome(dataclasses.replace(booking))  # a repeated update changes nothing
             now = self.clock.now()
@@ -294,6 +289,16 @@ class BookingService:
             holders.discard(booking.booking_id)
             if not holders:
                 del self._user_slot[key]
+
+
+def moved_slot(old: SlotSpec, start_sec: int | None, duration_sec: int | None, party_size: int | None) -> SlotSpec:
+    """The slot an UpdateBooking asks for: each change given, the rest as booked."""
+    return old._replace(
+        start_sec=old.start_sec if start_sec is None else start_sec,
+        duration_sec=old.duration_sec if duration_sec is None else duration_sec,
+        party_size=old.party_size if party_size is None else party_size,
+        has_resources=old.has_resources or bool(party_size),
+    )
 
 
 def _fingerprint(spec: SlotSpec, user: UserInformation, payment: dict | None) -> str:

@@ -12,6 +12,7 @@ from werkzeug.exceptions import HTTPException
 
 from ..api.booking_v3 import schemas as v3
 from ..api.common import Blueprint
+from ..domain.bookings import moved_slot
 from ..domain.errors import InvalidRequest, NotFound
 from ..domain.models import CANCELED
 
@@ -58,16 +59,11 @@ def _update(data: dict, runtime) -> str:
     slot = change.get("slot") or {}
     if any(slot.get(key) and slot[key] != getattr(current.slot, key) for key in ("merchant_id", "service_id")):
         return INVALID
-    # The domain's own arithmetic (BookingService.modify): a change to what the booking already is changes
-    # nothing, and the domain answers the booking as it stands.
-    old = current.slot
-    start, duration = slot.get("start_sec"), slot.get("duration_sec")
+    # The domain's own arithmetic: a change to what the booking already is changes nothing, and the
+    # domain answers the booking as it stands.
     party = (slot.get("resources") or {}).get("party_size") or None
-    target = old._replace(start_sec=old.start_sec if start is None else start,
-                          duration_sec=old.duration_sec if duration is None else duration,
-                          party_size=old.party_size if party is None else party,
-                          has_resources=old.has_resources or bool(party))
-    return REPLAY if current.is_active and target == old else FRESH
+    target = moved_slot(current.slot, slot.get("start_sec"), slot.get("duration_sec"), party)
+    return REPLAY if current.is_active and target == current.slot else FRESH
 
 
 def _lookup(data: dict, runtime) -> str:
