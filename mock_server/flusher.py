@@ -1,9 +1,10 @@
-"""One background thread per process that writes out batched output (journal lines, access lines).
+"""One background thread per process that writes out batched output (the exchange journal).
 
 Writers register themselves (weakly: an app that is gone is forgotten) and implement `flush()`. The
 thread starts with the first registration in a process (a forked granian worker gets its own), calls
 every writer's flush each INTERVAL_S, and once more when the process ends: atexit, plus a
 multiprocessing finalizer in a multiprocessing child (granian's worker), which ends with os._exit.
+Log lines have a thread of their own (linewriter.py): a stderr nobody reads must not stop the journal.
 """
 
 from __future__ import annotations

@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import errno
 import logging
-import os
 import signal
+import socket
 import sys
-from typing import Callable
+from collections.abc import Callable
 
 from flask import Flask
 
-from . import heap
+from . import granian_wsgi, heap, linewriter
+from .bodyread import BodyLimits
 from .config import Settings, resolve_path
+from .runtime import EXTENSION_KEY
 
 log = logging.getLogger("mock_server")
+BACKLOG = 2048
 
 
 def serve(build: Callable[[], Flask], settings: Settings | None = None) -> None:
@@ -48,6 +52,8 @@ def _build(build: Callable[[], Flask], settings: Settings) -> Flask:
         log.error("the sandbox cannot start: %s: %s", type(exc).__name__, exc,
                   exc_info=log.isEnabledFor(logging.DEBUG))
         raise SystemExit(1) from None
+    # This process's log lines go through a bounded buffer (linewriter): health says how many it dropped.
+    app.extensions[EXTENSION_KEY].health_sections["logs"] = lambda: {"dropped_lines": linewriter.dropped_lines()}
     log.info("Booking Server v3 sandbox on http://%s:%s (server=%s, threads=%s)",
              settings.host, settings.port, settings.server, settings.threads)
     return app
@@ -64,35 +70,71 @@ def serving_logs() -> None:
     """Logging as the serving process needs it.
 
     Records skip what the "%(message)s" lines never show: the caller's file and line, thread and process
-    names (the logging HOWTO's "Optimization" switches). Access lines go through a buffer that the
-    flusher thread writes out every 50 ms (see accesslog).
+    names (the logging HOWTO's "Optimization" switches). Every line, access lines included, goes through
+    a bounded buffer that its own thread writes out every 50 ms (see linewriter): a request never waits
+    for stderr, and a stderr nobody reads costs dropped lines, not a stopped server.
     """
+    from . import linewriter
+
     logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False
-    if logging.getLogger("mock_server.access").isEnabledFor(logging.INFO):
-        from . import accesslog
+    linewriter.install(sys.stderr)
 
-        accesslog.buffer_lines(sys.stderr)
+
+def listen(settings: Settings) -> socket.socket:
+    """The listening socket, bound here for every server: a port in use is one line and exit 1.
+
+    Without SO_REUSEPORT (granian sets it on the sockets it binds itself, so a second sandbox on the same
+    port used to start and share the requests). SO_REUSEADDR only lets a restart bind at once.
+    """
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+    except socket.gaierror as exc:
+        raise SystemExit(f"MOCK_HOST {settings.host!r}: {exc.strerror}") from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        if family in (socket.AF_INET, socket.AF_INET6):  # accepted connections inherit it (as granian sets it)
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        sock.bind(address)
+        sock.listen(BACKLOG)
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise SystemExit(f"port {settings.port} on {settings.host} is in use: another sandbox or program "
+                             f"listens there (stop it, or set MOCK_PORT)") from None
+        raise SystemExit(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
+    return sock
 
 
 def _granian(build: Callable[[], Flask], settings) -> None:
     # One worker process forked from this one (no re-import): it builds the app and holds all state.
     # Kill the process group to stop it (tests do).
     from granian import Granian
+    from granian._granian import SocketHolder
     from granian.constants import Interfaces
     from granian.log import LogLevels
 
-    # granian seeds every request's WSGI environ with os.environ: an HTTP_PROXY variable would show up
-    # as a request header (and in recordings). Settings were read already, so drop those here.
-    for key in [k for k in os.environ if k.startswith("HTTP_")]:
-        del os.environ[key]
-    # Errors only: granian warns about "many threads" for 8 on 2 cores, but held (faulted) requests
-    # each occupy a thread, so the pool is deliberately larger than the core count.
-    server = Granian(
+    sock = listen(settings)
+
+    class OnOurSocket(Granian):  # type: ignore[misc,valid-type]  # granian picks its Server class at import
+        """granian serving the socket bound above (its own would have SO_REUSEPORT)."""
+
+        def _init_shared_socket(self):
+            # granian's own path for a socket the parent bound (the one it takes where SO_REUSEPORT is missing).
+            sock.set_inheritable(True)
+            self._ssp, self._sso = None, sock
+            self._shd = SocketHolder(sock.fileno(), False, BACKLOG)
+            self._sfd = sock.fileno()
+
+    # Errors only: granian warns about "many threads". The pool is MOCK_THREADS for the app plus room
+    # for threads parked on slow request bodies (see granian_wsgi), which hold no app thread.
+    server = OnOurSocket(
         target="app:app", address=settings.host, port=settings.port, interface=Interfaces.WSGI,
-        workers=1, blocking_threads=settings.threads, backlog=2048,
+        workers=1, blocking_threads=settings.threads + granian_wsgi.READERS, backlog=BACKLOG,
         log_level=LogLevels.error, log_access=False,
     )
 
@@ -103,6 +145,7 @@ def _granian(build: Callable[[], Flask], settings) -> None:
 
         app = build()
         release_holds_on_stop(engine_of(app))
+        granian_wsgi.install(BodyLimits.of(settings), settings.threads)
         return app
 
     server.serve(target_loader=load_in_worker, wrap_loader=False)
@@ -120,12 +163,22 @@ def _exit_on_sigterm() -> None:
 
 
 def _waitress(build: Callable[[], Flask], settings) -> None:
+    sock = listen(settings)
     _exit_on_sigterm()
-    import waitress
+    from . import waitress_server
 
-    waitress.serve(build(), host=settings.host, port=settings.port, threads=settings.threads, ident="rwg-sandbox")
+    waitress_server.serve(build(), sock, settings.threads, BodyLimits.of(settings))
 
 
 def _werkzeug(build: Callable[[], Flask], settings) -> None:
+    sock = listen(settings)
     _exit_on_sigterm()
-    build().run(host=settings.host, port=settings.port, threaded=True, use_reloader=False)
+    from werkzeug.serving import make_server
+
+    from .bodyread import BufferedBody
+
+    # werkzeug reads the request from the socket in the app's thread (one per connection): BufferedBody
+    # reads the body first, under the deadline.
+    app = build()
+    app.wsgi_app = BufferedBody(app.wsgi_app, BodyLimits.of(settings))  # type: ignore[method-assign]  # Flask's way
+    make_server(settings.host, settings.port, app, threaded=True, fd=sock.fileno()).serve_forever()

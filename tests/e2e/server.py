@@ -34,7 +34,7 @@ class ServerProcess:
                     "MOCK_LOG_LEVEL": "WARNING", **{k: str(v) for k, v in env.items()}}
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 20.0) -> "ServerProcess":
+    def start(self, timeout: float = 20.0) -> ServerProcess:
         """Launch and wait until /_admin/health answers."""
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=self.env, stdout=log,

@@ -2,9 +2,11 @@
 
 import gc
 import logging
+
 import pytest
 
 from mock_server import heap, serve
+from mock_server.bodyread import BodyLimits
 from mock_server.config import Settings
 
 SERVING_PROCESS = serve.serving_process  # the real one: the fixture below stubs it for the other tests
@@ -49,7 +51,9 @@ def test_granian_builds_the_app_in_the_worker_not_in_the_parent(monkeypatch):
     monkeypatch.setattr(granian, "Granian", FakeGranian)
     released = []  # the worker wires SIGTERM to release held requests: recorded, not done to pytest
     monkeypatch.setattr(faults, "release_holds_on_stop", released.append)
-    monkeypatch.setattr(serve.os, "environ", dict(serve.os.environ))  # it drops HTTP_* variables
+    monkeypatch.setattr(serve, "listen", lambda settings: None)  # the fake never binds: no socket needed
+    installed = []  # the worker routes requests through granian_wsgi's runner: recorded, not done to granian
+    monkeypatch.setattr(serve.granian_wsgi, "install", lambda limits, threads: installed.append((limits, threads)))
     FakeGranian.made.clear()
     built = []
 
@@ -64,7 +68,9 @@ def test_granian_builds_the_app_in_the_worker_not_in_the_parent(monkeypatch):
     assert built == ["worker"]
     assert released == [faults.engine_of(server.app)]
     assert server.app.extensions["mock_server"].settings.clock == 1767225600
-    assert (server.options["port"], server.options["blocking_threads"], server.options["workers"]) == (18080, 3, 1)
+    assert (server.options["port"], server.options["blocking_threads"], server.options["workers"]) == (
+        18080, 3 + serve.granian_wsgi.READERS, 1)
+    assert installed == [(BodyLimits.of(server.app.extensions["mock_server"].settings), 3)]
 
 
 def test_a_missing_fixture_is_said_before_serving(monkeypatch, tmp_path):

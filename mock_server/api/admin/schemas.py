@@ -84,6 +84,12 @@ class RecordingStateSchema(Schema):
     error = fields.String(metadata={"description": "the last write error, if any"})
 
 
+class LogStateSchema(Schema):
+    """The serving process's log lines: written by their own thread from a bounded buffer."""
+
+    dropped_lines = fields.Integer(metadata={"description": "lines dropped because stderr was not being read"})
+
+
 class HealthSchema(Schema):
     """Readiness and sizes."""
 
@@ -96,6 +102,7 @@ class HealthSchema(Schema):
     clock = fields.Nested(ClockStateSchema)
     store = fields.Nested(StoreStateSchema, metadata={"description": "With MOCK_DB_PATH: the persistence log"})
     recording = fields.Nested(RecordingStateSchema, metadata={"description": "With MOCK_RECORD=1: the journal"})
+    logs = fields.Nested(LogStateSchema, metadata={"description": "When served (not as a library): the log buffer"})
 
 
 class InventoryEntrySchema(Schema):
