@@ -7,26 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from mock_server import create_app
 from mock_server.config import ROOT
 from mock_server.recording.demo import run_flow
 from mock_server.recording.replay_target import Target, TargetUnreachable, replay
 
 from ..helpers import journal_file
+from ..replaying import caller, make_app
 
 FROZEN_AT = 1767225600
-
-
-def make_app(tmp_path, name: str, **overrides):
-    settings = {"clock": FROZEN_AT, "recordings_dir": str(tmp_path / "rec"), "recording": name, **overrides}
-    return create_app(settings, environ={})
-
-
-def caller(client):
-    def call(method, path, body):
-        response = client.open(path, method=method, json=body)
-        return response.status_code, response.get_json()
-    return call
 
 
 def journal_of(app) -> Path:

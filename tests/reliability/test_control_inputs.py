@@ -27,16 +27,6 @@ def app(tmp_path):
     return app
 
 
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def runtime(app):
-    return app.extensions[EXTENSION_KEY]
-
-
 def assert_error(response, status: int, *fragments: str) -> dict:
     """A JSON {code, status, message} error with this status whose message names each fragment."""
     body = response.get_json(silent=True)

@@ -34,16 +34,6 @@ def app(tmp_path):
     return fresh_app(tmp_path, fast_path=0)
 
 
-@pytest.fixture
-def client(app):
-    return app.test_client()
-
-
-@pytest.fixture
-def runtime(app):
-    return app.extensions[EXTENSION_KEY]
-
-
 def add_rule(client, **rule) -> dict:
     response = client.post("/_admin/faults", json=rule)
     assert response.status_code == 201, response.get_json()

@@ -15,8 +15,8 @@ import pytest
 
 from mock_server import create_app
 from mock_server.cli import main
-from mock_server.recording import replay_target
 from tests.conftest import FROZEN_AT
+from tests.replaying import replay_in_process
 
 BAD_REQUEST = b'{"code":400,"status":"Bad Request","message":"invalid request"}'
 EMPTY_LIST = b'{"bookings":[]}'
@@ -128,14 +128,7 @@ def test_mock_replay_serves_the_file_and_both_exports(sandbox, tmp_path):
 
 def test_rwg_sandbox_replay_checks_every_readable_line(sandbox, tmp_path, monkeypatch, capsys):
     _app, path = sandbox
-    target = create_app({"clock": FROZEN_AT, "record": 0}, environ={}).test_client()
-
-    class InProcess(replay_target.Target):
-        def send(self, method, url, body, headers):
-            response = target.open(url, method=method, data=body, headers=headers)
-            return response.status_code, response.get_data()
-
-    monkeypatch.setattr(replay_target, "Target", InProcess)
+    replay_in_process(monkeypatch)
     code = main(["replay", str(path), "--target", "http://sandbox.test"])
     out, err = capsys.readouterr()
     # The deep answers (#5, #9) are compared as text and differ from the live ones: a DIFF, not a traceback.

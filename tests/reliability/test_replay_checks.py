@@ -12,11 +12,9 @@ import json
 
 import pytest
 
-from mock_server import create_app
 from mock_server.cli import main
-from mock_server.recording import replay_target
 from mock_server.recording.demo import run_flow
-from tests.conftest import FROZEN_AT
+from tests.replaying import caller, make_app, replay_in_process
 
 UNREACHABLE = "http://127.0.0.1:9"  # never contacted: the file is refused first
 
@@ -38,29 +36,10 @@ BAD_FILES = {
 }
 
 
-def make_app(tmp_path, name: str, **overrides):
-    settings = {"clock": FROZEN_AT, "recordings_dir": str(tmp_path / "rec"), "recording": name, **overrides}
-    return create_app(settings, environ={})
-
-
-def caller(client):
-    def call(method, path, body):
-        response = client.open(path, method=method, json=body)
-        return response.status_code, response.get_json()
-    return call
-
-
 @pytest.fixture
 def in_process_target(monkeypatch):
     """`rwg-sandbox replay --target` sends to a fresh in-process sandbox instead of over HTTP."""
-    target = create_app({"clock": FROZEN_AT, "record": 0}, environ={}).test_client()
-
-    class InProcess(replay_target.Target):
-        def send(self, method, url, body, headers):
-            response = target.open(url, method=method, data=body, headers=headers)
-            return response.status_code, response.get_data()
-
-    monkeypatch.setattr(replay_target, "Target", InProcess)
+    replay_in_process(monkeypatch)
 
 
 @pytest.fixture(scope="module")
