@@ -16,7 +16,6 @@ from flask import Flask, request
 
 from . import linewriter
 from .api.common import NOTES_KEY
-from .linewriter import LineWriter as LineBuffer  # noqa: F401 - the name tests/unit/test_accesslog.py uses
 
 log = logging.getLogger("mock_server.access")
 _START = "mock_server.started"
