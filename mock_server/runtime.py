@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 from flask import current_app
 
-from . import heap
+from . import heap, linewriter
 from .config import Settings, resolve_path
 from .domain.bookings import BookingListener, BookingService, IdempotencyRecord
 from .domain.clock import SandboxClock
@@ -98,6 +98,8 @@ class Runtime:
             "counts": {**self.bookings.inventory.counts(), **self.bookings.counts()},
             "clock": self.clock.state(),
             **({"store": self.persistence.state()} if self.persistence is not None else {}),
+            # When served, this process's log lines go through a bounded buffer: how many it dropped.
+            **({"logs": {"dropped_lines": linewriter.dropped_lines()}} if linewriter.writer() is not None else {}),
             **{name: section() for name, section in self.health_sections.items()},
         }
 

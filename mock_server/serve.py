@@ -11,10 +11,9 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from . import granian_wsgi, heap, linewriter
+from . import granian_wsgi, heap
 from .bodyread import BodyLimits
 from .config import Settings, resolve_path
-from .runtime import EXTENSION_KEY
 
 log = logging.getLogger("mock_server")
 BACKLOG = 2048
@@ -52,8 +51,6 @@ def _build(build: Callable[[], Flask], settings: Settings) -> Flask:
         log.error("the sandbox cannot start: %s: %s", type(exc).__name__, exc,
                   exc_info=log.isEnabledFor(logging.DEBUG))
         raise SystemExit(1) from None
-    # This process's log lines go through a bounded buffer (linewriter): health says how many it dropped.
-    app.extensions[EXTENSION_KEY].health_sections["logs"] = lambda: {"dropped_lines": linewriter.dropped_lines()}
     log.info("Booking Server v3 sandbox on http://%s:%s (server=%s, threads=%s)",
              settings.host, settings.port, settings.server, settings.threads)
     return app
