@@ -18,9 +18,11 @@ from .lines import KEPT_DEPTH
 from .redact import (
     is_secret_header,
     may_hold_secret,
+    pii_values,
     redact_header,
     redact_pii,
     redact_pii_body,
+    redact_pii_text,
     redact_secret_body,
 )
 
@@ -100,10 +102,13 @@ class Recorder:
             "response": None if answer is None else {"status": answer[0], "headers": answer[1], "body": answer[2]},
         }
         if self.redact:
+            # Personal values by key, then wherever free text quotes them (a replay miss's message does).
+            values = pii_values(record["request"]["body"])
             record["request"]["body"] = redact_pii_body(record["request"]["body"])
             if record["response"] is not None:
-                record["response"]["body"] = redact_pii(record["response"]["body"])
+                record["response"]["body"] = redact_pii_text(redact_pii(record["response"]["body"]), values)
             record["pii_redacted"] = True
+            record["pii_values"] = values  # complete() scrubs the warnings with them, then drops them
         return record
 
     def record_json_answer(self, environ: dict, epoch: float, started: float, path: str, data: bytes,
@@ -189,7 +194,7 @@ class Recorder:
         record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
         # The request is over: nobody adds to these lists any more, so they need no copy.
         record["faults"] = notes.get("faults") or []
-        record["warnings"] = notes.get("warnings") or []
+        record["warnings"] = redact_pii_text(notes.get("warnings") or [], record.pop("pii_values", None) or {})
         reason = notes.get("no_response")
         if reason:
             record["response"] = None
@@ -236,8 +241,8 @@ def install_capture(app: Flask, recorder: Recorder) -> None:
 
 def _request_body(req, trusted: bool):
     decoded = req.environ.get(BODY_KEY, _UNSEEN)
-    if decoded is not _UNSEEN:
-        return decoded  # the replay mock decoded it already
+    if decoded is not _UNSEEN:  # the replay mock decoded it already: redacted the same way
+        return redact_secret_body(req.get_data(cache=True), decoded)
     try:
         data = req.get_data(cache=True)
     except Exception as exc:  # e.g. 413: a body over the limit is never read

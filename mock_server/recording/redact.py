@@ -121,6 +121,47 @@ def redact_pii(value):
     return value
 
 
+def pii_values(value, found: dict[str, str] | None = None) -> dict[str, str]:
+    """Every personal string in a JSON value, mapped to its pseudonym: to find it again in free text.
+
+    An email's local part and plus-tag are listed too (messages and warnings may quote just those).
+    """
+    found = {} if found is None else found
+    if isinstance(value, dict):
+        for key, item in value.items():
+            kind = PERSONAL_FIELDS.get(fold(key)) if isinstance(key, str) else None
+            if kind is not None and isinstance(item, str) and len(item) >= 3:
+                found[item] = pseudonym(kind, item)
+                local = item.partition("@")[0]
+                if kind == "email" and "@" in item:
+                    found.setdefault(local, pseudonym(kind, item).partition("@")[0])
+                    tag = local.partition("+")[2]
+                    if len(tag) >= 3:
+                        found.setdefault(tag, REDACTED)
+            else:
+                pii_values(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            pii_values(item, found)
+    return found
+
+
+def redact_pii_text(value, values: dict[str, str]):
+    """A copy of a JSON value with every string's occurrences of `values` (longest first) replaced."""
+    if not values:
+        return value
+    if isinstance(value, str):
+        for raw in sorted(values, key=len, reverse=True):
+            if raw in value:
+                value = value.replace(raw, values[raw])
+        return value
+    if isinstance(value, dict):
+        return {key: redact_pii_text(item, values) for key, item in value.items()}
+    if isinstance(value, list):
+        return [redact_pii_text(item, values) for item in value]
+    return value
+
+
 def redact_pii_body(body):
     """A recorded body with PII pseudonymised; text (not JSON) is withheld, as its fields cannot be found."""
     return WITHHELD if isinstance(body, str) else redact_pii(body)

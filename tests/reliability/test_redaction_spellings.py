@@ -274,3 +274,19 @@ def test_credential_headers_are_redacted_whatever_their_name(tmp_path, mode):
             assert recorded[name.lower()] == kept, (name, recorded)
         assert recorded["authorization"] == "Basic [REDACTED]" and recorded["cookie"] == REDACTED
         assert recorded["x-request-id"] == "plain-header-kept"
+
+
+def test_replay_mode_records_no_token_and_no_quoted_pii(tmp_path):
+    """A replay miss quotes what was sent; with MOCK_REDACT_PII=1 the journal must not, nor keep a token."""
+    source, source_client = _app(tmp_path / "source", "fast")
+    slot = find_slot(source.extensions["mock_server"], vertical="appointments")
+    assert source_client.post("/v3/CreateBooking", json=create_body(slot)).status_code == 200
+    mock = fresh_app(tmp_path / "mock", replay=str(journal_file(source)), redact_pii=1)
+    client = mock.test_client()
+    body = create_body(slot, user_n=7, email="qa+zorromarker1@pii-marker.example", given_name="Zorroname")
+    body["payment_processing_parameters"] = {"PaymentMethodToken": "tok_replay_secret_1"}
+    answer = client.post("/v3/CreateBooking", json=body)
+    assert answer.status_code == 404 and "zorromarker1" in answer.get_data(as_text=True)  # the miss says why
+    texts = recorded_texts(mock, client)
+    assert leaks(texts, {"token": "tok_replay_secret_1", "email": "qa+zorromarker1@pii-marker.example",
+                         "email tag": "zorromarker1", "given name": "Zorroname"}) == []
