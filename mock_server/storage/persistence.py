@@ -86,9 +86,16 @@ class Persistence(BookingListener):
         if self.path.exists():
             self._load_snapshot(state)
         self.generation = state["meta"].get("generation", 0)
-        for record in self._read_log():
-            if record.get("gen", 0) != self.generation:
+        for number, record in self._read_log():
+            generation = record.get("gen", 0)
+            if generation < self.generation:
                 continue  # written before a reset whose snapshot landed: that state is gone on purpose
+            if generation > self.generation:
+                # Only a snapshot older than its log does this (deleted, restored from a backup): loading
+                # would silently drop these lines, and the start-up snapshot would then delete them.
+                raise CorruptStore(f"{self.wal_path} line {number}: written after a reset the snapshot {self.path} "
+                                   f"does not know of (generation {generation} > {self.generation}); "
+                                   "refusing to start (nothing was changed on disk)")
             if record.get("op") == "booking":
                 state["bookings"][record["booking"]["booking_id"]] = record["booking"]
             token = record if record.get("op") == "token" else record.get("token")
@@ -122,17 +129,17 @@ class Persistence(BookingListener):
                 _discard(tmp)
                 raise _store_failed(f"could not write the snapshot {self.path}", exc) from None
             _fsync_dir(self.path.parent)
+            # The snapshot is in place: from here on the change has happened, whatever follows.
             self.generation = generation
             self._close()
+            self._lines = 0
             try:
-                # The snapshot holds every line of the log now; if the log cannot be emptied, replaying
-                # it later is harmless (upserts), but appending after a line we could not check is not.
                 self.wal_path.write_bytes(b"")
             except OSError as exc:
-                self.failed = f"could not empty the log {self.wal_path} after a snapshot: {exc}"
-                raise _store_failed(self.failed, exc) from None
-            self._size = 0
-            self._lines = 0
+                # Harmless to leave: its lines are whole, and on load they are either of an older generation
+                # (skipped) or upserts the snapshot already holds, replayed in order before newer ones.
+                log.warning("persistence: could not empty %s after a snapshot (%s); its lines stay, harmless",
+                            self.wal_path, exc.strerror or exc)
 
     def close(self) -> None:
         """Release the log file."""
@@ -211,7 +218,7 @@ class Persistence(BookingListener):
                 # Lines are written whole, newline last: a damaged line that has its newline was not torn.
                 raise CorruptStore(f"{self.wal_path} line {number}: damaged record ({exc}); "
                                    "refusing to start (nothing was changed on disk)") from None
-            yield record
+            yield number, record
         if tail:
             kept = self.wal_path.with_name(self.wal_path.name + ".torn")
             try:
@@ -280,6 +287,8 @@ def _check_token(doc: dict) -> None:
 
 def _check_record(record: dict) -> None:
     """A log record has the shape the loader relies on (else the line is damaged)."""
+    if type(record.get("gen", 0)) is not int:
+        raise TypeError("gen is not an integer")
     op = record["op"]
     if op == "booking":
         _check_booking(record["booking"])

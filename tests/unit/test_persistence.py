@@ -240,3 +240,37 @@ def test_log_lines_from_before_a_reset_are_not_replayed(tmp_path):
     (tmp_path / "db.json.wal").write_bytes(before_reset)
     state = Persistence(tmp_path / "db.json").load()
     assert state["bookings"] == {} and state["tokens"] == {}
+
+
+def test_a_log_newer_than_its_snapshot_refuses_to_load(tmp_path):
+    """Lines of a generation the snapshot does not know (it was deleted or restored) are not dropped silently."""
+    persistence = Persistence(tmp_path / "db.json")
+    service = _service(persistence)
+    persistence.write_snapshot({"anchor_sec": ANCHOR}, [], {}, generation=1)  # what a reset writes
+    service.create(_spec(service), UserInformation("u1"), None, "t1")
+    (tmp_path / "db.json").unlink()
+    with pytest.raises(CorruptStore, match=r"line 1: written after a reset .* \(generation 1 > 0\)"):
+        Persistence(tmp_path / "db.json").load()
+    assert (tmp_path / "db.json.wal").read_bytes().count(b"\n") == 1  # still there
+
+
+def test_a_snapshot_whose_log_cannot_be_emptied_still_counts(tmp_path, monkeypatch):
+    """Once the snapshot is in place the reset has happened; the old lines left in the log are skipped."""
+    persistence = Persistence(tmp_path / "db.json")
+    service = _service(persistence)
+    service.create(_spec(service), UserInformation("u1"), None, "t1")
+    real = persistence_module.Path.write_bytes
+
+    def refuse(path, data):
+        if path.name.endswith(".wal"):
+            raise OSError(errno.EPERM, "Operation not permitted")  # e.g. chattr +a
+        return real(path, data)
+
+    monkeypatch.setattr(persistence_module.Path, "write_bytes", refuse)
+    persistence.write_snapshot({"anchor_sec": ANCHOR}, [], {}, generation=1)
+    fresh = _service(persistence)
+    fresh.create(_spec(fresh), UserInformation("u2"), None, "t2")
+    monkeypatch.undo()
+    state = Persistence(tmp_path / "db.json").load()
+    assert [doc["user"]["user_id"] for doc in state["bookings"].values()] == ["u2"]
+    assert persistence.state()["writable"] is True
