@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import re
 
+import orjson
 from marshmallow import ValidationError
 
+from ..api.common import snake_case
 from .engine import Effect
 from .rules import CAUSES, KINDS, PARAMS, RuleSchema
 
 HEADER = "X-Sandbox-Fault"
 HEADER_KEY = "HTTP_X_SANDBOX_FAULT"
 EMAIL_METHODS = frozenset({"CreateBooking", "UpdateBooking"})
-_EMAIL = re.compile(rb'"email"\s*:\s*"([^"@]*)@')
 _TAG = re.compile(r"^(?P<name>[a-z0-9_]+?)(?:_(?P<number>[0-9]+))?$")
 # A tag's number: enough for any hold (600000 ms) or status, and far below int()'s 4,300-digit limit.
 MAX_DIGITS = 9
@@ -35,6 +36,30 @@ ALIASES = {
 # kind -> the parameter a `_<number>` suffix sets.
 NUMBER_PARAM = {"http_error": "status", "delay": "delay_ms", "timeout": "hold_ms", "timeout_after_commit": "hold_ms"}
 SHORT_NAMES = {"http": "http_error"}  # http_503 reads better than http_error_503
+
+
+def _email_local_part(body: bytes) -> str | None:
+    """The local part of user_information.email, found as the request loader finds it (any key spelling)."""
+    if b"+" not in body:  # no plus-address anywhere: the everyday request costs one byte scan
+        return None
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None  # not JSON: the request is a 400 anyway
+    for holder in (data, _field(data, "booking")):  # CreateBooking, UpdateBooking
+        email = _field(_field(holder, "user_information"), "email")
+        if isinstance(email, str) and "@" in email:
+            return email.partition("@")[0]
+    return None
+
+
+def _field(value, name: str):
+    """The value of field `name` as the request loader reads it (snake_case or lowerCamelCase key)."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and snake_case(key) == name:
+                return item
+    return None
 
 
 class MagicError(ValueError):
@@ -58,10 +83,9 @@ def scan(method: str, environ: dict, body: bytes | None,
     if header:
         tags.extend(("header", t) for t in _SPLIT.split(header.strip().lower()) if t)
     if body is not None and method in EMAIL_METHODS:
-        found = _EMAIL.search(body)
-        if found and b"+" in found.group(1):
-            local = found.group(1).decode("utf-8", "replace").lower()
-            tags.extend(("email", t) for t in local.split("+")[1:] if t)
+        local = _email_local_part(body)
+        if local and "+" in local:
+            tags.extend(("email", t) for t in local.lower().split("+")[1:] if t)
     if not tags:
         return None
     effects, warnings = [], []

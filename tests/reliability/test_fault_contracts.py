@@ -12,6 +12,7 @@ from __future__ import annotations
 import threading
 import time
 
+import orjson
 import pytest
 
 from mock_server.faults.engine import FaultEngine
@@ -307,3 +308,25 @@ def test_the_armed_table_covers_every_business_method():
     assert {"/v3/CreateBooking", "/v3/UpdateBooking", "/v3/BatchAvailabilityLookup",
             "/v3/CheckAvailability"} <= methods
     assert len(V3_PROBES) > 300
+
+
+@pytest.mark.parametrize("key", ["email", "Email"])
+def test_a_magic_email_tag_is_read_where_the_loader_reads_the_email(tmp_path, key):
+    app = fresh_app(tmp_path, fast_path=0)
+    client = app.test_client()
+    body = create_body(find_slot(app.extensions["mock_server"], vertical="appointments"))
+    user = body["user_information"]
+    user[key] = "qa+slot_taken@example.com"
+    if key != "email":
+        del user["email"]
+    answer = client.post("/v3/CreateBooking", json=body).get_json()
+    assert answer["booking_failure"]["cause"] == "SLOT_UNAVAILABLE", answer
+
+
+def test_an_email_tag_in_an_unknown_field_fires_nothing(tmp_path):
+    app = fresh_app(tmp_path, fast_path=0)
+    client = app.test_client()
+    body = create_body(find_slot(app.extensions["mock_server"], vertical="appointments"))
+    body = {"zzz": {"email": "qa+slot_taken@example.com"}, **body}  # ahead of the real user_information
+    answer = client.post("/v3/CreateBooking", data=orjson.dumps(body), content_type="application/json").get_json()
+    assert answer["booking"]["status"] == "CONFIRMED", answer
