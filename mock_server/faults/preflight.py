@@ -11,10 +11,10 @@ from __future__ import annotations
 from werkzeug.exceptions import HTTPException
 
 from ..api.booking_v3 import schemas as v3
+from ..api.booking_v3.answers import plan_update
 from ..api.common import Blueprint
 from ..domain.bookings import moved_slot
 from ..domain.errors import InvalidRequest, NotFound
-from ..domain.models import CANCELED
 
 INVALID = "invalid"  # the server answers 4xx; nothing happens
 REPLAY = "replay"  # the server answers what it answered before; nothing changes
@@ -51,19 +51,11 @@ def _create(data: dict, runtime) -> str:
 def _update(data: dict, runtime) -> str:
     change = data["booking"]
     current = runtime.bookings.get(change["booking_id"])
-    status = change.get("status")
-    if status == CANCELED:
+    plan, changes = plan_update(change, current)  # the view's own decision (InvalidRequest: a 400)
+    if plan == "cancel":
         return FRESH  # already cancelled is the domain's own business failure, not a 400
-    if status is not None and status != current.status:
-        return INVALID
-    slot = change.get("slot") or {}
-    if any(slot.get(key) and slot[key] != getattr(current.slot, key) for key in ("merchant_id", "service_id")):
-        return INVALID
-    # The domain's own arithmetic: a change to what the booking already is changes nothing, and the
-    # domain answers the booking as it stands.
-    party = (slot.get("resources") or {}).get("party_size") or None
-    target = moved_slot(current.slot, slot.get("start_sec"), slot.get("duration_sec"), party)
-    return REPLAY if current.is_active and target == current.slot else FRESH
+    # A change to what the booking already is changes nothing: the domain answers the booking as it stands.
+    return REPLAY if current.is_active and moved_slot(current.slot, *changes) == current.slot else FRESH
 
 
 def _lookup(data: dict, runtime) -> str:

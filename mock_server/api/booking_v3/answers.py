@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ...domain.errors import BookingFailed
+from ...domain.errors import BookingFailed, InvalidRequest
+from ...domain.models import CANCELED, Booking
 from . import wire
 
 
@@ -38,3 +39,23 @@ def cancel(bookings, booking_id: str) -> dict:
 def failure(exc: BookingFailed) -> dict:
     """A business failure: HTTP 200 with booking_failure."""
     return {"booking_failure": wire.booking_failure(exc)}
+
+
+def plan_update(change: dict, current: Booking) -> tuple[str, tuple]:
+    """What an UpdateBooking asks of `current`: ("cancel", ()) or ("modify", (start, duration, party_size)).
+
+    InvalidRequest (400) for what UpdateBooking cannot do: a status other than CANCELED, or moving the
+    booking to another merchant or service. The view and the fault preflight both decide with this.
+    """
+    status = change.get("status")
+    if status == CANCELED:
+        return "cancel", ()
+    if status is not None and status != current.status:
+        raise InvalidRequest(f"status can only be changed to CANCELED, not {status}", field="booking.status")
+    slot = change.get("slot") or {}
+    for key in ("merchant_id", "service_id"):
+        if slot.get(key) and slot[key] != getattr(current.slot, key):
+            raise InvalidRequest(f"slot.{key} cannot be changed by UpdateBooking; cancel and book again",
+                                 field=f"booking.slot.{key}")
+    party = (slot.get("resources") or {}).get("party_size") or None
+    return "modify", (slot.get("start_sec"), slot.get("duration_sec"), party)

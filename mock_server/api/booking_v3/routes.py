@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask_smorest import abort
 
 from ...domain.errors import BookingFailed, InvalidRequest, NotFound
-from ...domain.models import CANCELED
 from ...runtime import get_runtime
 from .. import auth
 from ..common import Blueprint, error_response, json_response, note_warning
@@ -79,28 +78,16 @@ def update_booking(req):
         current = bookings.get(change["booking_id"])
     except NotFound as exc:
         abort(400, message=exc.message)  # v3 status table: a booking that never existed is a bad request
-    status = change.get("status")
-    if status == CANCELED:
+    plan, changes = answers.plan_update(change, current)
+    if plan == "cancel":
         if change.get("slot"):
             note_warning("UpdateBooking: slot ignored, status CANCELED cancels the booking")
         return json_response(answers.cancel(bookings, current.booking_id))
-    if status is not None and status != current.status:
-        abort(400, message=f"status can only be changed to CANCELED, not {status}")
-    start, duration, party = _slot_changes(change.get("slot") or {}, current)
     try:
-        outcome = bookings.modify(current.booking_id, start, duration, party)
+        outcome = bookings.modify(current.booking_id, *changes)
     except BookingFailed as exc:
         return json_response(answers.failure(exc))
     return json_response({"booking": wire.booking(outcome.booking)})
-
-
-def _slot_changes(slot: dict, current) -> tuple:
-    """New start, duration and party size from an update's slot; merchant and service cannot move."""
-    for key in ("merchant_id", "service_id"):
-        if slot.get(key) and slot[key] != getattr(current.slot, key):
-            abort(400, message=f"slot.{key} cannot be changed by UpdateBooking; cancel and book again")
-    party = (slot.get("resources") or {}).get("party_size") or None
-    return slot.get("start_sec"), slot.get("duration_sec"), party
 
 
 @blp.route("/GetBookingStatus", methods=["POST"], strict_slashes=False)
