@@ -90,17 +90,20 @@ def _host_refusal(settings):
                                f"127.0.0.1, or add {name!r} to MOCK_ALLOWED_HOSTS (comma-separated; * for any)")
 
 
-def _origin_refusal():
-    origin = request.headers.get("Origin")
-    if origin is None:
-        return None
+def is_own_origin(url: str) -> bool:
+    """Does an Origin (or a Referer: only its scheme and host:port count) name this server?"""
     own = request.headers.get("Host", "").strip().lower()
     try:
-        parts = urlsplit(origin.strip().lower())
+        parts = urlsplit(url.strip().lower())
     except ValueError:  # "http://[x": not an origin this server has
-        parts = None
+        return False
     # Browsers write both the Origin's host:port and the Host header the same way (default port left out).
-    if parts is not None and parts.scheme in ("http", "https") and own and parts.netloc == own:
+    return parts.scheme in ("http", "https") and bool(own) and parts.netloc == own
+
+
+def _origin_refusal():
+    origin = request.headers.get("Origin")
+    if origin is None or is_own_origin(origin):
         return None
     return error_response(403, f"cross-origin request refused: Origin {origin!r} is not this server; "
                                "the control plane answers its own pages and scripts (curl sends no Origin)")

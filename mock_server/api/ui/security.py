@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import hmac
 import secrets
-from urllib.parse import urlsplit
 
 from flask import abort, g, redirect, request, url_for
 
 from ...runtime import get_runtime
 from .. import auth
+from ..guard import is_own_origin
 from . import sessions
 from .blueprint import BLUEPRINT_NAME, PREFIX, back, bp, is_local, render
 
@@ -39,13 +39,8 @@ def csrf_token() -> str:
 
 def _same_origin() -> bool:
     """A browser names the page a POST came from; it must be this server (absent: not a browser form)."""
-    origin = request.headers.get("Origin")
-    if origin is None:
-        referer = request.headers.get("Referer")
-        if referer is None:
-            return True
-        origin = "{0.scheme}://{0.netloc}".format(urlsplit(referer))
-    return origin == request.host_url.rstrip("/")
+    origin = request.headers.get("Origin") or request.headers.get("Referer")
+    return origin is None or is_own_origin(origin)
 
 
 def _csrf_ok() -> bool:
