@@ -1,7 +1,7 @@
 """Request bodies: read whole, under one deadline, before the app runs; drained past the limit; JSON errors.
 
 Every server reads a request's body before the request takes one of the MOCK_THREADS threads that run
-the app (granian: granian_wsgi.py; waitress does it by design: waitress_errors.py; werkzeug:
+the app (granian: granian_wsgi.py; waitress does it by design: waitress_server.py; werkzeug:
 `BufferedBody` below). The read has one deadline, MOCK_READ_TIMEOUT_S after the headers: a body that
 misses it is answered 408 with `Connection: close`.
 

@@ -91,7 +91,7 @@ class FastV3:
         # Deeper than MOCK_MAX_JSON_DEPTH: Flask's parser answers the 400 (the readers here only take shallow
         # shapes, but the limit should not depend on that).
         if (type(body) is not dict or nests_deeper(data, self.max_json_depth)
-                or magic.scan(path[4:], environ, data) is not None):
+                or magic.scan(path[4:], environ, body) is not None):
             return None
         try:
             answer = handler(body)

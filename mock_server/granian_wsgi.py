@@ -132,7 +132,6 @@ class _Iterator:
             close()
 
 
-
 class _Places:
     """The MOCK_THREADS places where the app runs: tokens in a queue.SimpleQueue (C, unlike Semaphore)."""
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from http import HTTPStatus
 from typing import Any, cast
 
 import flask
@@ -17,6 +16,7 @@ from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
 from webargs import core
 from webargs.flaskparser import FlaskParser
 
+from ..bodyread import error_body
 from ..runtime import EXTENSION_KEY
 from . import fastload
 
@@ -63,8 +63,8 @@ def json_response(body, status: int = 200, headers: dict | None = None) -> Respo
 
 
 def error_response(code: int, message: str, headers: dict | None = None) -> Response:
-    """An error answer in the same shape flask-smorest gives: {code, status, message}."""
-    return json_response({"code": code, "status": HTTPStatus(code).phrase, "message": message}, code, headers)
+    """An error answer in the same shape flask-smorest gives: {code, status, message} (one encoder: bodyread's)."""
+    return Response(error_body(code, message), status=code, headers=headers, mimetype="application/json")
 
 
 class OrjsonProvider(JSONProvider):

@@ -38,15 +38,19 @@ NUMBER_PARAM = {"http_error": "status", "delay": "delay_ms", "timeout": "hold_ms
 SHORT_NAMES = {"http": "http_error"}  # http_503 reads better than http_error_503
 
 
-def _email_local_part(body: bytes) -> str | None:
-    """The local part of user_information.email, found as the request loader finds it (any key spelling)."""
-    if b"+" not in body:  # no plus-address anywhere: the everyday request costs one byte scan
-        return None
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return None  # not JSON: the request is a 400 anyway
-    for holder in (data, _field(data, "booking")):  # CreateBooking, UpdateBooking
+def _email_local_part(body: bytes | dict) -> str | None:
+    """The local part of user_information.email, found as the request loader finds it (any key spelling).
+
+    `body` is the raw request (parsed here only when it holds a plus-address at all) or the parsed one.
+    """
+    if isinstance(body, bytes):
+        if b"+" not in body:  # no plus-address anywhere: the everyday request costs one byte scan
+            return None
+        try:
+            body = orjson.loads(body)
+        except orjson.JSONDecodeError:
+            return None  # not JSON: the request is a 400 anyway
+    for holder in (body, _field(body, "booking")):  # CreateBooking, UpdateBooking
         email = _field(_field(holder, "user_information"), "email")
         if isinstance(email, str) and "@" in email:
             return email.partition("@")[0]
@@ -70,7 +74,7 @@ class MagicLimitError(MagicError):
     """A tag over a size limit: answered 400 from either carrier, never taken as plain text."""
 
 
-def scan(method: str, environ: dict, body: bytes | None,
+def scan(method: str, environ: dict, body: bytes | dict | None,
          strict: bool = False) -> tuple[list[Effect], list[str]] | None:
     """Effects named by the request (header first, then email), and warnings; None when it names none.
 
