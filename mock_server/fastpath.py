@@ -20,10 +20,11 @@ import orjson
 
 from . import accesslog
 from .api.auth import NO_AUTH_WARNING
-from .api.booking_v3 import answers, fastread
+from .api.booking_v3 import fastread
 from .api.common import nests_deeper
 from .domain.errors import InvalidRequest, NotFound, StoreFailed
 from .faults import magic
+from .v3 import answers
 
 # Content types the JSON parser takes without a word (anything else: Flask's 415 or its own rules).
 _JSON_TYPES = frozenset({"", "application/json", "application/json; charset=utf-8",

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from werkzeug.exceptions import HTTPException
 
-from ..api.booking_v3 import schemas as v3
-from ..api.booking_v3.answers import plan_update
 from ..api.common import Blueprint
 from ..domain.bookings import moved_slot
 from ..domain.errors import InvalidRequest, NotFound
+from ..v3 import contract as v3
+from ..v3.answers import plan_update
 
 INVALID = "invalid"  # the server answers 4xx; nothing happens
 REPLAY = "replay"  # the server answers what it answered before; nothing changes

@@ -177,7 +177,7 @@ def test_replay_mode_has_no_fast_path(tmp_path):
 
 
 def test_an_unexpected_error_gets_flasks_json_500_both_ways(tmp_path, access_log, monkeypatch):
-    from mock_server.api.booking_v3 import answers
+    from mock_server.v3 import answers
 
     twin = Twin(tmp_path)
     slot = free_slots(twin.apps[0], 1)[0]

@@ -1,6 +1,6 @@
 """The OpenAPI document covers the API, and answers conform to their documented schemas."""
 
-from mock_server.api.booking_v3 import responses
+from mock_server.v3 import responses
 from tests.helpers import book, create_body, find_slot, slot_json, slot_time_json
 
 

@@ -15,10 +15,10 @@ import pytest
 
 from mock_server import create_app
 from mock_server.api.admin.schemas import ClockChangeSchema, MerchantDecisionSchema
-from mock_server.api.booking_v3 import schemas as v3
 from mock_server.config import Settings
 from mock_server.faults.rules import RuleSchema
 from mock_server.runtime import EXTENSION_KEY
+from mock_server.v3 import contract as v3
 from tests.conftest import FROZEN_AT
 from tests.helpers import create_body, find_slot, slot_json, slot_time_json
 

@@ -7,7 +7,8 @@ from flask import Flask
 from marshmallow import ValidationError
 
 from mock_server.api import fastload
-from mock_server.api.booking_v3 import examples, schemas
+from mock_server.v3 import contract as schemas
+from mock_server.v3 import examples
 
 from ..helpers import broken_variants
 

@@ -6,8 +6,10 @@ import pytest
 from flask import Flask, request
 from marshmallow import ValidationError
 
-from mock_server.api.booking_v3 import examples, fastread, schemas
+from mock_server.api.booking_v3 import fastread
 from mock_server.api.common import NOTES_KEY
+from mock_server.v3 import contract as schemas
+from mock_server.v3 import examples
 
 from ..helpers import broken_variants
 

@@ -8,8 +8,8 @@ from flask_smorest import abort
 from ...domain.clock import ClockRangeError
 from ...domain.errors import InvalidRequest, NotFound
 from ...runtime import get_runtime
+from ...v3 import wire
 from .. import auth
-from ..booking_v3 import wire
 from ..common import json_object_body, json_response
 from . import schemas
 

@@ -12,7 +12,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ...domain.models import BOOKING_STATUSES, CANCELED, CONFIRMATION_MODES, SlotSpec
-from .schemas import slot_spec, user_information
+from ...v3.contract import slot_spec, user_information
 
 _BAD = object()  # a checker's "not a value this reader takes"
 _new_tuple = tuple.__new__

@@ -6,9 +6,10 @@ from flask_smorest import abort
 
 from ...domain.errors import BookingFailed, InvalidRequest, NotFound
 from ...runtime import get_runtime
+from ...v3 import answers, examples, responses, wire
+from ...v3 import contract as schemas
 from .. import auth
 from ..common import Blueprint, error_response, json_response, note_warning
-from . import answers, examples, responses, schemas, wire
 
 blp = Blueprint(
     "Booking Server v3", __name__, url_prefix="/v3",

@@ -5,8 +5,8 @@ from __future__ import annotations
 from marshmallow import ValidationError, fields, post_load, validates_schema
 from marshmallow.validate import Length, Range
 
-from ...domain import models as m
-from ..common import BaseSchema, Int64, enum_field
+from ..api.common import BaseSchema, Int64, enum_field
+from ..domain import models as m
 
 NON_EMPTY = Length(min=1, error="must not be empty")
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ...domain.errors import BookingFailed, InvalidRequest
-from ...domain.models import CANCELED, Booking
+from ..domain.errors import BookingFailed, InvalidRequest
+from ..domain.models import CANCELED, Booking
 from . import wire
 
 

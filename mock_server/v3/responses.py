@@ -7,9 +7,9 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from ...domain import models as m
-from ..common import BaseSchema, enum_field
-from .schemas import (
+from ..api.common import BaseSchema, enum_field
+from ..domain import models as m
+from .contract import (
     PaymentInformationSchema,
     SlotSchema,
     SlotTimeSchema,

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ...domain.errors import BookingFailed
-from ...domain.models import Booking, SlotSpec, UserInformation
+from ..domain.errors import BookingFailed
+from ..domain.models import Booking, SlotSpec, UserInformation
 
 
 def resources(spec: SlotSpec) -> dict:
