@@ -80,12 +80,12 @@ class Wrk:
                          duration, connections)
 
     def booking(self, scenario: str, port: int, slots: list[str], prefix: str, auth: str, duration: float,
-                connections: int, keep: bool = False) -> Result:
-        """CreateBooking + cancel cycles over the given Slot JSON strings (keep: no cancels)."""
+                connections: int, keep: bool = False, payment: str = "") -> Result:
+        """CreateBooking + cancel cycles over the given Slot JSON strings (keep: no cancels; payment: its JSON)."""
         path = self.work_dir / "booking-slots.txt"
         path.write_text("\n".join(slots) + "\n")
-        return self._run(scenario, port, "/", "booking.lua", [str(path), prefix, auth, "keep" if keep else ""],
-                         duration, connections)
+        return self._run(scenario, port, "/", "booking.lua",
+                         [str(path), prefix, auth, "keep" if keep else "", payment], duration, connections)
 
     def _run(self, scenario, port, url_path, script, args, duration, connections) -> Result:
         argv = [self.binary, "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
@@ -120,16 +120,17 @@ class PythonLoad:
         return self._run(scenario, port, iteration, duration, connections)
 
     def booking(self, scenario: str, port: int, slots: list[str], prefix: str, auth: str, duration: float,
-                connections: int, keep: bool = False) -> Result:
-        """CreateBooking + cancel cycles over the given Slot JSON strings."""
+                connections: int, keep: bool = False, payment: str = "") -> Result:
+        """CreateBooking + cancel cycles over the given Slot JSON strings (keep: no cancels; payment: its JSON)."""
         headers = {"Content-Type": "application/json", "Authorization": auth}
         numbers = itertools.count(1)
+        extra = f'"payment_information":{payment},' if payment else ""
 
         def iteration(send, counters):
             n = next(numbers)
             body = (f'{{"slot":{slots[(n - 1) % len(slots)]},"user_information":{{"user_id":"{prefix}-u{n}",'
                     f'"given_name":"Bench","family_name":"User","telephone":"+1 555-010-0101",'
-                    f'"email":"bench@example.com"}},"idempotency_token":"{prefix}-t{n}"}}')
+                    f'"email":"bench@example.com"}},{extra}"idempotency_token":"{prefix}-t{n}"}}')
             status, answer = send("/v3/CreateBooking", body.encode(), headers)
             booking = json.loads(answer).get("booking") if status == 200 else None
             if not booking:

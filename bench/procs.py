@@ -144,13 +144,13 @@ def sandbox(log_dir: Path, record: int = 1, fixture: str = "", ready_timeout: fl
     return Server(name, [sys.executable, "app.py"], env, log_dir, "/_admin/health", ready_timeout)
 
 
-def echo(log_dir: Path, answer_path: Path, threads: int = THREADS) -> Server:
-    """The bare Flask baseline under granian, 1 worker, the sandbox's thread count and backlog."""
+def echo(log_dir: Path, answer_path: Path, threads: int = THREADS, raw: bool = False) -> Server:
+    """The bare Flask echo (raw: the bare WSGI callable) under granian: 1 worker, the sandbox's threads and backlog."""
     env = {**os.environ, "BENCH_ECHO_BODY": str(answer_path)}
+    target = "bench.raw_app:app" if raw else "bench.echo_app:app"
     argv = [_venv_bin("granian"), "--interface", "wsgi", "--workers", "1", "--blocking-threads", str(threads),
-            "--backlog", "2048", "--host", HOST, "--port", "{port}", "--log-level", "warning", "--no-ws",
-            "bench.echo_app:app"]
-    return Server(f"echo-granian-t{threads}", argv, env, log_dir, "/_admin/health")
+            "--backlog", "2048", "--host", HOST, "--port", "{port}", "--log-level", "warning", "--no-ws", target]
+    return Server(f"{'raw' if raw else 'echo'}-granian-t{threads}", argv, env, log_dir, "/_admin/health")
 
 
 def wiremock(log_dir: Path, jar: Path, root_dir: Path) -> Server:

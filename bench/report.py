@@ -18,8 +18,9 @@ RATIOS = (
     ("recording on/off req/s", "bal_rec_on", "bal_rec_off", "rps"),
     ("recording on/off p99", "bal_rec_on", "bal_rec_off", "p99_ms"),
     ("create+cancel/lookup req/s (recording on)", "booking_rec_on", "bal_rec_on", "rps"),
+    ("echo/raw WSGI req/s", "bal_echo", "bal_raw", "rps"),
     ("wiremock/echo req/s (context)", "bal_wiremock", "bal_echo", "rps"),
-)
+)  # the pipeline's targets (camelCase, armed fault, payment, WireMock, raw WSGI): bench/targets.py
 
 
 def median_of(runs: list) -> dict:

@@ -1,14 +1,12 @@
-"""Benchmark the sandbox against a bare Flask echo on loopback: `make bench` (~4 min) or `--quick` (~1 min)."""
+"""Benchmark the sandbox against its baselines on loopback: `make bench` (~10 min) or `--quick` (~3.5 min)."""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import platform
 import random
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -19,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import loadgen, procs, report, workloads  # noqa: E402
+from bench import headtohead, loadgen, procs, report, targets, workloads  # noqa: E402
 from bench.procs import AUTH_HEADER  # noqa: E402
 
 
@@ -43,10 +41,10 @@ QUICK = Plan(duration=4, warmup=1, scale_duration=3, sizes=(("1k", 3, 8), ("100k
              install_wiremock=False)
 # name (as in --only and --no-<name>) -> (title, Bench method), in running order.
 SECTIONS = {"startup": ("start-up", "startup"),
-            "head_to_head": ("sandbox vs echo, alternating rounds", "head_to_head"),
+            "head_to_head": ("sandbox, its no-cliff variants and the baselines, alternating rounds",
+                             "head_to_head"),
             "threads": ("thread sweep", "thread_sweep"),
-            "scaling": ("scaling", "scaling"),
-            "wiremock": ("wiremock", "wiremock")}
+            "scaling": ("scaling", "scaling")}
 STANDALONE = ("startup", "head_to_head", "scaling")  # sections that need no other section's results
 SCALE_CONNECTIONS = 4  # few connections: latency at a modest load, not saturation
 
@@ -57,6 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     plan = QUICK if args.quick else FULL
     if args.duration:
         plan = dataclasses.replace(plan, duration=args.duration)
+    if args.rounds:
+        plan = dataclasses.replace(plan, rounds=args.rounds)
     began = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="rwg-bench-") as tmp:
         tmp = Path(tmp)
@@ -67,29 +67,33 @@ def main(argv: list[str] | None = None) -> int:
         if os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
             out["notes"].append(f"the machine was busy at the start (load average {os.getloadavg()[0]:.1f} on "
                                 f"{os.cpu_count()} CPUs): figures are noisy; ratios from one run are fairer")
-        bench = Bench(gen, tmp, plan, args.connections, out)
+        bench = Bench(gen, tmp, plan, args, out)
         for name, (title, method) in SECTIONS.items():
             if (args.only or name) == name and not getattr(args, f"no_{name}", False):
                 bench.section(title, getattr(bench, method))
     out["ratios"] = report.ratios(out["results"])
     out["scaling_ratios"] = report.scaling_ratios(out["scaling"])
+    out["targets"] = targets.evaluate(out["results"])
     out["meta"]["elapsed_s"] = round(time.perf_counter() - began, 1)
     report.print_report(out)
+    targets.print_table(out["targets"])
     print(f"\nwrote {report.write(out).relative_to(procs.ROOT)} in {out['meta']['elapsed_s']:.0f} s")
     return 0
 
 
 def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="short runs and a ~100k-slot big fixture (~1 min)")
+    parser.add_argument("--quick", action="store_true", help="short runs, 2 rounds, ~100k-slot big fixture (~3.5 min)")
     parser.add_argument("--duration", type=float, help="seconds per measured run (default 10, quick 4)")
+    parser.add_argument("--rounds", type=int, help="rounds of the head-to-head and scaling turns (default 3, "
+                                                   "quick 2; 3 or more make a median robust to one bad round)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
                         help="wrk (installed with apt-get when root), python (fallback), auto (default)")
     parser.add_argument("--no-scaling", action="store_true", help="skip the 1k vs 1M slots comparison")
-    parser.add_argument("--no-wiremock", action="store_true", help="skip the optional WireMock context run")
+    parser.add_argument("--no-wiremock", action="store_true", help="leave WireMock out of the head-to-head")
     parser.add_argument("--no-threads", action="store_true", help="skip the WSGI thread-count sweep")
-    parser.add_argument("--only", choices=STANDALONE, help="run just this section (threads and wiremock need "
+    parser.add_argument("--only", choices=STANDALONE, help="run just this section (threads needs "
                                                           "head_to_head's request and answer)")
     args = parser.parse_args(argv)
     if args.only and getattr(args, f"no_{args.only}", False):
@@ -109,9 +113,11 @@ def meta(args, plan: Plan, gen) -> dict:
 class Bench:
     """The benchmark sections; each adds to `out`."""
 
-    def __init__(self, gen, tmp: Path, plan: Plan, connections: int, out: dict):
-        self.gen, self.tmp, self.plan, self.connections, self.out = gen, tmp, plan, connections, out
+    def __init__(self, gen, tmp: Path, plan: Plan, args: argparse.Namespace, out: dict):
+        self.gen, self.tmp, self.plan, self.args, self.out = gen, tmp, plan, args, out
+        self.connections = args.connections
         self.answer_path = tmp / "bal-answer.json"
+        self.bal_body: bytes | None = None  # the head-to-head's canonical lookup, reused by the thread sweep
 
     def section(self, name: str, run) -> None:
         """Run one section; a failure becomes a note and the others still run."""
@@ -128,7 +134,7 @@ class Bench:
         if warmup or self.plan.warmup:
             self.gen.bal("warm-up", port, body, AUTH_HEADER, warmup or self.plan.warmup, connections)
         result = self.gen.bal(scenario, port, body, AUTH_HEADER, duration or self.plan.duration, connections)
-        return self._keep(key, result)
+        return self.keep_result(key, result)
 
     def booking(self, key: str, scenario: str, port: int, slots: list[str], duration=None, connections=None):
         """Warm up, then measure CreateBooking + cancel cycles (unique tokens and users per cycle)."""
@@ -142,9 +148,10 @@ class Bench:
         creates = result.counters.get("creates", 0)
         result.counters["cycles_per_s"] = round(min(creates, result.counters.get("cancels", 0))
                                                 / result.duration_s, 1)
-        return self._keep(key, result)
+        return self.keep_result(key, result)
 
-    def _keep(self, key: str, result: loadgen.Result):
+    def keep_result(self, key: str, result: loadgen.Result) -> loadgen.Result:
+        """Print one result; under `key` in the results too, unless key is empty."""
         if key:
             self.out["results"][key] = result.as_dict()
         print(f"  {result.scenario}: {result.rps:.0f} req/s, p50 {result.p50_ms:.2f} ms, "
@@ -162,37 +169,12 @@ class Bench:
         print(f"  ready in {', '.join(f'{x:.2f}' for x in runs)} s; {memory}", flush=True)
 
     def head_to_head(self) -> None:
-        """Sandbox (recording on, recording off) and the bare echo, all up at once, measured in turns.
-
-        One scenario after the other, round after round: a noisy neighbour then hits all of them alike,
-        and the medians over the rounds are what the ratios compare.
-        """
-        with procs.sandbox(self.tmp, record=1) as on, procs.sandbox(self.tmp, record=0) as off:
-            work = workloads.discover(on.port)
-            self.answer_path.write_bytes(workloads.check_bal(on.port, work.bal_body))
-            workloads.check_bal(off.port, work.bal_body)
-            workloads.check_booking(on.port, work.booking_slots[0], f"check-{time.time_ns()}")
-            self.bal_body = work.bal_body
-            with procs.echo(self.tmp, self.answer_path) as echo:
-                runs: dict[str, list] = {}
-                for number in range(1, self.plan.rounds + 1):
-                    print(f"  round {number}/{self.plan.rounds}", flush=True)
-                    for key, scenario, server in (("bal_rec_on", "BAL sandbox, recording on", on),
-                                                  ("bal_echo", "BAL echo (bare Flask, granian)", echo),
-                                                  ("bal_rec_off", "BAL sandbox, recording off", off)):
-                        runs.setdefault(key, []).append(self.bal("", scenario, server.port, work.bal_body))
-                    runs.setdefault("booking_rec_on", []).append(
-                        self.booking("", "Create+cancel sandbox, recording on", on.port, work.booking_slots))
-        for key, results in runs.items():
-            self.out["results"][key] = report.median_of(results)
-        journal = sum(p.stat().st_size for p in (self.tmp / "recordings").rglob("*") if p.is_file())
-        self.out["recording_journal_bytes"] = journal
-        if not journal:
-            self.out["notes"].append("MOCK_RECORD=1 wrote no journal: recording is not active in this build")
+        """The sandbox, its no-cliff variants and the baselines, measured in turns (bench/headtohead.py)."""
+        headtohead.run(self, with_wiremock=not self.args.no_wiremock)
 
     def thread_sweep(self) -> None:
         """BAL (recording on) and the echo at each WSGI thread count: what the GIL hand-offs cost both."""
-        body = getattr(self, "bal_body", None)
+        body = self.bal_body
         if body is None or not self.answer_path.exists():
             raise RuntimeError("needs the head-to-head section's request and answer")
         for threads in self.plan.thread_counts:
@@ -253,41 +235,6 @@ class Bench:
                 break
         print(f"  filled with {held} bookings in {time.perf_counter() - began:.0f} s", flush=True)
         return {"bookings": held, "fill_s": round(time.perf_counter() - began, 1)}
-
-    def wiremock(self) -> None:
-        """Optional context: WireMock serving the same answer as a canned stub (needs java and npm)."""
-        jar = _wiremock_jar(self.plan.install_wiremock)
-        if jar is None or not self.answer_path.exists():
-            self.out["notes"].append("WireMock skipped (needs java, npm and the npm package `wiremock`; "
-                                     "quick mode only uses an already installed copy)")
-            return
-        root = self.tmp / "wiremock"
-        (root / "mappings").mkdir(parents=True, exist_ok=True)
-        stub = {"request": {"method": "POST", "urlPath": "/v3/BatchAvailabilityLookup"},
-                "response": {"status": 200, "body": self.answer_path.read_text(),
-                             "headers": {"Content-Type": "application/json"}}}
-        (root / "mappings" / "bal.json").write_text(json.dumps(stub))
-        with procs.wiremock(self.tmp, jar, root) as server:
-            # The JVM needs a longer warm-up for its JIT before the measured run.
-            self.bal("bal_wiremock", "BAL WireMock stub (JIT-warm)", server.port, self.bal_body,
-                     warmup=max(5.0, 2 * self.plan.warmup))
-
-
-def _wiremock_jar(install: bool) -> Path | None:
-    """The WireMock standalone jar from the npm package under .cache/bench/wiremock, installing it if allowed."""
-    if not (shutil.which("java") and shutil.which("npm")):
-        return None
-    prefix = procs.CACHE / "wiremock"
-    jars = sorted(prefix.glob("node_modules/wiremock/**/*.jar"))
-    if not jars and install:
-        prefix.mkdir(parents=True, exist_ok=True)
-        try:
-            subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--silent",
-                            "wiremock@3"], capture_output=True, timeout=120)
-        except (OSError, subprocess.TimeoutExpired):
-            return None
-        jars = sorted(prefix.glob("node_modules/wiremock/**/*.jar"))
-    return jars[-1] if jars else None
 
 
 if __name__ == "__main__":

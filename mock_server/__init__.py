@@ -10,14 +10,15 @@ __version__ = "0.1.0"
 
 
 def create_app(overrides: dict | None = None, environ: dict | None = None) -> Flask:
-    """Build the app: settings -> runtime -> API and blueprints -> hooks."""
+    """Build the app: settings -> runtime -> control plane (Flask) -> the /v3 data plane in front of it."""
     from flask_smorest import Api
 
-    from . import accesslog, fastpath
+    from . import accesslog
     from .api import guard, register_blueprints
     from .api.common import OrjsonProvider
-    from .paths import CaseInsensitiveV3
     from .runtime import EXTENSION_KEY, Runtime
+    from .v3 import openapi
+    from .v3.gateway import Dispatcher
 
     settings = Settings.load(environ, **(overrides or {}))
     app = Flask(__name__)
@@ -37,24 +38,32 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
     app.extensions[EXTENSION_KEY] = Runtime(settings)
     api = Api(app, spec_kwargs={"info": {"description": "Stateful local sandbox of Google's Actions Center "
                                                        "Booking Server API v3."}})
+    openapi.document(api)
     register_blueprints(api)
-    _install_extensions(app, api)
+    gateway = _install_extensions(app, api)
     _json_errors(app)
     accesslog.install(app)
     guard.install(app)  # after the access log's timer, so refused requests are logged with a duration
-    app.wsgi_app = CaseInsensitiveV3(app.wsgi_app, app.url_map)  # type: ignore[method-assign]  # Flask's middleware idiom
-    fastpath.install(app, app.extensions[EXTENSION_KEY])
+    app.extensions[GATEWAY_KEY] = gateway
+    app.wsgi_app = Dispatcher(gateway, app.wsgi_app)  # type: ignore[method-assign]  # Flask's middleware idiom
     return app
 
 
-def _install_extensions(app: Flask, api) -> None:
-    """Fault injection, exchange recording and the dashboard hook into the app here."""
+GATEWAY_KEY = "mock_server.v3"
+
+
+def _install_extensions(app: Flask, api):
+    """Fault injection, exchange recording and the dashboard; then the /v3 gateway over them."""
     from . import faults, recording
     from .api import ui
+    from .runtime import EXTENSION_KEY
+    from .v3.gateway import V3Gateway
 
-    faults.install(app, api)
-    recording.install(app, api)
+    engine = faults.install(app, api)
+    state = recording.install(app, api)
     ui.install(app)
+    recorder = state.recorder if state.recorder.enabled else None
+    return V3Gateway(app.extensions[EXTENSION_KEY], engine, recorder, state.book)
 
 
 def _json_errors(app: Flask) -> None:
@@ -67,9 +76,6 @@ def _json_errors(app: Flask) -> None:
     @app.errorhandler(404)
     def _not_found(error):
         message = getattr(error, "data", {}).get("message") or f"no such path: {request.path}"
-        if request.url_rule is None and request.path.startswith("/v3"):
-            methods = sorted({r.rule.rstrip("/") for r in app.url_map.iter_rules() if r.rule.startswith("/v3/")})
-            message += "; v3 methods: " + ", ".join(methods)
         return error_response(404, message)
 
     @app.errorhandler(StoreFailed)

@@ -54,9 +54,22 @@ class BodyLimits:
                 f"{self.drain_cap} bytes: not read; the connection is closed")
 
 
+def error_payload(code: int, message: str, errors=None) -> dict:
+    """The JSON every error of the sandbox has: {code, status, message}, and `errors` when a schema said why."""
+    payload = {"code": code, "status": _phrase(code), "message": message}
+    if errors is not None:
+        payload["errors"] = errors
+    return payload
+
+
 def error_body(code: int, message: str) -> bytes:
-    """The JSON every error of the sandbox has: {code, status, message}."""
-    return orjson.dumps({"code": code, "status": HTTPStatus(code).phrase, "message": message})
+    """error_payload encoded."""
+    return orjson.dumps(error_payload(code, message))
+
+
+def _phrase(code: int) -> str:
+    # 499 is nginx's, not in http.HTTPStatus; a fault may answer it.
+    return "Client Closed Request" if code == 499 else HTTPStatus(code).phrase
 
 
 def error_headers(body: bytes) -> list[tuple[str, str]]:
@@ -66,7 +79,7 @@ def error_headers(body: bytes) -> list[tuple[str, str]]:
 
 def status_line(code: int) -> str:
     """'408 Request Timeout', as WSGI's start_response takes it."""
-    return f"{code} {HTTPStatus(code).phrase}"
+    return f"{code} {_phrase(code)}"
 
 
 def has_body(environ) -> bool:

@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 from pathlib import Path
 
-# Each serve flag mirrors one MOCK_* variable (the env var is the source of truth for defaults).
+# Each serve flag mirrors one MOCK_* variable; a flag given is an override of that setting (flags win).
 SERVE_FLAGS = (
     ("--host", "MOCK_HOST", "address to bind (default 127.0.0.1; 0.0.0.0 exposes it to the network)"),
     ("--port", "MOCK_PORT", "port to listen on (default 8080)"),
@@ -83,14 +82,14 @@ def _extensions():
 
 
 def _serve(args) -> int:
-    for _, env, _ in SERVE_FLAGS:
-        value = getattr(args, env)
-        if value is not None:
-            os.environ[env] = value
     from . import create_app
+    from .config import Settings
     from .serve import serve
 
-    serve(create_app)
+    # The flags' strings are read as their env var would be ("--port x": "MOCK_PORT must be an integer").
+    overrides = {env.removeprefix("MOCK_").lower(): getattr(args, env) for _, env, _ in SERVE_FLAGS
+                 if getattr(args, env) is not None}
+    serve(create_app, Settings.load(None, **overrides))
     return 0
 
 

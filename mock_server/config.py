@@ -1,9 +1,18 @@
-"""Settings: defaults, then MOCK_* environment variables, then explicit overrides (tests)."""
+"""Settings: defaults, then MOCK_* environment variables, then explicit overrides (the CLI, tests).
+
+Standard library only, on purpose. pydantic-settings would do the loader's work, but importing it (pydantic,
+pydantic-core, annotated-types) takes 140 ms warm and 230 ms cold on this machine (`python -X importtime`): a
+seventh or more of the whole < 1 s start-up budget, paid again by every process and test session that builds an
+app. For one flat dataclass of five field types, the two functions below do the same, and every error names the
+variable.
+"""
 
 from __future__ import annotations
 
+import math
 import os
 import sys
+import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -14,6 +23,10 @@ ROOT = Path(__file__).resolve().parent.parent
 # Where `pip install` puts fixtures/ (pyproject's data-files), for installs outside a checkout.
 INSTALLED_DATA = Path(sys.prefix) / "share" / "rwg-sandbox"
 MAX_JSON_DEPTH = 250
+TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
+FALSE_WORDS = frozenset({"0", "false", "no", "off"})
+# Settings that no longer exist: their MOCK_* variable is ignored, and so is an override of that name.
+RETIRED = frozenset({"fast_path"})  # the /v3 fast path is gone: every call takes the one pipeline
 
 
 def resolve_path(path: str) -> Path:
@@ -45,32 +58,37 @@ class Settings:
     max_body_bytes: int = 1_048_576
     max_slot_times: int = 1000
     recordings_dir: str = "recordings"
-    record: int = 1  # 0 turns the exchange journal off
+    record: bool = True  # 0 turns the exchange journal off
     recording: str = ""  # journal name (recordings/<name>.jsonl); default: one per server start
-    redact_pii: int = 0  # 1 replaces names, email and telephone in recordings
+    redact_pii: bool = False  # 1 replaces names, email and telephone in recordings
     replay: str = ""  # serve /v3 answers from this recording instead of live state
     # Request fields ignored when matching replays (payment tokens are single-use, and redacted anyway).
     replay_ignore: str = "idempotency_token,payment_method_token,unparsed_payment_method_token"
     scenario: str = ""  # fault scenario (fixtures/scenarios/<name>.json) loaded at start-up
     timeout_ms: int = 30_000  # how long the `timeout` fault holds a request before its 504
-    fast_path: int = 1  # 0 sends every /v3 call through the full Flask pipeline (same answers, slower)
-    db_fsync: int = 0  # 1 fsyncs the log before each change is answered (power-loss safe; kill -9 safe either way)
+    db_fsync: bool = False  # 1 fsyncs the log before each change is answered (power-loss safe; kill -9 safe either way)
     read_timeout_s: float = 10.0  # a request body that stalls this long is answered 408 and its connection closed
     max_json_depth: int = 100  # deeper JSON request bodies get 400 (protobuf's own parser limit)
     # extra Host names /_admin answers to (comma-separated; "*" any), besides loopback and MOCK_HOST
     allowed_hosts: str = ""
+    trace: bool = False  # 1 adds an X-Sandbox-Steps response header naming the /v3 pipeline steps each request took
 
     @classmethod
-    def load(cls, environ: Mapping[str, str] | None = None, **overrides) -> Settings:
-        """Build settings from the environment, then apply overrides."""
+    def load(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from the environment, then apply overrides (each checked against its field's type)."""
         env = os.environ if environ is None else environ
-        values = {}
-        for f in fields(cls):
-            raw = env.get(f"MOCK_{f.name.upper()}")
-            if raw is not None and raw != "":
-                values[f.name] = _coerce(f.name, str(f.type), raw)
-        values.update(overrides)
-        settings = cls(**values)
+        values: dict[str, object] = {}
+        for name, kind in FIELD_TYPES.items():
+            raw = env.get(env_name(name))
+            if raw:  # set but empty counts as unset (`MOCK_X=` in a compose file)
+                values[name] = _from_text(name, kind, raw)
+        for name, value in overrides.items():
+            if name in RETIRED:
+                continue
+            if name not in FIELD_TYPES:
+                raise TypeError(f"unknown setting {name!r} (settings: {', '.join(FIELD_TYPES)})")
+            values[name] = _from_override(name, FIELD_TYPES[name], value)
+        settings = cls(**values)  # type: ignore[arg-type]  # each value was checked against its field's type
         if not 1 <= settings.max_json_depth <= MAX_JSON_DEPTH:
             # Deeper bodies could not be journalled as JSON (orjson writes 254 levels; a record adds 4).
             raise SystemExit(f"MOCK_MAX_JSON_DEPTH must be between 1 and {MAX_JSON_DEPTH}, "
@@ -78,28 +96,71 @@ class Settings:
         return settings
 
 
-def _coerce(name: str, type_name: str, raw: str):
-    """Turn an env string into the field's type, with an error that names the variable."""
-    if "float" in str(type_name):
-        try:
-            value = float(raw)
-        except ValueError:
-            value = float("nan")
-        if not 0 < value < float("inf"):
-            raise SystemExit(f"MOCK_{name.upper()} must be a positive number, got {raw!r}")
-        return value
-    if "int" in str(type_name):
+# Each field's real type (the annotations are strings under `from __future__ import annotations`).
+FIELD_TYPES: dict[str, object] = typing.get_type_hints(Settings)
+OPTIONAL_INT = int | None
+TYPE_NAMES = {bool: "bool", int: "int", float: "float", str: "str", OPTIONAL_INT: "int | None"}
+
+
+def env_name(name: str) -> str:
+    """The environment variable of a setting."""
+    return f"MOCK_{name.upper()}"
+
+
+def _from_text(name: str, kind: object, raw: str) -> object:
+    """An env (or command-line) string as the field's type, with an error that names the variable."""
+    if kind is bool:
+        word = raw.strip().lower()
+        if word in TRUE_WORDS or word in FALSE_WORDS:
+            return word in TRUE_WORDS
+        raise SystemExit(f"{env_name(name)} must be a boolean (1/0, true/false, yes/no, on/off), got {raw!r}")
+    if kind is int or kind == OPTIONAL_INT:
         try:
             return int(raw)
         except ValueError:
-            raise SystemExit(f"MOCK_{name.upper()} must be an integer, got {raw!r}") from None
+            raise SystemExit(f"{env_name(name)} must be an integer, got {raw!r}") from None
+    if kind is float:
+        try:
+            value = float(raw)
+        except ValueError:
+            value = math.nan
+        return _positive(name, value, raw)
     return raw
 
 
+def _from_override(name: str, kind: object, value: object) -> object:
+    """An override as the field's type: a string is read as the env would be; 0/1 stand for a bool."""
+    if isinstance(value, str) and kind is not str:
+        return _from_text(name, kind, value)
+    number = isinstance(value, int | float) and not isinstance(value, bool)  # True is an int to Python only
+    if kind is bool and isinstance(value, int) and value in (0, 1):
+        return bool(value)
+    if kind is float and number:
+        return _positive(name, float(value), value)  # type: ignore[arg-type]  # a number, checked above
+    if kind in (int, OPTIONAL_INT) and number and isinstance(value, int):
+        return value
+    if (kind == OPTIONAL_INT and value is None) or (kind is str and isinstance(value, str)):
+        return value
+    raise TypeError(f"setting {name!r} must be of type {TYPE_NAMES[kind]}, got {value!r}")
+
+
+def _positive(name: str, value: float, given: object) -> float:
+    if not 0 < value < math.inf:
+        raise SystemExit(f"{env_name(name)} must be a positive number, got {given!r}")
+    return value
+
+
 def describe() -> list[tuple[str, str, str]]:
-    """(env var, default, type) for every setting: the README's config table is checked against it."""
+    """(env var, default, type) for every setting: the README's config table is checked against it.
+
+    A bool's default is shown as the env var is usually set: 1 or 0.
+    """
     rows = []
     for f in fields(Settings):
         default = f.default
-        rows.append((f"MOCK_{f.name.upper()}", "" if default in (None, "") else str(default), str(f.type)))
+        if isinstance(default, bool):
+            shown = "1" if default else "0"
+        else:
+            shown = "" if default in (None, "") else str(default)
+        rows.append((env_name(f.name), shown, TYPE_NAMES[FIELD_TYPES[f.name]]))
     return rows

@@ -2,7 +2,7 @@
 
 A request thread only appends a line to a bounded buffer; one thread per process writes the buffer out
 every INTERVAL_S (as nginx's `access_log ... flush=`). If stderr is a pipe nobody reads, that thread
-blocks in write() and nothing else does: the journal has its own thread (flusher.py), the buffer stops
+blocks in write() and nothing else does: the journal has its own thread (process.py), the buffer stops
 at MAX_BYTES and further lines are dropped and counted (`dropped_lines()`, and a line saying how many
 once writing works again). At exit, what is buffered gets FINAL_WAIT_S to go out, so a stuck stderr
 cannot hold the process. Lines go to the stream's file descriptor with os.write, not through

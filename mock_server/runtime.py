@@ -7,10 +7,11 @@ import random
 import threading
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 
 from flask import current_app
 
-from . import heap, linewriter
+from . import linewriter
 from .config import Settings, resolve_path
 from .domain.bookings import BookingListener, BookingService, IdempotencyRecord
 from .domain.clock import SandboxClock
@@ -18,6 +19,10 @@ from .storage import fixtures
 from .storage.persistence import CorruptStore, Persistence, decode_booking
 
 EXTENSION_KEY = "mock_server"
+
+# Runs around each rebuild of the state (a reset): nothing by default. A serving process sets its GC policy
+# here (process.state_policy, installed by serve); an app built in a test touches nothing process-wide.
+StatePolicy = Callable[[], AbstractContextManager[object]]
 
 
 class Runtime:
@@ -32,19 +37,16 @@ class Runtime:
             "Basic " + base64.b64encode(settings.basic_auth.encode()).decode() if settings.basic_auth else None
         )
         self.fixture_path = resolve_path(settings.fixture)
-        self.persistence = (Persistence(resolve_path(settings.db_path), fsync=bool(settings.db_fsync))
+        self.persistence = (Persistence(resolve_path(settings.db_path), fsync=settings.db_fsync)
                             if settings.db_path else None)
         self._reset_lock = threading.Lock()
         # Extensions (faults, recorder) register what a reset must also clear, and what health reports.
         self.reset_hooks: list = []
         self.health_sections: dict[str, Callable[[], dict]] = {}
+        self.state_policy: StatePolicy = nullcontext
         self.anchor_sec = self.clock.now()
-        with heap.building():
-            self.fixture = fixtures.read(self.fixture_path)
-            self.bookings = self._start()
-            # Inside the block: with collection off, the whole new state sits in the youngest generation,
-            # and the first automatic collection after it would walk all of it before settle() does.
-            heap.settle()
+        self.fixture = fixtures.read(self.fixture_path)
+        self.bookings = self._start()
 
     def reset(self) -> None:
         """Back to the start state: clock as configured, fixtures re-anchored to its today, no bookings.
@@ -52,7 +54,9 @@ class Runtime:
         With persistence, the empty state is on disk before anything changes in memory: a reset the
         store could not keep raises StoreFailed and leaves everything as it was.
         """
-        with self._reset_lock, heap.building():
+        # Served, the policy is the GC's: no collections meanwhile, then the previous state collected and the
+        # new one frozen (see process).
+        with self._reset_lock, self.state_policy():
             anchor = self.settings.clock if self.settings.clock is not None else int(time.time())
             fresh = self._fresh_service(anchor)
             self._replace_state(fresh, anchor)
@@ -61,9 +65,6 @@ class Runtime:
             self.anchor_sec = anchor
             for hook in self.reset_hooks:
                 hook()
-            # The inventory lives until the next reset: out of the cyclic GC's sight (see heap). This
-            # also collects the previous state, and anything frozen with it.
-            heap.settle()
 
     def _replace_state(self, fresh: BookingService, anchor: int) -> None:
         old = self.bookings

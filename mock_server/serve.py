@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import errno
+import functools
 import logging
 import signal
 import socket
@@ -11,23 +13,27 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from . import granian_wsgi, heap
+from . import granian_wsgi, process
 from .bodyread import BodyLimits
 from .config import Settings, resolve_path
 
 log = logging.getLogger("mock_server")
 BACKLOG = 2048
 
+# What serve builds the app with: create_app's signature, create_app(overrides, environ).
+AppFactory = Callable[[dict, dict], Flask]
 
-def serve(build: Callable[[], Flask], settings: Settings | None = None) -> None:
-    """Serve the app `build` makes on the configured host and port with the configured server.
+
+def serve(factory: AppFactory, settings: Settings | None = None) -> None:
+    """Serve the app `factory` makes with `settings`, on the configured host and port with the configured server.
 
     The app is built where it serves: under granian, in the worker process, so the supervising parent
     never holds a copy of the state (at 1M slots that copy was a quarter of the group's memory). The
     port is open from the start; `/_admin/health` answers once the app is built. `settings` default to
-    the MOCK_* environment that `build` reads too (tests pass their own).
+    the MOCK_* environment; the app gets exactly these (the CLI's flags are overrides in them, never
+    written to os.environ).
     """
-    if isinstance(build, Flask):
+    if isinstance(factory, Flask):
         raise TypeError("serve() takes the app factory (create_app), not an app")
     settings = Settings.load() if settings is None else settings
     logging.basicConfig(level=settings.log_level.upper(), format="%(message)s", stream=sys.stderr, force=True)
@@ -39,18 +45,28 @@ def serve(build: Callable[[], Flask], settings: Settings | None = None) -> None:
     fixture = resolve_path(settings.fixture)
     if not fixture.is_file():  # said here, once, rather than as a traceback from the worker
         raise SystemExit(f"MOCK_FIXTURE: fixture file not found: {fixture}")
+    # A partial of module-level functions: picklable, should granian ever spawn its worker instead of forking.
+    runner(functools.partial(_build, factory, settings), settings)
+
+
+def _build(factory: AppFactory, settings: Settings) -> Flask:
+    """In the process that serves: set it up, build the app under the GC policy, say where it serves.
+
+    Or say in one line why it cannot start.
+    """
+    from .runtime import EXTENSION_KEY
+
     serving_process()
-    runner(lambda: _build(build, settings), settings)
-
-
-def _build(build: Callable[[], Flask], settings: Settings) -> Flask:
-    """Build the app; say where it serves once it is built, or in one line why it cannot start."""
     try:
-        app = build()
+        with process.state_policy():
+            # Every field given, the environment read by no one: the worker builds what the parent checked.
+            app = factory(dataclasses.asdict(settings), {})
     except Exception as exc:  # noqa: BLE001 - a broken fixture, scenario or store: one line, not a traceback
         log.error("the sandbox cannot start: %s: %s", type(exc).__name__, exc,
                   exc_info=log.isEnabledFor(logging.DEBUG))
         raise SystemExit(1) from None
+    # Each reset rebuilds the state: under the same policy.
+    app.extensions[EXTENSION_KEY].state_policy = process.state_policy
     log.info("Booking Server v3 sandbox on http://%s:%s (server=%s, threads=%s)",
              settings.host, settings.port, settings.server, settings.threads)
     return app
@@ -58,26 +74,11 @@ def _build(build: Callable[[], Flask], settings: Settings) -> Flask:
 
 def serving_process() -> None:
     """What the serving process sets up for itself (never done to an app used as a library, e.g. in tests)."""
-    serving_logs()
-    # Short GC pauses as bookings pile up (see heap); granian's worker inherits the callback by fork.
-    heap.PauseGuard().install()
-
-
-def serving_logs() -> None:
-    """Logging as the serving process needs it.
-
-    Records skip what the "%(message)s" lines never show: the caller's file and line, thread and process
-    names (the logging HOWTO's "Optimization" switches). Every line, access lines included, goes through
-    a bounded buffer that its own thread writes out every 50 ms (see linewriter): a request never waits
-    for stderr, and a stderr nobody reads costs dropped lines, not a stopped server.
-    """
-    from . import linewriter
-
-    logging._srcfile = None
-    logging.logThreads = False
-    logging.logProcesses = False
-    logging.logMultiprocessing = False
-    linewriter.install(sys.stderr)
+    process.serving_logs(sys.stderr)
+    # Short GC pauses as bookings pile up (see process).
+    process.PauseGuard().install()
+    # Batched output (the exchange journal) is written by this thread; without it, each line at once.
+    process.start_background_writer()
 
 
 def listen(settings: Settings) -> socket.socket:
@@ -107,7 +108,7 @@ def listen(settings: Settings) -> socket.socket:
     return sock
 
 
-def _granian(build: Callable[[], Flask], settings) -> None:
+def _granian(build: Callable[[], Flask], settings: Settings) -> None:
     # One worker process forked from this one (no re-import): it builds the app and holds all state.
     # Kill the process group to stop it (tests do).
     from granian import Granian
@@ -135,17 +136,18 @@ def _granian(build: Callable[[], Flask], settings) -> None:
         log_level=LogLevels.error, log_access=False,
     )
 
-    def load_in_worker(*_):
-        # Runs in the worker's main thread, where signal wiring is allowed: on SIGTERM, requests held
-        # by a delay/timeout fault end at once instead of holding granian's graceful drain.
-        from .faults import engine_of, release_holds_on_stop
+    server.serve(target_loader=functools.partial(_load_in_worker, build, settings), wrap_loader=False)
 
-        app = build()
-        release_holds_on_stop(engine_of(app))
-        granian_wsgi.install(BodyLimits.of(settings), settings.threads)
-        return app
 
-    server.serve(target_loader=load_in_worker, wrap_loader=False)
+def _load_in_worker(build: Callable[[], Flask], settings: Settings, *_) -> Flask:
+    """granian's target loader: runs in the worker's main thread, where signal wiring is allowed."""
+    from .faults import engine_of, release_holds_on_stop
+
+    app = build()
+    # On SIGTERM, requests held by a delay/timeout fault end at once instead of holding granian's graceful drain.
+    release_holds_on_stop(engine_of(app))
+    granian_wsgi.install(BodyLimits.of(settings), settings.threads)
+    return app
 
 
 def _exit_on_sigterm() -> None:
@@ -159,7 +161,7 @@ def _exit_on_sigterm() -> None:
     signal.signal(signal.SIGTERM, stop)
 
 
-def _waitress(build: Callable[[], Flask], settings) -> None:
+def _waitress(build: Callable[[], Flask], settings: Settings) -> None:
     sock = listen(settings)
     _exit_on_sigterm()
     from . import waitress_server
@@ -167,7 +169,7 @@ def _waitress(build: Callable[[], Flask], settings) -> None:
     waitress_server.serve(build(), sock, settings.threads, BodyLimits.of(settings))
 
 
-def _werkzeug(build: Callable[[], Flask], settings) -> None:
+def _werkzeug(build: Callable[[], Flask], settings: Settings) -> None:
     sock = listen(settings)
     _exit_on_sigterm()
     from werkzeug.serving import make_server

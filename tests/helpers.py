@@ -139,3 +139,18 @@ def journal_file(app):
     journal = app.extensions["mock_server.recording"].recorder.journal
     journal.flush()
     return journal.path
+
+
+def keep_exchange_notes(app) -> list[dict]:
+    """Collect, per /v3 exchange, what the pipeline noted on it: faults, warnings, no_response (empty ones left out)."""
+    from mock_server import GATEWAY_KEY
+
+    notes: list[dict] = []
+
+    def keep(exchange) -> None:
+        noted = {"faults": exchange.faults, "warnings": exchange.warnings, "no_response": exchange.no_response}
+        notes.append({key: value for key, value in noted.items() if value})
+
+    gateway = app.extensions[GATEWAY_KEY]
+    gateway.always = (*gateway.always, ("keep_notes", keep))
+    return notes

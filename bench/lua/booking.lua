@@ -1,11 +1,12 @@
 -- CreateBooking then cancel (UpdateBooking CANCELED), cycling over slots. Args: slots file (one Slot
--- JSON a line), unique run prefix, Authorization header, and "keep" to keep the bookings (no cancels:
--- the scaling run fills the store this way). Cancels of answered bookings go out first.
+-- JSON a line), unique run prefix, Authorization header, "keep" to keep the bookings (no cancels: the
+-- scaling run fills the store this way, the head-to-head measures CreateBooking alone), and a
+-- PaymentInformation JSON to send in every CreateBooking. Cancels of answered bookings go out first.
 
 dofile(debug.getinfo(1, "S").source:match("^@(.*/)") .. "common.lua")
 
 creates, cancels, failures = 0, 0, 0
-local slots, pending, n, prefix, headers, keep = {}, {}, 0, "", {}, false
+local slots, pending, n, prefix, headers, keep, payment = {}, {}, 0, "", {}, false, ""
 
 function init(args)
   for line in io.lines(args[1]) do
@@ -15,6 +16,7 @@ function init(args)
   headers = {["Content-Type"] = "application/json"}
   if args[3] and args[3] ~= "" then headers["Authorization"] = args[3] end
   keep = args[4] == "keep"
+  if args[5] and args[5] ~= "" then payment = '"payment_information":' .. args[5] .. ',' end
 end
 
 function request()
@@ -26,8 +28,8 @@ function request()
   n = n + 1
   local body = string.format(
     '{"slot":%s,"user_information":{"user_id":"%s-u%d","given_name":"Bench","family_name":"User",' ..
-    '"telephone":"+1 555-010-0101","email":"bench@example.com"},"idempotency_token":"%s-t%d"}',
-    slots[(n - 1) % #slots + 1], prefix, n, prefix, n)
+    '"telephone":"+1 555-010-0101","email":"bench@example.com"},%s"idempotency_token":"%s-t%d"}',
+    slots[(n - 1) % #slots + 1], prefix, n, payment, prefix, n)
   return wrk.format("POST", "/v3/CreateBooking", headers, body)
 end
 

@@ -7,7 +7,7 @@ from flask_smorest import Api
 
 def register_blueprints(api: Api) -> None:
     """Register every blueprint (imported here so the app factory stays the only entry)."""
-    from . import admin, booking_v3, feeds
+    from . import admin, feeds
 
-    for module in (booking_v3, feeds, admin):
+    for module in (feeds, admin):
         api.register_blueprint(module.blp)

@@ -18,6 +18,7 @@ from webargs.flaskparser import FlaskParser
 
 from ..bodyread import error_body
 from ..runtime import EXTENSION_KEY
+from ..v3.exchange import note_warning as _note_warning
 from . import fastload
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -51,10 +52,8 @@ def exchange_notes() -> dict:
 
 
 def note_warning(message: str) -> None:
-    """Attach a warning to the current exchange (the recorder writes it down)."""
-    warnings = exchange_notes()["warnings"]
-    if message not in warnings:
-        warnings.append(message)
+    """Attach a warning to the /v3 exchange being served (the access log and the recorder write it down)."""
+    _note_warning(message)
 
 
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
@@ -171,18 +170,10 @@ def _is_schema(argmap) -> bool:
 
 
 def _flatten(messages, prefix: str = "") -> list[str]:
-    """{'json': {'slot': {'start_sec': ['bad']}}} -> ['slot.start_sec: bad']."""
-    if isinstance(messages, dict):
-        out = []
-        for key, value in messages.items():
-            name = "" if key in ("json", "_schema") else str(key)
-            out.extend(_flatten(value, f"{prefix}.{name}".strip(".") if name else prefix))
-        return out
-    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        return [f"{prefix}: {' '.join(messages)}" if prefix else " ".join(messages)]
-    if isinstance(messages, list):
-        return [line for m in messages for line in _flatten(m, prefix)]
-    return [f"{prefix}: {messages}"]
+    """v3.loader.flatten_messages (imported here, not at the top: the loader imports this module)."""
+    from ..v3.loader import flatten_messages
+
+    return flatten_messages(messages, prefix)
 
 
 class Blueprint(SmorestBlueprint):

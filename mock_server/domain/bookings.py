@@ -18,9 +18,13 @@ from .models import (
     PENDING_MERCHANT_CONFIRMATION,
     PREPAYMENT_PROVIDED,
     Booking,
+    JsonObject,
     SlotSpec,
     UserInformation,
 )
+
+# (user_id, merchant_id, service_id, start_sec): one user's claim on one start of one service.
+UserSlotKey = tuple[str, str, str, int]
 
 
 @dataclass(slots=True)
@@ -67,7 +71,7 @@ class BookingService:
         self._tokens: dict[str, IdempotencyRecord] = {}
         self._by_user: dict[str, dict[str, Booking]] = {}
         # (user_id, merchant_id, service_id, start_sec) -> active bookings of that user on that start.
-        self._user_slot: dict[tuple, set[str]] = {}
+        self._user_slot: dict[UserSlotKey, set[str]] = {}
         self._seq = next_seq
 
     # ---- reads (no lock: each reads one consistent attribute at a time) ----
@@ -111,14 +115,14 @@ class BookingService:
         """Every booking, oldest first."""
         return [dataclasses.replace(b) for b in list(self._bookings.values())]
 
-    def counts(self) -> dict:
+    def counts(self) -> dict[str, int]:
         """Booking counts for health."""
         bookings = list(self._bookings.values())
         return {"bookings": len(bookings), "active_bookings": sum(b.is_active for b in bookings)}
 
     # ---- mutations ----
 
-    def create(self, spec: SlotSpec, user: UserInformation, payment: dict | None, token: str,
+    def create(self, spec: SlotSpec, user: UserInformation, payment: JsonObject | None, token: str,
                payment_token_given: bool = False, offer_id: str = "") -> Outcome:
         """Book a spot; the same token after a success answers the original booking again."""
         fingerprint = _fingerprint(spec, user, payment)
@@ -272,7 +276,7 @@ class BookingService:
                 booking.held.spots_open += 1
             self._unindex_user_slot(booking)
 
-    def _user_slot_key(self, booking: Booking) -> tuple:
+    def _user_slot_key(self, booking: Booking) -> UserSlotKey:
         s = booking.slot
         return (booking.user.user_id, s.merchant_id, s.service_id, s.start_sec)
 
@@ -301,7 +305,7 @@ def moved_slot(old: SlotSpec, start_sec: int | None, duration_sec: int | None, p
     )
 
 
-def _fingerprint(spec: SlotSpec, user: UserInformation, payment: dict | None) -> str:
+def _fingerprint(spec: SlotSpec, user: UserInformation, payment: JsonObject | None) -> str:
     """A stable digest of what a CreateBooking asked for, to spot token reuse."""
     return json.dumps([repr(spec), repr(user), payment], sort_keys=True, default=str)
 

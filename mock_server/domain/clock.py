@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Callable
+from typing import TypedDict
 
 # The clock's range, enforced on every change. 2**40 s is the year 36812: far enough for any test, and small
 # enough that every consumer (int64 in JSON, floats, the journal) stays exact. Dates past the year 9999 have
@@ -24,10 +26,18 @@ def check_range(sec: int, what: str = "the sandbox clock") -> int:
     return sec
 
 
+class ClockState(TypedDict):
+    """What the admin API and the dashboard show of the clock."""
+
+    now_sec: int
+    frozen: bool
+    offset_sec: int
+
+
 class SandboxClock:
     """Epoch-second clock that QA can freeze, unfreeze and advance."""
 
-    def __init__(self, frozen_at: int | None = None, wall=time.time):
+    def __init__(self, frozen_at: int | None = None, wall: Callable[[], float] = time.time):
         self._wall = wall
         self._lock = threading.Lock()
         self._frozen_at = None if frozen_at is None else check_range(int(frozen_at))
@@ -78,6 +88,6 @@ class SandboxClock:
             else:
                 self._offset += int(seconds)
 
-    def state(self) -> dict:
+    def state(self) -> ClockState:
         """A plain description for the admin API."""
         return {"now_sec": self.now(), "frozen": self.frozen, "offset_sec": self._offset}

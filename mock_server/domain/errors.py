@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from .models import JsonValue
+
 
 class DomainError(Exception):
     """Base of every error the domain raises."""
@@ -10,7 +12,7 @@ class DomainError(Exception):
 class BookingFailed(DomainError):
     """A business failure: the API answers HTTP 200 with `booking_failure`."""
 
-    def __init__(self, cause: str, description: str = "", **extra):
+    def __init__(self, cause: str, description: str = "", **extra: JsonValue):
         super().__init__(f"{cause}: {description}" if description else cause)
         self.cause = cause
         self.description = description

@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from .inventory import Inventory
-from .models import Slot
+from .models import JsonObject, Slot
 
 
-def metadata(generated_sec: int, nonce: int) -> dict:
+def metadata(generated_sec: int, nonce: int) -> JsonObject:
     """FeedMetadata for a one-shard complete snapshot."""
     return {"processing_instruction": "PROCESS_AS_COMPLETE", "shard_number": 0, "total_shards": 1,
             "nonce": str(nonce), "generation_timestamp": generated_sec}
 
 
-def merchants(inventory: Inventory) -> list[dict]:
+def merchants(inventory: Inventory) -> list[JsonObject]:
     """Merchant feed entries."""
-    out = []
+    out: list[JsonObject] = []
     for m in inventory.merchants.values():
         out.append({
             "merchant_id": m.merchant_id, "name": m.name, "telephone": m.telephone, "url": m.url,
@@ -26,11 +26,11 @@ def merchants(inventory: Inventory) -> list[dict]:
     return out
 
 
-def services(inventory: Inventory) -> list[dict]:
+def services(inventory: Inventory) -> list[JsonObject]:
     """Service feed entries, with the policies that drive failures (prepayment, cancellation window)."""
-    out = []
+    out: list[JsonObject] = []
     for s in inventory.services.values():
-        entry = {
+        entry: JsonObject = {
             "merchant_id": s.merchant_id, "service_id": s.service_id,
             "localized_service_name": {"value": s.name, "localized_value": [{"locale": "en", "value": s.name}]},
             "prepayment_type": "REQUIRED" if s.prepayment_required else "NOT_SUPPORTED",
@@ -45,17 +45,17 @@ def services(inventory: Inventory) -> list[dict]:
     return out
 
 
-def availability(inventory: Inventory, now_sec: int, merchant_id: str | None = None) -> list[dict]:
+def availability(inventory: Inventory, now_sec: int, merchant_id: str | None = None) -> list[JsonObject]:
     """ServiceAvailability entries, one per service, with live spots_open; past slots left out."""
-    grouped: dict[tuple[str, str], list[dict]] = {}
+    grouped: dict[tuple[str, str], list[JsonObject]] = {}
     for slot in _future(inventory, now_sec, merchant_id):
         grouped.setdefault((slot.merchant_id, slot.service_id), []).append(availability_entry(slot))
     return [{"availability": entries} for entries in grouped.values()]
 
 
-def availability_entry(slot: Slot) -> dict:
+def availability_entry(slot: Slot) -> JsonObject:
     """One Availability record in feed form (the spec's feed samples use JSON numbers)."""
-    entry = {"merchant_id": slot.merchant_id, "service_id": slot.service_id, "start_sec": slot.start_sec,
+    entry: JsonObject = {"merchant_id": slot.merchant_id, "service_id": slot.service_id, "start_sec": slot.start_sec,
              "duration_sec": slot.duration_sec, "spots_total": slot.spots_total, "spots_open": slot.spots_open,
              "confirmation_mode": slot.confirmation_mode}
     resources = {k: v for k, v in (("staff_id", slot.staff_id), ("staff_name", slot.staff_name),

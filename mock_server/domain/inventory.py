@@ -85,7 +85,7 @@ class Inventory:
             hi = len(entries) if start_before is None else bisect.bisect_left(entries, start_before, key=_start)
             yield from entries[lo:hi]
 
-    def counts(self) -> dict:
+    def counts(self) -> dict[str, int]:
         """Sizes, for health and feeds."""
         return {"merchants": len(self.merchants), "services": len(self.services), "slots": self.slot_count}
 

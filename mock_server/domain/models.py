@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import NamedTuple, TypeAlias
+
+# A JSON value as the wire and the fixtures carry it. Mapping and Sequence are read-only, hence covariant: a
+# dict[str, str] is a JsonValue too, which a dict[str, JsonValue] member would refuse.
+JsonValue: TypeAlias = "str | int | float | bool | None | Sequence[JsonValue] | Mapping[str, JsonValue]"
+JsonObject: TypeAlias = dict[str, JsonValue]
 
 # Enum names exactly as they travel on the wire (proto3 JSON uses the names).
 CONFIRMED = "CONFIRMED"
@@ -52,9 +58,9 @@ class Merchant:
     category: str = ""
     telephone: str = ""
     url: str = ""
-    address: dict = field(default_factory=dict)
-    geo: dict = field(default_factory=dict)
-    business_hours: list = field(default_factory=list)
+    address: dict[str, str] = field(default_factory=dict)  # PostalAddress fields: street_address, country, ...
+    geo: dict[str, float] = field(default_factory=dict)  # latitude, longitude
+    business_hours: list[dict[str, str]] = field(default_factory=list)  # [{"open": "HH:MM", "close": "HH:MM"}]
     confirmation_mode: str = SYNCHRONOUS
 
 
@@ -73,8 +79,8 @@ class Service:
     prepayment_required: bool = False
     # Cancelling later than this many seconds before the start is refused (0 = any time before start).
     cancellation_window_sec: int = 0
-    staff: list = field(default_factory=list)
-    rooms: list = field(default_factory=list)
+    staff: list[dict[str, str]] = field(default_factory=list)  # staff_id, staff_name
+    rooms: list[dict[str, str | int]] = field(default_factory=list)  # room_id, room_name, capacity
 
 
 @dataclass(slots=True, eq=False)
@@ -134,7 +140,7 @@ class UserInformation:
     telephone: str = ""
     email: str = ""
     language_code: str = ""
-    address: tuple = ()  # sorted (key, value) pairs, so the record stays hashable
+    address: tuple[tuple[str, str], ...] = ()  # sorted (key, value) pairs, so the record stays hashable
 
 
 @dataclass(slots=True)
@@ -146,7 +152,7 @@ class Booking:
     user: UserInformation
     status: str
     held: Slot | None
-    payment_information: dict | None = None
+    payment_information: JsonObject | None = None
     idempotency_token: str = ""
     offer_id: str = ""
     created_sec: int = 0
@@ -156,7 +162,8 @@ class Booking:
     def prepayment_status(self) -> str:
         """The prepayment status, defaulting as the spec says to NOT_PROVIDED."""
         status = (self.payment_information or {}).get("prepayment_status")
-        if not status or status == "PREPAYMENT_STATUS_UNSPECIFIED":
+        # The contract only lets an enum name through; anything else counts as not given.
+        if not isinstance(status, str) or not status or status == "PREPAYMENT_STATUS_UNSPECIFIED":
             return PREPAYMENT_NOT_PROVIDED
         return status
 

@@ -5,24 +5,30 @@ from __future__ import annotations
 import logging
 
 from .engine import FaultEngine
-from .hooks import ENGINE_KEY, current_engine
 from .lifecycle import release_holds_on_stop
 
 __all__ = ["FaultEngine", "current_engine", "engine_of", "install", "release_holds_on_stop"]
 
 
-def install(app, api) -> None:
-    """Hook the fault engine into the /v3 pipeline and register its admin routes."""
-    from ..api.booking_v3.routes import blp as v3_blueprint
+ENGINE_KEY = "mock_server.faults"
+
+
+def current_engine() -> FaultEngine:
+    """The fault engine of the current app (inside a control-plane request)."""
+    from flask import current_app
+
+    return current_app.extensions[ENGINE_KEY]
+
+
+def install(app, api) -> FaultEngine:
+    """Make the app's fault engine (the /v3 gateway's fault steps use it) and register its admin routes."""
     from ..api.faults import blp as admin_blueprint
     from ..runtime import EXTENSION_KEY
     from . import scenarios
-    from .hooks import install_hooks
 
     runtime = app.extensions[EXTENSION_KEY]
     engine = FaultEngine(max_hold_ms=runtime.settings.timeout_ms)
     app.extensions[ENGINE_KEY] = engine
-    install_hooks(app, v3_blueprint.name, engine)
     api.register_blueprint(admin_blueprint)
 
     startup = [name.strip() for name in runtime.settings.scenario.split(",") if name.strip()]
@@ -44,6 +50,7 @@ def install(app, api) -> None:
     except scenarios.ScenarioError as exc:
         raise SystemExit(f"MOCK_SCENARIO: {exc.message}") from None
     runtime.reset_hooks.append(reset)
+    return engine
 
 
 def engine_of(app) -> FaultEngine:

@@ -13,21 +13,26 @@ from __future__ import annotations
 import os
 import socket
 
-from flask import Response
+from ..v3.exchange import Exchange
 
 # Not a number: hyper rejects the head ("illegal Content-Length") and drops the connection unsent.
 ILLEGAL_CONTENT_LENGTH = "drop-connection"
 
 
-def dropped_response(environ: dict) -> Response:
-    """A response that no client will ever receive: the connection closes with nothing sent."""
+def drop(exchange: Exchange) -> None:
+    """Answer with a response no client will ever receive: the connection closes with nothing sent."""
+    environ = exchange.environ
+    exchange.answer(200, None)
+    exchange.no_response = "drop_connection"
+    exchange.streamed = True
+    exchange.headers.clear()
     if "werkzeug.socket" in environ or (
         "REMOTE_PORT" in environ and not str(environ.get("SERVER_SOFTWARE", "")).startswith("Granian")
     ):
-        return Response(_shutdown_then_nothing(environ), status=200, direct_passthrough=True)
-    response = Response(_nothing(), status=200, mimetype="application/json", direct_passthrough=True)
-    response.headers["Content-Length"] = ILLEGAL_CONTENT_LENGTH
-    return response
+        exchange.out = _shutdown_then_nothing(environ)
+        return
+    exchange.out = _nothing()
+    exchange.headers += [("Content-Type", "application/json"), ("Content-Length", ILLEGAL_CONTENT_LENGTH)]
 
 
 def _nothing():

@@ -1,17 +1,16 @@
-"""What each fault kind puts on the wire, before the view runs or in place of its answer."""
+"""What each fault kind puts on the wire, before the method runs or in place of its answer."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
-from http import HTTPStatus
 
 import orjson
-from flask import Response
 
 from ..api.auth import REALM
-from ..api.common import json_response
-from .drop import dropped_response
+from ..bodyread import error_payload
+from ..v3.exchange import Exchange
+from .drop import drop
 from .engine import Effect
 
 BROKEN_KINDS = frozenset({"malformed_json", "empty_response", "drop_connection"})
@@ -59,39 +58,41 @@ def runs_view(effect: Effect, method: str) -> bool:
     return False
 
 
-def before_view(effect: Effect, method: str, hold, environ: dict, token: str = "") -> Response:
-    """The answer that replaces the view (which does not run)."""
+def before_view(effect: Effect, method: str, hold, exchange: Exchange, token: str = "") -> None:
+    """Answer in place of the method (which does not run)."""
     kind = effect.kind
     if kind in ("slot_taken", "payment_required", "booking_failure"):
-        return json_response({"booking_failure": booking_failure(effect, token)})
-    if kind == "http_error":
-        return http_error(effect)
-    if kind == "timeout":
-        return timeout(effect, hold)
-    if kind == "malformed_json":
-        return malformed(b'{"' + FIRST_KEY.get(method, "status").encode() + b'": ')
-    if kind == "empty_response":
-        return empty()
-    if kind == "drop_connection":
-        return dropped_response(environ)
-    raise ValueError(f"{kind} does not replace the view")
+        exchange.answer(200, {"booking_failure": booking_failure(effect, token)})
+    elif kind == "http_error":
+        http_error(effect, exchange)
+    elif kind == "timeout":
+        timeout(effect, hold, exchange)
+    elif kind == "malformed_json":
+        malformed(exchange, b'{"' + FIRST_KEY.get(method, "status").encode() + b'": ')
+    elif kind == "empty_response":
+        malformed(exchange, b"")
+    elif kind == "drop_connection":
+        drop(exchange)
+    else:
+        raise ValueError(f"{kind} does not replace the method's answer")
 
 
-def after_view(effect: Effect, method: str, response: Response, hold, environ: dict) -> Response:
-    """The view's answer, changed or replaced."""
+def after_view(effect: Effect, method: str, hold, exchange: Exchange) -> None:
+    """Change or replace the method's answer."""
     kind = effect.kind
+    exchange.touched = True
     if kind == "slot_taken":
-        return slots_taken(effect, method, response)
-    if kind == "timeout_after_commit":
-        return timeout(effect, hold)
-    if kind == "malformed_json":
-        body = response.get_data()
-        return malformed(body[: max(1, len(body) // 2)])  # any proper prefix of a JSON object is invalid
-    if kind == "empty_response":
-        return empty()
-    if kind == "drop_connection":
-        return dropped_response(environ)
-    return response
+        slots_taken(effect, method, exchange)
+    elif kind == "timeout_after_commit":
+        exchange.headers.clear()
+        timeout(effect, hold, exchange)
+    elif kind == "malformed_json":
+        body = orjson.dumps(exchange.payload) if exchange.out is None else exchange.out
+        malformed(exchange, body[: max(1, len(body) // 2)])  # any proper prefix of a JSON object is invalid
+    elif kind == "empty_response":
+        malformed(exchange, b"")
+    elif kind == "drop_connection":
+        drop(exchange)
 
 
 def booking_failure(effect: Effect, token: str = "") -> dict:
@@ -120,30 +121,30 @@ def threeds1_parameters(effect: Effect, token: str) -> dict:
     }
 
 
-def http_error(effect: Effect) -> Response:
+def http_error(effect: Effect, exchange: Exchange) -> None:
     """A protocol error with the sandbox's JSON error body and the headers that status carries."""
     status = effect.params["status"]
-    headers = {}
+    headers = []
     if status == 401:
-        headers["WWW-Authenticate"] = REALM
+        headers.append(("WWW-Authenticate", REALM))
     if status == 429 or (status == 503 and "retry_after_s" in effect.params):
-        headers["Retry-After"] = str(effect.params.get("retry_after_s", 1))
+        headers.append(("Retry-After", str(effect.params.get("retry_after_s", 1))))
     message = effect.params.get("message") or f"{HTTP_MESSAGES[status]} (sandbox fault {effect.rule_id})"
-    return json_response({"code": status, "status": _phrase(status), "message": message}, status, headers)
+    exchange.answer(status, error_payload(status, message), headers)
 
 
-def timeout(effect: Effect, hold) -> Response:
+def timeout(effect: Effect, hold, exchange: Exchange) -> None:
     """Hold the request past the client's deadline (MOCK_TIMEOUT_MS at most), then 504."""
     held_ms = hold(effect.params.get("hold_ms"))
     message = f"deadline exceeded: held for {held_ms} ms (sandbox fault {effect.rule_id})"
-    return json_response({"code": 504, "status": _phrase(504), "message": message}, 504)
+    exchange.answer(504, error_payload(504, message))
 
 
-def slots_taken(effect: Effect, method: str, response: Response) -> Response:
+def slots_taken(effect: Effect, method: str, exchange: Exchange) -> None:
     """Availability answers with the matching slots gone; other slots untouched."""
-    if response.status_code != 200 or response.mimetype != "application/json":
-        return response
-    body = orjson.loads(response.get_data())
+    body = exchange.payload
+    if exchange.status != 200 or exchange.out is not None or type(body) is not dict:
+        return
     if method == "CheckAvailability":
         body["count_available"] = 0
     else:
@@ -151,19 +152,8 @@ def slots_taken(effect: Effect, method: str, response: Response) -> Response:
         for entry in body.get("slot_time_availability", []):
             if service_id is None or entry.get("slot_time", {}).get("service_id") == service_id:
                 entry["available"] = False
-    response.set_data(orjson.dumps(body))
-    return response
 
 
-def malformed(body: bytes) -> Response:
-    """HTTP 200, JSON content type, a body no JSON parser accepts."""
-    return Response(body, status=200, mimetype="application/json")
-
-
-def empty() -> Response:
-    """HTTP 200 with a JSON content type and nothing in the body."""
-    return Response(b"", status=200, mimetype="application/json")
-
-
-def _phrase(status: int) -> str:
-    return "Client Closed Request" if status == 499 else HTTPStatus(status).phrase
+def malformed(exchange: Exchange, body: bytes) -> None:
+    """HTTP 200, JSON content type, a body no JSON parser accepts (or none at all)."""
+    exchange.answer(200, None, out=body)

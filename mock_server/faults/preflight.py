@@ -1,44 +1,42 @@
-"""Would the /v3 view accept this request, and would it change anything? Asked before a rule draws or spends.
+"""Would the /v3 method accept this request, and would it change anything? Asked before a rule draws or spends.
 
-The checks are the view's own, in the view's order: the same body parser and schema (so the same 400/415),
-then the lookups and rules the view and the domain apply before any business decision. A business failure
+The checks are the method's own, in its order: the exchange's loaded request (the same 400/415, loaded once),
+then the lookups and rules the method and the domain apply before any business decision. A business failure
 answered where the server would have said 400 or 404, or answered to a retry that the server would have
 answered with the original booking, breaks the contract the fault simulates.
 """
 
 from __future__ import annotations
 
-from werkzeug.exceptions import HTTPException
+from collections.abc import Callable
 
-from ..api.common import Blueprint
 from ..domain.bookings import moved_slot
 from ..domain.errors import InvalidRequest, NotFound
-from ..v3 import contract as v3
-from ..v3.answers import plan_update
+from ..v3.exchange import BodyRefused
+from ..v3.interim_loader import RequestInvalid
+from ..v3.methods import plan_update
 
 INVALID = "invalid"  # the server answers 4xx; nothing happens
 REPLAY = "replay"  # the server answers what it answered before; nothing changes
 FRESH = "fresh"  # the server goes on to its business decision
 
-SCHEMAS = {"CreateBooking": v3.CreateBookingRequestSchema, "UpdateBooking": v3.UpdateBookingRequestSchema,
-           "BatchAvailabilityLookup": v3.BatchAvailabilityLookupRequestSchema,
-           "CheckAvailability": v3.CheckAvailabilityRequestSchema}
 
+def standing(method: str, load: Callable[[], object], runtime) -> str:
+    """INVALID, REPLAY or FRESH for this request to this v3 method (methods not checked here are FRESH).
 
-def standing(method: str, request, runtime) -> str:
-    """INVALID, REPLAY or FRESH for this request to this v3 method (methods without a body are FRESH)."""
-    schema = SCHEMAS.get(method)
-    if schema is None:
+    `load` gives the request as the method gets it: the same Content-Type, JSON and schema checks, so the same
+    verdict (and the request is loaded once for both).
+    """
+    check = _CHECKS.get(method)
+    if check is None:
         return FRESH
     try:
-        # The view's parser: the same Content-Type, JSON and schema checks, so the same verdict.
-        data = Blueprint.ARGUMENTS_PARSER.parse(schema, request, location="json")
-        return _CHECKS[method](data, runtime)
-    except (HTTPException, InvalidRequest, NotFound):
+        return check(load(), runtime)
+    except (BodyRefused, RequestInvalid, InvalidRequest, NotFound):
         return INVALID
 
 
-def _create(data: dict, runtime) -> str:
+def _create(data, runtime) -> str:
     bookings = runtime.bookings
     # The domain looks the token up first: a token that succeeded answers its booking, whatever else the body says.
     if bookings.answered(data["idempotency_token"]):

@@ -8,8 +8,8 @@ from flask import Flask, current_app, has_request_context, request
 
 from ..config import resolve_path
 from ..runtime import EXTENSION_KEY
-from .capture import Recorder, install_capture
-from .replay_mock import ReplayBook, install_replay
+from .capture import Recorder
+from .replay_mock import ReplayBook
 
 STATE_KEY = "mock_server.recording"
 
@@ -22,8 +22,8 @@ class RecordingState:
     book: ReplayBook | None = None
 
 
-def install(app: Flask, api) -> None:
-    """Hook the recorder into the request pipeline and register its admin routes."""
+def install(app: Flask, api) -> RecordingState:
+    """Make the app's recorder (and replay book), for the /v3 gateway, and register the admin routes."""
     from ..api.recordings import blp
 
     runtime = app.extensions[EXTENSION_KEY]
@@ -34,14 +34,12 @@ def install(app: Flask, api) -> None:
         if not path.is_file():
             raise SystemExit(f"MOCK_REPLAY: no such recording: {settings.replay}")
         state.book = ReplayBook.load(path, settings.replay_ignore)
-        install_replay(app, state.book)
-    if state.recorder.enabled:
-        install_capture(app, state.recorder)
     app.extensions[STATE_KEY] = state
     runtime.reset_hooks.append(lambda: _on_reset(state))
     if state.recorder.enabled:
         runtime.health_sections["recording"] = state.recorder.journal.state
     api.register_blueprint(blp)
+    return state
 
 
 def get_state() -> RecordingState:

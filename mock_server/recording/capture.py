@@ -1,4 +1,4 @@
-"""Flask glue: time each /v3 exchange, describe it after the response, write it when the request is done."""
+"""The recorder: one finished /v3 exchange becomes one journal line (the one encoder of a journal line)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,10 @@ import os
 import re
 import time
 from pathlib import Path
-from types import MappingProxyType
-from typing import Any
 
 import orjson
-from flask import Flask, request
 
-from ..api.common import NOTES_KEY, nests_deeper
+from ..api.common import nests_deeper
 from .journal import INDEX_SIZE, Journal
 from .lines import KEPT_DEPTH
 from .redact import (
@@ -26,23 +23,7 @@ from .redact import (
     redact_secret_body,
 )
 
-START_KEY = "mock_server.recording.start"
-PENDING_KEY = "mock_server.recording.pending"
-BODY_KEY = "mock_server.recording.body"  # a request body someone already decoded with decode_body
-_UNSEEN = object()
-_NO_NOTES: MappingProxyType[str, Any] = MappingProxyType({})  # read-only stand-in when no layer noted anything
-# The journal line of a JSON answer, in the key order of build() + complete() (seq numbered by the journal).
-_JSON_ANSWER_LINE = (b'{"seq":0,"ts":"%s","clock_sec":%s,%s,"query":%s,"request":{"headers":%s,"body":%s},'
-                     b'"response":{"status":200,"headers":{"Content-Type":"application/json",'
-                     b'"Content-Length":"%d"},"body":%s},"duration_ms":%s,"faults":[],"warnings":%s}\n')
-
-
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
-
-
-def is_v3(path: str) -> bool:
-    """Only the data plane is recorded: never /_admin, /feeds or the docs."""
-    return path.startswith("/v3/") or path == "/v3"
 
 
 def default_name() -> str:
@@ -71,25 +52,40 @@ class Recorder:
         self._not_headers: set[str] = set()  # environ keys that are not headers
         self._secret_keys: set[str] = set()  # environ keys of named headers that carry credentials
         self._second: tuple[int, str] = (-1, "")
-        self._template_heads: dict[str, bytes] = {}  # path -> its `"rpc":…,"method":"POST","path":…` bytes
 
-    def describe(self, response) -> dict:
-        """The record of the current request and its response (inside the request context)."""
-        # One proxy lookup instead of one per attribute (`request` is a LocalProxy; Flask types it as Request).
-        req = request._get_current_object()  # type: ignore[attr-defined]
-        environ = req.environ
-        rule = req.url_rule
-        path = req.path
-        notes = environ.get(NOTES_KEY) or _NO_NOTES
-        touched = bool(notes.get("faults") or notes.get("no_response")) or self.redact
-        status = response.status_code
-        answer = None if notes.get("no_response") else (
-            status, dict(response.headers.items()),
-            None if response.is_streamed else _response_body(response, trusted=not touched))
-        # A routed POST answered below 400 got its body through the JSON parser.
-        body = _request_body(req, trusted=rule is not None and status < 400 and not touched)
-        rpc = (rule.rule if rule is not None else path).rstrip("/").rsplit("/", 1)[-1]
-        return self.build(environ, environ[START_KEY][0], rpc, req.method, path, body, answer)
+    def record(self, exchange) -> None:
+        """Journal one finished /v3 exchange (a v3.exchange.Exchange)."""
+        environ = exchange.environ
+        no_response = exchange.no_response
+        answer = None
+        if not no_response:
+            headers = dict(exchange.headers)
+            payload = exchange.payload
+            if exchange.streamed:
+                body = None
+            elif payload is not None and self.redact:
+                body = payload  # build() redacts the parsed answer; no parse of what was sent
+            elif payload is not None and _one_line(exchange.out):
+                # The sandbox's own JSON goes in as it is: no parse and re-encode, which for a large answer
+                # would cost more than everything else.
+                body = orjson.Fragment(exchange.out)
+            else:
+                body = decode_body(exchange.out)
+            answer = (exchange.status, headers, body)
+        rpc = exchange.rpc or exchange.path.rstrip("/").rsplit("/", 1)[-1]
+        # A body over MOCK_MAX_BODY_BYTES is never read: the record says so instead.
+        request = (f"<body not read: {exchange.unread}>" if exchange.unread
+                   else request_body(exchange.raw, exchange.trusted and not self.redact))
+        record = self.build(environ, exchange.epoch, rpc, exchange.http_method, exchange.path, request, answer)
+        record["duration_ms"] = round((time.perf_counter() - exchange.started) * 1000, 3)
+        record["faults"] = exchange.faults
+        record["warnings"] = redact_pii_text(exchange.warnings, record.pop("pii_values", None) or {})
+        if no_response:
+            record["no_response"] = no_response
+        try:
+            self.journal.append(record, exchange.epoch)
+        except OSError as exc:  # the journal could not be opened
+            self.journal.report_failure(exc)
 
     def build(self, environ: dict, epoch: float, rpc: str, method: str, path: str, body,
               answer: tuple[int, dict, object] | None) -> dict:
@@ -110,36 +106,6 @@ class Recorder:
             record["pii_redacted"] = True
             record["pii_values"] = values  # complete() scrubs the warnings with them, then drops them
         return record
-
-    def record_json_answer(self, environ: dict, epoch: float, started: float, path: str, data: bytes,
-                           status: int, out: bytes, payload: dict, warnings: list) -> None:
-        """Journal a POST the fast path answered with `out`, the sandbox's own JSON of `payload`.
-
-        A 200 goes in from a template instead of nested dicts: the bodies as they are, the same line
-        build() + complete() would write. What the template cannot hold as it is (a 500, whose request
-        may not even be valid; redaction; payment secrets; a body that is not one line) takes that way.
-        """
-        rpc = path.rsplit("/", 1)[-1]
-        if status != 200 or self.redact or may_hold_secret(data) or not _one_line(data):
-            trusted = not self.redact  # redaction needs the parsed bodies
-            record = self.build(environ, epoch, rpc, "POST", path, request_body(data, trusted and status == 200),
-                                (status, {"Content-Type": "application/json", "Content-Length": str(len(out))},
-                                 orjson.Fragment(out) if trusted else payload))
-            self.complete(record, epoch, started, {"warnings": warnings})
-            return
-        head = self._template_heads.get(path)
-        if head is None:
-            head = self._template_heads[path] = orjson.dumps({"rpc": rpc, "method": "POST", "path": path})[1:-1]
-        line = _JSON_ANSWER_LINE % (
-            self._iso(epoch).encode(), orjson.dumps(self.clock.now()), head,
-            orjson.dumps(environ.get("QUERY_STRING", "")), orjson.dumps(self._request_headers(environ)),
-            data, len(out), out,
-            orjson.dumps(round((time.perf_counter() - started) * 1000, 3)),
-            orjson.dumps(warnings) if warnings else b"[]")
-        try:
-            self.journal.append_line(line, epoch, rpc, 200)
-        except OSError as exc:  # the journal could not be opened
-            self.journal.report_failure(exc)
 
     def _request_headers(self, environ: dict) -> dict:
         """Request headers straight from the WSGI environ (cheaper than werkzeug's Headers view), by name."""
@@ -184,90 +150,12 @@ class Recorder:
             cached = self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
         return f"{cached[1]}.{int((epoch - second) * 1000):03d}Z"
 
-    def finish(self, record: dict, environ: dict) -> None:
-        """Complete the record of the request `environ` belongs to."""
-        start_epoch, start = environ[START_KEY]
-        self.complete(record, start_epoch, start, environ.get(NOTES_KEY) or _NO_NOTES)
-
-    def complete(self, record: dict, epoch: float, started: float, notes) -> None:
-        """Add what is only known at the very end (duration, faults, warnings) and write the line."""
-        record["duration_ms"] = round((time.perf_counter() - started) * 1000, 3)
-        # The request is over: nobody adds to these lists any more, so they need no copy.
-        record["faults"] = notes.get("faults") or []
-        record["warnings"] = redact_pii_text(notes.get("warnings") or [], record.pop("pii_values", None) or {})
-        reason = notes.get("no_response")
-        if reason:
-            record["response"] = None
-            record["no_response"] = reason if isinstance(reason, str) else "connection dropped"
-        try:
-            self.journal.append(record, epoch)
-        except OSError as exc:  # the journal could not be opened
-            self.journal.report_failure(exc)
-
-
-class CaptureMiddleware:
-    """Outermost WSGI layer of the recorder: starts the clock before anything (faults included) runs."""
-
-    def __init__(self, wsgi_app, recorder: Recorder):
-        self.wsgi_app = wsgi_app
-        self.recorder = recorder
-
-    def __call__(self, environ, start_response):
-        if not is_v3(environ.get("PATH_INFO", "")):
-            return self.wsgi_app(environ, start_response)
-        environ[START_KEY] = (time.time(), time.perf_counter())
-        try:
-            return self.wsgi_app(environ, start_response)
-        finally:
-            record = environ.pop(PENDING_KEY, None)
-            if record is not None:
-                self.recorder.finish(record, environ)
-
-
-def install_capture(app: Flask, recorder: Recorder) -> None:
-    """Wrap the WSGI app and describe each /v3 response after every other after_request hook."""
-
-    def describe_exchange(response):
-        environ = request.environ
-        if START_KEY in environ:
-            environ[PENDING_KEY] = recorder.describe(response)
-        return response
-
-    # after_request hooks run in reverse order of registration: first in the list runs last, so this
-    # sees the response exactly as every other hook (faults included) left it.
-    app.after_request_funcs.setdefault(None, []).insert(0, describe_exchange)
-    app.wsgi_app = CaptureMiddleware(app.wsgi_app, recorder)  # type: ignore[method-assign]  # Flask's middleware idiom
-
-
-def _request_body(req, trusted: bool):
-    decoded = req.environ.get(BODY_KEY, _UNSEEN)
-    if decoded is not _UNSEEN:  # the replay mock decoded it already: redacted the same way
-        return redact_secret_body(req.get_data(cache=True), decoded)
-    try:
-        data = req.get_data(cache=True)
-    except Exception as exc:  # e.g. 413: a body over the limit is never read
-        return f"<body not read: {exc.__class__.__name__}>"
-    return request_body(data, trusted and req.method == "POST")
-
-
 def request_body(data: bytes, trusted: bool):
     """A request body as the journal holds it; `trusted`: the body is known to be one valid JSON value."""
     if may_hold_secret(data):  # a key that could be a payment token, in any spelling or escape
         return redact_secret_body(data, decode_body(data))
     if trusted and data and _one_line(data):
         return orjson.Fragment(data)  # already known to be JSON: embedded as it is, not parsed again
-    return decode_body(data)
-
-
-def _response_body(response, trusted: bool):
-    chunks = response.response
-    # A body built from bytes is a one-item list: read it without get_data()'s encode-and-join.
-    data = chunks[0] if type(chunks) is list and len(chunks) == 1 and type(chunks[0]) is bytes \
-        else response.get_data()
-    if trusted and data and response.headers.get("Content-Type") == "application/json" and _one_line(data):
-        # The sandbox's own JSON (orjson-encoded, no fault touched it) goes in as it is: no parse and
-        # re-encode, which for a large answer would cost more than everything else.
-        return orjson.Fragment(data)
     return decode_body(data)
 
 

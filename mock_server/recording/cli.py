@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -53,12 +52,11 @@ def run(args) -> int:
 
 def _serve(path: Path, args) -> int:
     from .. import create_app
+    from ..config import Settings
     from ..serve import serve
 
-    os.environ["MOCK_REPLAY"] = str(path)
-    if args.port:
-        os.environ["MOCK_PORT"] = args.port
-    serve(create_app)
+    overrides = {"replay": str(path), **({"port": args.port} if args.port else {})}
+    serve(create_app, Settings.load(None, **overrides))
     return 0
 
 

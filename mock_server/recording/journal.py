@@ -1,9 +1,11 @@
-"""The exchange journal: one JSON line per exchange, written in batches, plus a bounded in-memory index.
+"""The exchange journal: one JSON line per exchange, plus a bounded in-memory index.
 
-A write per exchange cost more than everything else the recorder does (the syscall, and under load one
-more hand-over of the GIL between request threads), so lines are written by the flusher thread every
-50 ms, by whoever reads the file (it flushes first), and when the process ends. The index is updated
-at once, so the admin listing never lags; a kill -9 can lose the last 50 ms.
+In a serving process a write per exchange cost more than everything else the recorder does (the syscall,
+and under load one more hand-over of the GIL between request threads), so there lines are written in
+batches by the process's background writer (process.py) every 50 ms, by whoever reads the file (it
+flushes first), and when the process ends; a kill -9 can lose the last 50 ms. Where no background writer
+runs (an app built in a test or by the pytest plugin) each line is written as it comes: no thread, no
+flush needed. The index is updated at once either way, so the admin listing never lags.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from typing import NamedTuple
 
 import orjson
 
-from .. import flusher
+from .. import process
 from . import lines as journal_lines
 
 INDEX_SIZE = 10_000
@@ -69,6 +71,7 @@ class Journal:
         self.dropped = 0  # lines a failed write could not write whole (and so left out)
         self.last_error: str | None = None
         self._torn_at: int | None = None  # where the file must be cut back to before the next write
+        self._batched = False  # lines wait for the background writer (set when the file is opened)
 
     def append(self, record: dict, epoch: float) -> int:
         """Number the record, index it and queue its line for the next write; returns its seq."""
@@ -80,7 +83,10 @@ class Journal:
         return seq
 
     def append_line(self, encoded: bytes, epoch: float, rpc: str, status: int | None) -> int:
-        """Number an encoded record (it starts `{"seq":0,` and ends with a newline) and queue it; its seq."""
+        """Number an encoded record (it starts `{"seq":0,` and ends with a newline) and queue it; its seq.
+
+        Queued for the background writer in a serving process; elsewhere written before this returns.
+        """
         # Encoded before taking the lock, numbered under it by swapping the `{"seq":0,` prefix: a thread
         # that loses the GIL while it holds the lock makes every other request queue on the lock, and
         # that queue feeds itself (a lock convoy); so the lock is held for as little as possible.
@@ -96,6 +102,8 @@ class Journal:
             while len(index) > self._index_size or (self._held_bytes > self._index_bytes and len(index) > 1):
                 self._held_bytes -= len(index.popleft()[4])
             self._pending.append(line)
+        if not self._batched:
+            self.flush()
         return seq
 
     def flush(self) -> None:
@@ -221,9 +229,12 @@ class Journal:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # O_APPEND: every write lands at the end, whatever else holds the file open.
         self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
-        # Opened by the first write, so in the process that serves (granian's worker builds the app):
-        # the flusher thread of that process writes the batches.
-        flusher.register(self)
+        # Opened by the first write, so in the process that serves (granian's worker builds the app): its
+        # background writer, if it runs one, writes the batches.
+        writer = process.background_writer()
+        if writer is not None:
+            writer.add(self)
+            self._batched = True
         size = os.fstat(self._fd).st_size
         if size:
             # A named recording may already hold exchanges: continue its numbering, after any torn line.

@@ -10,11 +10,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-from flask import Flask, Response, request
 
 from . import har
 from .canonical import canonical, differences, flatten, ignore_set, key_of, similarity
-from .capture import BODY_KEY, decode_body
+from .capture import decode_body
 from .lines import Reader
 from .redact import redact_pii
 
@@ -215,18 +214,25 @@ class ReplayBook:
             self.misses = 0
 
 
-def recorded_response(item: Recorded) -> Response:
-    """The recorded answer as a Flask response, tagged with the seq it came from."""
+def answer_from(book: ReplayBook, exchange) -> None:
+    """Answer a routed /v3 exchange from the book: the recorded answer, or a 404 naming the closest one."""
+    rpc = exchange.rpc
+    body = decode_body(exchange.raw)
+    item = book.answer(rpc, body)
+    if item is None:
+        miss(book, rpc, body, exchange)
+        return
     resp = item.response
-    body = resp.get("body")
-    data = b"" if body is None else body.encode() if isinstance(body, str) else orjson.dumps(body)
-    headers = [(k, v) for k, v in (resp.get("headers") or {}).items() if k.lower() not in _DROPPED_HEADERS]
-    response = Response(data, status=int(resp.get("status", 200)), headers=headers)
-    response.headers["X-Sandbox-Replay"] = f"seq={item.seq}"
-    return response
+    recorded = resp.get("body")
+    data = b"" if recorded is None else recorded.encode() if isinstance(recorded, str) else orjson.dumps(recorded)
+    headers = [(k, str(v)) for k, v in (resp.get("headers") or {}).items() if k.lower() not in _DROPPED_HEADERS]
+    content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
+    others = [(k, v) for k, v in headers if k.lower() != "content-type"]
+    exchange.answer(int(resp.get("status", 200)), None, [*others, ("X-Sandbox-Replay", f"seq={item.seq}")], out=data)
+    exchange.content_type = content_type
 
 
-def miss_response(book: ReplayBook, rpc: str, body) -> Response:
+def miss(book: ReplayBook, rpc: str, body, exchange) -> None:
     """404 JSON error naming the closest recorded request and how it differs."""
     near = book.closest(rpc, body)
     if near["seq"] is None:
@@ -235,18 +241,4 @@ def miss_response(book: ReplayBook, rpc: str, body) -> Response:
         message = (f"replay: no recorded exchange matches this {rpc} request; closest is seq {near['seq']} "
                    f"(similarity {near['score']}): " + "; ".join(near["differences"]))
     payload = {"code": MISS_STATUS, "status": "Not Found", "message": message, "closest": near}
-    return Response(orjson.dumps(payload), status=MISS_STATUS, mimetype="application/json",
-                    headers={"X-Sandbox-Replay": "miss"})
-
-
-def install_replay(app: Flask, book: ReplayBook) -> None:
-    """Answer every routed /v3 request from the book (after Basic auth and any fault hooks)."""
-
-    def answer_from_recording():
-        rule = request.url_rule
-        rpc = rule.rule.rstrip("/").rsplit("/", 1)[-1] if rule is not None else request.path.rsplit("/", 1)[-1]
-        body = request.environ[BODY_KEY] = decode_body(request.get_data(cache=True))
-        item = book.answer(rpc, body)
-        return recorded_response(item) if item is not None else miss_response(book, rpc, body)
-
-    app.before_request_funcs.setdefault("Booking Server v3", []).append(answer_from_recording)
+    exchange.answer(MISS_STATUS, payload, [("X-Sandbox-Replay", "miss")])

@@ -69,7 +69,7 @@ def booking(b: Booking) -> dict:
 
 def booking_failure(exc: BookingFailed) -> dict:
     """A BookingFailure with the cause-specific fields the spec requires."""
-    out = {"cause": exc.cause}
+    out: dict[str, object] = {"cause": exc.cause}
     out.update(exc.extra)
     if exc.description:
         out["description"] = exc.description

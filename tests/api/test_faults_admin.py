@@ -3,25 +3,16 @@
 from __future__ import annotations
 
 import pytest
-from flask import request
 
 from mock_server import create_app
-from mock_server.api.common import NOTES_KEY
-from tests.helpers import feed_slot
+from tests.helpers import feed_slot, keep_exchange_notes
 
 NOW = 1_767_225_600
 
 
 def make_app(**overrides):
     app = create_app({"record": 0, "clock": NOW, "timeout_ms": 2000, **overrides})
-    app.exchange_notes = []
-
-    @app.after_request
-    def _keep_notes(response):
-        if request.path.startswith("/v3"):
-            app.exchange_notes.append(request.environ.get(NOTES_KEY) or {})
-        return response
-
+    app.exchange_notes = keep_exchange_notes(app)
     return app
 
 

@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import orjson
 import pytest
-from flask import request
 
 from mock_server import create_app
-from mock_server.api.common import NOTES_KEY
 from mock_server.faults.drop import ILLEGAL_CONTENT_LENGTH
 from mock_server.faults.rules import CAUSES, HTTP_STATUSES
-from tests.helpers import feed_slot
+from tests.helpers import feed_slot, keep_exchange_notes
 
 NOW = 1_767_225_600
 
@@ -18,16 +16,8 @@ NOW = 1_767_225_600
 @pytest.fixture(scope="module")
 def shared_app():
     """One app for the module (building one costs more than the tests); each test starts from a reset."""
-    # fast_path off: these tests read the notes the Flask hooks leave (the fast path only takes fault-free calls).
-    app = create_app({"record": 0, "clock": NOW, "timeout_ms": 100, "fast_path": 0})
-    app.exchange_notes = []
-
-    @app.after_request
-    def _keep_notes(response):  # app-level: runs after the fault hook, sees the final notes
-        if request.path.startswith("/v3"):
-            app.exchange_notes.append(request.environ.get(NOTES_KEY) or {})
-        return response
-
+    app = create_app({"record": 0, "clock": NOW, "timeout_ms": 100})
+    app.exchange_notes = keep_exchange_notes(app)
     return app
 
 

@@ -11,7 +11,6 @@ import orjson
 import pytest
 
 from mock_server import create_app
-from mock_server.api.common import exchange_notes
 from mock_server.recording.demo import run_flow
 from mock_server.recording.redact import pseudonym
 
@@ -161,11 +160,9 @@ def test_faults_and_delays_are_recorded(rec_app):
 
 
 def test_a_dropped_connection_is_recorded_without_a_response(rec_app):
-    def drop():
-        exchange_notes()["no_response"] = "drop_connection"
-
-    rec_app.before_request_funcs.setdefault("Booking Server v3", []).append(drop)
-    rec_app.test_client().get("/v3/HealthCheck")
+    client = rec_app.test_client()
+    assert client.post("/_admin/faults", json={"method": "HealthCheck", "kind": "drop_connection"}).status_code == 201
+    client.get("/v3/HealthCheck")
     (record,) = lines(rec_app)
     assert record["response"] is None and record["no_response"] == "drop_connection"
     assert record["request"]["body"] is None
@@ -344,8 +341,7 @@ def validate_har(doc: dict) -> None:
 
 def test_har_export_is_valid_har_1_2(recorded):
     app, client, flow = recorded
-    app.before_request_funcs.setdefault("Booking Server v3", []).append(
-        lambda: exchange_notes().__setitem__("no_response", "drop_connection"))
+    assert client.post("/_admin/faults", json={"method": "HealthCheck", "kind": "drop_connection"}).status_code == 201
     client.get("/v3/HealthCheck?probe=1")
     response = client.get("/_admin/recordings/export?format=har")
     assert response.status_code == 200 and 'filename="test.har"' in response.headers["Content-Disposition"]

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import os
 import shutil
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Literal
 
 import pytest
 
@@ -14,16 +17,50 @@ CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-q
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-def why_no_browser() -> str | None:
-    """The reason browser tests cannot run here, or None."""
+@dataclass(frozen=True)
+class MissingPiece:
+    """Something the browser tests need that this machine lacks, and how each kind of run gets it."""
+
+    what: str
+    fix: str  # on a developer's machine
+    ci_fix: str  # how .ci/run provides it
+
+
+def missing_browser_piece(chromium: str = CHROMIUM) -> MissingPiece | None:
+    """The first thing the browser tests need and cannot find here, or None."""
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return "Python Playwright is not installed (pip install -e '.[test]'; no `playwright install` needed)"
-    found = CHROMIUM if os.path.isabs(CHROMIUM) else shutil.which(CHROMIUM)
+        return MissingPiece("Python Playwright is not installed",
+                            "pip install -e '.[test]'; no `playwright install` needed",
+                            ".ci/run's `make lint` pip-installs .[test] into .venv")
+    found = chromium if os.path.isabs(chromium) else shutil.which(chromium)
     if not found or not os.access(found, os.X_OK):
-        return f"no Chromium at {CHROMIUM} (as root: apt-get install -y chromium; or set RWG_CHROMIUM)"
+        return MissingPiece(f"no Chromium at {chromium}",
+                            "as root: apt-get install -y chromium; or set RWG_CHROMIUM",
+                            ".ci/run apt-get installs chromium only when run as root with apt-get; "
+                            "or set RWG_CHROMIUM")
     return None
+
+
+def why_no_browser() -> str | None:
+    """The reason browser tests cannot run here, or None."""
+    missing = missing_browser_piece()
+    return None if missing is None else f"{missing.what} ({missing.fix})"
+
+
+def in_ci(environ: Mapping[str, str]) -> bool:
+    """True when the environment says CI=true (any case), as .ci/run's callers and most CI services set it."""
+    return environ.get("CI", "").lower() == "true"
+
+
+def browser_verdict(missing: MissingPiece | None, ci: bool) -> tuple[Literal["run", "skip", "fail"], str]:
+    """Run the browser tests, or skip them (a developer's machine), or fail them (CI must not go green without them)."""
+    if missing is None:
+        return "run", ""
+    if ci:
+        return "fail", f"CI=true but {missing.what}, so the browser tests cannot run ({missing.ci_fix})"
+    return "skip", f"{missing.what} ({missing.fix})"
 
 
 class DashboardServer(ServerProcess):
@@ -47,8 +84,10 @@ def client(app):
 @pytest.fixture(scope="session")
 def browser(tmp_path_factory):
     """One headless Chromium for the session (each test gets its own context: no shared cookies)."""
-    reason = why_no_browser()
-    if reason:
+    verdict, reason = browser_verdict(missing_browser_piece(), in_ci(os.environ))
+    if verdict == "fail":
+        pytest.fail(reason, pytrace=False)
+    if verdict == "skip":
         pytest.skip(reason)
     from playwright.sync_api import sync_playwright
 

@@ -34,3 +34,68 @@ def test_json_depth_is_bounded(raw):
 def test_read_timeout_must_be_a_positive_number(raw):
     with pytest.raises(SystemExit, match="MOCK_READ_TIMEOUT_S must be a positive number"):
         Settings.load({"MOCK_READ_TIMEOUT_S": raw})
+
+
+@pytest.mark.parametrize("raw,value", [("1", True), ("TRUE", True), ("yes", True), ("On", True),
+                                       ("0", False), ("false", False), ("No", False), ("OFF", False)])
+def test_booleans_are_read_from_the_usual_words(raw, value):
+    settings = Settings.load({"MOCK_RECORD": raw, "MOCK_REDACT_PII": raw, "MOCK_DB_FSYNC": raw, "MOCK_TRACE": raw})
+    assert (settings.record, settings.redact_pii, settings.db_fsync, settings.trace) == (value,) * 4
+    assert all(type(v) is bool for v in (settings.record, settings.redact_pii, settings.db_fsync, settings.trace))
+
+
+def test_boolean_defaults_are_booleans():
+    settings = Settings.load({})
+    assert (settings.record, settings.redact_pii, settings.db_fsync, settings.trace) == (True, False, False, False)
+
+
+@pytest.mark.parametrize("raw", ["2", "maybe", "enabled", "-1"])
+def test_a_bad_boolean_names_the_variable(raw):
+    with pytest.raises(SystemExit, match=rf"MOCK_TRACE must be a boolean \(1/0, true/false, yes/no, on/off\), "
+                                         rf"got '{raw}'"):
+        Settings.load({"MOCK_TRACE": raw})
+
+
+def test_the_retired_fast_path_is_ignored_in_the_env_and_as_an_override():
+    settings = Settings.load({"MOCK_FAST_PATH": "0"}, fast_path=0)
+    assert settings == Settings.load({}) and not hasattr(settings, "fast_path")
+
+
+def test_overrides_are_typed_like_the_env():
+    settings = Settings.load({"MOCK_RECORD": "1"}, record=0, redact_pii=1, trace="on", port="9001", clock=None,
+                             read_timeout_s=2)
+    assert (settings.record, settings.redact_pii, settings.trace) == (False, True, True)
+    assert (settings.port, settings.clock, settings.read_timeout_s) == (9001, None, 2.0)
+    assert type(settings.read_timeout_s) is float
+
+
+def test_a_string_override_gets_the_env_error():
+    with pytest.raises(SystemExit, match="MOCK_PORT must be an integer, got 'eighty'"):
+        Settings.load({}, port="eighty")
+
+
+def test_an_unknown_override_is_a_type_error_naming_it():
+    with pytest.raises(TypeError, match="unknown setting 'recrod'"):
+        Settings.load({}, recrod=0)
+
+
+@pytest.mark.parametrize("name,value,kind", [("record", 2, "bool"), ("port", True, "int"), ("host", 3, "str"),
+                                             ("clock", 1.5, "int | None"), ("read_timeout_s", [], "float")])
+def test_an_override_of_the_wrong_type_is_a_type_error(name, value, kind):
+    with pytest.raises(TypeError, match=rf"setting '{name}' must be of type {re.escape(kind)}, got "):
+        Settings.load({}, **{name: value})
+
+
+def test_a_number_override_is_checked_like_the_env():
+    with pytest.raises(SystemExit, match="MOCK_READ_TIMEOUT_S must be a positive number, got 0"):
+        Settings.load({}, read_timeout_s=0)
+    with pytest.raises(SystemExit, match="MOCK_MAX_JSON_DEPTH must be between 1 and 250, got 300"):
+        Settings.load({}, max_json_depth=300)
+
+
+def test_describe_names_each_type_and_shows_booleans_as_set_in_the_env():
+    rows = {name: (default, kind) for name, default, kind in describe()}
+    assert rows["MOCK_RECORD"] == ("1", "bool") and rows["MOCK_TRACE"] == ("0", "bool")
+    assert rows["MOCK_CLOCK"] == ("", "int | None") and rows["MOCK_READ_TIMEOUT_S"] == ("10.0", "float")
+    assert rows["MOCK_PORT"] == ("8080", "int") and rows["MOCK_HOST"] == ("127.0.0.1", "str")
+    assert "MOCK_FAST_PATH" not in rows

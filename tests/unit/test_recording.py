@@ -80,25 +80,63 @@ def test_journal_clear_empties_file_and_index(tmp_path):
     assert journal.append(_record(), 0.0) == 1
 
 
-def test_journal_lines_reach_the_file_on_their_own_in_seq_order(tmp_path):
+def _append_from_threads(journal: Journal, threads: int = 4, each: int = 500) -> None:
     import threading
-    import time
-
-    journal = Journal(tmp_path / "j.jsonl")
 
     def append_many():
-        for _ in range(500):
+        for _ in range(each):
             journal.append(_record(), 0.0)
 
-    threads = [threading.Thread(target=append_many) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    deadline = time.monotonic() + 10  # the flusher writes every 50 ms; nobody reads or flushes here
-    while len(journal.path.read_bytes().splitlines()) < 2000:
-        assert time.monotonic() < deadline, "the flusher thread wrote nothing"
-        time.sleep(0.01)
+    workers = [threading.Thread(target=append_many) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+
+
+def test_journal_without_a_background_writer_writes_each_line_as_it_comes(tmp_path):
+    import threading
+
+    from mock_server import process
+
+    assert process.background_writer() is None  # as in any process that does not serve
+    threads = threading.active_count()
+    journal = Journal(tmp_path / "j.jsonl")
+    journal.append(_record(), 0.0)
+    assert [json.loads(line)["seq"] for line in journal.path.read_bytes().splitlines()] == [1]  # no flush asked
+    _append_from_threads(journal)
+    assert [json.loads(line)["seq"] for line in journal.path.read_bytes().splitlines()] == list(range(1, 2002))
+    assert threading.active_count() == threads
+
+
+def test_journal_lines_wait_for_the_background_writer_and_its_stop_writes_them(tmp_path):
+    from mock_server import process
+
+    writer = process.start_background_writer(interval_s=3600)  # never on its own within this test
+    try:
+        journal = Journal(tmp_path / "j.jsonl")
+        _append_from_threads(journal)
+        assert journal.path.read_bytes() == b""  # batched: nothing written yet
+    finally:
+        writer.stop()
+    assert [json.loads(line)["seq"] for line in journal.path.read_bytes().splitlines()] == list(range(1, 2001))
+
+
+def test_journal_lines_reach_the_file_from_the_background_writer_in_seq_order(tmp_path):
+    import time
+
+    from mock_server import process
+
+    writer = process.start_background_writer()
+    try:
+        journal = Journal(tmp_path / "j.jsonl")
+        _append_from_threads(journal)
+        deadline = time.monotonic() + 10  # the writer runs every 50 ms; nobody reads or flushes here
+        while len(journal.path.read_bytes().splitlines()) < 2000:
+            assert time.monotonic() < deadline, "the background writer wrote nothing"
+            time.sleep(0.01)
+    finally:
+        writer.stop()
     assert [json.loads(line)["seq"] for line in journal.path.read_bytes().splitlines()] == list(range(1, 2001))
 
 
@@ -240,7 +278,7 @@ def test_a_short_writev_is_finished_with_the_rest(tmp_path, monkeypatch):
     assert path.read_bytes() == b"".join(lines)
 
 
-# ---- the fast path's journal line ----
+# ---- the one journal line of an exchange ----
 
 def _recorder(tmp_path, name, **settings):
     from mock_server.config import Settings
@@ -266,32 +304,37 @@ def _environ(body: bytes, **extra) -> dict:
     (b'{\n "slot": {}\n}', {}, [], 0),  # not one line: parsed, not embedded
     (b'{"user_information":{"given_name":"Ada","email":"ada@example.com"}}', {}, [], 1),  # PII redaction
 ])
-def test_a_json_answer_is_journaled_byte_for_byte_as_build_and_complete_write_it(
+def test_an_answered_exchange_is_one_whole_journal_line_with_secrets_and_pii_redacted(
         tmp_path, monkeypatch, body, extra, warnings, redact):
     import time
     import types
 
     from mock_server.recording import capture
+    from mock_server.v3.exchange import Exchange
 
-    # The same duration both ways; a stand-in module, so no other thread sees a stopped clock.
+    # A stand-in module, so no other thread sees a stopped clock.
     monkeypatch.setattr(capture, "time", types.SimpleNamespace(**{**vars(time), "perf_counter": lambda: 10.0}))
     environ = _environ(body, **extra)
     payload = {"booking": {"booking_id": "B1", "status": "CONFIRMED"}, "user": {"given_name": "Ada"}}
     out = orjson.dumps(payload)
-    fast, general = _recorder(tmp_path, "fast", redact_pii=redact), _recorder(tmp_path, "general", redact_pii=redact)
-    fast.record_json_answer(environ, 1767225600.25, 9.998, "/v3/CreateBooking", body, 200, out, payload, warnings)
-    record = general.build(environ, 1767225600.25, "CreateBooking", "POST", "/v3/CreateBooking",
-                           capture.request_body(body, not redact),
-                           (200, {"Content-Type": "application/json", "Content-Length": str(len(out))},
-                            orjson.loads(out) if redact else orjson.Fragment(out)))
-    general.complete(record, 1767225600.25, 9.998, {"warnings": warnings})
-    fast_lines, general_lines = list(fast.journal.lines()), list(general.journal.lines())
-    assert fast_lines == general_lines and len(fast_lines) == 1
-    written = json.loads(fast_lines[0])
-    assert written["duration_ms"] == 2.0 and written["warnings"] == warnings
+    exchange = Exchange(environ, "/v3/CreateBooking", "POST", epoch=1767225600.25, started=9.998,
+                        rpc="CreateBooking", raw=body, body=orjson.loads(body), trusted=True, payload=payload, out=out,
+                        headers=[("Content-Type", "application/json"), ("Content-Length", str(len(out)))])
+    exchange.warnings.extend(warnings)
+    recorder = _recorder(tmp_path, "one", redact_pii=redact)
+    recorder.record(exchange)
+    (line,) = list(recorder.journal.lines())
+    written = json.loads(line)
+    assert written["seq"] == 1 and written["rpc"] == "CreateBooking" and written["path"] == "/v3/CreateBooking"
+    assert written["duration_ms"] == 2.0 and written["warnings"] == warnings and written["faults"] == []
+    assert written["response"]["status"] == 200
+    assert written["response"]["headers"] == {"Content-Type": "application/json", "Content-Length": str(len(out))}
     assert written["request"]["headers"]["Authorization"] == "Basic [REDACTED]"
-    assert b'"tok"' not in fast_lines[0] and b"c2VjcmV0" not in fast_lines[0]
-    assert (b"Ada" in fast_lines[0]) is not bool(redact)
+    assert b'"tok"' not in line and b"c2VjcmV0" not in line
+    assert (b"Ada" in line) is not bool(redact)
+    if not redact:
+        assert written["response"]["body"] == payload
+        assert written["request"]["body"] == capture.request_body(body, False)
 
 
 def _fail_after(monkeypatch, module, written_bytes: int, cut_back_fails: bool = False):
@@ -315,8 +358,19 @@ def _fail_after(monkeypatch, module, written_bytes: int, cut_back_fails: bool = 
     monkeypatch.setattr(module.os, "ftruncate", ftruncate)
 
 
+@pytest.fixture
+def batching():
+    """A background writer that never writes on its own: lines wait in batches until flushed, as when served."""
+    from mock_server import process
+
+    writer = process.start_background_writer(interval_s=3600)
+    yield writer
+    writer.stop()
+
+
 @pytest.mark.parametrize("cut_back_fails", [False, True])
-def test_a_full_disk_keeps_whole_lines_and_never_leaves_a_torn_one_mid_file(tmp_path, monkeypatch, cut_back_fails):
+def test_a_full_disk_keeps_whole_lines_and_never_leaves_a_torn_one_mid_file(tmp_path, monkeypatch, cut_back_fails,
+                                                                            batching):
     from mock_server.recording import journal as journal_module
 
     journal = Journal(tmp_path / "j.jsonl")

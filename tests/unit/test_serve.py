@@ -1,31 +1,41 @@
 """The serving entry: what it checks before serving, where it builds the app, what it sets up."""
 
+import contextlib
 import gc
 import logging
+import os
 
 import pytest
 
-from mock_server import heap, serve
+from mock_server import create_app, process, serve
 from mock_server.bodyread import BodyLimits
 from mock_server.config import Settings
 
 SERVING_PROCESS = serve.serving_process  # the real one: the fixture below stubs it for the other tests
+STATE_POLICY = process.state_policy
+NOW = 1767225600
 
 
 @pytest.fixture(autouse=True)
 def quiet_serving(monkeypatch):
-    """serve() as a library call: pytest's log handlers, GC settings and callbacks stay as they were."""
+    """serve() as a library call: pytest's log handlers, GC settings, callbacks and threads stay as they were."""
     monkeypatch.setattr(serve.logging, "basicConfig", lambda **_: None)
     monkeypatch.setattr(serve, "serving_process", lambda: None)
+    monkeypatch.setattr(process, "state_policy", contextlib.nullcontext)
 
 
 @pytest.fixture
 def gc_restored():
-    """The test process's GC callbacks and thresholds as they were."""
+    """The test process's collector as it was: callbacks, thresholds, enabled, nothing frozen; no writer thread."""
     callbacks, thresholds = list(gc.callbacks), gc.get_threshold()
     yield
     gc.callbacks[:] = callbacks
     gc.set_threshold(*thresholds)
+    gc.enable()
+    gc.unfreeze()
+    writer = process.background_writer()
+    if writer is not None:
+        writer.stop()
 
 
 class FakeGranian:
@@ -57,17 +67,16 @@ def test_granian_builds_the_app_in_the_worker_not_in_the_parent(monkeypatch):
     FakeGranian.made.clear()
     built = []
 
-    def build():
-        from mock_server import create_app
-
+    def factory(overrides, environ):
         built.append("worker" if FakeGranian.made and FakeGranian.made[0].in_worker else "parent")
-        return create_app({"clock": 1767225600, "record": 0})
+        return create_app(overrides, environ)
 
-    serve.serve(build, Settings.load({}, port=18080, threads=3))
+    settings = Settings.load({}, port=18080, threads=3, clock=NOW, record=0)
+    serve.serve(factory, settings)
     server = FakeGranian.made[0]
     assert built == ["worker"]
     assert released == [faults.engine_of(server.app)]
-    assert server.app.extensions["mock_server"].settings.clock == 1767225600
+    assert server.app.extensions["mock_server"].settings == settings
     assert (server.options["port"], server.options["blocking_threads"], server.options["workers"]) == (
         18080, 3 + serve.granian_wsgi.READERS, 1)
     assert installed == [(BodyLimits.of(server.app.extensions["mock_server"].settings), 3)]
@@ -77,40 +86,56 @@ def test_a_missing_fixture_is_said_before_serving(monkeypatch, tmp_path):
     monkeypatch.setattr(serve, "_granian", lambda build, settings: pytest.fail("served anyway"))
     missing = tmp_path / "nope.json"
     with pytest.raises(SystemExit, match=f"MOCK_FIXTURE: fixture file not found: {missing}"):
-        serve.serve(lambda: None, Settings.load({}, fixture=str(missing)))
+        serve.serve(create_app, Settings.load({}, fixture=str(missing)))
 
 
 def test_an_unknown_server_is_refused(monkeypatch):
     with pytest.raises(SystemExit, match="MOCK_SERVER must be granian, waitress or werkzeug, not 'uwsgi'"):
-        serve.serve(lambda: None, Settings.load({}, server="uwsgi"))
+        serve.serve(create_app, Settings.load({}, server="uwsgi"))
 
 
-def test_the_serving_process_sets_itself_up_before_the_server_runs(monkeypatch):
+def test_the_serving_process_sets_itself_up_where_it_builds_the_app_before_building_it(monkeypatch):
     calls = []
     monkeypatch.setattr(serve, "serving_process", lambda: calls.append("process"))
-    monkeypatch.setattr(serve, "_werkzeug", lambda build, settings: calls.append("server"))
-    serve.serve(lambda: None, Settings.load({}, server="werkzeug"))
-    assert calls == ["process", "server"]
+    monkeypatch.setattr(serve, "_werkzeug", lambda build, settings: calls.append("server") or build())
+    serve.serve(lambda overrides, environ: calls.append("build") or create_app(overrides, environ),
+                Settings.load({}, server="werkzeug", clock=NOW, record=0))
+    assert calls == ["server", "process", "build"]
 
 
-def test_the_serving_process_installs_the_pause_guard(monkeypatch, gc_restored):
-    monkeypatch.setattr(serve, "serving_logs", lambda: None)
+def test_the_serving_process_installs_the_pause_guard_and_starts_the_background_writer(monkeypatch, gc_restored):
+    monkeypatch.setattr(process, "serving_logs", lambda stream: None)
     SERVING_PROCESS()
-    guards = [cb for cb in gc.callbacks if isinstance(cb, heap.PauseGuard)]
-    assert len(guards) == 1 and gc.get_threshold()[2] == heap.FULL_EVERY
+    guards = [cb for cb in gc.callbacks if isinstance(cb, process.PauseGuard)]
+    assert len(guards) == 1 and gc.get_threshold()[2] == process.FULL_EVERY
+    assert process.background_writer() is not None
+
+
+def test_the_served_app_is_built_and_reset_under_the_gc_policy(monkeypatch, gc_restored):
+    monkeypatch.setattr(process, "state_policy", STATE_POLICY)
+    served = []
+    monkeypatch.setattr(serve, "_waitress", lambda build, settings: served.append(build()))
+    gc.unfreeze()
+    serve.serve(create_app, Settings.load({}, server="waitress", clock=NOW, record=0))
+    runtime = served[0].extensions["mock_server"]
+    assert gc.get_freeze_count() > 0 and gc.isenabled()  # built with collection off, then frozen
+    assert runtime.state_policy is STATE_POLICY
+    gc.unfreeze()
+    runtime.reset()
+    assert gc.get_freeze_count() > 0 and gc.isenabled()
 
 
 def test_the_start_line_comes_once_the_app_is_built_and_names_address_server_and_threads(monkeypatch, caplog):
     built = []
     monkeypatch.setattr(serve, "_waitress", lambda build, settings: built.append(build()))
     with caplog.at_level(logging.INFO, logger="mock_server"):
-        serve.serve(lambda: "the app", Settings.load({}, server="waitress", port=9123, threads=2))
-    assert built == ["the app"]
+        serve.serve(create_app, Settings.load({}, server="waitress", port=9123, threads=2, clock=NOW, record=0))
+    assert built[0].extensions["mock_server"].settings.port == 9123
     assert "Booking Server v3 sandbox on http://127.0.0.1:9123 (server=waitress, threads=2)" in caplog.text
 
 
 def test_an_app_that_cannot_be_built_is_one_error_line_and_exit_1(monkeypatch, caplog):
-    def broken():
+    def broken(overrides, environ):
         raise ValueError("fixture table 'slots' is not a list")
 
     monkeypatch.setattr(serve, "_waitress", lambda build, settings: build())
@@ -122,26 +147,45 @@ def test_an_app_that_cannot_be_built_is_one_error_line_and_exit_1(monkeypatch, c
 
 
 def test_serve_takes_the_factory_not_a_built_app():
-    from mock_server import create_app
-
     with pytest.raises(TypeError, match="app factory"):
-        serve.serve(create_app({"clock": 1767225600, "record": 0}), Settings.load({}))
+        serve.serve(create_app({"clock": NOW, "record": 0}), Settings.load({}))
+
+
+def test_serve_flags_reach_the_app_as_settings_without_touching_the_environment(monkeypatch):
+    from mock_server.cli import main
+
+    environ = dict(os.environ)
+    served = []
+    monkeypatch.setattr(serve, "_waitress", lambda build, settings: served.append(build()))
+    assert main(["serve", "--server", "waitress", "--port", "18124", "--clock", str(NOW), "--threads", "3",
+                 "--basic-auth", "a:b"]) == 0
+    settings = served[0].extensions["mock_server"].settings
+    assert (settings.server, settings.port, settings.clock, settings.threads, settings.basic_auth) == (
+        "waitress", 18124, NOW, 3, "a:b")
+    assert dict(os.environ) == environ
+
+
+def test_a_bad_serve_flag_is_the_env_var_error(monkeypatch):
+    from mock_server.cli import main
+
+    monkeypatch.setattr(serve, "_waitress", lambda build, settings: pytest.fail("served anyway"))
+    with pytest.raises(SystemExit, match="MOCK_PORT must be an integer, got 'http'"):
+        main(["serve", "--server", "waitress", "--port", "http"])
 
 
 def test_replay_serve_builds_a_replaying_app(monkeypatch, tmp_path):
-    from mock_server import create_app
     from mock_server.cli import main
 
     from ..helpers import journal_file
 
-    source = create_app({"clock": 1767225600, "recordings_dir": str(tmp_path), "recording": "src"}, environ={})
+    source = create_app({"clock": NOW, "recordings_dir": str(tmp_path), "recording": "src"}, environ={})
     assert source.test_client().get("/v3/HealthCheck").status_code == 200
     recording = journal_file(source)
-    for name in ("MOCK_REPLAY", "MOCK_PORT"):
-        monkeypatch.setenv(name, "")  # restored after the test: the command sets both
+    environ = dict(os.environ)
     served = []
     monkeypatch.setattr(serve, "_granian", lambda build, settings: served.append((build(), settings.port)))
     assert main(["replay", str(recording), "--serve", "--port", "18123"]) == 0
     app, port = served[0]
     assert port == 18123 and app.extensions["mock_server"].settings.replay == str(recording)
     assert app.test_client().get("/v3/HealthCheck").status_code == 200
+    assert dict(os.environ) == environ  # given to the app as settings, not through the environment

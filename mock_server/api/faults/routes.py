@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask_smorest import abort
 
-from ...faults import scenarios
+from ...faults import current_engine, scenarios
 from ...faults.engine import DuplicateRule, RuleError
-from ...faults.hooks import current_engine
 from ...runtime import get_runtime
 from .. import auth
 from ..common import json_response

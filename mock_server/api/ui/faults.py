@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from flask import abort, request
 
-from ...faults import scenarios
+from ...faults import ENGINE_KEY, scenarios
 from ...faults.engine import RuleError
-from ...faults.hooks import ENGINE_KEY
 from ...runtime import get_runtime
 from . import forms
 from .blueprint import back, bp, extension, flash, fragment, render

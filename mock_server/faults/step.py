@@ -1,72 +1,65 @@
-"""Flask glue: the fault check before every /v3 view and the fault applied to its answer."""
+"""The fault steps of the /v3 pipeline: decide before the method runs, apply to its answer after."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
-import orjson
-from flask import Flask, Response, current_app, request
-from flask_smorest import abort
-
-from ..api.common import exchange_notes, note_warning
 from ..domain.errors import NotFound
-from ..runtime import get_runtime
+from ..v3.exchange import Exchange
 from . import kinds, magic, preflight
 from .engine import Decision, Effect, FaultEngine
 from .rules import BUSINESS_KINDS, COMMIT_KINDS, MATCH_KEYS
 
-ENGINE_KEY = "mock_server.faults"
-PLAN_KEY = "mock_server.fault_plan"
-
-
-def current_engine() -> FaultEngine:
-    """The fault engine of the current app."""
-    return current_app.extensions[ENGINE_KEY]
-
 
 @dataclass(slots=True)
 class Plan:
-    """What the check before the view decided, and whether a fault may still fire once the view commits."""
+    """What the check before the method decided, and whether a fault may still fire once the method commits."""
 
-    method: str
     facts: RequestFacts
     decision: Decision | None
-    watch_commit: bool = False  # decide COMMIT_KINDS after the view (rules, or `on_commit`)
-    on_commit: Effect | None = None  # a magic COMMIT_KINDS tag, applied only if the view commits
+    watch_commit: bool = False  # decide COMMIT_KINDS after the method (rules, or `on_commit`)
+    on_commit: Effect | None = None  # a magic COMMIT_KINDS tag, applied only if the method commits
 
 
-def install_hooks(app: Flask, blueprint_name: str, engine: FaultEngine) -> None:
-    """Run the fault check after the blueprint's auth, and apply the fault to the view's answer."""
+class FaultSteps:
+    """decide_fault and apply_fault over one engine; `load` gives the exchange's loaded request (or raises)."""
 
-    def hold(ms: int | None = None) -> int:
+    def __init__(self, engine: FaultEngine, runtime, load: Callable[[Exchange], object]):
+        self.engine = engine
+        self.runtime = runtime
+        self.load = load
+
+    def hold(self, exchange: Exchange, ms: int | None = None) -> int:
         """Hold the request (MOCK_TIMEOUT_MS by default and at most); the planned ms (stable in recordings)."""
+        engine = self.engine
         planned = engine.max_hold_ms if ms is None else min(int(ms), engine.max_hold_ms)
         if engine.hold(planned):
-            note_warning("the server is stopping: a held request was released early")
+            exchange.warn("the server is stopping: a held request was released early")
         return planned
 
-    def before() -> Response | None:
-        # One context lookup instead of one per attribute (`request` is a LocalProxy; Flask types it as Request).
-        req = request._get_current_object()  # type: ignore[attr-defined]
-        method = _method(req)
-        if method is None:
-            return None
-        environ = req.environ
-        body = req.get_data(cache=True) if method in magic.EMAIL_METHODS else None
+    def decide(self, exchange: Exchange) -> None:
+        """The fault for this exchange, from a magic value in the request or the armed rules; may answer it."""
+        method = exchange.rpc
+        if method is None or exchange.http_method == "OPTIONS":
+            return  # CORS preflights and unrouted paths are never faulted
+        body = exchange.body if type(exchange.body) is dict else None
         try:
-            found = magic.scan(method, environ, body, strict=True)
+            found = magic.scan(method, exchange.environ, body, strict=True)
         except magic.MagicError as exc:
-            abort(400, message=str(exc))
+            exchange.fail(400, str(exc))
+            return
+        engine = self.engine
         if found is None and not engine.active:
-            return None  # the common case: no rule, no magic value, nothing parsed, nothing drawn
-        runtime = get_runtime()
-        facts = RequestFacts(method, runtime)
+            return  # the common case: no rule, no magic value, nothing drawn
+        runtime = self.runtime
+        facts = RequestFacts(method, runtime, exchange, self.load)
         on_commit = None
         if found is not None:
             effects, warnings = found
             for warning in warnings:
-                note_warning(warning)
-            decision, on_commit = _magic_decision(effects, facts)
+                exchange.warn(warning)
+            decision, on_commit = _magic_decision(effects, facts, exchange)
             watch_commit = on_commit is not None
         else:
             decision = engine.decide(method, facts, runtime.rng, runtime.clock.now())
@@ -75,74 +68,54 @@ def install_hooks(app: Flask, blueprint_name: str, engine: FaultEngine) -> None:
         if watch_commit:
             facts.judge_now()
         if decision is None and not watch_commit:
-            return None
-        environ[PLAN_KEY] = Plan(method, facts, decision, watch_commit, on_commit)
+            return
+        exchange.state["fault_plan"] = Plan(facts, decision, watch_commit, on_commit)
         if decision is None:
-            return None
-        notes = exchange_notes()
+            return
         for effect in decision.effects:
-            notes["faults"].append({"id": effect.rule_id, "kind": effect.kind})
+            exchange.faults.append({"id": effect.rule_id, "kind": effect.kind})
         if decision.delay is not None:
-            hold(decision.delay.params["delay_ms"])
+            self.hold(exchange, decision.delay.params["delay_ms"])
         outcome = decision.outcome
         if outcome is None or kinds.runs_view(outcome, method):
-            return None
-        if outcome.kind == "drop_connection":
-            notes["no_response"] = "drop_connection"
-        return kinds.before_view(outcome, method, hold, environ, facts.token)
+            return
+        kinds.before_view(outcome, method, lambda ms=None: self.hold(exchange, ms), exchange, facts.token)
 
-    def after(response: Response) -> Response:
-        plan = request.environ.get(PLAN_KEY)
+    def apply(self, exchange: Exchange) -> None:
+        """Change or replace the method's answer as the decided (or the commit-time) fault says."""
+        plan = exchange.state.get("fault_plan")
         if plan is None:
-            return response
-        method = plan.method
+            return
+        method = exchange.rpc or ""
         outcome = plan.decision.outcome if plan.decision is not None else None
         if outcome is None and plan.watch_commit:
-            outcome = _after_commit(plan, response)
+            outcome = self._after_commit(plan, exchange)
             if outcome is not None:
-                exchange_notes()["faults"].append({"id": outcome.rule_id, "kind": outcome.kind})
+                exchange.faults.append({"id": outcome.rule_id, "kind": outcome.kind})
         if outcome is None or not kinds.runs_view(outcome, method):
-            return response
-        if outcome.kind == "drop_connection":
-            exchange_notes()["no_response"] = "drop_connection"
-        return kinds.after_view(outcome, method, response, hold, request.environ)
+            return
+        kinds.after_view(outcome, method, lambda ms=None: self.hold(exchange, ms), exchange)
 
-    def _after_commit(plan: Plan, response: Response) -> Effect | None:
-        """The COMMIT_KINDS fault for a view that has answered, if it committed a change (else nothing is spent)."""
-        plan.facts.committed = _committed(response)
+    def _after_commit(self, plan: Plan, exchange: Exchange) -> Effect | None:
+        """The COMMIT_KINDS fault for a method that has answered, if it committed a change (else nothing is spent)."""
+        plan.facts.committed = _committed(exchange)
         if plan.on_commit is not None:
             why_not = plan.facts.why_not(plan.on_commit.kind)
             if why_not is None:
                 return plan.on_commit
-            note_warning(f"{plan.on_commit.kind} not applied: {why_not}")
+            exchange.warn(f"{plan.on_commit.kind} not applied: {why_not}")
             return None
-        runtime = get_runtime()
-        return engine.decide_committed(plan.method, plan.facts, runtime.rng, runtime.clock.now())
-
-    app.before_request_funcs.setdefault(blueprint_name, []).append(before)
-    app.after_request_funcs.setdefault(blueprint_name, []).append(after)
+        runtime = self.runtime
+        return self.engine.decide_committed(exchange.rpc or "", plan.facts, runtime.rng, runtime.clock.now())
 
 
-def _method(req) -> str | None:
-    """The v3 method of this exchange; None for anything faults leave alone (CORS preflights too)."""
-    rule = req.url_rule
-    if rule is None or req.method == "OPTIONS":
-        return None
-    return rule.rule.rstrip("/").rsplit("/", 1)[-1]
+def _committed(exchange: Exchange) -> bool:
+    """True when the method answered a booking it created or changed (200 with `booking`, not `booking_failure`)."""
+    payload = exchange.payload
+    return exchange.status == 200 and exchange.out is None and type(payload) is dict and "booking" in payload
 
 
-def _committed(response: Response) -> bool:
-    """True when the view answered a booking it created or changed (200 with `booking`, not `booking_failure`)."""
-    if response.status_code != 200 or response.mimetype != "application/json" or response.is_streamed:
-        return False
-    try:
-        body = orjson.loads(response.get_data())
-    except orjson.JSONDecodeError:
-        return False
-    return isinstance(body, dict) and "booking" in body
-
-
-def _magic_decision(effects: list, facts: RequestFacts) -> tuple[Decision | None, Effect | None]:
+def _magic_decision(effects: list, facts: RequestFacts, exchange: Exchange) -> tuple[Decision | None, Effect | None]:
     """First delay and first outcome named by the request; a COMMIT_KINDS outcome is left for after the view."""
     delay = next((e for e in effects if e.kind == "delay"), None)
     outcome = on_commit = None
@@ -154,7 +127,7 @@ def _magic_decision(effects: list, facts: RequestFacts) -> tuple[Decision | None
         elif effect.kind not in BUSINESS_KINDS or facts.admits(effect.kind):
             outcome = effect
         else:
-            note_warning(f"{_label(effect)} not applied: {facts.why_not(effect.kind)}")
+            exchange.warn(f"{_label(effect)} not applied: {facts.why_not(effect.kind)}")
     decision = None if delay is None and outcome is None else Decision(delay, outcome)
     return decision, on_commit
 
@@ -167,9 +140,11 @@ def _label(effect: Effect) -> str:
 class RequestFacts:
     """What the engine may ask about the current request, each computed once and only when asked."""
 
-    def __init__(self, method: str, runtime):
+    def __init__(self, method: str, runtime, exchange: Exchange, load: Callable[[Exchange], object]):
         self.method = method
         self._runtime = runtime
+        self._exchange = exchange
+        self._load = load
         self._body: dict | None = None
         self._values: dict | None = None
         self._standing: str | None = None
@@ -179,11 +154,8 @@ class RequestFacts:
     def body(self) -> dict:
         """The JSON request body ({} when it is not a JSON object)."""
         if self._body is None:
-            try:
-                parsed = orjson.loads(request.get_data(cache=True) or b"null")
-            except orjson.JSONDecodeError:
-                parsed = None
-            self._body = parsed if isinstance(parsed, dict) else {}
+            body = self._exchange.body
+            self._body = body if isinstance(body, dict) else {}
         return self._body
 
     @property
@@ -195,7 +167,7 @@ class RequestFacts:
     def standing(self) -> str:
         """preflight.INVALID, REPLAY or FRESH: what the server would make of this request before any fault."""
         if self._standing is None:
-            self._standing = preflight.standing(self.method, request, self._runtime)
+            self._standing = preflight.standing(self.method, lambda: self._load(self._exchange), self._runtime)
         return self._standing
 
     def judge_now(self) -> None:

@@ -1,0 +1,291 @@
+"""The /v3 data plane: one declared, ordered list of steps over one Exchange, for every /v3 request.
+
+    STEPS   route -> authenticate -> read_json -> decide_fault -> load_request -> call_method
+            (a step that answers skips the rest; in replay mode call_method answers from the recording and
+            load_request is not a step: a replay matches what was sent, valid or not)
+    ALWAYS  apply_fault -> encode -> log_access -> record
+            (apply_fault changes an answer only when decide_fault planned it: any answer, errors included)
+
+Flask never sees a /v3 request: its request machinery, webargs and smorest cost several times the work itself
+(bench/inprocess.py measures it), so the control plane keeps them and the data plane is plain WSGI, as
+LocalStack serves its AWS data plane. MOCK_TRACE=1 adds an X-Sandbox-Steps header naming the steps taken.
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections.abc import Callable
+
+import orjson
+from werkzeug.http import HTTP_STATUS_CODES
+
+from .. import accesslog
+from ..api.auth import NO_AUTH_WARNING, REALM, with_scheme
+from ..api.common import nests_deeper, too_deep_message
+from ..bodyread import declared_length
+from ..faults.step import FaultSteps
+from ..recording.replay_mock import answer_from
+from .errors import answer_error
+from .exchange import BodyRefused, Exchange, done, serving
+from .interim_loader import loader_for
+from .methods import METHODS
+
+_ORJSON_TOO_DEEP = "depth limit exceeded"  # how orjson's JSONDecodeError starts past its 1024 levels
+_INTERNAL_ERROR = {"code": 500, "status": "Internal Server Error"}  # flask-smorest's words for a 500
+_log = logging.getLogger("mock_server")  # where Flask logged a 500 ("Exception on <path> [<method>]")
+Step = Callable[[Exchange], None]
+
+
+class V3Gateway:
+    """WSGI app of /v3 over one app's runtime and fault engine (`recorder`: None when off; `book`: replay mode)."""
+
+    def __init__(self, runtime, engine, recorder, book=None):
+        self.runtime = runtime
+        settings = runtime.settings
+        self.faults = faults = FaultSteps(engine, runtime, self.load)
+        self.recorder = recorder
+        self.book = book
+        self.max_body_bytes = settings.max_body_bytes
+        self.max_json_depth = settings.max_json_depth
+        self.trace = settings.trace
+        self.routes = {f"/v3/{name}".lower(): method for name, method in METHODS.items()}
+        self.listing = ", ".join(sorted(f"/v3/{name}" for name in METHODS))
+        self.status_lines: dict[int, str] = {}
+        call = self.replay if book is not None else self.call_method
+        steps: list[tuple[str, Step]] = [
+            ("route", self.route), ("authenticate", self.authenticate), ("read_json", self.read_json),
+            ("decide_fault", faults.decide),
+            *([("load_request", self.load_request)] if book is None else []),
+            ("call_method", call),
+        ]
+        self.steps: tuple[tuple[str, Step], ...] = tuple(steps)
+        always: list[tuple[str, Step]] = [("apply_fault", faults.apply), ("encode", self.encode),
+                                          ("log_access", self.log_access)]
+        if recorder is not None:
+            always.append(("record", self.record))
+        self.always: tuple[tuple[str, Step], ...] = tuple(always)
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if not path.isascii():
+            path = path.encode("latin-1").decode("utf-8", "replace")  # WSGI carries the raw bytes as latin-1
+        exchange = Exchange(environ, path, environ.get("REQUEST_METHOD", "GET"))
+        token = serving(exchange)
+        try:
+            self.run(exchange)
+        finally:
+            done(token)
+        start_response(self.status_line(exchange.status), exchange.headers)
+        if exchange.streamed:
+            return exchange.out
+        return [b""] if exchange.http_method == "HEAD" else [exchange.out]
+
+    def run(self, exchange: Exchange) -> None:
+        """Take the steps in order until one answers, then always encode, log and record."""
+        trace = exchange.steps if self.trace else None
+        for name, step in self.steps:
+            if trace is not None:
+                trace.append(name)
+            try:
+                step(exchange)
+            except Exception as exc:  # noqa: BLE001 - every outcome is answered; a bug is a logged 500
+                exchange.headers.clear()
+                if not answer_error(exchange, exc):
+                    _log.exception("Exception on %s [%s]", exchange.path, exchange.http_method)
+                    exchange.answer(500, dict(_INTERNAL_ERROR))
+                break
+            if exchange.answered:
+                break
+        for name, step in self.always:
+            if trace is not None:
+                trace.append(name)
+            step(exchange)
+
+    # --- STEPS -----------------------------------------------------------------------------------------
+
+    def route(self, exchange: Exchange) -> None:
+        """The v3 method, by name in any case, with or without a trailing slash; 404 or 405 JSON otherwise."""
+        path = exchange.path
+        method = self.routes.get(path.lower().rstrip("/"))
+        if method is None:
+            exchange.fail(404, f"no such path: {path}; v3 methods: {self.listing}")
+            return
+        canonical = f"/v3/{method.name}"
+        if not path.startswith(canonical):
+            exchange.path = canonical + ("/" if path.endswith("/") else "")
+        verb = exchange.http_method
+        if verb not in method.verbs and verb != "OPTIONS":
+            allowed = ", ".join(sorted((*method.verbs, "OPTIONS")))
+            exchange.fail(405, f"{verb} is not allowed on {exchange.path}; use {allowed}", [("Allow", allowed)])
+            return
+        exchange.rpc = method.name
+
+    def authenticate(self, exchange: Exchange) -> None:
+        """HTTP Basic when MOCK_BASIC_AUTH is set (401 otherwise); without it, a request with no credentials warns."""
+        expected = self.runtime.basic_auth_header
+        sent = exchange.environ.get("HTTP_AUTHORIZATION")
+        if expected is None:
+            if sent is None:
+                exchange.warn(NO_AUTH_WARNING)
+            return
+        if sent is None or not hmac.compare_digest(with_scheme(sent, "Basic").encode(), expected.encode()):
+            exchange.fail(401, "missing or wrong HTTP Basic credentials", [("WWW-Authenticate", REALM)])
+
+    def read_json(self, exchange: Exchange) -> None:
+        """Read the body and parse it as JSON; why it is not a usable object is answered when it is loaded."""
+        if exchange.http_method != "POST":
+            return
+        if not self.read_body(exchange):
+            exchange.fail(413, f"request body over the {self.max_body_bytes}-byte limit (MOCK_MAX_BODY_BYTES)")
+            return
+        data = exchange.raw
+        environ = exchange.environ
+        mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+        if mimetype and not _is_json(mimetype):
+            exchange.body_error = BodyRefused(415, f"Content-Type must be application/json, got {mimetype!r}")
+        elif not data:
+            exchange.body_error = BodyRefused(400, "the request body must be a JSON object; it was empty")
+        else:
+            self._parse(exchange, data)
+
+    def read_body(self, exchange: Exchange) -> bool:
+        """Read the whole body into exchange.raw, once; False when it is over MOCK_MAX_BODY_BYTES (left unread)."""
+        if "body_read" in exchange.state:
+            return not exchange.unread
+        exchange.state["body_read"] = True
+        environ = exchange.environ
+        length = declared_length(environ)
+        limit = self.max_body_bytes
+        stream = environ.get("wsgi.input")
+        if length is not None and length > limit:
+            data = None
+        elif stream is None:
+            data = b""
+        elif length is not None:
+            data = stream.read(length) if length else b""
+        elif environ.get("wsgi.input_terminated"):
+            data = stream.read(limit + 1)
+            if len(data) > limit:
+                data = None
+        else:
+            data = b""  # no length and no end: nothing a WSGI app may read
+        if data is None:
+            exchange.unread = "RequestEntityTooLarge"
+            return False
+        exchange.raw = data
+        return True
+
+    def _parse(self, exchange: Exchange, data: bytes) -> None:
+        limit = self.max_json_depth
+        try:
+            body = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            # orjson stops at 1024 levels with its own words; beyond the limit either way, so say the limit.
+            message = too_deep_message(limit) if str(exc).startswith(_ORJSON_TOO_DEEP) else f"malformed JSON: {exc}"
+            exchange.body_error = BodyRefused(400, message)
+            return
+        if nests_deeper(data, limit):
+            exchange.body_error = BodyRefused(400, too_deep_message(limit))
+        elif type(body) is not dict:
+            exchange.body_error = BodyRefused(400, f"the request body must be a JSON object, not {type(body).__name__}")
+        else:
+            exchange.body = body
+            exchange.trusted = True
+
+    def load_request(self, exchange: Exchange) -> None:
+        """The request message, loaded by the contract's loader (400 naming what is wrong)."""
+        if exchange.http_method == "POST":
+            self.load(exchange)
+
+    def load(self, exchange: Exchange) -> object:
+        """The exchange's request, loaded once (the fault preflight asks for it too); raises why it cannot be."""
+        state = exchange.state
+        if "load_error" in state:
+            raise state["load_error"]
+        if exchange.request is None:
+            try:
+                if exchange.body_error is not None:
+                    raise exchange.body_error
+                exchange.request = loader_for(METHODS[exchange.rpc or ""].request)(exchange.body)
+            except Exception as exc:
+                state["load_error"] = exc
+                raise
+        return exchange.request
+
+    def call_method(self, exchange: Exchange) -> None:
+        """The v3 method's answer (its errors are answered by errors.py)."""
+        if exchange.http_method == "OPTIONS":
+            self.options(exchange)
+            return
+        method = METHODS[exchange.rpc or ""]
+        exchange.answer(200, method.call(self.runtime, exchange.request, exchange))
+
+    def replay(self, exchange: Exchange) -> None:
+        """Replay mode: the recorded answer to this request."""
+        if exchange.http_method == "OPTIONS":
+            self.options(exchange)
+            return
+        answer_from(self.book, exchange)
+
+    @staticmethod
+    def options(exchange: Exchange) -> None:
+        """An OPTIONS request: the verbs the method takes, no body (as Flask answers it)."""
+        allowed = ", ".join(sorted((*METHODS[exchange.rpc or ""].verbs, "OPTIONS")))
+        exchange.answer(200, None, [("Allow", allowed)], out=b"")
+        exchange.content_type = "text/html; charset=utf-8"
+
+    # --- ALWAYS ----------------------------------------------------------------------------------------
+
+    def encode(self, exchange: Exchange) -> None:
+        """The answer's bytes and final headers."""
+        if exchange.streamed:
+            return  # drop_connection: headers made to be refused, a body never sent
+        out = exchange.out
+        if out is None:
+            out = exchange.out = b"" if exchange.payload is None else orjson.dumps(exchange.payload)
+        head = [("Content-Length", str(len(out)))]
+        if exchange.content_type is not None:
+            head.insert(0, ("Content-Type", exchange.content_type))
+        exchange.headers[:0] = head
+        if self.trace:
+            exchange.headers.append(("X-Sandbox-Steps", ",".join(exchange.steps)))
+
+    def record(self, exchange: Exchange) -> None:
+        """Journal the exchange, with the body as sent even when no step needed it (a 404, a 401)."""
+        self.read_body(exchange)
+        self.recorder.record(exchange)
+
+    @staticmethod
+    def log_access(exchange: Exchange) -> None:
+        """One access line (at INFO; MOCK_LOG_LEVEL=WARNING silences it)."""
+        if accesslog.log.isEnabledFor(logging.INFO):
+            accesslog.write(exchange.http_method, exchange.path, exchange.status, exchange.started, exchange.rpc,
+                            {"no_response": exchange.no_response, "faults": exchange.faults,
+                             "warnings": exchange.warnings})
+
+    def status_line(self, status: int) -> str:
+        """'404 NOT FOUND', worded as werkzeug words it."""
+        line = self.status_lines.get(status)
+        if line is None:
+            line = self.status_lines[status] = f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown').upper()}"
+        return line
+
+
+def _is_json(mimetype: str) -> bool:
+    """application/json or application/*+json, as webargs decides for the control plane."""
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
+class Dispatcher:
+    """The WSGI entry: /v3 to the data plane, everything else to the Flask control plane."""
+
+    def __init__(self, v3: V3Gateway, control):
+        self.v3 = v3
+        self.control = control
+
+    def __call__(self, environ, start_response):
+        path = environ.get("PATH_INFO", "")
+        if path[:4].lower() == "/v3/" or path.lower() == "/v3":
+            return self.v3(environ, start_response)
+        return self.control(environ, start_response)

@@ -1,0 +1,118 @@
+"""The seven v3 methods: (runtime, loaded request, exchange) -> the answer's JSON; errors raise (errors.py)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from ..domain.errors import InvalidRequest
+from ..domain.models import CANCELED, Booking
+from . import contract, wire
+from .exchange import Exchange
+
+Method = Callable[[Any, Any, Exchange], dict]
+
+
+def health_check(runtime, request, exchange: Exchange) -> dict:
+    """HealthCheck: 200 while the server is serving."""
+    return {}
+
+
+def batch_availability_lookup(runtime, request: dict, exchange: Exchange) -> dict:
+    """BatchAvailabilityLookup: live availability of each requested slot, in request order."""
+    specs = request["specs"]
+    limit = runtime.settings.max_slot_times
+    if len(specs) > limit:
+        raise InvalidRequest(f"too many slot_time entries: {len(specs)} > {limit}")
+    answers = runtime.bookings.availability(request["merchant_id"], specs)
+    return {"slot_time_availability": [
+        {"slot_time": wire.slot_time(spec), "available": available}
+        for spec, available in zip(specs, answers, strict=True)
+    ]}
+
+
+def check_availability(runtime, request: dict, exchange: Exchange) -> dict:
+    """CheckAvailability (legacy, still used by Google's test client): open spots of one slot."""
+    spec = request["slot"]
+    return {"slot": wire.slot(spec), "count_available": runtime.bookings.count_available(spec)}
+
+
+def create_booking(runtime, request: dict, exchange: Exchange) -> dict:
+    """CreateBooking: book a spot; idempotent on idempotency_token."""
+    outcome = runtime.bookings.create(
+        request["slot"], request["user_information"], request.get("payment_information"),
+        request["idempotency_token"], payment_token_given=request["payment_token_given"],
+        offer_id=request.get("offer_id", ""),
+    )
+    for warning in outcome.warnings:
+        exchange.warn(warning)
+    return {"booking": wire.booking(outcome.booking)}
+
+
+def update_booking(runtime, request: dict, exchange: Exchange) -> dict:
+    """UpdateBooking: cancel (status CANCELED), reschedule (start/duration) or change the party size."""
+    change = request["booking"]
+    bookings = runtime.bookings
+    current = bookings.get(change["booking_id"])  # NotFound: a 400 here (v3 status table)
+    plan, changes = plan_update(change, current)
+    if plan == "cancel":
+        if change.get("slot"):
+            exchange.warn("UpdateBooking: slot ignored, status CANCELED cancels the booking")
+        return {"booking": wire.booking(bookings.cancel(current.booking_id).booking)}
+    return {"booking": wire.booking(bookings.modify(current.booking_id, *changes).booking)}
+
+
+def get_booking_status(runtime, request: dict, exchange: Exchange) -> dict:
+    """GetBookingStatus: status and prepayment status of a booking (unknown id: 404)."""
+    booking = runtime.bookings.get(request["booking_id"])
+    return {"booking_id": booking.booking_id, "booking_status": booking.status,
+            "prepayment_status": booking.prepayment_status}
+
+
+def list_bookings(runtime, request: dict, exchange: Exchange) -> dict:
+    """ListBookings: the user's future bookings that are not cancelled (unknown user: empty list)."""
+    return {"bookings": [wire.booking(b) for b in runtime.bookings.list_for_user(request["user_id"])]}
+
+
+def plan_update(change: dict, current: Booking) -> tuple[str, tuple]:
+    """What an UpdateBooking asks of `current`: ("cancel", ()) or ("modify", (start, duration, party_size)).
+
+    InvalidRequest (400) for what UpdateBooking cannot do: a status other than CANCELED, or moving the
+    booking to another merchant or service. The method and the fault preflight both decide with this.
+    """
+    status = change.get("status")
+    if status == CANCELED:
+        return "cancel", ()
+    if status is not None and status != current.status:
+        raise InvalidRequest(f"status can only be changed to CANCELED, not {status}", field="booking.status")
+    slot = change.get("slot") or {}
+    for key in ("merchant_id", "service_id"):
+        if slot.get(key) and slot[key] != getattr(current.slot, key):
+            raise InvalidRequest(f"slot.{key} cannot be changed by UpdateBooking; cancel and book again",
+                                 field=f"booking.slot.{key}")
+    party = (slot.get("resources") or {}).get("party_size") or None
+    return "modify", (slot.get("start_sec"), slot.get("duration_sec"), party)
+
+
+class V3Method:
+    """One v3 method: its name, HTTP verbs, request message (None: no body) and implementation."""
+
+    __slots__ = ("name", "verbs", "request", "call", "summary")
+
+    def __init__(self, name: str, call: Method, request: type | None, verbs: tuple[str, ...] = ("POST",)):
+        self.name = name
+        self.call = call
+        self.request = request
+        self.verbs = verbs
+        self.summary = (call.__doc__ or "").strip()
+
+
+METHODS = {m.name: m for m in (
+    V3Method("HealthCheck", health_check, None, ("GET", "HEAD")),
+    V3Method("BatchAvailabilityLookup", batch_availability_lookup, contract.BatchAvailabilityLookupRequestSchema),
+    V3Method("CheckAvailability", check_availability, contract.CheckAvailabilityRequestSchema),
+    V3Method("CreateBooking", create_booking, contract.CreateBookingRequestSchema),
+    V3Method("UpdateBooking", update_booking, contract.UpdateBookingRequestSchema),
+    V3Method("GetBookingStatus", get_booking_status, contract.GetBookingStatusRequestSchema),
+    V3Method("ListBookings", list_bookings, contract.ListBookingsRequestSchema),
+)}
