@@ -26,7 +26,6 @@ MAX_JSON_DEPTH = 250
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off"})
 # Settings that no longer exist: their MOCK_* variable is ignored, and so is an override of that name.
-RETIRED = frozenset({"fast_path"})  # the /v3 fast path is gone: every call takes the one pipeline
 
 
 def resolve_path(path: str) -> Path:
@@ -83,8 +82,6 @@ class Settings:
             if raw:  # set but empty counts as unset (`MOCK_X=` in a compose file)
                 values[name] = _from_text(name, kind, raw)
         for name, value in overrides.items():
-            if name in RETIRED:
-                continue
             if name not in FIELD_TYPES:
                 raise TypeError(f"unknown setting {name!r} (settings: {', '.join(FIELD_TYPES)})")
             values[name] = _from_override(name, FIELD_TYPES[name], value)

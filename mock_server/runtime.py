@@ -41,15 +41,17 @@ class Runtime:
                             if settings.db_path else None)
         self._reset_lock = threading.Lock()
         # Extensions (faults, recorder) register what a reset must also clear, and what health reports.
-        self.reset_hooks: list = []
+        self.reset_hooks: list[Callable[[bool], None]] = []
         self.health_sections: dict[str, Callable[[], dict]] = {}
         self.state_policy: StatePolicy = nullcontext
         self.anchor_sec = self.clock.now()
         self.fixture = fixtures.read(self.fixture_path)
         self.bookings = self._start()
 
-    def reset(self) -> None:
+    def reset(self, clear_recordings: bool = False) -> None:
         """Back to the start state: clock as configured, fixtures re-anchored to its today, no bookings.
+
+        Each reset hook is called with `clear_recordings` (the recorder empties its journal when it is True).
 
         With persistence, the empty state is on disk before anything changes in memory: a reset the
         store could not keep raises StoreFailed and leaves everything as it was.
@@ -64,7 +66,7 @@ class Runtime:
             self.rng = random.Random(self.settings.seed)
             self.anchor_sec = anchor
             for hook in self.reset_hooks:
-                hook()
+                hook(clear_recordings)
 
     def _replace_state(self, fresh: BookingService, anchor: int) -> None:
         old = self.bookings

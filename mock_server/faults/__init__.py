@@ -37,7 +37,7 @@ def install(app, api) -> FaultEngine:
         for name in startup:
             scenarios.load(engine, name, runtime.clock.now())
 
-    def reset() -> None:
+    def reset(clear_recordings: bool = False) -> None:
         # A reset server behaves like a fresh start: no rules but the start-up scenario's, counters at 0.
         engine.reset()
         try:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, current_app, has_request_context, request
+from flask import Flask, current_app
 
 from ..config import resolve_path
 from ..runtime import EXTENSION_KEY
@@ -35,7 +35,7 @@ def install(app: Flask, api) -> RecordingState:
             raise SystemExit(f"MOCK_REPLAY: no such recording: {settings.replay}")
         state.book = ReplayBook.load(path, settings.replay_ignore)
     app.extensions[STATE_KEY] = state
-    runtime.reset_hooks.append(lambda: _on_reset(state))
+    runtime.reset_hooks.append(lambda clear_recordings: _on_reset(state, clear_recordings))
     if state.recorder.enabled:
         runtime.health_sections["recording"] = state.recorder.journal.state
     api.register_blueprint(blp)
@@ -47,11 +47,9 @@ def get_state() -> RecordingState:
     return current_app.extensions[STATE_KEY]
 
 
-def _on_reset(state: RecordingState) -> None:
-    """A reset rewinds the replay; it keeps recordings unless the reset body says {"recordings": true}."""
+def _on_reset(state: RecordingState, clear_recordings: bool) -> None:
+    """A reset rewinds the replay; it keeps recordings unless asked ({"recordings": true} in the reset's body)."""
     if state.book is not None:
         state.book.rewind()
-    if has_request_context() and request.is_json:
-        body = request.get_json(silent=True)
-        if isinstance(body, dict) and body.get("recordings") is True:
-            state.recorder.journal.clear()
+    if clear_recordings:
+        state.recorder.journal.clear()

@@ -19,7 +19,7 @@ from .redact import redact_pii
 
 MISS_STATUS = 404  # like WireMock: "no recorded exchange matches this request"
 # Recomputed by the server that answers the replay, or meaningless for it.
-_DROPPED_HEADERS = frozenset({"content-length", "date", "server", "connection", "transfer-encoding"})
+_DROPPED_HEADERS = frozenset({"content-length", "date", "server", "connection", "transfer-encoding", "x-sandbox-steps"})
 # A HAR document opens with its "log" (the sandbox's export on one line, a browser's indented); a journal
 # line opens with "seq".
 _HAR_START = re.compile(rb'\A(?:\xef\xbb\xbf)?\s*\{\s*"log"\s*:')

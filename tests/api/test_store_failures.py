@@ -1,4 +1,4 @@
-"""A change the store cannot keep is answered 507/503 and never made: through the fast path, Flask and reset."""
+"""A change the store cannot keep is answered 507/503 and never made: through /v3 and through reset."""
 
 from __future__ import annotations
 
@@ -26,9 +26,8 @@ def _disk_full(monkeypatch, code=errno.ENOSPC, text="No space left on device"):
     monkeypatch.setattr(persistence_module.os, "write", write)
 
 
-@pytest.mark.parametrize("fast_path", [1, 0])
-def test_create_on_a_full_disk_is_507_and_its_retry_is_never_a_success(tmp_path, monkeypatch, fast_path):
-    app = _app(tmp_path, fast_path=fast_path)
+def test_create_on_a_full_disk_is_507_and_its_retry_is_never_a_success(tmp_path, monkeypatch):
+    app = _app(tmp_path)
     client, runtime = app.test_client(), app.extensions[EXTENSION_KEY]
     slot = find_slot(runtime, vertical="appointments")
     _disk_full(monkeypatch)

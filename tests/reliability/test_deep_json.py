@@ -2,8 +2,8 @@
 
 orjson reads 1024 levels but writes only 254, so a body nested between those was a 500 with an empty
 body (the recorder re-encodes it), after a CreateBooking carrying it had been committed. Now every
-/v3 body deeper than MOCK_MAX_JSON_DEPTH is refused where it is parsed, on the fast path and in the
-Flask pipeline alike, and the journal keeps it as the text that was sent.
+/v3 body deeper than MOCK_MAX_JSON_DEPTH is refused where the one /v3 pipeline parses it, and the journal
+keeps it as the text that was sent.
 """
 
 from __future__ import annotations
@@ -49,10 +49,10 @@ def valid_bodies(runtime, booking_id: str) -> dict[str, dict]:
     }
 
 
-@pytest.fixture(scope="module", params=[1, 0], ids=["fast path", "flask"])
-def sandbox(request, tmp_path_factory):
-    """One sandbox per pipeline, with one booking to cancel, look up and list."""
-    app = fresh_app(tmp_path_factory.mktemp("deep"), fast_path=request.param)
+@pytest.fixture(scope="module")
+def sandbox(tmp_path_factory):
+    """One sandbox with one booking to cancel, look up and list."""
+    app = fresh_app(tmp_path_factory.mktemp("deep"))
     client = app.test_client()
     runtime = app.extensions[EXTENSION_KEY]
     booked = client.post("/v3/CreateBooking", json=create_body(find_slot(runtime, vertical="classes"), 1,
@@ -89,9 +89,8 @@ def test_a_body_deeper_than_the_limit_is_a_400_naming_it_and_changes_nothing(san
     assert record["request"]["body"] == expected
 
 
-@pytest.mark.parametrize("fast_path", [1, 0], ids=["fast path", "flask"])
-def test_the_limit_itself_is_accepted_and_one_more_level_is_not(tmp_path, fast_path):
-    app = fresh_app(tmp_path, fast_path=fast_path)
+def test_the_limit_itself_is_accepted_and_one_more_level_is_not(tmp_path):
+    app = fresh_app(tmp_path)
     client = app.test_client()
     runtime = app.extensions[EXTENSION_KEY]
     body = create_body(find_slot(runtime, vertical="classes"), 1, token="at-the-limit")
@@ -104,11 +103,9 @@ def test_the_limit_itself_is_accepted_and_one_more_level_is_not(tmp_path, fast_p
     assert "unknown field ignored: deep" in last_record(app)["warnings"]
 
 
-@pytest.mark.parametrize("fast_path", [1, 0], ids=["fast path", "flask"])
-def test_the_limit_is_the_setting_on_both_paths(tmp_path, fast_path):
-    # A plain one-slot lookup is 4 levels deep: body, slot_time list, slot, resource_ids. The fast path
-    # would answer it by itself, so a 400 here means it checks the depth too.
-    app = fresh_app(tmp_path, fast_path=fast_path, max_json_depth=3)
+def test_the_limit_is_the_setting(tmp_path):
+    # A plain one-slot lookup is 4 levels deep: body, slot_time list, slot, resource_ids.
+    app = fresh_app(tmp_path, max_json_depth=3)
     client = app.test_client()
     slot = find_slot(app.extensions[EXTENSION_KEY], vertical="classes")
     lookup = {"merchant_id": slot.merchant_id, "slot_time": [slot_time_json(slot, resource_ids={"party_size": 1})]}

@@ -32,7 +32,7 @@ BUSINESS_RULES = [
 
 @pytest.fixture
 def app(tmp_path):
-    return fresh_app(tmp_path, fast_path=0)
+    return fresh_app(tmp_path)
 
 
 def add_rule(client, **rule) -> dict:
@@ -276,7 +276,7 @@ V3_PROBES = [p for p in PROBES if p.path.startswith("/v3/") and p.method == "POS
 @pytest.fixture(scope="module")
 def armed(tmp_path_factory):
     """One sandbox for the table, with the bad-input sandbox's booking and every contract-bound kind armed."""
-    app = fresh_app(tmp_path_factory.mktemp("armed"), fast_path=0)
+    app = fresh_app(tmp_path_factory.mktemp("armed"))
     client = app.test_client()
     runtime = app.extensions[EXTENSION_KEY]
     booked = find_slot(runtime, vertical="classes")
@@ -312,7 +312,7 @@ def test_the_armed_table_covers_every_business_method():
 
 @pytest.mark.parametrize("key", ["email", "Email"])
 def test_a_magic_email_tag_is_read_where_the_loader_reads_the_email(tmp_path, key):
-    app = fresh_app(tmp_path, fast_path=0)
+    app = fresh_app(tmp_path)
     client = app.test_client()
     body = create_body(find_slot(app.extensions["mock_server"], vertical="appointments"))
     user = body["user_information"]
@@ -324,7 +324,7 @@ def test_a_magic_email_tag_is_read_where_the_loader_reads_the_email(tmp_path, ke
 
 
 def test_an_email_tag_in_an_unknown_field_fires_nothing(tmp_path):
-    app = fresh_app(tmp_path, fast_path=0)
+    app = fresh_app(tmp_path)
     client = app.test_client()
     body = create_body(find_slot(app.extensions["mock_server"], vertical="appointments"))
     body = {"zzz": {"email": "qa+slot_taken@example.com"}, **body}  # ahead of the real user_information

@@ -3,7 +3,7 @@ spelling the API accepts: snake_case, lowerCamelCase, PascalCase, mixed, JSON es
 
 Each spelling is sent through the app and must be accepted as the field (the booking succeeds, the live answer echoes
 the value); then the value must be in none of the journal file, the JSONL export and the HAR export. Every case runs
-on the fast path, through Flask (MOCK_FAST_PATH=0) and with a fault rule armed (which also sends calls to Flask).
+with no fault rule and with a fault rule armed (which takes the fault steps of the one /v3 pipeline).
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ PERSONAL_FIELDS = (("given_name", "given"), ("family_name", "family"), ("email",
                    ("telephone", "telephone"))
 ADDRESS_PARTS = ("street_address", "locality", "region", "postal_code")
 KELVIN = "\u212a"  # KELVIN SIGN: str.lower() makes it "k", so the loader reads "to\u212aen" as "token"
-MODES = {"fast": {}, "flask": {"fast_path": 0}, "fault": {}}
+MODES = {"plain": {}, "fault": {}}
 _values = itertools.count(1)
 
 
@@ -127,7 +127,7 @@ def test_payment_tokens_are_redacted_under_every_accepted_spelling(tmp_path, mod
 
 def test_the_prepaid_slot_really_needs_the_token(tmp_path):
     """The check above means something: a key the API does not read as the token leaves the booking unpaid."""
-    app, client = _app(tmp_path, "fast")
+    app, client = _app(tmp_path, "plain")
     body = create_body(find_slot(app.extensions["mock_server"], prepaid=True), 1)
     body["payment_processing_parameters"] = {"payment_method_tokens": "tok_x"}
     answer = _post(client, orjson.dumps(body)).get_json()
@@ -278,7 +278,7 @@ def test_credential_headers_are_redacted_whatever_their_name(tmp_path, mode):
 
 def test_replay_mode_records_no_token_and_no_quoted_pii(tmp_path):
     """A replay miss quotes what was sent; with MOCK_REDACT_PII=1 the journal must not, nor keep a token."""
-    source, source_client = _app(tmp_path / "source", "fast")
+    source, source_client = _app(tmp_path / "source", "plain")
     slot = find_slot(source.extensions["mock_server"], vertical="appointments")
     assert source_client.post("/v3/CreateBooking", json=create_body(slot)).status_code == 200
     mock = fresh_app(tmp_path / "mock", replay=str(journal_file(source)), redact_pii=1)

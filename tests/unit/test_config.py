@@ -56,9 +56,11 @@ def test_a_bad_boolean_names_the_variable(raw):
         Settings.load({"MOCK_TRACE": raw})
 
 
-def test_the_retired_fast_path_is_ignored_in_the_env_and_as_an_override():
-    settings = Settings.load({"MOCK_FAST_PATH": "0"}, fast_path=0)
+def test_the_retired_fast_path_is_ignored_in_the_env_and_refused_as_an_override():
+    settings = Settings.load({"MOCK_FAST_PATH": "0"})  # an old compose file still starts
     assert settings == Settings.load({}) and not hasattr(settings, "fast_path")
+    with pytest.raises(TypeError, match="unknown setting 'fast_path'"):
+        Settings.load({}, fast_path=0)
 
 
 def test_overrides_are_typed_like_the_env():

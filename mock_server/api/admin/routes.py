@@ -28,10 +28,10 @@ def health():
 @blp.response(200, schemas.HealthSchema, description="Back to the fixture state")
 def reset():
     """Back to the fixture state: bookings and idempotency forgotten, slots re-anchored to today."""
-    if request.get_data(cache=True):
-        json_object_body(request)  # the body is optional, but a broken one is a 400/415, not a reset
+    # The body is optional, but a broken one is a 400/415, not a reset.
+    body = json_object_body(request) if request.get_data(cache=True) else {}
     runtime = get_runtime()
-    runtime.reset()
+    runtime.reset(clear_recordings=body.get("recordings") is True)
     return json_response(runtime.health())
 
 

@@ -58,11 +58,11 @@ def sandbox():
 def reset():
     """Back to the fixture state; optionally empty the exchange log too."""
     runtime = get_runtime()
-    runtime.reset()
+    clear = bool(request.form.get("clear_recordings"))
+    runtime.reset(clear_recordings=clear)
     text = "Sandbox reset: bookings forgotten, slots re-anchored, fault rules back to the start-up scenario"
     state = extension(RECORDING_KEY)
-    if request.form.get("clear_recordings") and state is not None:
-        state.recorder.journal.clear()
+    if clear and state is not None:
         text += ", exchange log emptied"
     flash(text + ".", "success")
     return back("dashboard.sandbox")
