@@ -11,6 +11,7 @@ import cProfile
 import io
 import json
 import logging
+import os
 import pstats
 import sys
 import tempfile
@@ -48,11 +49,18 @@ def call(app, path: str, body: bytes) -> tuple[str, bytes]:
 
 
 def sandbox(record: int, tmp: str, fixture: str = ""):
-    """The sandbox app as the benchmark serves it (Basic auth on, access log at INFO to a file)."""
-    from mock_server import create_app
+    """The sandbox app as a served process runs it (Basic auth on; GC policy and batched journal writes of serve)."""
+    from mock_server import create_app, process
 
+    if process.background_writer() is None:  # what serve.serving_process() does, with the log lines discarded
+        process.serving_logs(open(os.devnull, "w"))  # noqa: SIM115 - the process's log stream, open until exit
+        process.PauseGuard().install()
+        process.start_background_writer()
     extra = {"fixture": fixture} if fixture else {}
-    return create_app({"basic_auth": BASIC_AUTH, "record": record, "recordings_dir": tmp, **extra})
+    with process.state_policy():
+        app = create_app({"basic_auth": BASIC_AUTH, "record": record, "recordings_dir": tmp, **extra})
+    app.extensions["mock_server"].state_policy = process.state_policy
+    return app
 
 
 def bal_body(app) -> bytes:

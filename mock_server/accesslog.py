@@ -15,14 +15,13 @@ import orjson
 from flask import Flask, request
 
 from . import linewriter
-from .api.common import NOTES_KEY
 
 log = logging.getLogger("mock_server.access")
 _START = "mock_server.started"
 
 
 def install(app: Flask) -> None:
-    """Time every request and log it when it is answered (at INFO; MOCK_LOG_LEVEL=WARNING silences it)."""
+    """Time every control-plane request and log it when answered (at INFO; MOCK_LOG_LEVEL=WARNING silences it)."""
 
     @app.before_request
     def _start_timer():
@@ -32,11 +31,8 @@ def install(app: Flask) -> None:
     def _log(response):
         # The dashboard polls and loads static files: those lines would drown the API's.
         if log.isEnabledFor(logging.INFO) and not request.path.startswith("/_admin/ui"):
-            notes = request.environ.get(NOTES_KEY) or {}
-            rpc = None
-            if request.url_rule is not None and request.path.startswith("/v3"):
-                rpc = request.url_rule.rule.rstrip("/").rsplit("/", 1)[-1]
-            write(request.method, request.path, response.status_code, request.environ.get(_START), rpc, notes)
+            # The control plane's line: /v3 lines come from the gateway's log_access step.
+            write(request.method, request.path, response.status_code, request.environ.get(_START), None, {})
         return response
 
 

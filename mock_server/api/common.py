@@ -1,4 +1,4 @@
-"""Shared HTTP-layer pieces: the parser (400s, orjson), base schema, int64 field, JSON answers."""
+"""Shared HTTP-layer pieces: the 400 wording, the control plane's parser, base schema, int64 field, JSON answers."""
 
 from __future__ import annotations
 
@@ -19,7 +19,6 @@ from webargs.flaskparser import FlaskParser
 from ..bodyread import error_body
 from ..runtime import EXTENSION_KEY
 from ..v3.exchange import note_warning as _note_warning
-from . import fastload
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _DIGITS = re.compile(r"-?[0-9]+")  # ASCII only: \d would take "١٢٣"
@@ -34,21 +33,6 @@ _ORJSON_TOO_DEEP = "depth limit exceeded"  # how orjson's JSONDecodeError starts
 def snake_case(name: str) -> str:
     """lowerCamelCase -> snake_case (snake_case stays as it is): proto3 JSON accepts both spellings."""
     return _CAMEL.sub("_", name).lower() if name and not name.islower() else name
-
-
-NOTES_KEY = "mock_server.notes"
-
-
-def exchange_notes() -> dict:
-    """Notes on the current exchange, kept in the WSGI environ so every layer can reach them.
-
-    Keys: "warnings" (list of str), "faults" (list of {"id", "kind"}): the recorder writes both down.
-    """
-    environ = flask.request.environ
-    notes = environ.get(NOTES_KEY)
-    if notes is None:
-        notes = environ[NOTES_KEY] = {"warnings": [], "faults": []}
-    return notes
 
 
 def note_warning(message: str) -> None:
@@ -82,37 +66,16 @@ class OrjsonProvider(JSONProvider):
 
 
 class SandboxParser(FlaskParser):
-    """webargs parser: validation errors are 400 with a readable message; bodies must be JSON.
-
-    Valid JSON bodies take a loader compiled from the schema (see fastload); anything it declines
-    goes through webargs and marshmallow as usual, which gives the same result or the real errors.
-    """
+    """webargs parser of the control plane: validation errors are 400 with a readable message; bodies must be JSON."""
 
     DEFAULT_VALIDATION_STATUS = 400
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        # Compiled loaders by schema (flask-smorest hands over schema classes or instances).
-        self._fast: dict[object, fastload.Loader] = {}
-
-    def parse(self, argmap, req=None, *, location=None, **kwargs):
-        loader = self._fast.get(argmap) if location == "json" else None
-        if loader is None and location == "json" and _is_schema(argmap):
-            schema = argmap() if isinstance(argmap, type) else argmap
-            loader = self._fast[argmap] = fastload.compile_schema(schema)
-        if loader is not None:
-            try:
-                return loader(self._raw_load_json(req or self.get_default_request()))
-            except fastload.Fallback:
-                pass
-        return super().parse(argmap, req, location=location, **kwargs)
 
     def _raw_load_json(self, req: flask.Request):
         return json_object_body(req)
 
     def handle_error(self, error: ValidationError, req, schema, *, error_status_code, error_headers):
         messages = error.messages
-        abort(error_status_code or 400, message="invalid request: " + "; ".join(_flatten(messages)),
+        abort(error_status_code or 400, message=invalid_request_message(messages),
               errors=messages, headers=error_headers)
 
 
@@ -165,15 +128,24 @@ def nests_deeper(data: bytes, limit: int) -> bool:
     return bool(brackets)
 
 
-def _is_schema(argmap) -> bool:
-    return isinstance(argmap, Schema) or (isinstance(argmap, type) and issubclass(argmap, Schema))
+def invalid_request_message(errors) -> str:
+    """The one-line message of a 400 for marshmallow's messages as webargs wraps them ({"json": ...})."""
+    return "invalid request: " + "; ".join(flatten_messages(errors))
 
 
-def _flatten(messages, prefix: str = "") -> list[str]:
-    """v3.loader.flatten_messages (imported here, not at the top: the loader imports this module)."""
-    from ..v3.loader import flatten_messages
-
-    return flatten_messages(messages, prefix)
+def flatten_messages(messages, prefix: str = "") -> list[str]:
+    """{'json': {'slot': {'start_sec': ['bad']}}} -> ['slot.start_sec: bad']."""
+    if isinstance(messages, dict):
+        out = []
+        for key, value in messages.items():
+            name = "" if key in ("json", "_schema") else str(key)
+            out.extend(flatten_messages(value, f"{prefix}.{name}".strip(".") if name else prefix))
+        return out
+    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
+        return [f"{prefix}: {' '.join(messages)}" if prefix else " ".join(messages)]
+    if isinstance(messages, list):
+        return [line for m in messages for line in flatten_messages(m, prefix)]
+    return [f"{prefix}: {messages}"]
 
 
 class Blueprint(SmorestBlueprint):

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from ..domain.bookings import moved_slot
 from ..domain.errors import InvalidRequest, NotFound
 from ..v3.exchange import BodyRefused
-from ..v3.interim_loader import RequestInvalid
+from ..v3.loader import RequestInvalid
 from ..v3.methods import plan_update
 
 INVALID = "invalid"  # the server answers 4xx; nothing happens

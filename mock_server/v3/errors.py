@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ..domain.errors import BookingFailed, InvalidRequest, NotFound, StoreFailed
 from .exchange import BodyRefused, Exchange
-from .interim_loader import RequestInvalid
+from .loader import RequestInvalid
 from .wire import booking_failure
 
 # A booking that never existed: GetBookingStatus says 404; UpdateBooking's v3 status table says 400 (and any

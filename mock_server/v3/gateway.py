@@ -28,7 +28,7 @@ from ..faults.step import FaultSteps
 from ..recording.replay_mock import answer_from
 from .errors import answer_error
 from .exchange import BodyRefused, Exchange, done, serving
-from .interim_loader import loader_for
+from .loader import loader_for
 from .methods import METHODS
 
 _ORJSON_TOO_DEEP = "depth limit exceeded"  # how orjson's JSONDecodeError starts past its 1024 levels
@@ -207,7 +207,8 @@ class V3Gateway:
             try:
                 if exchange.body_error is not None:
                     raise exchange.body_error
-                exchange.request = loader_for(METHODS[exchange.rpc or ""].request)(exchange.body)
+                schema = METHODS[exchange.rpc or ""].request
+                exchange.request = {} if schema is None else loader_for(schema)(exchange.body)
             except Exception as exc:
                 state["load_error"] = exc
                 raise

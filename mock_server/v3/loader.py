@@ -17,7 +17,7 @@ from typing import Any, TypeGuard, TypeVar
 from marshmallow import Schema, ValidationError, fields, missing
 from marshmallow.validate import Length, OneOf, Range
 
-from ..api.common import INT64_MAX, INT64_MIN, BaseSchema, Int64, snake_case
+from ..api.common import INT64_MAX, INT64_MIN, BaseSchema, Int64, invalid_request_message, snake_case
 from . import exchange
 from .contract import BUILDS, CHECKS, ROLE
 from .exchange import note_warning
@@ -40,26 +40,6 @@ class RequestInvalid(Exception):
         """The 400 for marshmallow's messages, wrapped as webargs wraps them (the body stays as it was)."""
         errors = {"json": messages}
         return cls(invalid_request_message(errors), errors)
-
-
-def invalid_request_message(errors: Any) -> str:
-    """The one-line message of a 400 for marshmallow's messages as webargs wraps them ({"json": ...})."""
-    return "invalid request: " + "; ".join(flatten_messages(errors))
-
-
-def flatten_messages(messages: Any, prefix: str = "") -> list[str]:
-    """{'json': {'slot': {'start_sec': ['bad']}}} -> ['slot.start_sec: bad']."""
-    if isinstance(messages, dict):
-        out = []
-        for key, value in messages.items():
-            name = "" if key in ("json", "_schema") else str(key)
-            out.extend(flatten_messages(value, f"{prefix}.{name}".strip(".") if name else prefix))
-        return out
-    if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        return [f"{prefix}: {' '.join(messages)}" if prefix else " ".join(messages)]
-    if isinstance(messages, list):
-        return [line for m in messages for line in flatten_messages(m, prefix)]
-    return [f"{prefix}: {messages}"]
 
 
 _loaders: dict[type, Convert] = {}
@@ -222,32 +202,39 @@ def _read_field(i: int, name: str, field: fields.Field, namespace: dict) -> str:
 
 def _conversion(i: int, name: str, field: fields.Field, namespace: dict) -> list[str]:
     """Lines that turn the JSON value `v` into the field's loaded value, or raise Off."""
-    validators = list(field.validators)
-    string, integer = _is(field, fields.String), _is(field, fields.Integer) and field.strict
-    if (string or integer) and not (field.pre_load or field.post_load):
-        tests = [f"type(v) is not {'str' if string else 'int'}"]
-        for j, validator in enumerate(validators):  # the validators the contract uses, inline; others called
-            label = f"{i}_{j}"
-            if _is(validator, Length) and string:
-                equal = [] if validator.equal is None else [f"len(v) != {validator.equal!r}"]
-                tests += ["not v"] if (validator.min, validator.max) == (1, None) else \
-                    _bounds("len(v)", label, validator.min, validator.max, True, True, namespace) + equal
-            elif _is(validator, OneOf) and string and all(type(c) is str for c in validator.choices):
-                namespace[f"in{label}"] = frozenset(validator.choices)
-                tests.append(f"v not in in{label}")
-            elif _is(validator, Range) and integer:
-                tests += _bounds("v", label, validator.min, validator.max, validator.min_inclusive,
-                                 validator.max_inclusive, namespace)
-            else:
-                namespace[f"v{label}"] = validator
-                tests.append(f"not passes(v{label}, v)")
-        return [f"if {' or '.join(tests)}:", "    raise Off"]
-    namespace[f"f{i}"] = _converter(field, name)
-    if _is(field, Int64) and not (validators or field.pre_load or field.post_load) and (field.minimum or 0) <= 0:
-        # The everyday spelling inline: a plain decimal string of up to 18 digits is a non-negative int64.
-        return ["if type(v) is str and len(v) <= 18 and v.isdigit() and v.isascii():", "    v = int(v)",
-                "else:", f"    v = f{i}(v)"]
-    return [f"v = f{i}(v)"]
+    own = field.pre_load or field.post_load  # the field's own functions: its deserialize runs them
+    string = not own and _is(field, fields.String)
+    integer = not own and _is(field, fields.Integer) and field.strict
+    reader = None if own or string or integer else _reader(field, name)
+    if string or integer:
+        lines, tests = [], [f"type(v) is not {'str' if string else 'int'}"]
+    elif reader is None:
+        namespace[f"f{i}"] = _whole(field, name)
+        return [f"v = f{i}(v)"]
+    else:
+        namespace[f"f{i}"] = reader
+        lines, tests = [f"v = f{i}(v)"], []
+        if _is(field, Int64) and (field.minimum or 0) <= 0:
+            # The everyday spelling inline: a plain decimal string of up to 18 digits is a non-negative int64.
+            lines = ["if type(v) is str and len(v) <= 18 and v.isdigit() and v.isascii():", "    v = int(v)",
+                     "else:", f"    v = f{i}(v)"]
+    sized = string or _is(field, fields.List)
+    for j, validator in enumerate(field.validators):  # the kinds the contract uses inline, any other called
+        label = f"{i}_{j}"
+        if _is(validator, Length) and sized:
+            equal = [] if validator.equal is None else [f"len(v) != {validator.equal!r}"]
+            tests += ["not v"] if (validator.min, validator.max) == (1, None) else \
+                _bounds("len(v)", label, validator.min, validator.max, True, True, namespace) + equal
+        elif _is(validator, OneOf) and string and all(type(c) is str for c in validator.choices):
+            namespace[f"in{label}"] = frozenset(validator.choices)
+            tests.append(f"v not in in{label}")
+        elif _is(validator, Range) and integer:
+            tests += _bounds("v", label, validator.min, validator.max, validator.min_inclusive,
+                             validator.max_inclusive, namespace)
+        else:
+            namespace[f"v{label}"] = validator
+            tests.append(f"not passes(v{label}, v)")
+    return lines + ([f"if {' or '.join(tests)}:", "    raise Off"] if tests else [])
 
 
 def _is(thing: object, kind: type[T]) -> TypeGuard[T]:
@@ -278,31 +265,35 @@ def _passes(validator: Callable[[Any], Any], value: Any) -> bool:
         return False
 
 
-def _converter(field: fields.Field, name: str | None) -> Convert:
-    """A converter for one field of a kind the plan reads through a call: messages, lists, dicts, int64s."""
-    base: Convert
-    if field.pre_load or field.post_load:
-        return _whole(field, name)
+def _reader(field: fields.Field, name: str | None) -> Convert | None:
+    """A converter for a field read through a call (messages, lists, dicts, int64s), without its validators."""
     if _is(field, fields.Nested) and not field.many:
-        base = _message(field.schema) or _whole(field, name)
-    elif _is(field, fields.List) and not field.inner.allow_none:
-        base = _list(_converter(field.inner, None))  # marshmallow names no attribute for a list's items
-    elif _is(field, fields.Dict) and field.key_field is None and field.value_field is None:
-        base = _dict
-    elif _is(field, fields.Raw):
-        base = _same
-    elif _is(field, Int64):
-        base = _int64(field, name)
-    else:
-        return _whole(field, name)
+        return _message(field.schema)
+    if _is(field, fields.List) and not field.inner.allow_none:
+        return _list(_converter(field.inner, None))  # marshmallow names no attribute for a list's items
+    if _is(field, fields.Dict) and field.key_field is None and field.value_field is None:
+        return _dict
+    if _is(field, fields.Raw):
+        return _same
+    if _is(field, Int64):
+        return _int64(field, name)
+    return None
+
+
+def _converter(field: fields.Field, name: str | None) -> Convert:
+    """A converter for a field, validators included (a list's items)."""
+    reader = None if field.pre_load or field.post_load else _reader(field, name)
     validators = list(field.validators)
+    if reader is None:
+        return _whole(field, name)
     if not validators:
-        return base
+        return reader
 
     def validated(value):
-        out = base(value)
-        if not all(_passes(validator, out) for validator in validators):
-            raise _Off
+        out = reader(value)
+        for validator in validators:
+            if not _passes(validator, out):
+                raise _Off
         return out
 
     return validated

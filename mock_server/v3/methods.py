@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from marshmallow import Schema
+
 from ..domain.errors import InvalidRequest
 from ..domain.models import CANCELED, Booking
 from . import contract, wire
@@ -99,7 +101,7 @@ class V3Method:
 
     __slots__ = ("name", "verbs", "request", "call", "summary")
 
-    def __init__(self, name: str, call: Method, request: type | None, verbs: tuple[str, ...] = ("POST",)):
+    def __init__(self, name: str, call: Method, request: type[Schema] | None, verbs: tuple[str, ...] = ("POST",)):
         self.name = name
         self.call = call
         self.request = request
