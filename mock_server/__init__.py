@@ -72,10 +72,13 @@ def _json_errors(app: Flask) -> None:
 
     from .api.common import error_response
     from .domain.errors import StoreFailed
+    from .v3.methods import LISTING
 
     @app.errorhandler(404)
     def _not_found(error):
         message = getattr(error, "data", {}).get("message") or f"no such path: {request.path}"
+        if request.url_rule is None and request.path[:3].lower() == "/v3":  # /v3x, /V3.json: near the data plane
+            message += "; v3 methods: " + LISTING
         return error_response(404, message)
 
     @app.errorhandler(StoreFailed)

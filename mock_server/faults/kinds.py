@@ -155,5 +155,7 @@ def slots_taken(effect: Effect, method: str, exchange: Exchange) -> None:
 
 
 def malformed(exchange: Exchange, body: bytes) -> None:
-    """HTTP 200, JSON content type, a body no JSON parser accepts (or none at all)."""
+    """HTTP 200, JSON content type, a body no JSON parser accepts (or none at all): it replaces the whole answer."""
+    exchange.headers.clear()
+    exchange.content_type = "application/json"
     exchange.answer(200, None, out=body)

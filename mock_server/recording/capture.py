@@ -63,8 +63,10 @@ class Recorder:
             payload = exchange.payload
             if exchange.streamed:
                 body = None
-            elif payload is not None and self.redact:
-                body = payload  # build() redacts the parsed answer; no parse of what was sent
+            elif payload is not None and self.redact and exchange.out is None:
+                body = payload  # build() redacts the parsed answer (never encoded: nothing was sent)
+            elif self.redact:
+                body = decode_body(exchange.out)  # what was sent, parsed: build() redacts it
             elif payload is not None and _one_line(exchange.out):
                 # The sandbox's own JSON goes in as it is: no parse and re-encode, which for a large answer
                 # would cost more than everything else.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import threading
@@ -228,7 +229,11 @@ def answer_from(book: ReplayBook, exchange) -> None:
     headers = [(k, str(v)) for k, v in (resp.get("headers") or {}).items() if k.lower() not in _DROPPED_HEADERS]
     content_type = next((v for k, v in headers if k.lower() == "content-type"), None)
     others = [(k, v) for k, v in headers if k.lower() != "content-type"]
-    exchange.answer(int(resp.get("status", 200)), None, [*others, ("X-Sandbox-Replay", f"seq={item.seq}")], out=data)
+    # A JSON answer is answered as a payload, so the fault steps can read and change it as they do a live one
+    # (a copy: slot_taken changes it in place, and the book must stay as recorded).
+    payload = copy.deepcopy(recorded) if isinstance(recorded, dict) else None
+    exchange.answer(int(resp.get("status", 200)), payload, [*others, ("X-Sandbox-Replay", f"seq={item.seq}")],
+                    out=None if payload is not None else data)
     exchange.content_type = content_type
 
 

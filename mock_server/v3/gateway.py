@@ -29,7 +29,7 @@ from ..recording.replay_mock import answer_from
 from .errors import answer_error
 from .exchange import BodyRefused, Exchange, done, serving
 from .loader import loader_for
-from .methods import METHODS
+from .methods import LISTING, METHODS
 
 _ORJSON_TOO_DEEP = "depth limit exceeded"  # how orjson's JSONDecodeError starts past its 1024 levels
 _INTERNAL_ERROR = {"code": 500, "status": "Internal Server Error"}  # flask-smorest's words for a 500
@@ -50,7 +50,6 @@ class V3Gateway:
         self.max_json_depth = settings.max_json_depth
         self.trace = settings.trace
         self.routes = {f"/v3/{name}".lower(): method for name, method in METHODS.items()}
-        self.listing = ", ".join(sorted(f"/v3/{name}" for name in METHODS))
         self.status_lines: dict[int, str] = {}
         call = self.replay if book is not None else self.call_method
         steps: list[tuple[str, Step]] = [
@@ -70,7 +69,7 @@ class V3Gateway:
         path = environ.get("PATH_INFO", "")
         if not path.isascii():
             path = path.encode("latin-1").decode("utf-8", "replace")  # WSGI carries the raw bytes as latin-1
-        exchange = Exchange(environ, path, environ.get("REQUEST_METHOD", "GET"))
+        exchange = Exchange(environ, path, environ.get("REQUEST_METHOD", "GET").upper())  # as werkzeug reads it
         token = serving(exchange)
         try:
             self.run(exchange)
@@ -100,7 +99,15 @@ class V3Gateway:
         for name, step in self.always:
             if trace is not None:
                 trace.append(name)
-            step(exchange)
+            try:
+                step(exchange)
+            except Exception:  # noqa: BLE001 - a bug after the answer was made
+                _log.exception("Exception on %s [%s] (%s)", exchange.path, exchange.http_method, name)
+                if name in ("apply_fault", "encode"):  # the answer is not whole: the JSON 500 instead
+                    exchange.headers.clear()
+                    exchange.streamed = False
+                    exchange.answer(500, dict(_INTERNAL_ERROR))
+                    self.encode(exchange)
 
     # --- STEPS -----------------------------------------------------------------------------------------
 
@@ -109,7 +116,7 @@ class V3Gateway:
         path = exchange.path
         method = self.routes.get(path.lower().rstrip("/"))
         if method is None:
-            exchange.fail(404, f"no such path: {path}; v3 methods: {self.listing}")
+            exchange.fail(404, f"no such path: {path}; v3 methods: {LISTING}")
             return
         canonical = f"/v3/{method.name}"
         if not path.startswith(canonical):
@@ -133,21 +140,24 @@ class V3Gateway:
             exchange.fail(401, "missing or wrong HTTP Basic credentials", [("WWW-Authenticate", REALM)])
 
     def read_json(self, exchange: Exchange) -> None:
-        """Read the body and parse it as JSON; why it is not a usable object is answered when it is loaded."""
+        """Read the body and parse it as JSON; why it is not a usable object is answered when it is loaded.
+
+        Faults decide before that answer (a transport fault fires on an invalid request too, and a rule matches on
+        what the body names), so a JSON object is parsed whatever the Content-Type says or however deep it is.
+        """
         if exchange.http_method != "POST":
             return
         if not self.read_body(exchange):
-            exchange.fail(413, f"request body over the {self.max_body_bytes}-byte limit (MOCK_MAX_BODY_BYTES)")
+            exchange.body_error = BodyRefused(
+                413, f"request body over the {self.max_body_bytes}-byte limit (MOCK_MAX_BODY_BYTES)")
             return
         data = exchange.raw
-        environ = exchange.environ
-        mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+        mimetype = exchange.environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
+        refused = self._parse(exchange, data) if data else BodyRefused(
+            400, "the request body must be a JSON object; it was empty")
         if mimetype and not _is_json(mimetype):
-            exchange.body_error = BodyRefused(415, f"Content-Type must be application/json, got {mimetype!r}")
-        elif not data:
-            exchange.body_error = BodyRefused(400, "the request body must be a JSON object; it was empty")
-        else:
-            self._parse(exchange, data)
+            refused = BodyRefused(415, f"Content-Type must be application/json, got {mimetype!r}")
+        exchange.body_error = refused
 
     def read_body(self, exchange: Exchange) -> bool:
         """Read the whole body into exchange.raw, once; False when it is over MOCK_MAX_BODY_BYTES (left unread)."""
@@ -176,22 +186,22 @@ class V3Gateway:
         exchange.raw = data
         return True
 
-    def _parse(self, exchange: Exchange, data: bytes) -> None:
+    def _parse(self, exchange: Exchange, data: bytes) -> BodyRefused | None:
+        """Parse `data` into exchange.body (any JSON object); why the method cannot take it, or None."""
         limit = self.max_json_depth
         try:
             body = orjson.loads(data)
         except orjson.JSONDecodeError as exc:
             # orjson stops at 1024 levels with its own words; beyond the limit either way, so say the limit.
             message = too_deep_message(limit) if str(exc).startswith(_ORJSON_TOO_DEEP) else f"malformed JSON: {exc}"
-            exchange.body_error = BodyRefused(400, message)
-            return
+            return BodyRefused(400, message)
+        if type(body) is not dict:
+            return BodyRefused(400, f"the request body must be a JSON object, not {type(body).__name__}")
+        exchange.body = body
         if nests_deeper(data, limit):
-            exchange.body_error = BodyRefused(400, too_deep_message(limit))
-        elif type(body) is not dict:
-            exchange.body_error = BodyRefused(400, f"the request body must be a JSON object, not {type(body).__name__}")
-        else:
-            exchange.body = body
-            exchange.trusted = True
+            return BodyRefused(400, too_deep_message(limit))
+        exchange.trusted = True  # one valid JSON object within the depth the journal keeps as it is
+        return None
 
     def load_request(self, exchange: Exchange) -> None:
         """The request message, loaded by the contract's loader (400 naming what is wrong)."""

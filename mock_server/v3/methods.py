@@ -118,3 +118,4 @@ METHODS = {m.name: m for m in (
     V3Method("GetBookingStatus", get_booking_status, contract.GetBookingStatusRequestSchema),
     V3Method("ListBookings", list_bookings, contract.ListBookingsRequestSchema),
 )}
+LISTING = ", ".join(sorted(f"/v3/{name}" for name in METHODS))

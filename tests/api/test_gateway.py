@@ -149,3 +149,59 @@ def test_a_schema_error_keyed_by_list_index_is_a_json_400(client):
     body = orjson.loads(answer.data)
     assert body["message"] == "invalid request: slot_time.0.service_id: Missing data for required field."
     assert body["errors"] == {"json": {"slot_time": {"0": {"service_id": ["Missing data for required field."]}}}}
+
+
+# ---- review findings: what the Flask pipeline did and the gateway must keep ----
+
+def test_with_pii_redaction_a_400_keyed_by_list_index_is_answered_and_journalled(tmp_path):
+    app = create_app({"recordings_dir": str(tmp_path), "recording": "r", "redact_pii": True})
+    answer = app.test_client().post("/v3/BatchAvailabilityLookup", json={"merchant_id": "m", "slot_time": [{}]})
+    assert answer.status_code == 400
+    (record,) = [json.loads(line) for line in journal_file(app).read_text().splitlines()]
+    assert record["response"]["status"] == 400 and "0" in record["response"]["body"]["errors"]["json"]["slot_time"]
+
+
+@pytest.mark.parametrize("content_type,depth", [("text/plain", 100), ("application/json", 3)],
+                         ids=["sent as text", "deeper than the limit"])
+def test_a_fault_rule_matches_a_body_the_method_would_refuse(content_type, depth):
+    client = create_app({"record": False, "max_json_depth": depth}).test_client()
+    rule = {"method": "*", "kind": "http_error", "status": 503, "match": {"merchant_id": "salon-002"}}
+    assert client.post("/_admin/faults", json=rule).status_code == 201
+    body = {"merchant_id": "salon-002", "slot_time": [{"service_id": "s", "start_sec": "1", "resource_ids": {}}]}
+    answer = client.post("/v3/BatchAvailabilityLookup", data=orjson.dumps(body), content_type=content_type)
+    assert answer.status_code == 503 and "sandbox fault f1" in answer.get_json()["message"]
+    client.delete("/_admin/faults")
+    refused = client.post("/v3/BatchAvailabilityLookup", data=orjson.dumps(body), content_type=content_type)
+    assert refused.status_code == (415 if content_type == "text/plain" else 400)
+
+
+def test_a_magic_email_tag_fires_on_a_body_sent_as_text(app, client):
+    body = create_body(find_slot(app.extensions["mock_server"], vertical="classes"), 1)
+    body["user_information"]["email"] = "qa+http_503@example.com"
+    answer = client.post("/v3/CreateBooking", data=orjson.dumps(body), content_type="text/plain")
+    assert answer.status_code == 503
+
+
+def test_faults_change_a_replayed_answer_as_they_change_a_live_one(tmp_path, app, client):
+    body = lookup_body(app, 1)
+    assert client.post("/v3/BatchAvailabilityLookup", json=body).get_json()["slot_time_availability"][0]["available"]
+    replay = create_app({"recordings_dir": str(tmp_path / "r"), "replay": str(journal_file(app))}).test_client()
+    rule = {"method": "BatchAvailabilityLookup", "kind": "slot_taken", "times": 1}
+    assert replay.post("/_admin/faults", json=rule).status_code == 201
+    taken = replay.post("/v3/BatchAvailabilityLookup", json=body)
+    assert taken.get_json()["slot_time_availability"][0]["available"] is False
+    again = replay.post("/v3/BatchAvailabilityLookup", json=body)  # the rule is spent; the book is as recorded
+    assert again.get_json()["slot_time_availability"][0]["available"] is True
+
+
+def test_a_lower_case_http_method_is_read_as_werkzeug_reads_it(app):
+    seen = []
+    out = app({"REQUEST_METHOD": "get", "PATH_INFO": "/v3/HealthCheck", "SERVER_NAME": "x", "SERVER_PORT": "80",
+               "wsgi.input": None, "wsgi.url_scheme": "http"}, lambda status, headers: seen.append(status))
+    assert seen == ["200 OK"] and b"".join(out) == b"{}"
+
+
+def test_a_path_next_to_v3_is_a_404_naming_the_methods(client):
+    answer = client.get("/v3x")
+    assert answer.status_code == 404
+    assert answer.get_json()["message"].startswith("no such path: /v3x; v3 methods: /v3/BatchAvailabilityLookup")
