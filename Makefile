@@ -26,9 +26,10 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -m "not e2e"
 
-## lint: ruff (style, imports, likely bugs) and mypy (types)
+## lint: ruff (style, imports, likely bugs; formatting) and mypy (types; strict on mock_server/domain)
 lint: $(STAMP)
 	$(BIN)/ruff check mock_server app.py bench tests
+	$(BIN)/ruff format --check mock_server app.py bench tests
 	$(BIN)/mypy
 
 ## bench: throughput and latency figures (run by hand)

@@ -11,8 +11,18 @@ from flask import Flask, Response, request
 
 def default_answer(slots: int = 10) -> bytes:
     """A 10-slot BatchAvailabilityLookup answer, used when the harness passes none."""
-    entries = [{"slot_time": {"service_id": "dinner", "start_sec": str(1767279600 + i * 1800), "duration_sec": "5400",
-                              "resource_ids": {"party_size": 2}}, "available": True} for i in range(slots)]
+    entries = [
+        {
+            "slot_time": {
+                "service_id": "dinner",
+                "start_sec": str(1767279600 + i * 1800),
+                "duration_sec": "5400",
+                "resource_ids": {"party_size": 2},
+            },
+            "available": True,
+        }
+        for i in range(slots)
+    ]
     return json.dumps({"slot_time_availability": entries}, separators=(",", ":")).encode()
 
 

@@ -27,13 +27,16 @@ def run(bench, with_wiremock: bool) -> None:
     plan, tmp = bench.plan, bench.tmp
     jar = wiremock_jar(plan.install_wiremock) if with_wiremock else None
     if with_wiremock and jar is None:
-        bench.out["notes"].append("WireMock skipped (needs java, npm and the npm package `wiremock` in "
-                                  ".cache/bench/wiremock; quick mode only uses an already installed copy)")
+        bench.out["notes"].append(
+            "WireMock skipped (needs java, npm and the npm package `wiremock` in "
+            ".cache/bench/wiremock; quick mode only uses an already installed copy)"
+        )
     with ExitStack() as stack:
         on = stack.enter_context(procs.sandbox(tmp, record=1))
         off = stack.enter_context(procs.sandbox(tmp, record=0))
-        books = stack.enter_context(procs.sandbox(tmp, record=1, fixture=str(procs.cached_fixture(*BOOKING_FIXTURE)),
-                                                  ready_timeout=300))
+        books = stack.enter_context(
+            procs.sandbox(tmp, record=1, fixture=str(procs.cached_fixture(*BOOKING_FIXTURE)), ready_timeout=300)
+        )
         work = workloads.discover(on.port)
         bench.bal_body, camel = work.bal_body, workloads.camel_case(work.bal_body)
         answer = workloads.check_bal(on.port, work.bal_body)
@@ -54,17 +57,29 @@ def run(bench, with_wiremock: bool) -> None:
             ("bal_rec_off", "BAL sandbox, recording off", lambda t: bench.bal("", t, off.port, work.bal_body)),
             ("bal_echo", "BAL echo (bare Flask, granian)", lambda t: bench.bal("", t, echo.port, work.bal_body)),
             ("bal_raw", "BAL raw WSGI callable, granian", lambda t: bench.bal("", t, raw.port, work.bal_body)),
-            ("booking_rec_on", "Create+cancel sandbox, recording on",
-             lambda t: bench.booking("", t, on.port, work.booking_slots)),
+            (
+                "booking_rec_on",
+                "Create+cancel sandbox, recording on",
+                lambda t: bench.booking("", t, on.port, work.booking_slots),
+            ),
             ("create_plain", "CreateBooking, recording on", lambda t: creates(bench, t, books.port, spots, "")),
-            ("create_payment", "CreateBooking + payment_information",
-             lambda t: creates(bench, t, books.port, spots, workloads.PAYMENT_JSON)),
+            (
+                "create_payment",
+                "CreateBooking + payment_information",
+                lambda t: creates(bench, t, books.port, spots, workloads.PAYMENT_JSON),
+            ),
         ]
         if jar is not None:
             wiremock = stack.enter_context(start_wiremock(tmp, jar, bench.answer_path))
             bench.gen.bal("warm-up", wiremock.port, work.bal_body, AUTH_HEADER, WIREMOCK_WARMUP_S, bench.connections)
-            scenarios.insert(6, ("bal_wiremock", "BAL WireMock stub (JIT-warm)",
-                                 lambda t: bench.bal("", t, wiremock.port, work.bal_body)))
+            scenarios.insert(
+                6,
+                (
+                    "bal_wiremock",
+                    "BAL WireMock stub (JIT-warm)",
+                    lambda t: bench.bal("", t, wiremock.port, work.bal_body),
+                ),
+            )
         runs: dict[str, list] = {}
         for number in range(1, plan.rounds + 1):
             print(f"  round {number}/{plan.rounds}", flush=True)
@@ -74,8 +89,9 @@ def run(bench, with_wiremock: bool) -> None:
         bench.out["results"][key] = report.median_of(results)
     for key in ("create_plain", "create_payment"):
         if bench.out["results"][key]["counters"].get("failures"):
-            bench.out["notes"].append(f"{key}: some CreateBooking calls failed (open spots ran out?); "
-                                      "its figure mixes in the failure path")
+            bench.out["notes"].append(
+                f"{key}: some CreateBooking calls failed (open spots ran out?); its figure mixes in the failure path"
+            )
     journal = sum(p.stat().st_size for p in (tmp / "recordings").rglob("*") if p.is_file())
     bench.out["recording_journal_bytes"] = journal
     if not journal:
@@ -97,10 +113,20 @@ def creates(bench, title: str, port: int, spots: list[str], payment: str) -> loa
     connections, stamp = bench.connections, f"create-{time.time_ns()}"
     split = len(spots) * 4 // 5  # the warm-up books from the tail, the measured run from the head
     try:
-        bench.gen.booking("warm-up", port, spots[split:], f"{stamp}-w", AUTH_HEADER, bench.plan.warmup,
-                          connections, keep=True, payment=payment)
-        result = bench.gen.booking(title, port, spots[:split], stamp, AUTH_HEADER, bench.plan.duration,
-                                   connections, keep=True, payment=payment)
+        bench.gen.booking(
+            "warm-up",
+            port,
+            spots[split:],
+            f"{stamp}-w",
+            AUTH_HEADER,
+            bench.plan.warmup,
+            connections,
+            keep=True,
+            payment=payment,
+        )
+        result = bench.gen.booking(
+            title, port, spots[:split], stamp, AUTH_HEADER, bench.plan.duration, connections, keep=True, payment=payment
+        )
     finally:
         workloads.reset(port)
     return bench.keep_result("", result)
@@ -110,9 +136,10 @@ def start_wiremock(tmp: Path, jar: Path, answer_path: Path) -> procs.Server:
     """WireMock serving the sandbox's own lookup answer as a canned stub."""
     root = tmp / "wiremock"
     (root / "mappings").mkdir(parents=True, exist_ok=True)
-    stub = {"request": {"method": "POST", "urlPath": "/v3/BatchAvailabilityLookup"},
-            "response": {"status": 200, "body": answer_path.read_text(),
-                         "headers": {"Content-Type": "application/json"}}}
+    stub = {
+        "request": {"method": "POST", "urlPath": "/v3/BatchAvailabilityLookup"},
+        "response": {"status": 200, "body": answer_path.read_text(), "headers": {"Content-Type": "application/json"}},
+    }
     (root / "mappings" / "bal.json").write_text(json.dumps(stub))
     return procs.wiremock(tmp, jar, root)
 
@@ -126,8 +153,11 @@ def wiremock_jar(install: bool) -> Path | None:
     if not jars and install:
         prefix.mkdir(parents=True, exist_ok=True)
         try:
-            subprocess.run(["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--silent",
-                            "wiremock@3"], capture_output=True, timeout=120)
+            subprocess.run(
+                ["npm", "install", "--prefix", str(prefix), "--no-audit", "--no-fund", "--silent", "wiremock@3"],
+                capture_output=True,
+                timeout=120,
+            )
         except (OSError, subprocess.TimeoutExpired):
             return None
         jars = sorted(prefix.glob("node_modules/wiremock/**/*.jar"))

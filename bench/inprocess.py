@@ -1,7 +1,7 @@
 """Where the time goes, without a network: µs per request of the WSGI app, and an optional cProfile.
 
-    .venv/bin/python bench/inprocess.py            # µs/request: sandbox (recording on/off) vs the bare echo
-    .venv/bin/python bench/inprocess.py --profile  # plus the top functions of the sandbox's BAL path
+.venv/bin/python bench/inprocess.py            # µs/request: sandbox (recording on/off) vs the bare echo
+.venv/bin/python bench/inprocess.py --profile  # plus the top functions of the sandbox's BAL path
 """
 
 from __future__ import annotations
@@ -29,12 +29,27 @@ PAGE = 10
 
 def environ(path: str, body: bytes) -> dict:
     """A minimal WSGI environ for one authenticated JSON POST."""
-    return {"REQUEST_METHOD": "POST", "PATH_INFO": path, "QUERY_STRING": "", "SERVER_NAME": "127.0.0.1",
-            "SERVER_PORT": "8080", "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http",
-            "REMOTE_ADDR": "127.0.0.1", "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
-            "HTTP_HOST": "127.0.0.1:8080", "HTTP_AUTHORIZATION": AUTH_HEADER, "HTTP_USER_AGENT": "bench",
-            "wsgi.input": io.BytesIO(body), "wsgi.errors": sys.stderr, "wsgi.version": (1, 0),
-            "wsgi.multithread": True, "wsgi.multiprocess": False, "wsgi.run_once": False}
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8080",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "REMOTE_ADDR": "127.0.0.1",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_HOST": "127.0.0.1:8080",
+        "HTTP_AUTHORIZATION": AUTH_HEADER,
+        "HTTP_USER_AGENT": "bench",
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.errors": sys.stderr,
+        "wsgi.version": (1, 0),
+        "wsgi.multithread": True,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+    }
 
 
 def call(app, path: str, body: bytes) -> tuple[str, bytes]:
@@ -71,9 +86,15 @@ def bal_body(app) -> bytes:
         feed = client.get(f"/feeds/availability.json?merchant_id={merchant['merchant_id']}", headers=headers).json
         entries = [a for sa in feed["service_availability"] for a in sa["availability"]][:PAGE]
         if len(entries) == PAGE:
-            slot_times = [{"service_id": a["service_id"], "start_sec": str(a["start_sec"]),
-                           "duration_sec": str(a["duration_sec"]), "resource_ids": resource_ids(a)}
-                          for a in entries]
+            slot_times = [
+                {
+                    "service_id": a["service_id"],
+                    "start_sec": str(a["start_sec"]),
+                    "duration_sec": str(a["duration_sec"]),
+                    "resource_ids": resource_ids(a),
+                }
+                for a in entries
+            ]
             return json.dumps({"merchant_id": merchant["merchant_id"], "slot_time": slot_times}).encode()
     raise RuntimeError("no merchant with a 10-slot page")
 
@@ -86,14 +107,23 @@ def booking_cycles(app, n: int):
     for group in client.get("/feeds/availability.json", headers=headers).json["service_availability"]:
         for a in group["availability"]:
             if a["spots_open"] > 0 and a["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS":
-                slots.append({"merchant_id": a["merchant_id"], "service_id": a["service_id"],
-                              "start_sec": str(a["start_sec"]), "duration_sec": str(a["duration_sec"]),
-                              "resources": resource_ids(a)})
+                slots.append(
+                    {
+                        "merchant_id": a["merchant_id"],
+                        "service_id": a["service_id"],
+                        "start_sec": str(a["start_sec"]),
+                        "duration_sec": str(a["duration_sec"]),
+                        "resources": resource_ids(a),
+                    }
+                )
     user = {"given_name": "Bench", "family_name": "User", "telephone": "+1 555-010-0101", "email": "b@example.com"}
 
     def cycle(i: int) -> None:
-        body = {"slot": slots[i % len(slots)], "idempotency_token": f"t-{i}-{time.time_ns()}",
-                "user_information": {"user_id": f"u-{i}", **user}}
+        body = {
+            "slot": slots[i % len(slots)],
+            "idempotency_token": f"t-{i}-{time.time_ns()}",
+            "user_information": {"user_id": f"u-{i}", **user},
+        }
         status, answer = call(app, "/v3/CreateBooking", json.dumps(body).encode())
         booking = json.loads(answer).get("booking")
         if booking:
@@ -140,8 +170,10 @@ def main(argv=None) -> int:
         began = time.perf_counter()
         for i in range(args.n // 2):
             cycle(i)
-        print(f"{'create+cancel, rec. on':24s} {(time.perf_counter() - began) / args.n * 1e6:7.1f} µs/request "
-              "(incl. the harness's JSON work)")
+        print(
+            f"{'create+cancel, rec. on':24s} {(time.perf_counter() - began) / args.n * 1e6:7.1f} µs/request "
+            "(incl. the harness's JSON work)"
+        )
         if args.profile:
             profiler = cProfile.Profile()
             profiler.runcall(lambda: [call(on, "/v3/BatchAvailabilityLookup", body) for _ in range(args.n)])

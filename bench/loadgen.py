@@ -53,8 +53,11 @@ def ensure_wrk() -> str | None:
     if os.geteuid() != 0 or not shutil.which("apt-get"):
         return None
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
-    for argv in (["apt-get", "install", "-y", "-q", "wrk"], ["apt-get", "update", "-q"],
-                 ["apt-get", "install", "-y", "-q", "wrk"]):
+    for argv in (
+        ["apt-get", "install", "-y", "-q", "wrk"],
+        ["apt-get", "update", "-q"],
+        ["apt-get", "install", "-y", "-q", "wrk"],
+    ):
         try:
             done = subprocess.run(argv, env=env, capture_output=True, timeout=180)
         except (OSError, subprocess.TimeoutExpired):
@@ -76,29 +79,69 @@ class Wrk:
         """Repeat one BatchAvailabilityLookup request."""
         path = self.work_dir / "bal-body.json"
         path.write_bytes(body)
-        return self._run(scenario, port, "/v3/BatchAvailabilityLookup", "bal.lua", [str(path), auth],
-                         duration, connections)
+        return self._run(
+            scenario, port, "/v3/BatchAvailabilityLookup", "bal.lua", [str(path), auth], duration, connections
+        )
 
-    def booking(self, scenario: str, port: int, slots: list[str], prefix: str, auth: str, duration: float,
-                connections: int, keep: bool = False, payment: str = "") -> Result:
+    def booking(
+        self,
+        scenario: str,
+        port: int,
+        slots: list[str],
+        prefix: str,
+        auth: str,
+        duration: float,
+        connections: int,
+        keep: bool = False,
+        payment: str = "",
+    ) -> Result:
         """CreateBooking + cancel cycles over the given Slot JSON strings (keep: no cancels; payment: its JSON)."""
         path = self.work_dir / "booking-slots.txt"
         path.write_text("\n".join(slots) + "\n")
-        return self._run(scenario, port, "/", "booking.lua",
-                         [str(path), prefix, auth, "keep" if keep else "", payment], duration, connections)
+        return self._run(
+            scenario,
+            port,
+            "/",
+            "booking.lua",
+            [str(path), prefix, auth, "keep" if keep else "", payment],
+            duration,
+            connections,
+        )
 
     def _run(self, scenario, port, url_path, script, args, duration, connections) -> Result:
-        argv = [self.binary, "-t1", f"-c{connections}", f"-d{max(1, round(duration))}s", "--timeout", "10s",
-                "-s", str(LUA / script), f"http://{HOST}:{port}{url_path}", "--", *args]
+        argv = [
+            self.binary,
+            "-t1",
+            f"-c{connections}",
+            f"-d{max(1, round(duration))}s",
+            "--timeout",
+            "10s",
+            "-s",
+            str(LUA / script),
+            f"http://{HOST}:{port}{url_path}",
+            "--",
+            *args,
+        ]
         out = subprocess.run(argv, capture_output=True, text=True, timeout=duration + 60)
         line = next((ln for ln in out.stdout.splitlines() if ln.startswith("BENCH_JSON ")), None)
         if line is None:
             raise RuntimeError(f"wrk gave no result (exit {out.returncode}): {out.stderr[-500:] or out.stdout[-500:]}")
         data = json.loads(line.removeprefix("BENCH_JSON "))
         lat = {k: v / 1000 for k, v in data["latency_us"].items()}
-        return Result(scenario, self.name, connections, data["duration_us"] / 1e6, data["requests"],
-                      sum(data["errors"].values()), lat["p50"], lat["p90"], lat["p99"], lat["mean"], lat["max"],
-                      {k: v for k, v in data["counters"].items() if v} | _nonzero(data["errors"]))
+        return Result(
+            scenario,
+            self.name,
+            connections,
+            data["duration_us"] / 1e6,
+            data["requests"],
+            sum(data["errors"].values()),
+            lat["p50"],
+            lat["p90"],
+            lat["p99"],
+            lat["mean"],
+            lat["max"],
+            {k: v for k, v in data["counters"].items() if v} | _nonzero(data["errors"]),
+        )
 
 
 def _nonzero(errors: dict) -> dict:
@@ -119,8 +162,18 @@ class PythonLoad:
 
         return self._run(scenario, port, iteration, duration, connections)
 
-    def booking(self, scenario: str, port: int, slots: list[str], prefix: str, auth: str, duration: float,
-                connections: int, keep: bool = False, payment: str = "") -> Result:
+    def booking(
+        self,
+        scenario: str,
+        port: int,
+        slots: list[str],
+        prefix: str,
+        auth: str,
+        duration: float,
+        connections: int,
+        keep: bool = False,
+        payment: str = "",
+    ) -> Result:
         """CreateBooking + cancel cycles over the given Slot JSON strings (keep: no cancels; payment: its JSON)."""
         headers = {"Content-Type": "application/json", "Authorization": auth}
         numbers = itertools.count(1)
@@ -128,9 +181,11 @@ class PythonLoad:
 
         def iteration(send, counters):
             n = next(numbers)
-            body = (f'{{"slot":{slots[(n - 1) % len(slots)]},"user_information":{{"user_id":"{prefix}-u{n}",'
-                    f'"given_name":"Bench","family_name":"User","telephone":"+1 555-010-0101",'
-                    f'"email":"bench@example.com"}},{extra}"idempotency_token":"{prefix}-t{n}"}}')
+            body = (
+                f'{{"slot":{slots[(n - 1) % len(slots)]},"user_information":{{"user_id":"{prefix}-u{n}",'
+                f'"given_name":"Bench","family_name":"User","telephone":"+1 555-010-0101",'
+                f'"email":"bench@example.com"}},{extra}"idempotency_token":"{prefix}-t{n}"}}'
+            )
             status, answer = send("/v3/CreateBooking", body.encode(), headers)
             booking = json.loads(answer).get("booking") if status == 200 else None
             if not booking:
@@ -148,8 +203,7 @@ class PythonLoad:
 
     def _run(self, scenario, port, iteration, duration, connections) -> Result:
         stop_at = time.perf_counter() + duration
-        per_thread = [{"lat": [], "errors": 0, "creates": 0, "cancels": 0, "failures": 0}
-                      for _ in range(connections)]
+        per_thread = [{"lat": [], "errors": 0, "creates": 0, "cancels": 0, "failures": 0} for _ in range(connections)]
 
         def worker(state):
             conn = http.client.HTTPConnection(HOST, port, timeout=10)
@@ -181,9 +235,20 @@ class PythonLoad:
         elapsed = time.perf_counter() - began
         lat = sorted(x * 1000 for s in per_thread for x in s["lat"])
         counters = {k: sum(s[k] for s in per_thread) for k in ("creates", "cancels", "failures")}
-        return Result(scenario, self.name, connections, elapsed, len(lat), sum(s["errors"] for s in per_thread),
-                      _pct(lat, 50), _pct(lat, 90), _pct(lat, 99), sum(lat) / len(lat) if lat else 0.0,
-                      lat[-1] if lat else 0.0, {k: v for k, v in counters.items() if v})
+        return Result(
+            scenario,
+            self.name,
+            connections,
+            elapsed,
+            len(lat),
+            sum(s["errors"] for s in per_thread),
+            _pct(lat, 50),
+            _pct(lat, 90),
+            _pct(lat, 99),
+            sum(lat) / len(lat) if lat else 0.0,
+            lat[-1] if lat else 0.0,
+            {k: v for k, v in counters.items() if v},
+        )
 
 
 def _pct(ordered: list[float], p: float) -> float:

@@ -38,8 +38,9 @@ def _venv_bin(name: str) -> str:
 class Server:
     """A server started in its own session; stopped by killing its whole process group."""
 
-    def __init__(self, name: str, argv: list[str], env: dict, log_dir: Path, ready_path: str,
-                 ready_timeout: float = 60.0):
+    def __init__(
+        self, name: str, argv: list[str], env: dict, log_dir: Path, ready_path: str, ready_timeout: float = 60.0
+    ):
         self.name, self.argv, self.env, self.ready_path = name, argv, env, ready_path
         self.log_path = log_dir / f"{name}.log"
         self.ready_timeout = ready_timeout
@@ -53,8 +54,15 @@ class Server:
         env = {k: v.replace("{port}", str(self.port)) for k, v in self.env.items()}
         began = time.perf_counter()
         with open(self.log_path, "ab") as log:
-            self.proc = subprocess.Popen(argv, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-                                         stdin=subprocess.DEVNULL, start_new_session=True)
+            self.proc = subprocess.Popen(
+                argv,
+                cwd=ROOT,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         while time.perf_counter() - began < self.ready_timeout:
             if self.proc.poll() is not None:
                 break
@@ -101,8 +109,11 @@ class Server:
         rss = {pid: _proc_kb(f"/proc/{pid}/status", "VmRSS") for pid in pids}
         pss = sum(_proc_kb(f"/proc/{pid}/smaps_rollup", "Pss") for pid in pids)
         worker = max(rss, default=0)  # the newest process is the forked worker
-        return {"worker_rss_mb": round(rss.get(worker, 0) / 1024, 1),
-                "group_rss_mb": round(sum(rss.values()) / 1024, 1), "group_pss_mb": round(pss / 1024, 1)}
+        return {
+            "worker_rss_mb": round(rss.get(worker, 0) / 1024, 1),
+            "group_rss_mb": round(sum(rss.values()) / 1024, 1),
+            "group_pss_mb": round(pss / 1024, 1),
+        }
 
     def __enter__(self) -> Server:
         return self.start()
@@ -132,12 +143,25 @@ def _proc_kb(path: str, key: str) -> int:
     return 0
 
 
-def sandbox(log_dir: Path, record: int = 1, fixture: str = "", ready_timeout: float = 60.0,
-            threads: int = THREADS, log_level: str = "INFO") -> Server:
+def sandbox(
+    log_dir: Path,
+    record: int = 1,
+    fixture: str = "",
+    ready_timeout: float = 60.0,
+    threads: int = THREADS,
+    log_level: str = "INFO",
+) -> Server:
     """`python app.py` as users run it (Basic auth on, access log on); recording on or off, journals in a temp dir."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOCK_")}
-    env.update(MOCK_HOST=HOST, MOCK_PORT="{port}", MOCK_BASIC_AUTH=BASIC_AUTH, MOCK_RECORD=str(record),
-               MOCK_RECORDINGS_DIR=str(log_dir / "recordings"), MOCK_LOG_LEVEL=log_level, MOCK_THREADS=str(threads))
+    env.update(
+        MOCK_HOST=HOST,
+        MOCK_PORT="{port}",
+        MOCK_BASIC_AUTH=BASIC_AUTH,
+        MOCK_RECORD=str(record),
+        MOCK_RECORDINGS_DIR=str(log_dir / "recordings"),
+        MOCK_LOG_LEVEL=log_level,
+        MOCK_THREADS=str(threads),
+    )
     if fixture:
         env["MOCK_FIXTURE"] = fixture
     name = f"sandbox-record{record}-t{threads}" + (f"-{Path(fixture).stem}" if fixture else "")
@@ -148,15 +172,44 @@ def echo(log_dir: Path, answer_path: Path, threads: int = THREADS, raw: bool = F
     """The bare Flask echo (raw: the bare WSGI callable) under granian: 1 worker, the sandbox's threads and backlog."""
     env = {**os.environ, "BENCH_ECHO_BODY": str(answer_path)}
     target = "bench.raw_app:app" if raw else "bench.echo_app:app"
-    argv = [_venv_bin("granian"), "--interface", "wsgi", "--workers", "1", "--blocking-threads", str(threads),
-            "--backlog", "2048", "--host", HOST, "--port", "{port}", "--log-level", "warning", "--no-ws", target]
+    argv = [
+        _venv_bin("granian"),
+        "--interface",
+        "wsgi",
+        "--workers",
+        "1",
+        "--blocking-threads",
+        str(threads),
+        "--backlog",
+        "2048",
+        "--host",
+        HOST,
+        "--port",
+        "{port}",
+        "--log-level",
+        "warning",
+        "--no-ws",
+        target,
+    ]
     return Server(f"{'raw' if raw else 'echo'}-granian-t{threads}", argv, env, log_dir, "/_admin/health")
 
 
 def wiremock(log_dir: Path, jar: Path, root_dir: Path) -> Server:
     """WireMock serving the canned stubs under root_dir, request journal off."""
-    argv = ["java", "-jar", str(jar), "--port", "{port}", "--bind-address", HOST, "--root-dir", str(root_dir),
-            "--disable-banner", "--no-request-journal", "--disable-request-logging"]
+    argv = [
+        "java",
+        "-jar",
+        str(jar),
+        "--port",
+        "{port}",
+        "--bind-address",
+        HOST,
+        "--root-dir",
+        str(root_dir),
+        "--disable-banner",
+        "--no-request-journal",
+        "--disable-request-logging",
+    ]
     return Server("wiremock", argv, dict(os.environ), log_dir, "/__admin/health", ready_timeout=60)
 
 
@@ -169,9 +222,25 @@ def cached_fixture(merchants: int, days: int, seed: int = 42) -> Path:
         return path
     CACHE.mkdir(parents=True, exist_ok=True)
     partial = path.with_suffix(".partial")
-    out = subprocess.run([_venv_bin("rwg-sandbox"), "fixtures", "generate", "--seed", str(seed), "--merchants",
-                          str(merchants), "--days", str(days), "--out", str(partial)],
-                         cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    out = subprocess.run(
+        [
+            _venv_bin("rwg-sandbox"),
+            "fixtures",
+            "generate",
+            "--seed",
+            str(seed),
+            "--merchants",
+            str(merchants),
+            "--days",
+            str(days),
+            "--out",
+            str(partial),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     match = re.search(r"(\d+) slots", out)
     print(f"  generated {path.name}: {match.group(1) if match else '?'} slots", flush=True)
     partial.rename(path)

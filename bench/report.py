@@ -63,41 +63,60 @@ def scaling_ratios(scaling: list[dict]) -> dict:
 
 def print_report(out: dict) -> None:
     """The compact tables: scenarios, scaling, start-up, ratios, notes."""
-    print(f"\nload generator: {out['meta']['loadgen']}" + (
-        "  (percentiles corrected for coordinated omission: a stall also counts for the requests a steady "
-        "client would have sent meanwhile)" if out["meta"]["loadgen"] == "wrk" else
-        "  (Python fallback: slower than wrk, understates the servers; raw percentiles, a stall counts once)"))
+    print(
+        f"\nload generator: {out['meta']['loadgen']}"
+        + (
+            "  (percentiles corrected for coordinated omission: a stall also counts for the requests a steady "
+            "client would have sent meanwhile)"
+            if out["meta"]["loadgen"] == "wrk"
+            else "  (Python fallback: slower than wrk, understates the servers; raw percentiles, a stall counts once)"
+        )
+    )
     head = f"{'scenario':<40} {'conns':>5} {'req/s':>8} {'p50':>7} {'p90':>7} {'p99':>7}  (ms)  notes"
     print(head + "\n" + "-" * len(head))
     for r in out["results"].values():
         rounds = f"rounds: {', '.join(f'{x:.0f}' for x in r['rounds_rps'])} " if r.get("rounds_rps") else ""
-        print(f"{r['scenario']:<40} {r['connections']:>5} {r['rps']:>8.0f} {r['p50_ms']:>7.2f} {r['p90_ms']:>7.2f} "
-              f"{r['p99_ms']:>7.2f}        {rounds}{_notes(r)}")
+        print(
+            f"{r['scenario']:<40} {r['connections']:>5} {r['rps']:>8.0f} {r['p50_ms']:>7.2f} {r['p90_ms']:>7.2f} "
+            f"{r['p99_ms']:>7.2f}        {rounds}{_notes(r)}"
+        )
     if out["scaling"]:
-        head = (f"\n{'fixture':<8} {'slots':>9} {'bookings':>9} {'ready s':>8} {'RSS MB':>8} {'PSS MB':>8}  "
-                f"{'BAL p50':>8} {'BAL p99':>8} {'book p50':>9} {'book p99':>9}  "
-                "(ms; RSS = worker, PSS = group; medians of the rounds)")
+        head = (
+            f"\n{'fixture':<8} {'slots':>9} {'bookings':>9} {'ready s':>8} {'RSS MB':>8} {'PSS MB':>8}  "
+            f"{'BAL p50':>8} {'BAL p99':>8} {'book p50':>9} {'book p99':>9}  "
+            "(ms; RSS = worker, PSS = group; medians of the rounds)"
+        )
         print(head)
         for s in out["scaling"]:
             bal, book = s.get("bal", {}), s.get("booking", {})
             filled = s.get("memory_filled_mb", {})
-            print(f"{s['size']:<8} {s['slots']:>9} {s.get('bookings', 0):>9} {s['ready_s']:>8.2f} "
-                  f"{s['worker_rss_mb']:>8.0f} {s['group_pss_mb']:>8.0f}  {bal.get('p50_ms', 0):>8.2f} "
-                  f"{bal.get('p99_ms', 0):>8.2f} {book.get('p50_ms', 0):>9.2f} {book.get('p99_ms', 0):>9.2f}")
+            print(
+                f"{s['size']:<8} {s['slots']:>9} {s.get('bookings', 0):>9} {s['ready_s']:>8.2f} "
+                f"{s['worker_rss_mb']:>8.0f} {s['group_pss_mb']:>8.0f}  {bal.get('p50_ms', 0):>8.2f} "
+                f"{bal.get('p99_ms', 0):>8.2f} {book.get('p50_ms', 0):>9.2f} {book.get('p99_ms', 0):>9.2f}"
+            )
             if filled:
-                print(f"{'':<8} with its {s['bookings']} bookings (filled in {s['fill_s']} s): worker RSS "
-                      f"{filled['worker_rss_mb']:.0f} MB, group PSS {filled['group_pss_mb']:.0f} MB")
+                print(
+                    f"{'':<8} with its {s['bookings']} bookings (filled in {s['fill_s']} s): worker RSS "
+                    f"{filled['worker_rss_mb']:.0f} MB, group PSS {filled['group_pss_mb']:.0f} MB"
+                )
     if out.get("threads"):
-        print(f"\n{'threads':>7} {'sandbox req/s':>14} {'p99':>7} {'echo req/s':>11} {'p99':>7} {'ratio':>6}  "
-              "(BAL, recording on; ms)")
+        print(
+            f"\n{'threads':>7} {'sandbox req/s':>14} {'p99':>7} {'echo req/s':>11} {'p99':>7} {'ratio':>6}  "
+            "(BAL, recording on; ms)"
+        )
         for row in out["threads"]:
             sandbox, echo = row["sandbox"], row["echo"]
-            print(f"{row['threads']:>7} {sandbox['rps']:>14.0f} {sandbox['p99_ms']:>7.2f} {echo['rps']:>11.0f} "
-                  f"{echo['p99_ms']:>7.2f} {sandbox['rps'] / echo['rps']:>6.2f}")
+            print(
+                f"{row['threads']:>7} {sandbox['rps']:>14.0f} {sandbox['p99_ms']:>7.2f} {echo['rps']:>11.0f} "
+                f"{echo['p99_ms']:>7.2f} {sandbox['rps'] / echo['rps']:>6.2f}"
+            )
     if out["startup"].get("ready_s"):
         runs = out["startup"]["ready_s"]
-        print(f"\nstart-up to ready, default fixture: median {statistics.median(runs):.2f} s "
-              f"(runs: {', '.join(f'{x:.2f}' for x in runs)}); memory {out['startup'].get('memory_mb', {})}")
+        print(
+            f"\nstart-up to ready, default fixture: median {statistics.median(runs):.2f} s "
+            f"(runs: {', '.join(f'{x:.2f}' for x in runs)}); memory {out['startup'].get('memory_mb', {})}"
+        )
     print("\nratios:")
     for label, value in {**out["ratios"], **out["scaling_ratios"]}.items():
         print(f"  {label:<40} {value:.2f}x")

@@ -37,14 +37,22 @@ class Plan:
 
 
 FULL = Plan(duration=10, warmup=2, scale_duration=5, sizes=(("1k", 3, 8), ("1M", 340, 60)))
-QUICK = Plan(duration=4, warmup=1, scale_duration=3, sizes=(("1k", 3, 8), ("100k", 34, 60)), rounds=2, bookings=10_000,
-             install_wiremock=False)
+QUICK = Plan(
+    duration=4,
+    warmup=1,
+    scale_duration=3,
+    sizes=(("1k", 3, 8), ("100k", 34, 60)),
+    rounds=2,
+    bookings=10_000,
+    install_wiremock=False,
+)
 # name (as in --only and --no-<name>) -> (title, Bench method), in running order.
-SECTIONS = {"startup": ("start-up", "startup"),
-            "head_to_head": ("sandbox, its no-cliff variants and the baselines, alternating rounds",
-                             "head_to_head"),
-            "threads": ("thread sweep", "thread_sweep"),
-            "scaling": ("scaling", "scaling")}
+SECTIONS = {
+    "startup": ("start-up", "startup"),
+    "head_to_head": ("sandbox, its no-cliff variants and the baselines, alternating rounds", "head_to_head"),
+    "threads": ("thread sweep", "thread_sweep"),
+    "scaling": ("scaling", "scaling"),
+}
 STANDALONE = ("startup", "head_to_head", "scaling")  # sections that need no other section's results
 SCALE_CONNECTIONS = 4  # few connections: latency at a modest load, not saturation
 
@@ -61,12 +69,13 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="rwg-bench-") as tmp:
         tmp = Path(tmp)
         gen = loadgen.pick(args.loadgen, tmp)
-        out = {"meta": meta(args, plan, gen), "results": {}, "scaling": [], "threads": [], "startup": {},
-               "notes": []}
+        out = {"meta": meta(args, plan, gen), "results": {}, "scaling": [], "threads": [], "startup": {}, "notes": []}
         print(f"rwg-sandbox benchmark ({'quick' if args.quick else 'full'}), load generator: {gen.name}", flush=True)
         if os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
-            out["notes"].append(f"the machine was busy at the start (load average {os.getloadavg()[0]:.1f} on "
-                                f"{os.cpu_count()} CPUs): figures are noisy; ratios from one run are fairer")
+            out["notes"].append(
+                f"the machine was busy at the start (load average {os.getloadavg()[0]:.1f} on "
+                f"{os.cpu_count()} CPUs): figures are noisy; ratios from one run are fairer"
+            )
         bench = Bench(gen, tmp, plan, args, out)
         for name, (title, method) in SECTIONS.items():
             if (args.only or name) == name and not getattr(args, f"no_{name}", False):
@@ -85,16 +94,25 @@ def parse_args(argv):
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true", help="short runs, 2 rounds, ~100k-slot big fixture (~3.5 min)")
     parser.add_argument("--duration", type=float, help="seconds per measured run (default 10, quick 4)")
-    parser.add_argument("--rounds", type=int, help="rounds of the head-to-head and scaling turns (default 3, "
-                                                   "quick 2; 3 or more make a median robust to one bad round)")
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        help="rounds of the head-to-head and scaling turns (default 3, "
+        "quick 2; 3 or more make a median robust to one bad round)",
+    )
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
-    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto",
-                        help="wrk (installed with apt-get when root), python (fallback), auto (default)")
+    parser.add_argument(
+        "--loadgen",
+        choices=("auto", "wrk", "python"),
+        default="auto",
+        help="wrk (installed with apt-get when root), python (fallback), auto (default)",
+    )
     parser.add_argument("--no-scaling", action="store_true", help="skip the 1k vs 1M slots comparison")
     parser.add_argument("--no-wiremock", action="store_true", help="leave WireMock out of the head-to-head")
     parser.add_argument("--no-threads", action="store_true", help="skip the WSGI thread-count sweep")
-    parser.add_argument("--only", choices=STANDALONE, help="run just this section (threads needs "
-                                                          "head_to_head's request and answer)")
+    parser.add_argument(
+        "--only", choices=STANDALONE, help="run just this section (threads needs head_to_head's request and answer)"
+    )
     args = parser.parse_args(argv)
     if args.only and getattr(args, f"no_{args.only}", False):
         parser.error(f"--only {args.only} and --no-{args.only.replace('_', '-')} leave nothing to run")
@@ -104,10 +122,18 @@ def parse_args(argv):
 def meta(args, plan: Plan, gen) -> dict:
     """Where and how the figures were taken."""
     rev = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=procs.ROOT, capture_output=True, text=True)
-    return {"started": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "mode": "quick" if args.quick else "full",
-            "loadgen": gen.name, "connections": args.connections, "plan": plan.__dict__,
-            "cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
-            "git": rev.stdout.strip(), "load_average_at_start": os.getloadavg()}
+    return {
+        "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "mode": "quick" if args.quick else "full",
+        "loadgen": gen.name,
+        "connections": args.connections,
+        "plan": plan.__dict__,
+        "cpus": os.cpu_count(),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "git": rev.stdout.strip(),
+        "load_average_at_start": os.getloadavg(),
+    }
 
 
 class Bench:
@@ -143,19 +169,22 @@ class Bench:
         # The warm-up books its own slots: bookings still in flight when it stops are never cancelled.
         split = len(slots) - max(1, len(slots) // 5)
         self.gen.booking("warm-up", port, slots[split:], f"{stamp}-w", AUTH_HEADER, self.plan.warmup, connections)
-        result = self.gen.booking(scenario, port, slots[:split], stamp, AUTH_HEADER,
-                                  duration or self.plan.duration, connections)
+        result = self.gen.booking(
+            scenario, port, slots[:split], stamp, AUTH_HEADER, duration or self.plan.duration, connections
+        )
         creates = result.counters.get("creates", 0)
-        result.counters["cycles_per_s"] = round(min(creates, result.counters.get("cancels", 0))
-                                                / result.duration_s, 1)
+        result.counters["cycles_per_s"] = round(min(creates, result.counters.get("cancels", 0)) / result.duration_s, 1)
         return self.keep_result(key, result)
 
     def keep_result(self, key: str, result: loadgen.Result) -> loadgen.Result:
         """Print one result; under `key` in the results too, unless key is empty."""
         if key:
             self.out["results"][key] = result.as_dict()
-        print(f"  {result.scenario}: {result.rps:.0f} req/s, p50 {result.p50_ms:.2f} ms, "
-              f"p99 {result.p99_ms:.2f} ms {result.counters or ''}", flush=True)
+        print(
+            f"  {result.scenario}: {result.rps:.0f} req/s, p50 {result.p50_ms:.2f} ms, "
+            f"p99 {result.p99_ms:.2f} ms {result.counters or ''}",
+            flush=True,
+        )
         return result
 
     def startup(self) -> None:
@@ -194,17 +223,25 @@ class Bench:
         """
         (small_label, *small_size), (big_label, *big_size) = self.plan.sizes[0], self.plan.sizes[-1]
         small_fixture, big_fixture = procs.cached_fixture(*small_size), procs.cached_fixture(*big_size)
-        with procs.sandbox(self.tmp, record=0, fixture=str(small_fixture), ready_timeout=300) as small, \
-                procs.sandbox(self.tmp, record=0, fixture=str(big_fixture), ready_timeout=300) as big:
+        with (
+            procs.sandbox(self.tmp, record=0, fixture=str(small_fixture), ready_timeout=300) as small,
+            procs.sandbox(self.tmp, record=0, fixture=str(big_fixture), ready_timeout=300) as big,
+        ):
             cycle_slots = 500
-            works = {small_label: workloads.discover(small.port, booking_slots=cycle_slots),
-                     # Twice as many entries as bookings: many entries hold a single spot.
-                     big_label: workloads.discover(big.port, booking_slots=cycle_slots + 2 * self.plan.bookings)}
+            works = {
+                small_label: workloads.discover(small.port, booking_slots=cycle_slots),
+                # Twice as many entries as bookings: many entries hold a single spot.
+                big_label: workloads.discover(big.port, booking_slots=cycle_slots + 2 * self.plan.bookings),
+            }
             rows = {}
             for label, server in ((small_label, small), (big_label, big)):
                 workloads.check_bal(server.port, works[label].bal_body)
-                rows[label] = {"size": label, "slots": works[label].slots_total, "ready_s": round(server.ready_s, 2),
-                               **server.memory_mb()}
+                rows[label] = {
+                    "size": label,
+                    "slots": works[label].slots_total,
+                    "ready_s": round(server.ready_s, 2),
+                    **server.memory_mb(),
+                }
             fill = self.fill(big.port, works[big_label].booking_slots[cycle_slots:], self.plan.bookings)
             rows[big_label].update(fill, memory_filled_mb=big.memory_mb())
             runs: dict[tuple, list] = {}
@@ -212,11 +249,13 @@ class Bench:
             for _ in range(self.plan.rounds):
                 for label, server in ((small_label, small), (big_label, big)):
                     runs.setdefault((label, "bal"), []).append(
-                        self.bal("", f"BAL {label} slots", server.port, works[label].bal_body, d, c))
+                        self.bal("", f"BAL {label} slots", server.port, works[label].bal_body, d, c)
+                    )
                 for label, server in ((small_label, small), (big_label, big)):
                     cycle = works[label].booking_slots[:cycle_slots]
                     runs.setdefault((label, "booking"), []).append(
-                        self.booking("", f"Create+cancel {label} slots", server.port, cycle, d, c))
+                        self.booking("", f"Create+cancel {label} slots", server.port, cycle, d, c)
+                    )
         for (label, flow), results in runs.items():
             rows[label][flow] = report.median_of(results)
         self.out["scaling"] = [rows[small_label], rows[big_label]]

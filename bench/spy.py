@@ -46,16 +46,37 @@ def main(argv=None) -> int:
     raw = RESULTS / f"spy-{args.flow}-record{args.record}-t{args.threads}-{time.strftime('%Y%m%dT%H%M%S')}.txt"
     with procs.sandbox(tmp, record=args.record, threads=args.threads) as server:
         work = workloads.discover(server.port)
-        load = {"bal": lambda d: gen.bal("load", server.port, work.bal_body, AUTH_HEADER, d, 16),
-                "booking": lambda d: gen.booking("load", server.port, work.booking_slots, f"spy-{time.time_ns()}",
-                                                 AUTH_HEADER, d, 16)}[args.flow]
+        load = {
+            "bal": lambda d: gen.bal("load", server.port, work.bal_body, AUTH_HEADER, d, 16),
+            "booking": lambda d: gen.booking(
+                "load", server.port, work.booking_slots, f"spy-{time.time_ns()}", AUTH_HEADER, d, 16
+            ),
+        }[args.flow]
         load(1.0)  # warm-up
         runner = threading.Thread(target=load, args=(args.seconds + 2,))
         runner.start()
         time.sleep(1.0)
         worker = max(server.pids())  # granian's worker, forked after the parent
-        subprocess.run([spy, "record", "--gil", "--nonblocking", "-p", str(worker), "-d", str(int(args.seconds)),
-                        "-r", "500", "-f", "raw", "-o", str(raw)], check=False, capture_output=True)
+        subprocess.run(
+            [
+                spy,
+                "record",
+                "--gil",
+                "--nonblocking",
+                "-p",
+                str(worker),
+                "-d",
+                str(int(args.seconds)),
+                "-r",
+                "500",
+                "-f",
+                "raw",
+                "-o",
+                str(raw),
+            ],
+            check=False,
+            capture_output=True,
+        )
         runner.join()
     own, inclusive, total = summarise(raw)
     print(f"{total} samples with the GIL held ({raw.relative_to(procs.ROOT)})\n\nown time:")

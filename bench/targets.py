@@ -24,8 +24,9 @@ TARGETS = (
     Target("  / raw WSGI callable on granian", "bal_rec_on", "bal_raw", wanted="context: the stack's ceiling"),
     Target("BAL lowerCamelCase / canonical", "bal_camel", "bal_rec_on", 0.9, ">= 0.9x (no cliff)"),
     Target("BAL, unrelated fault rule armed / none", "bal_fault_armed", "bal_rec_on", 0.9, ">= 0.9x (no cliff)"),
-    Target("CreateBooking + payment_information / without", "create_payment", "create_plain", 0.9,
-           ">= 0.9x (no cliff)"),
+    Target(
+        "CreateBooking + payment_information / without", "create_payment", "create_plain", 0.9, ">= 0.9x (no cliff)"
+    ),
     Target("BAL recording on / off", "bal_rec_on", "bal_rec_off", 0.9, ">= 0.9x (recording < 10%)"),
     Target("CreateBooking alone, recording on", "create_plain", wanted="context"),
 )
@@ -62,5 +63,7 @@ def print_table(rows: list[dict]) -> None:
             rps, p99 = f"{row['rps']:.0f}", f"{row['p99']:.2f}"
         met = "" if "met" not in row else "yes" if row["met"] else "NO"
         print(f"{row['label']:<48} {rps:>8} {p99:>8}  {row['wanted']:<28} {met}")
-    print("(ratios: req/s of the first scenario over the second's, and the same for p99, where lower is better; "
-          "'met' judges req/s)")
+    print(
+        "(ratios: req/s of the first scenario over the second's, and the same for p99, where lower is better; "
+        "'met' judges req/s)"
+    )

@@ -12,9 +12,11 @@ from .procs import AUTH_HEADER, HOST
 PAGE_SLOTS = 10
 CANCEL_MARGIN_S = 3600  # book only slots that stay cancellable for the whole run
 # The PaymentInformation of a prepaid booking, as Google sends it: CreateBooking "with payment_information".
-PAYMENT_JSON = ('{"prepayment_status":"PREPAYMENT_PROVIDED","payment_transaction_id":"bench-txn",'
-                '"price":{"price_micros":"45000000","currency_code":"USD"},'
-                '"payment_processed_by":"PROCESSED_BY_GOOGLE"}')
+PAYMENT_JSON = (
+    '{"prepayment_status":"PREPAYMENT_PROVIDED","payment_transaction_id":"bench-txn",'
+    '"price":{"price_micros":"45000000","currency_code":"USD"},'
+    '"payment_processed_by":"PROCESSED_BY_GOOGLE"}'
+)
 # A rule for another method than the ones measured: armed, it must not slow the lookup down.
 UNRELATED_FAULT = {"method": "ListBookings", "kind": "http_error", "status": 503}
 
@@ -60,16 +62,20 @@ def discover(port: int, booking_slots: int = 2000, per_spot: bool = False) -> Wo
         for a in entries:
             service = rules[(a["merchant_id"], a["service_id"])]
             window = int((service.get("rules") or {}).get("min_advance_online_canceling") or 0)
-            if (service.get("prepayment_type") != "REQUIRED" and a["spots_open"] > 0
-                    and int(a["start_sec"]) - now > window + CANCEL_MARGIN_S):
+            if (
+                service.get("prepayment_type") != "REQUIRED"
+                and a["spots_open"] > 0
+                and int(a["start_sec"]) - now > window + CANCEL_MARGIN_S
+            ):
                 bookable.extend([a] * (a["spots_open"] if per_spot else 1))
         if page and len(bookable) >= booking_slots * 2:
             break
     if page is None or not bookable:
         raise RuntimeError("the feeds list no merchant with 10 slots or no bookable slot")
     random.Random(42).shuffle(bookable)  # spread bookings over merchants and services
-    return Workload(page[0], bal_body(*page), [slot_json(a) for a in bookable[:booking_slots]],
-                    health["counts"]["slots"])
+    return Workload(
+        page[0], bal_body(*page), [slot_json(a) for a in bookable[:booking_slots]], health["counts"]["slots"]
+    )
 
 
 def resource_ids(a: dict) -> dict:
@@ -95,16 +101,27 @@ def _camel(name: str) -> str:
 
 def bal_body(merchant_id: str, entries: list[dict]) -> bytes:
     """A BatchAvailabilityLookup request for the given availability entries."""
-    slot_times = [{"service_id": a["service_id"], "start_sec": str(a["start_sec"]),
-                   "duration_sec": str(a["duration_sec"]), "resource_ids": resource_ids(a)}
-                  for a in entries]
+    slot_times = [
+        {
+            "service_id": a["service_id"],
+            "start_sec": str(a["start_sec"]),
+            "duration_sec": str(a["duration_sec"]),
+            "resource_ids": resource_ids(a),
+        }
+        for a in entries
+    ]
     return json.dumps({"merchant_id": merchant_id, "slot_time": slot_times}, separators=(",", ":")).encode()
 
 
 def slot_json(a: dict) -> str:
     """The CreateBooking Slot of one availability entry, as compact JSON on one line."""
-    slot = {"merchant_id": a["merchant_id"], "service_id": a["service_id"], "start_sec": str(a["start_sec"]),
-            "duration_sec": str(a["duration_sec"]), "resources": resource_ids(a)}
+    slot = {
+        "merchant_id": a["merchant_id"],
+        "service_id": a["service_id"],
+        "start_sec": str(a["start_sec"]),
+        "duration_sec": str(a["duration_sec"]),
+        "resources": resource_ids(a),
+    }
     return json.dumps(slot, separators=(",", ":"))
 
 
@@ -112,8 +129,12 @@ def check_bal(port: int, body: bytes) -> bytes:
     """Send the BAL request once; fail loudly unless it answers 200 with one entry per slot_time."""
     conn = http.client.HTTPConnection(HOST, port, timeout=30)
     try:
-        conn.request("POST", "/v3/BatchAvailabilityLookup", body,
-                     {"Authorization": AUTH_HEADER, "Content-Type": "application/json"})
+        conn.request(
+            "POST",
+            "/v3/BatchAvailabilityLookup",
+            body,
+            {"Authorization": AUTH_HEADER, "Content-Type": "application/json"},
+        )
         response = conn.getresponse()
         answer = response.read()
     finally:
@@ -127,9 +148,11 @@ def check_bal(port: int, body: bytes) -> bytes:
 def check_booking(port: int, slot: str, prefix: str, payment: str = "") -> None:
     """Book (with the given PaymentInformation JSON, if any) and cancel once; fail loudly unless both succeed."""
     extra = f'"payment_information":{payment},' if payment else ""
-    body = (f'{{"slot":{slot},"user_information":{{"user_id":"{prefix}-check","given_name":"Bench",'
-            f'"family_name":"User","telephone":"+1 555-010-0101","email":"bench@example.com"}},'
-            f'{extra}"idempotency_token":"{prefix}-check"}}').encode()
+    body = (
+        f'{{"slot":{slot},"user_information":{{"user_id":"{prefix}-check","given_name":"Bench",'
+        f'"family_name":"User","telephone":"+1 555-010-0101","email":"bench@example.com"}},'
+        f'{extra}"idempotency_token":"{prefix}-check"}}'
+    ).encode()
     status, created = call(port, "POST", "/v3/CreateBooking", body)
     booking = created.get("booking")
     if status != 200 or not booking or (payment and booking.get("payment_information") != json.loads(payment)):

@@ -36,8 +36,12 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
     )
     app.extensions[EXTENSION_KEY] = Runtime(settings)
-    api = Api(app, spec_kwargs={"info": {"description": "Stateful local sandbox of Google's Actions Center "
-                                                       "Booking Server API v3."}})
+    api = Api(
+        app,
+        spec_kwargs={
+            "info": {"description": "Stateful local sandbox of Google's Actions Center Booking Server API v3."}
+        },
+    )
     openapi.document(api)
     register_blueprints(api)
     gateway = _install_extensions(app, api)
@@ -94,5 +98,6 @@ def _json_errors(app: Flask) -> None:
     @app.errorhandler(405)
     def _bad_method(error):
         allowed = ", ".join(sorted(error.valid_methods or []))
-        return error_response(405, f"{request.method} is not allowed on {request.path}; use {allowed}",
-                              {"Allow": allowed})
+        return error_response(
+            405, f"{request.method} is not allowed on {request.path}; use {allowed}", {"Allow": allowed}
+        )

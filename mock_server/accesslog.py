@@ -38,8 +38,12 @@ def install(app: Flask) -> None:
 
 def write(method: str, path: str, status: int, started: float | None, rpc: str | None, notes: dict) -> None:
     """Log one request's line (the caller checked that INFO is enabled)."""
-    line = {"method": method, "path": path, "status": None if notes.get("no_response") else status,
-            "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None}
+    line = {
+        "method": method,
+        "path": path,
+        "status": None if notes.get("no_response") else status,
+        "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
+    }
     if rpc:
         line["rpc"] = rpc
     for key in ("no_response", "faults", "warnings"):

@@ -46,12 +46,13 @@ class BodyLimits:
         return cls(settings.read_timeout_s, settings.max_body_bytes, max(4 * settings.max_body_bytes, MIN_DRAIN_CAP))
 
     def timeout_message(self) -> str:
-        return (f"request body not received within {self.timeout_s:g} s (MOCK_READ_TIMEOUT_S); "
-                "the connection is closed")
+        return f"request body not received within {self.timeout_s:g} s (MOCK_READ_TIMEOUT_S); the connection is closed"
 
     def over_cap_message(self) -> str:
-        return (f"request body over the {self.max_bytes}-byte limit (MOCK_MAX_BODY_BYTES) and over "
-                f"{self.drain_cap} bytes: not read; the connection is closed")
+        return (
+            f"request body over the {self.max_bytes}-byte limit (MOCK_MAX_BODY_BYTES) and over "
+            f"{self.drain_cap} bytes: not read; the connection is closed"
+        )
 
 
 def error_payload(code: int, message: str, errors=None) -> dict:

@@ -42,29 +42,37 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(title="commands", metavar="COMMAND")
 
-    serve = sub.add_parser("serve", help="serve the sandbox over HTTP",
-                           description="Serve the Booking Server v3 sandbox. Every flag mirrors a MOCK_* "
-                                       "environment variable; flags win over the environment.")
+    serve = sub.add_parser(
+        "serve",
+        help="serve the sandbox over HTTP",
+        description="Serve the Booking Server v3 sandbox. Every flag mirrors a MOCK_* "
+        "environment variable; flags win over the environment.",
+    )
     for flag, env, text in SERVE_FLAGS:
         serve.add_argument(flag, dest=env, metavar=env.removeprefix("MOCK_"), help=f"{text} [{env}]")
     serve.set_defaults(handler=_serve)
 
-    fixtures = sub.add_parser("fixtures", help="fixture files").add_subparsers(title="fixture commands",
-                                                                               metavar="ACTION")
-    gen = fixtures.add_parser("generate", help="generate a fixture file from a seed",
-                              description="Generate merchants, services and slots with a seeded Faker. "
-                                          "The same seed and size give a byte-identical file.")
+    fixtures = sub.add_parser("fixtures", help="fixture files").add_subparsers(
+        title="fixture commands", metavar="ACTION"
+    )
+    gen = fixtures.add_parser(
+        "generate",
+        help="generate a fixture file from a seed",
+        description="Generate merchants, services and slots with a seeded Faker. "
+        "The same seed and size give a byte-identical file.",
+    )
     gen.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
     gen.add_argument("--merchants", type=int, default=12, help="number of merchants (default 12)")
     gen.add_argument("--days", type=int, default=14, help="days of slots after today (default 14)")
     gen.add_argument("--out", default="fixtures/default.json", help="output file (default fixtures/default.json)")
     gen.set_defaults(handler=_generate)
 
-    feeds = sub.add_parser("feeds", help="Actions Center feeds").add_subparsers(title="feed commands",
-                                                                                metavar="ACTION")
-    export = feeds.add_parser("export", help="write merchants.json, services.json and availability.json",
-                              description="Write the three feed files for the fixture, as a fresh sandbox "
-                                          "would serve them under /feeds.")
+    feeds = sub.add_parser("feeds", help="Actions Center feeds").add_subparsers(title="feed commands", metavar="ACTION")
+    export = feeds.add_parser(
+        "export",
+        help="write merchants.json, services.json and availability.json",
+        description="Write the three feed files for the fixture, as a fresh sandbox would serve them under /feeds.",
+    )
     export.add_argument("directory", help="folder to write the feed files into")
     export.add_argument("--fixture", default=None, help="fixture file (default: MOCK_FIXTURE or the default)")
     export.set_defaults(handler=_export_feeds)
@@ -87,8 +95,11 @@ def _serve(args) -> int:
     from .serve import serve
 
     # The flags' strings are read as their env var would be ("--port x": "MOCK_PORT must be an integer").
-    overrides = {env.removeprefix("MOCK_").lower(): getattr(args, env) for _, env, _ in SERVE_FLAGS
-                 if getattr(args, env) is not None}
+    overrides = {
+        env.removeprefix("MOCK_").lower(): getattr(args, env)
+        for _, env, _ in SERVE_FLAGS
+        if getattr(args, env) is not None
+    }
     serve(create_app, Settings.load(None, **overrides))
     return 0
 
@@ -101,8 +112,10 @@ def _generate(args) -> int:
         return 2
     tables = generate(args.seed, FixtureSize(merchants=args.merchants, days=args.days))
     write(tables, args.out)
-    print(f"wrote {args.out}: {len(tables['merchants'])} merchants, {len(tables['services'])} services, "
-          f"{len(tables['slots'])} slots (seed {args.seed})")
+    print(
+        f"wrote {args.out}: {len(tables['merchants'])} merchants, {len(tables['services'])} services, "
+        f"{len(tables['slots'])} slots (seed {args.seed})"
+    )
     return 0
 
 

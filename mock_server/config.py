@@ -88,8 +88,9 @@ class Settings:
         settings = cls(**values)  # type: ignore[arg-type]  # each value was checked against its field's type
         if not 1 <= settings.max_json_depth <= MAX_JSON_DEPTH:
             # Deeper bodies could not be journalled as JSON (orjson writes 254 levels; a record adds 4).
-            raise SystemExit(f"MOCK_MAX_JSON_DEPTH must be between 1 and {MAX_JSON_DEPTH}, "
-                             f"got {settings.max_json_depth}")
+            raise SystemExit(
+                f"MOCK_MAX_JSON_DEPTH must be between 1 and {MAX_JSON_DEPTH}, got {settings.max_json_depth}"
+            )
         return settings
 
 

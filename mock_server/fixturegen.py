@@ -55,8 +55,13 @@ def generate(seed: int = 42, size: FixtureSize = FixtureSize()) -> dict:
         for service, service_slots in builder(fake, rng, merchant, size.days):
             services.append(service)
             slots.extend(service_slots)
-    meta = {"format": FORMAT_VERSION, "seed": seed, "merchants": size.merchants, "days": size.days,
-            "anchor": "day N = N days after the sandbox clock's today, in the merchant's time zone"}
+    meta = {
+        "format": FORMAT_VERSION,
+        "seed": seed,
+        "merchants": size.merchants,
+        "days": size.days,
+        "anchor": "day N = N days after the sandbox clock's today, in the merchant's time zone",
+    }
     return {"meta": [meta], "merchants": merchants, "services": services, "slots": slots}
 
 
@@ -94,24 +99,41 @@ def _merchant(fake, rng: random.Random, index: int, vertical: str) -> dict:
     # A real place keeps coordinates, locality, country and time zone coherent (and zones varied).
     latitude, longitude, locality, country, timezone = fake.location_on_land()
     return {
-        "merchant_id": merchant_id, "name": name, "vertical": vertical, "category": category,
+        "merchant_id": merchant_id,
+        "name": name,
+        "vertical": vertical,
+        "category": category,
         "timezone": timezone,
         "telephone": fake.numerify("+1 ###-555-0###"),
         "url": f"https://{merchant_id}.example.com",
-        "address": {"street_address": fake.street_address(), "locality": locality,
-                    "region": fake.state_abbr(), "country": country, "postal_code": fake.postcode()},
+        "address": {
+            "street_address": fake.street_address(),
+            "locality": locality,
+            "region": fake.state_abbr(),
+            "country": country,
+            "postal_code": fake.postcode(),
+        },
         "geo": {"latitude": float(latitude), "longitude": float(longitude)},
         "business_hours": hours,
         "confirmation_mode": "CONFIRMATION_MODE_ASYNCHRONOUS" if asynchronous else "CONFIRMATION_MODE_SYNCHRONOUS",
     }
 
 
-def _service(merchant: dict, service_id: str, name: str, minutes: int, price: int, prepaid: bool,
-             window_hours: int, **extra) -> dict:
-    return {"merchant_id": merchant["merchant_id"], "service_id": service_id, "name": name,
-            "vertical": merchant["vertical"], "duration_sec": minutes * 60, "price_micros": price * 1_000_000,
-            "currency_code": "USD", "prepayment_required": prepaid,
-            "cancellation_window_sec": window_hours * 3600, **extra}
+def _service(
+    merchant: dict, service_id: str, name: str, minutes: int, price: int, prepaid: bool, window_hours: int, **extra
+) -> dict:
+    return {
+        "merchant_id": merchant["merchant_id"],
+        "service_id": service_id,
+        "name": name,
+        "vertical": merchant["vertical"],
+        "duration_sec": minutes * 60,
+        "price_micros": price * 1_000_000,
+        "currency_code": "USD",
+        "prepayment_required": prepaid,
+        "cancellation_window_sec": window_hours * 3600,
+        **extra,
+    }
 
 
 def _times(open_: str, close: str, step_min: int, length_min: int) -> list[str]:
@@ -126,8 +148,14 @@ def _minutes(hhmm: str) -> int:
 
 
 def _slot(merchant: dict, service: dict, day: int, local_time: str, spots: int, **resources) -> dict:
-    doc = {"merchant_id": merchant["merchant_id"], "service_id": service["service_id"], "day": day,
-           "local_time": local_time, "duration_sec": service["duration_sec"], "spots_total": spots}
+    doc = {
+        "merchant_id": merchant["merchant_id"],
+        "service_id": service["service_id"],
+        "day": day,
+        "local_time": local_time,
+        "duration_sec": service["duration_sec"],
+        "spots_total": spots,
+    }
     doc.update({k: v for k, v in resources.items() if v})
     return doc
 
@@ -135,8 +163,16 @@ def _slot(merchant: dict, service: dict, day: int, local_time: str, spots: int, 
 def _dining(fake, rng: random.Random, merchant: dict, days: int):
     tables = {size: rng.randint(1, 5 if size <= 4 else 2) for size in TABLE_SIZES}
     prepaid = rng.random() < 0.25
-    service = _service(merchant, "dinner", "Dinner reservation", 90, 0, prepaid, rng.choice((0, 2, 24)),
-                       tables=[{"party_size": s, "count": c} for s, c in sorted(tables.items())])
+    service = _service(
+        merchant,
+        "dinner",
+        "Dinner reservation",
+        90,
+        0,
+        prepaid,
+        rng.choice((0, 2, 24)),
+        tables=[{"party_size": s, "count": c} for s, c in sorted(tables.items())],
+    )
     hours = merchant["business_hours"][0]
     slots = []
     for day in range(1, days + 1):
@@ -152,8 +188,10 @@ def _appointments(fake, rng: random.Random, merchant: dict, days: int):
     hours = merchant["business_hours"][0]
     for number, (service_id, name, minutes, price, prepaid, window) in enumerate(offered):
         # Each service has its own staff, so one person is never double-booked across services.
-        staff = [{"staff_id": f"{merchant['merchant_id']}-st{number}{k}", "staff_name": fake.first_name()}
-                 for k in range(rng.randint(1, 3))]
+        staff = [
+            {"staff_id": f"{merchant['merchant_id']}-st{number}{k}", "staff_name": fake.first_name()}
+            for k in range(rng.randint(1, 3))
+        ]
         service = _service(merchant, service_id, name, minutes, price, prepaid, window, staff=staff)
         slots = [
             _slot(merchant, service, day, local_time, 1, staff_id=person["staff_id"], staff_name=person["staff_name"])
@@ -166,12 +204,23 @@ def _appointments(fake, rng: random.Random, merchant: dict, days: int):
 
 def _classes(fake, rng: random.Random, merchant: dict, days: int):
     for number, (service_id, name, minutes, price, prepaid, window, starts) in enumerate(CLASS_SERVICES):
-        room: dict[str, Any] = {"room_id": f"{merchant['merchant_id']}-room{number}",
-                                "room_name": f"{fake.color_name()} room", "capacity": rng.randint(6, 20)}
+        room: dict[str, Any] = {
+            "room_id": f"{merchant['merchant_id']}-room{number}",
+            "room_name": f"{fake.color_name()} room",
+            "capacity": rng.randint(6, 20),
+        }
         service = _service(merchant, service_id, name, minutes, price, prepaid, window, rooms=[room])
         slots = [
-            _slot(merchant, service, day, local_time, room["capacity"], room_id=room["room_id"],
-                  room_name=room["room_name"], availability_tag=f"{service_id}@{local_time}")
+            _slot(
+                merchant,
+                service,
+                day,
+                local_time,
+                room["capacity"],
+                room_id=room["room_id"],
+                room_name=room["room_name"],
+                availability_tag=f"{service_id}@{local_time}",
+            )
             for day in range(1, days + 1)
             for local_time in starts
         ]

@@ -37,8 +37,14 @@ READERS = 1024
 # What granian puts in every environ (granian/wsgi.py), without os.environ: settings were read already,
 # and an HTTP_PROXY variable would otherwise show up as a request header (and in recordings).
 _BASE_ENVIRON = {
-    "GATEWAY_INTERFACE": "CGI/1.1", "SCRIPT_NAME": "", "SERVER_SOFTWARE": "Granian", "wsgi.errors": sys.stderr,
-    "wsgi.input_terminated": True, "wsgi.multiprocess": False, "wsgi.multithread": True, "wsgi.run_once": False,
+    "GATEWAY_INTERFACE": "CGI/1.1",
+    "SCRIPT_NAME": "",
+    "SERVER_SOFTWARE": "Granian",
+    "wsgi.errors": sys.stderr,
+    "wsgi.input_terminated": True,
+    "wsgi.multiprocess": False,
+    "wsgi.multithread": True,
+    "wsgi.run_once": False,
     "wsgi.version": (1, 0),
 }
 
@@ -85,7 +91,8 @@ def _read_body(protocol, environ: dict, limits: bodyread.BodyLimits) -> bool | i
         return _answer(protocol, environ, 413, limits.over_cap_message())
     started = time.perf_counter()
     ticket = bodyread.WATCHDOG.start(
-        limits.timeout_s, lambda: _answer(protocol, environ, 408, limits.timeout_message(), started))
+        limits.timeout_s, lambda: _answer(protocol, environ, 408, limits.timeout_message(), started)
+    )
     body = bodyread.read(environ["wsgi.input"], length, limits)
     if bodyread.WATCHDOG.finish(ticket):
         return 408  # answered by the watchdog; the client may have sent the rest since, or left

@@ -96,8 +96,9 @@ class LineWriter:
                 self._idle.set()
                 return
         if dropped:
-            lines.append(orjson.dumps({"log_lines_dropped": dropped,
-                                       "why": "stderr was not read fast enough"}).decode())
+            lines.append(
+                orjson.dumps({"log_lines_dropped": dropped, "why": "stderr was not read fast enough"}).decode()
+            )
         _write(self._stream, "\n".join(lines) + "\n")
         with self._lock:
             if not self._lines:
@@ -117,7 +118,7 @@ def _write(stream, text: str) -> None:
             return
         view = memoryview(text.encode("utf-8", "backslashreplace"))
         while view:
-            view = view[os.write(fd, view):]
+            view = view[os.write(fd, view) :]
     except (OSError, ValueError):
         pass  # stderr closed: a log line must never take the server down
 

@@ -46,6 +46,7 @@ log = logging.getLogger("mock_server")
 
 # ---- GC policy ----
 
+
 @contextmanager
 def building() -> Iterator[None]:
     """No automatic collections inside the block (restored after, even if it raises)."""
@@ -117,6 +118,7 @@ class PauseGuard:
 
 
 # ---- background writer ----
+
 
 class Flushable(Protocol):
     """Output written in batches (the exchange journal)."""
@@ -207,6 +209,7 @@ def background_writer() -> BackgroundWriter | None:
 
 
 # ---- log lines ----
+
 
 def serving_logs(stream) -> None:
     """Logging as the serving process needs it.

@@ -37,8 +37,9 @@ class Runtime:
             "Basic " + base64.b64encode(settings.basic_auth.encode()).decode() if settings.basic_auth else None
         )
         self.fixture_path = resolve_path(settings.fixture)
-        self.persistence = (Persistence(resolve_path(settings.db_path), fsync=settings.db_fsync)
-                            if settings.db_path else None)
+        self.persistence = (
+            Persistence(resolve_path(settings.db_path), fsync=settings.db_fsync) if settings.db_path else None
+        )
         self._reset_lock = threading.Lock()
         # Extensions (faults, recorder) register what a reset must also clear, and what health reports.
         self.reset_hooks: list[Callable[[bool], None]] = []
@@ -73,8 +74,9 @@ class Runtime:
         with old.lock:
             if self.persistence is not None:
                 # The next generation's empty snapshot lands first (or StoreFailed, and nothing changes).
-                self.persistence.write_snapshot(self._meta(fresh, anchor), [], {},
-                                                generation=self.persistence.generation + 1)
+                self.persistence.write_snapshot(
+                    self._meta(fresh, anchor), [], {}, generation=self.persistence.generation + 1
+                )
             # A request that waited for the old state's lock may still commit there: detach it from
             # persistence so it cannot write into the new generation.
             old.listener = BookingListener()
@@ -86,18 +88,26 @@ class Runtime:
             return
         service = self.bookings
         with service.lock:
-            self.persistence.write_snapshot(self._meta(service, self.anchor_sec), service.all_bookings(),
-                                            service.tokens())
+            self.persistence.write_snapshot(
+                self._meta(service, self.anchor_sec), service.all_bookings(), service.tokens()
+            )
 
     def _meta(self, service: BookingService, anchor: int) -> dict:
-        return {"anchor_sec": anchor, "seed": self.settings.seed, "fixture": str(self.fixture_path),
-                "next_seq": service.next_seq}
+        return {
+            "anchor_sec": anchor,
+            "seed": self.settings.seed,
+            "fixture": str(self.fixture_path),
+            "next_seq": service.next_seq,
+        }
 
     def health(self) -> dict:
         """Readiness and sizes."""
         return {
-            "status": "ready", "seed": self.settings.seed, "fixture": str(self.fixture_path),
-            "persistent": self.persistence is not None, "anchor_sec": self.anchor_sec,
+            "status": "ready",
+            "seed": self.settings.seed,
+            "fixture": str(self.fixture_path),
+            "persistent": self.persistence is not None,
+            "anchor_sec": self.anchor_sec,
             "counts": {**self.bookings.inventory.counts(), **self.bookings.counts()},
             "clock": self.clock.state(),
             **({"store": self.persistence.state()} if self.persistence is not None else {}),
@@ -125,8 +135,10 @@ class Runtime:
                     for token, rec in saved["tokens"].items()
                 }
             except (KeyError, TypeError, ValueError) as exc:
-                raise CorruptStore(f"{persistence.path}: a stored booking cannot be read ({exc!r}); "
-                                   "refusing to start (nothing was changed on disk)") from None
+                raise CorruptStore(
+                    f"{persistence.path}: a stored booking cannot be read ({exc!r}); "
+                    "refusing to start (nothing was changed on disk)"
+                ) from None
             next_seq = max([saved["meta"].get("next_seq", 1)] + [_seq_of(b.booking_id) + 1 for b in bookings])
             service.restore(bookings, tokens, next_seq)
         self.bookings = service

@@ -62,13 +62,17 @@ def _build(factory: AppFactory, settings: Settings) -> Flask:
             # Every field given, the environment read by no one: the worker builds what the parent checked.
             app = factory(dataclasses.asdict(settings), {})
     except Exception as exc:  # noqa: BLE001 - a broken fixture, scenario or store: one line, not a traceback
-        log.error("the sandbox cannot start: %s: %s", type(exc).__name__, exc,
-                  exc_info=log.isEnabledFor(logging.DEBUG))
+        log.error("the sandbox cannot start: %s: %s", type(exc).__name__, exc, exc_info=log.isEnabledFor(logging.DEBUG))
         raise SystemExit(1) from None
     # Each reset rebuilds the state: under the same policy.
     app.extensions[EXTENSION_KEY].state_policy = process.state_policy
-    log.info("Booking Server v3 sandbox on http://%s:%s (server=%s, threads=%s)",
-             settings.host, settings.port, settings.server, settings.threads)
+    log.info(
+        "Booking Server v3 sandbox on http://%s:%s (server=%s, threads=%s)",
+        settings.host,
+        settings.port,
+        settings.server,
+        settings.threads,
+    )
     return app
 
 
@@ -88,8 +92,9 @@ def listen(settings: Settings) -> socket.socket:
     port used to start and share the requests). SO_REUSEADDR only lets a restart bind at once.
     """
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM,
-                                                             flags=socket.AI_PASSIVE)[0]
+        family, kind, proto, _, address = socket.getaddrinfo(
+            settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
     except socket.gaierror as exc:
         raise SystemExit(f"MOCK_HOST {settings.host!r}: {exc.strerror}") from None
     sock = socket.socket(family, kind, proto)
@@ -102,8 +107,10 @@ def listen(settings: Settings) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise SystemExit(f"port {settings.port} on {settings.host} is in use: another sandbox or program "
-                             f"listens there (stop it, or set MOCK_PORT)") from None
+            raise SystemExit(
+                f"port {settings.port} on {settings.host} is in use: another sandbox or program "
+                f"listens there (stop it, or set MOCK_PORT)"
+            ) from None
         raise SystemExit(f"cannot listen on {settings.host}:{settings.port}: {exc.strerror}") from None
     return sock
 
@@ -131,9 +138,15 @@ def _granian(build: Callable[[], Flask], settings: Settings) -> None:
     # Errors only: granian warns about "many threads". The pool is MOCK_THREADS for the app plus room
     # for threads parked on slow request bodies (see granian_wsgi), which hold no app thread.
     server = OnOurSocket(
-        target="app:app", address=settings.host, port=settings.port, interface=Interfaces.WSGI,
-        workers=1, blocking_threads=settings.threads + granian_wsgi.READERS, backlog=BACKLOG,
-        log_level=LogLevels.error, log_access=False,
+        target="app:app",
+        address=settings.host,
+        port=settings.port,
+        interface=Interfaces.WSGI,
+        workers=1,
+        blocking_threads=settings.threads + granian_wsgi.READERS,
+        backlog=BACKLOG,
+        log_level=LogLevels.error,
+        log_access=False,
     )
 
     server.serve(target_loader=functools.partial(_load_in_worker, build, settings), wrap_loader=False)
@@ -155,6 +168,7 @@ def _exit_on_sigterm() -> None:
 
     (granian stops its worker gracefully by itself; waitress and werkzeug would die on the spot.)
     """
+
     def stop(*_):
         raise SystemExit(0)
 

@@ -26,8 +26,14 @@ def serve(app, sock: socket.socket, threads: int, limits: bodyread.BodyLimits) -
     """Serve `app` on the listening socket `sock` until the process is stopped."""
     from waitress.server import create_server
 
-    server = create_server(app, sockets=[sock], threads=threads, ident="rwg-sandbox",
-                           max_request_body_size=limits.drain_cap, cleanup_interval=CHECK_EVERY_S)
+    server = create_server(
+        app,
+        sockets=[sock],
+        threads=threads,
+        ident="rwg-sandbox",
+        max_request_body_size=limits.drain_cap,
+        cleanup_interval=CHECK_EVERY_S,
+    )
     server.channel_class = channel_class(limits)
     maintenance = server.maintenance
 

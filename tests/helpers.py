@@ -8,8 +8,16 @@ import itertools
 _tokens = itertools.count(1)
 
 
-def find_slot(runtime, vertical: str | None = None, prepaid: bool | None = False, asynchronous: bool = False,
-              window: bool | None = None, min_spots: int = 1, spots_total: int | None = None, skip: int = 0):
+def find_slot(
+    runtime,
+    vertical: str | None = None,
+    prepaid: bool | None = False,
+    asynchronous: bool = False,
+    window: bool | None = None,
+    min_spots: int = 1,
+    spots_total: int | None = None,
+    skip: int = 0,
+):
     """An inventory entry with the asked-for properties (fails the test if the fixture has none)."""
     inventory = runtime.bookings.inventory
     found = 0
@@ -45,33 +53,50 @@ def resources(slot) -> dict:
 
 def slot_json(slot, **changes) -> dict:
     """A v3 Slot for this inventory entry."""
-    body = {"merchant_id": slot.merchant_id, "service_id": slot.service_id, "start_sec": str(slot.start_sec),
-            "duration_sec": str(slot.duration_sec), "resources": resources(slot)}
+    body = {
+        "merchant_id": slot.merchant_id,
+        "service_id": slot.service_id,
+        "start_sec": str(slot.start_sec),
+        "duration_sec": str(slot.duration_sec),
+        "resources": resources(slot),
+    }
     body.update(changes)
     return body
 
 
 def slot_time_json(slot, **changes) -> dict:
     """A BAL SlotTime for this inventory entry."""
-    body = {"service_id": slot.service_id, "start_sec": str(slot.start_sec),
-            "duration_sec": str(slot.duration_sec), "resource_ids": resources(slot)}
+    body = {
+        "service_id": slot.service_id,
+        "start_sec": str(slot.start_sec),
+        "duration_sec": str(slot.duration_sec),
+        "resource_ids": resources(slot),
+    }
     body.update(changes)
     return body
 
 
 def user(n: int = 1, **changes) -> dict:
     """A complete UserInformation."""
-    body = {"user_id": f"{1000000000000000000 + n}", "given_name": "Ada", "family_name": "Lovelace",
-            "telephone": "+1 555-010-0101", "email": f"ada{n}@example.com"}
+    body = {
+        "user_id": f"{1000000000000000000 + n}",
+        "given_name": "Ada",
+        "family_name": "Lovelace",
+        "telephone": "+1 555-010-0101",
+        "email": f"ada{n}@example.com",
+    }
     body.update(changes)
     return body
 
 
 def create_body(slot, user_n: int = 1, token: str | None = None, **changes) -> dict:
     """A complete CreateBookingRequest."""
-    body = {"slot": slot_json(slot), "user_information": user(user_n),
-            "payment_information": {"prepayment_status": "PREPAYMENT_NOT_PROVIDED"},
-            "idempotency_token": token or f"tok-{next(_tokens)}"}
+    body = {
+        "slot": slot_json(slot),
+        "user_information": user(user_n),
+        "payment_information": {"prepayment_status": "PREPAYMENT_NOT_PROVIDED"},
+        "idempotency_token": token or f"tok-{next(_tokens)}",
+    }
     body.update(changes)
     return body
 
@@ -87,8 +112,9 @@ def book(client, slot, user_n: int = 1, **changes) -> dict:
 
 def lookup(client, slot) -> bool:
     """BAL for one slot: is it available?"""
-    response = client.post("/v3/BatchAvailabilityLookup",
-                           json={"merchant_id": slot.merchant_id, "slot_time": [slot_time_json(slot)]})
+    response = client.post(
+        "/v3/BatchAvailabilityLookup", json={"merchant_id": slot.merchant_id, "slot_time": [slot_time_json(slot)]}
+    )
     assert response.status_code == 200, response.get_json()
     return response.get_json()["slot_time_availability"][0]["available"]
 
@@ -103,15 +129,20 @@ def feed_resource_ids(entry: dict) -> dict:
 
 def feed_slot(entry: dict, **changes) -> dict:
     """The v3 Slot that books an availability-feed entry."""
-    slot = {"merchant_id": entry["merchant_id"], "service_id": entry["service_id"],
-            "start_sec": str(entry["start_sec"]), "duration_sec": str(entry["duration_sec"]),
-            "resources": feed_resource_ids(entry)}
+    slot = {
+        "merchant_id": entry["merchant_id"],
+        "service_id": entry["service_id"],
+        "start_sec": str(entry["start_sec"]),
+        "duration_sec": str(entry["duration_sec"]),
+        "resources": feed_resource_ids(entry),
+    }
     slot.update(changes)
     return slot
 
 
 def broken_variants(body, replacements=("__drop__", None, True, 3.5, "x" * 3, {"a": 1}, [], -1, "")):
     """Bodies with one thing wrong each: a missing, null, mistyped or out-of-range value."""
+
     def walk(node, path=()):
         if isinstance(node, dict):
             for key, value in node.items():

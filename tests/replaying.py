@@ -15,9 +15,11 @@ def make_app(tmp_path, name: str, **overrides):
 
 def caller(client):
     """The `call(method, path, body) -> (status, json)` the demo flow takes, over a Flask test client."""
+
     def call(method, path, body):
         response = client.open(path, method=method, json=body)
         return response.status_code, response.get_json()
+
     return call
 
 

@@ -46,8 +46,11 @@ def bearer_ok(token: str) -> bool:
 def check_bearer(token: str) -> None:
     """401 unless `Authorization: Bearer <token>` matches (when a token is configured)."""
     if token and not bearer_ok(token):
-        abort(401, message="admin token required: Authorization: Bearer <MOCK_ADMIN_TOKEN>",
-              headers={"WWW-Authenticate": 'Bearer realm="sandbox-admin"'})
+        abort(
+            401,
+            message="admin token required: Authorization: Bearer <MOCK_ADMIN_TOKEN>",
+            headers={"WWW-Authenticate": 'Bearer realm="sandbox-admin"'},
+        )
 
 
 def admin_blueprint(name: str, import_name: str, url_prefix: str, description: str):
@@ -55,8 +58,12 @@ def admin_blueprint(name: str, import_name: str, url_prefix: str, description: s
     from ..runtime import get_runtime
     from .common import Blueprint
 
-    blp = Blueprint(name, import_name, url_prefix=url_prefix,
-                    description=description + " Takes `Authorization: Bearer $MOCK_ADMIN_TOKEN` when that is set.")
+    blp = Blueprint(
+        name,
+        import_name,
+        url_prefix=url_prefix,
+        description=description + " Takes `Authorization: Bearer $MOCK_ADMIN_TOKEN` when that is set.",
+    )
 
     @blp.before_request
     def _authorise():

@@ -75,8 +75,9 @@ class SandboxParser(FlaskParser):
 
     def handle_error(self, error: ValidationError, req, schema, *, error_status_code, error_headers):
         messages = error.messages
-        abort(error_status_code or 400, message=invalid_request_message(messages),
-              errors=messages, headers=error_headers)
+        abort(
+            error_status_code or 400, message=invalid_request_message(messages), errors=messages, headers=error_headers
+        )
 
 
 def json_object_body(req: flask.Request) -> dict:
@@ -92,8 +93,9 @@ def json_object_body(req: flask.Request) -> dict:
         body = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
         # orjson stops at 1024 levels with its own words; beyond the limit either way, so say the limit.
-        abort(400, message=too_deep_message(limit) if str(exc).startswith(_ORJSON_TOO_DEEP) else
-              f"malformed JSON: {exc}")
+        abort(
+            400, message=too_deep_message(limit) if str(exc).startswith(_ORJSON_TOO_DEEP) else f"malformed JSON: {exc}"
+        )
     if nests_deeper(data, limit):
         abort(400, message=too_deep_message(limit))
     if not isinstance(body, dict):
@@ -183,8 +185,10 @@ class BaseSchema(Schema):
 class Int64(fields.Field):
     """proto3 int64: accepted as a JSON string or number, emitted as a string."""
 
-    default_error_messages = {"invalid": "must be an int64 (a decimal string or an integer)",
-                              "range": "out of the int64 range"}
+    default_error_messages = {
+        "invalid": "must be an int64 (a decimal string or an integer)",
+        "range": "out of the int64 range",
+    }
 
     def __init__(self, *, minimum: int | None = None, metadata: Mapping[str, Any] | None = None, **kwargs):
         hints = dict(metadata or {})  # the caller's own metadata wins over these OpenAPI hints

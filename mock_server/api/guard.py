@@ -86,8 +86,11 @@ def _host_refusal(settings):
     names = allowed_names(settings)
     if "*" in names or is_loopback(name) or name in names:
         return None
-    return error_response(403, f"Host {name!r} may not reach the control plane (/_admin): use localhost or "
-                               f"127.0.0.1, or add {name!r} to MOCK_ALLOWED_HOSTS (comma-separated; * for any)")
+    return error_response(
+        403,
+        f"Host {name!r} may not reach the control plane (/_admin): use localhost or "
+        f"127.0.0.1, or add {name!r} to MOCK_ALLOWED_HOSTS (comma-separated; * for any)",
+    )
 
 
 def is_own_origin(url: str) -> bool:
@@ -105,8 +108,11 @@ def _origin_refusal():
     origin = request.headers.get("Origin")
     if origin is None or is_own_origin(origin):
         return None
-    return error_response(403, f"cross-origin request refused: Origin {origin!r} is not this server; "
-                               "the control plane answers its own pages and scripts (curl sends no Origin)")
+    return error_response(
+        403,
+        f"cross-origin request refused: Origin {origin!r} is not this server; "
+        "the control plane answers its own pages and scripts (curl sends no Origin)",
+    )
 
 
 def _content_type_refusal():

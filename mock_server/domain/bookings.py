@@ -61,8 +61,9 @@ class BookingService:
     in memory: a change the store could not keep is never made, so a retry never finds it done.
     """
 
-    def __init__(self, inventory: Inventory, clock: SandboxClock, listener: BookingListener | None = None,
-                 next_seq: int = 1):
+    def __init__(
+        self, inventory: Inventory, clock: SandboxClock, listener: BookingListener | None = None, next_seq: int = 1
+    ):
         self.inventory = inventory
         self.clock = clock
         self.listener = listener or BookingListener()
@@ -122,8 +123,15 @@ class BookingService:
 
     # ---- mutations ----
 
-    def create(self, spec: SlotSpec, user: UserInformation, payment: JsonObject | None, token: str,
-               payment_token_given: bool = False, offer_id: str = "") -> Outcome:
+    def create(
+        self,
+        spec: SlotSpec,
+        user: UserInformation,
+        payment: JsonObject | None,
+        token: str,
+        payment_token_given: bool = False,
+        offer_id: str = "",
+    ) -> Outcome:
         """Book a spot; the same token after a success answers the original booking again."""
         fingerprint = _fingerprint(spec, user, payment)
         with self.lock:
@@ -155,9 +163,16 @@ class BookingService:
 
             status = PENDING_MERCHANT_CONFIRMATION if slot.confirmation_mode == ASYNCHRONOUS else CONFIRMED
             booking = Booking(
-                booking_id=f"B{self._seq:07d}", slot=spec, user=user, status=status, held=slot,
-                payment_information=payment, idempotency_token=token, offer_id=offer_id,
-                created_sec=now, updated_sec=now,
+                booking_id=f"B{self._seq:07d}",
+                slot=spec,
+                user=user,
+                status=status,
+                held=slot,
+                payment_information=payment,
+                idempotency_token=token,
+                offer_id=offer_id,
+                created_sec=now,
+                updated_sec=now,
             )
             record = IdempotencyRecord(fingerprint, dataclasses.replace(booking))
             # One record carries the booking and its token: both are kept, or neither.
@@ -181,8 +196,13 @@ class BookingService:
             self._set_status(booking, CANCELED, now)
             return Outcome(dataclasses.replace(booking))
 
-    def modify(self, booking_id: str, start_sec: int | None = None, duration_sec: int | None = None,
-               party_size: int | None = None) -> Outcome:
+    def modify(
+        self,
+        booking_id: str,
+        start_sec: int | None = None,
+        duration_sec: int | None = None,
+        party_size: int | None = None,
+    ) -> Outcome:
         """Reschedule and/or change the party size; on SLOT_UNAVAILABLE nothing changes."""
         with self.lock:
             booking = self._existing(booking_id)
@@ -200,7 +220,8 @@ class BookingService:
             if target.start_sec <= now:
                 raise BookingFailed("SLOT_UNAVAILABLE", "the new time is in the past")
             if target.start_sec != old.start_sec and self._user_slot.get(
-                    (booking.user.user_id, target.merchant_id, target.service_id, target.start_sec)):
+                (booking.user.user_id, target.merchant_id, target.service_id, target.start_sec)
+            ):
                 raise BookingFailed("SLOT_ALREADY_BOOKED_BY_USER", "this user already holds the new slot")
             entries = self.inventory.candidates(target)
             slot = booking.held if booking.held in entries else next((s for s in entries if s.spots_open > 0), None)
@@ -308,4 +329,3 @@ def moved_slot(old: SlotSpec, start_sec: int | None, duration_sec: int | None, p
 def _fingerprint(spec: SlotSpec, user: UserInformation, payment: JsonObject | None) -> str:
     """A stable digest of what a CreateBooking asked for, to spot token reuse."""
     return json.dumps([repr(spec), repr(user), payment], sort_keys=True, default=str)
-

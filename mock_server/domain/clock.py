@@ -21,8 +21,10 @@ class ClockRangeError(ValueError):
 def check_range(sec: int, what: str = "the sandbox clock") -> int:
     """`sec` when it is inside the clock's range; ClockRangeError naming the bounds otherwise."""
     if not EARLIEST_SEC <= sec <= LATEST_SEC:
-        raise ClockRangeError(f"{what} must stay between {EARLIEST_SEC} and {LATEST_SEC} epoch seconds "
-                              f"(2^40, the year 36812); {sec} is outside")
+        raise ClockRangeError(
+            f"{what} must stay between {EARLIEST_SEC} and {LATEST_SEC} epoch seconds "
+            f"(2^40, the year 36812); {sec} is outside"
+        )
     return sec
 
 

@@ -10,19 +10,29 @@ from .models import JsonObject, Slot
 
 def metadata(generated_sec: int, nonce: int) -> JsonObject:
     """FeedMetadata for a one-shard complete snapshot."""
-    return {"processing_instruction": "PROCESS_AS_COMPLETE", "shard_number": 0, "total_shards": 1,
-            "nonce": str(nonce), "generation_timestamp": generated_sec}
+    return {
+        "processing_instruction": "PROCESS_AS_COMPLETE",
+        "shard_number": 0,
+        "total_shards": 1,
+        "nonce": str(nonce),
+        "generation_timestamp": generated_sec,
+    }
 
 
 def merchants(inventory: Inventory) -> list[JsonObject]:
     """Merchant feed entries."""
     out: list[JsonObject] = []
     for m in inventory.merchants.values():
-        out.append({
-            "merchant_id": m.merchant_id, "name": m.name, "telephone": m.telephone, "url": m.url,
-            "category": m.category,
-            "geo": {"latitude": m.geo.get("latitude"), "longitude": m.geo.get("longitude"), "address": m.address},
-        })
+        out.append(
+            {
+                "merchant_id": m.merchant_id,
+                "name": m.name,
+                "telephone": m.telephone,
+                "url": m.url,
+                "category": m.category,
+                "geo": {"latitude": m.geo.get("latitude"), "longitude": m.geo.get("longitude"), "address": m.address},
+            }
+        )
     return out
 
 
@@ -31,7 +41,8 @@ def services(inventory: Inventory) -> list[JsonObject]:
     out: list[JsonObject] = []
     for s in inventory.services.values():
         entry: JsonObject = {
-            "merchant_id": s.merchant_id, "service_id": s.service_id,
+            "merchant_id": s.merchant_id,
+            "service_id": s.service_id,
             "localized_service_name": {"value": s.name, "localized_value": [{"locale": "en", "value": s.name}]},
             "prepayment_type": "REQUIRED" if s.prepayment_required else "NOT_SUPPORTED",
         }
@@ -55,12 +66,26 @@ def availability(inventory: Inventory, now_sec: int, merchant_id: str | None = N
 
 def availability_entry(slot: Slot) -> JsonObject:
     """One Availability record in feed form (the spec's feed samples use JSON numbers)."""
-    entry: JsonObject = {"merchant_id": slot.merchant_id, "service_id": slot.service_id, "start_sec": slot.start_sec,
-             "duration_sec": slot.duration_sec, "spots_total": slot.spots_total, "spots_open": slot.spots_open,
-             "confirmation_mode": slot.confirmation_mode}
-    resources = {k: v for k, v in (("staff_id", slot.staff_id), ("staff_name", slot.staff_name),
-                                   ("room_id", slot.room_id), ("room_name", slot.room_name),
-                                   ("party_size", slot.party_size)) if v}
+    entry: JsonObject = {
+        "merchant_id": slot.merchant_id,
+        "service_id": slot.service_id,
+        "start_sec": slot.start_sec,
+        "duration_sec": slot.duration_sec,
+        "spots_total": slot.spots_total,
+        "spots_open": slot.spots_open,
+        "confirmation_mode": slot.confirmation_mode,
+    }
+    resources = {
+        k: v
+        for k, v in (
+            ("staff_id", slot.staff_id),
+            ("staff_name", slot.staff_name),
+            ("room_id", slot.room_id),
+            ("room_name", slot.room_name),
+            ("party_size", slot.party_size),
+        )
+        if v
+    }
     if resources:
         entry["resources"] = resources
     if slot.availability_tag:

@@ -39,9 +39,7 @@ class Inventory:
         service = self.services.get((merchant_id, service_id))
         if service is None:
             self.merchant(merchant_id)
-            raise InvalidRequest(
-                f"unknown service_id {service_id!r} for merchant {merchant_id!r}", field="service_id"
-            )
+            raise InvalidRequest(f"unknown service_id {service_id!r} for merchant {merchant_id!r}", field="service_id")
         return service
 
     def candidates(self, spec: SlotSpec) -> list[Slot]:
@@ -59,24 +57,40 @@ class Inventory:
         """
         duration, staff, room, party = spec.duration_sec, spec.staff_id, spec.room_id, spec.party_size
         for slot in self._by_start.get((spec.merchant_id, spec.service_id, spec.start_sec), ()):
-            if (slot.spots_open > 0 and (not party or party == slot.party_size)
-                    and (duration is None or duration == slot.duration_sec)
-                    and (not staff or staff == slot.staff_id) and (not room or room == slot.room_id)):
+            if (
+                slot.spots_open > 0
+                and (not party or party == slot.party_size)
+                and (duration is None or duration == slot.duration_sec)
+                and (not staff or staff == slot.staff_id)
+                and (not room or room == slot.room_id)
+            ):
                 return True
         return False
 
-    def find_exact(self, merchant_id: str, service_id: str, start_sec: int, duration_sec: int,
-                   staff_id: str, room_id: str, party_size: int) -> Slot | None:
+    def find_exact(
+        self,
+        merchant_id: str,
+        service_id: str,
+        start_sec: int,
+        duration_sec: int,
+        staff_id: str,
+        room_id: str,
+        party_size: int,
+    ) -> Slot | None:
         """The one entry with exactly these keys (used to re-attach persisted bookings)."""
         for slot in self._by_start.get((merchant_id, service_id, start_sec), ()):
             if (slot.duration_sec, slot.staff_id, slot.room_id, slot.party_size) == (
-                duration_sec, staff_id, room_id, party_size
+                duration_sec,
+                staff_id,
+                room_id,
+                party_size,
             ):
                 return slot
         return None
 
-    def slots(self, merchant_id: str | None = None, start_from: int | None = None,
-              start_before: int | None = None) -> Iterator[Slot]:
+    def slots(
+        self, merchant_id: str | None = None, start_from: int | None = None, start_before: int | None = None
+    ) -> Iterator[Slot]:
         """Slots in start order, optionally for one merchant and a [from, before) window."""
         merchants = [merchant_id] if merchant_id is not None else list(self._by_merchant)
         for mid in merchants:

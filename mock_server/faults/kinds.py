@@ -34,16 +34,29 @@ DESCRIPTIONS = {
     "OFFER_UNAVAILABLE": "the offer is not available for this slot",
 }
 HTTP_MESSAGES = {
-    400: "invalid request", 401: "missing or wrong credentials", 403: "the caller is not permitted",
-    404: "not found", 409: "aborted: a concurrent change conflicted; retry", 429: "resource exhausted: slow down",
-    499: "the request was cancelled by the caller", 500: "internal error", 501: "not implemented",
-    502: "bad gateway: the booking backend did not answer", 503: "temporarily unavailable; retry with backoff",
+    400: "invalid request",
+    401: "missing or wrong credentials",
+    403: "the caller is not permitted",
+    404: "not found",
+    409: "aborted: a concurrent change conflicted; retry",
+    429: "resource exhausted: slow down",
+    499: "the request was cancelled by the caller",
+    500: "internal error",
+    501: "not implemented",
+    502: "bad gateway: the booking backend did not answer",
+    503: "temporarily unavailable; retry with backoff",
     504: "deadline exceeded before the request completed",
 }
 # The first key of each method's answer: a body cut right after it is plausible and never valid JSON.
-FIRST_KEY = {"BatchAvailabilityLookup": "slot_time_availability", "CheckAvailability": "slot",
-             "CreateBooking": "booking", "UpdateBooking": "booking", "GetBookingStatus": "booking_id",
-             "ListBookings": "bookings", "HealthCheck": "status"}
+FIRST_KEY = {
+    "BatchAvailabilityLookup": "slot_time_availability",
+    "CheckAvailability": "slot",
+    "CreateBooking": "booking",
+    "UpdateBooking": "booking",
+    "GetBookingStatus": "booking_id",
+    "ListBookings": "bookings",
+    "HealthCheck": "status",
+}
 
 
 def runs_view(effect: Effect, method: str) -> bool:
@@ -97,8 +110,9 @@ def after_view(effect: Effect, method: str, hold, exchange: Exchange) -> None:
 
 def booking_failure(effect: Effect, token: str = "") -> dict:
     """A BookingFailure with the fields the spec requires for its cause."""
-    cause = {"slot_taken": "SLOT_UNAVAILABLE", "payment_required": "PAYMENT_ERROR"}.get(effect.kind) \
-        or effect.params["cause"]
+    cause = {"slot_taken": "SLOT_UNAVAILABLE", "payment_required": "PAYMENT_ERROR"}.get(effect.kind) or effect.params[
+        "cause"
+    ]
     out = {"cause": cause}
     if cause == "PAYMENT_ERROR_CARD_TYPE_REJECTED":
         out["rejected_card_type"] = effect.params.get("rejected_card_type", "VISA")

@@ -74,8 +74,9 @@ class MagicLimitError(MagicError):
     """A tag over a size limit: answered 400 from either carrier, never taken as plain text."""
 
 
-def scan(method: str, environ: dict, body: bytes | dict | None,
-         strict: bool = False) -> tuple[list[Effect], list[str]] | None:
+def scan(
+    method: str, environ: dict, body: bytes | dict | None, strict: bool = False
+) -> tuple[list[Effect], list[str]] | None:
     """Effects named by the request (header first, then email), and warnings; None when it names none.
 
     `body` is read only for the methods that carry an email, so other calls never touch it. A bad header tag
@@ -124,15 +125,21 @@ def effect_for(tag: str, method: str) -> Effect:
 def known_tags() -> list[str]:
     """Every tag form, for error messages and docs."""
     plain = [k for k in KINDS if k not in ("booking_failure", "http_error", "delay")]
-    return sorted(plain) + ["timeout_<ms>", "timeout_after_commit_<ms>", "http_<status>", "delay_<ms>",
-                            "cause_<booking_failure cause>", *ALIASES]
+    return sorted(plain) + [
+        "timeout_<ms>",
+        "timeout_after_commit_<ms>",
+        "http_<status>",
+        "delay_<ms>",
+        "cause_<booking_failure cause>",
+        *ALIASES,
+    ]
 
 
 def _parse(tag: str) -> dict | None:
     if tag in ALIASES:
         return dict(ALIASES[tag])
     if tag.startswith("cause_"):
-        cause = tag[len("cause_"):].upper()
+        cause = tag[len("cause_") :].upper()
         return {"kind": "booking_failure", "cause": cause} if cause in CAUSES else None
     if tag in KINDS and tag not in ("booking_failure", "http_error", "delay"):
         return {"kind": tag}
@@ -144,8 +151,9 @@ def _parse(tag: str) -> dict | None:
         return None
     digits = found["number"]
     if len(digits) > MAX_DIGITS:  # checked before int(), which refuses more than 4,300 digits
-        raise MagicLimitError(f"{_shown(tag)} has a {len(digits)}-digit number; tag numbers have at most "
-                              f"{MAX_DIGITS} digits")
+        raise MagicLimitError(
+            f"{_shown(tag)} has a {len(digits)}-digit number; tag numbers have at most {MAX_DIGITS} digits"
+        )
     return {"kind": kind, NUMBER_PARAM[kind]: int(digits)}
 
 

@@ -72,5 +72,9 @@ def _check(data: dict, runtime) -> str:
     return FRESH
 
 
-_CHECKS = {"CreateBooking": _create, "UpdateBooking": _update, "BatchAvailabilityLookup": _lookup,
-           "CheckAvailability": _check}
+_CHECKS = {
+    "CreateBooking": _create,
+    "UpdateBooking": _update,
+    "BatchAvailabilityLookup": _lookup,
+    "CheckAvailability": _check,
+}

@@ -17,8 +17,15 @@ from marshmallow.validate import Length, OneOf, Range, Regexp
 
 from ..domain.models import CREDIT_CARD_TYPES, FAILURE_CAUSES
 
-METHODS = ("HealthCheck", "BatchAvailabilityLookup", "CheckAvailability", "CreateBooking", "UpdateBooking",
-           "GetBookingStatus", "ListBookings")
+METHODS = (
+    "HealthCheck",
+    "BatchAvailabilityLookup",
+    "CheckAvailability",
+    "CreateBooking",
+    "UpdateBooking",
+    "GetBookingStatus",
+    "ListBookings",
+)
 _CANONICAL_METHOD = {m.lower(): m for m in METHODS}
 BOOKING_METHODS = frozenset({"CreateBooking", "UpdateBooking"})  # the methods that answer booking_failure
 
@@ -114,10 +121,21 @@ class Rule:
 
     def describe(self) -> dict:
         """The rule as the admin API shows it."""
-        return {"id": self.id, "method": self.method, "kind": self.kind, **self.params, "match": self.match,
-                "times": self.times, "probability": self.probability, "ttl_s": self.ttl_s,
-                "created_sec": self.created_sec, "expires_at_sec": self.expires_at_sec,
-                "fired": self.fired, "remaining": self.remaining, "source": self.source}
+        return {
+            "id": self.id,
+            "method": self.method,
+            "kind": self.kind,
+            **self.params,
+            "match": self.match,
+            "times": self.times,
+            "probability": self.probability,
+            "ttl_s": self.ttl_s,
+            "created_sec": self.created_sec,
+            "expires_at_sec": self.expires_at_sec,
+            "fired": self.fired,
+            "remaining": self.remaining,
+            "source": self.source,
+        }
 
 
 class MatchSchema(Schema):
@@ -142,22 +160,29 @@ class RuleSchema(Schema):
     class Meta:
         unknown = RAISE
 
-    id = fields.String(validate=Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$",
-                                       error="letters, digits, '.', '_' and '-' (at most 64)"),
-                       metadata={"description": "optional; generated (f1, f2, ...) when absent"})
-    method = fields.String(required=True, metadata={"description": "a v3 method name, or * for all",
-                                                    "enum": ["*", *METHODS], "example": "CreateBooking"})
+    id = fields.String(
+        validate=Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$", error="letters, digits, '.', '_' and '-' (at most 64)"),
+        metadata={"description": "optional; generated (f1, f2, ...) when absent"},
+    )
+    method = fields.String(
+        required=True,
+        metadata={"description": "a v3 method name, or * for all", "enum": ["*", *METHODS], "example": "CreateBooking"},
+    )
     kind = fields.String(required=True, validate=OneOf(tuple(KINDS)), metadata={"example": "slot_taken"})
     match = fields.Nested(MatchSchema, metadata={"example": {"merchant_id": "dining-001"}})
-    times = fields.Integer(strict=True, validate=Range(min=1, max=MAX_TIMES), allow_none=True,
-                           metadata={"description": f"fire on the next N matching calls, then retire "
-                                                    f"(at most {MAX_TIMES:,})"})
+    times = fields.Integer(
+        strict=True,
+        validate=Range(min=1, max=MAX_TIMES),
+        allow_none=True,
+        metadata={"description": f"fire on the next N matching calls, then retire (at most {MAX_TIMES:,})"},
+    )
     probability = fields.Float(validate=Range(min=0, max=1), metadata={"example": 0.3})
-    ttl_s = fields.Integer(strict=True, allow_none=True,
-                           validate=Range(min=1, max=MAX_TTL_S, error="must be between {min} and {max} "
-                                                                         "seconds (10 years)"),
-                           metadata={"description": f"retire after this many sandbox-clock seconds "
-                                                    f"(at most {MAX_TTL_S:,}: 10 years)"})
+    ttl_s = fields.Integer(
+        strict=True,
+        allow_none=True,
+        validate=Range(min=1, max=MAX_TTL_S, error="must be between {min} and {max} seconds (10 years)"),
+        metadata={"description": f"retire after this many sandbox-clock seconds (at most {MAX_TTL_S:,}: 10 years)"},
+    )
     # Kind parameters.
     cause = fields.String(validate=OneOf(CAUSES), metadata={"example": "PAYMENT_ERROR_CARD_DECLINED"})
     rejected_card_type = fields.String(validate=OneOf(CARD_TYPES))
@@ -225,15 +250,24 @@ def _kind_errors(kind: str, data: dict) -> dict:
 
 def cap_errors(data: dict, max_hold_ms: int) -> dict:
     """Errors for any hold longer than the server allows (MOCK_TIMEOUT_MS)."""
-    return {name: [f"must be at most {max_hold_ms} (MOCK_TIMEOUT_MS)"]
-            for name in ("delay_ms", "max_ms", "hold_ms") if data.get(name, 0) > max_hold_ms}
+    return {
+        name: [f"must be at most {max_hold_ms} (MOCK_TIMEOUT_MS)"]
+        for name in ("delay_ms", "max_ms", "hold_ms")
+        if data.get(name, 0) > max_hold_ms
+    }
 
 
 def build_rule(data: dict, rule_id: str, now: int, source: str = "api") -> Rule:
     """A Rule from data that RuleSchema has loaded."""
     return Rule(
-        id=rule_id, method=data["method"], kind=data["kind"],
+        id=rule_id,
+        method=data["method"],
+        kind=data["kind"],
         params={k: data[k] for k in PARAMS[data["kind"]] if k in data},
-        match=dict(data.get("match") or {}), times=data.get("times"),
-        probability=float(data.get("probability", 1.0)), ttl_s=data.get("ttl_s"), created_sec=now, source=source,
+        match=dict(data.get("match") or {}),
+        times=data.get("times"),
+        probability=float(data.get("probability", 1.0)),
+        ttl_s=data.get("ttl_s"),
+        created_sec=now,
+        source=source,
     )

@@ -89,15 +89,17 @@ def _parse(name: str, raw: bytes) -> tuple[str, list]:
         return "", doc
     if isinstance(doc, dict) and isinstance(doc.get("rules"), list):
         return str(doc.get("description", "")), doc["rules"]
-    raise ScenarioError(400, f"scenario {name!r} must be a list of rules or {{\"description\", \"rules\": [...]}}")
+    raise ScenarioError(400, f'scenario {name!r} must be a list of rules or {{"description", "rules": [...]}}')
 
 
 def _summary(errors: dict) -> str:
     parts: list[str] = []
     for index, messages in errors.items():
         if isinstance(messages, dict):
-            parts.extend(f"rule {index} {key}: {' '.join(map(str, value)) if isinstance(value, list) else value}"
-                         for key, value in messages.items())
+            parts.extend(
+                f"rule {index} {key}: {' '.join(map(str, value)) if isinstance(value, list) else value}"
+                for key, value in messages.items()
+            )
         else:
             parts.append(f"rule {index}: {messages}")
     return "; ".join(parts)

@@ -200,8 +200,11 @@ class RequestFacts:
                 return "the idempotency_token already succeeded, so the original booking is answered"
             return "the update changes nothing, so the booking is answered as it stands"
         booking = _field(self.body, "booking")
-        if kind == "slot_taken" and self.method == "UpdateBooking" and (
-                not _field(booking, "slot") or _field(booking, "status") == "CANCELED"):
+        if (
+            kind == "slot_taken"
+            and self.method == "UpdateBooking"
+            and (not _field(booking, "slot") or _field(booking, "status") == "CANCELED")
+        ):
             return "only a move can find its slot taken"  # a cancellation never does
         return None
 

@@ -9,8 +9,11 @@ from ..api.common import snake_case as snake
 
 def ignore_set(spec: str) -> frozenset[str]:
     """`MOCK_REPLAY_IGNORE` ("a,b.c") as a set of snake_case names or dotted paths."""
-    return frozenset(snake(part.strip()) if "." not in part else ".".join(snake(p) for p in part.strip().split("."))
-                     for part in spec.split(",") if part.strip())
+    return frozenset(
+        snake(part.strip()) if "." not in part else ".".join(snake(p) for p in part.strip().split("."))
+        for part in spec.split(",")
+        if part.strip()
+    )
 
 
 def canonical(value, ignore: frozenset[str] = frozenset(), path: str = ""):

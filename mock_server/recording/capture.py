@@ -76,8 +76,11 @@ class Recorder:
             answer = (exchange.status, headers, body)
         rpc = exchange.rpc or exchange.path.rstrip("/").rsplit("/", 1)[-1]
         # A body over MOCK_MAX_BODY_BYTES is never read: the record says so instead.
-        request = (f"<body not read: {exchange.unread}>" if exchange.unread
-                   else request_body(exchange.raw, exchange.trusted and not self.redact))
+        request = (
+            f"<body not read: {exchange.unread}>"
+            if exchange.unread
+            else request_body(exchange.raw, exchange.trusted and not self.redact)
+        )
         record = self.build(environ, exchange.epoch, rpc, exchange.http_method, exchange.path, request, answer)
         record["duration_ms"] = round((time.perf_counter() - exchange.started) * 1000, 3)
         record["faults"] = exchange.faults
@@ -89,13 +92,25 @@ class Recorder:
         except OSError as exc:  # the journal could not be opened
             self.journal.report_failure(exc)
 
-    def build(self, environ: dict, epoch: float, rpc: str, method: str, path: str, body,
-              answer: tuple[int, dict, object] | None) -> dict:
+    def build(
+        self,
+        environ: dict,
+        epoch: float,
+        rpc: str,
+        method: str,
+        path: str,
+        body,
+        answer: tuple[int, dict, object] | None,
+    ) -> dict:
         """One exchange's record; `answer` is (status, headers, body), None when nothing was answered."""
         record = {
             "seq": 0,  # first key: the journal finds a line by its prefix; numbered when written
-            "ts": self._iso(epoch), "clock_sec": self.clock.now(),
-            "rpc": rpc, "method": method, "path": path, "query": environ.get("QUERY_STRING", ""),
+            "ts": self._iso(epoch),
+            "clock_sec": self.clock.now(),
+            "rpc": rpc,
+            "method": method,
+            "path": path,
+            "query": environ.get("QUERY_STRING", ""),
             "request": {"headers": self._request_headers(environ), "body": body},
             "response": None if answer is None else {"status": answer[0], "headers": answer[1], "body": answer[2]},
         }
@@ -151,6 +166,7 @@ class Recorder:
         if cached[0] != second:
             cached = self._second = (second, time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second)))
         return f"{cached[1]}.{int((epoch - second) * 1000):03d}Z"
+
 
 def request_body(data: bytes, trusted: bool):
     """A request body as the journal holds it; `trusted`: the body is known to be one valid JSON value."""

@@ -11,31 +11,49 @@ from ..config import resolve_path
 def register(subcommands) -> None:
     """Add the `replay` subcommand to the `rwg-sandbox` parser."""
     replay = subcommands.add_parser(
-        "replay", help="replay a recording against a server, or serve it as a mock",
+        "replay",
+        help="replay a recording against a server, or serve it as a mock",
         description="Re-send the recorded /v3 requests of FILE in order to a booking server and diff the "
-                    "answers (booking ids mapped, volatile fields ignored; exit 0 only when all match), or "
-                    "serve FILE as a mock that answers from the recording.")
-    replay.add_argument("file", metavar="FILE", help="recording: a JSONL journal (e.g. recordings/session-....jsonl) "
-                                                     "or a HAR export")
+        "answers (booking ids mapped, volatile fields ignored; exit 0 only when all match), or "
+        "serve FILE as a mock that answers from the recording.",
+    )
+    replay.add_argument(
+        "file", metavar="FILE", help="recording: a JSONL journal (e.g. recordings/session-....jsonl) or a HAR export"
+    )
     mode = replay.add_mutually_exclusive_group(required=True)
     mode.add_argument("--target", metavar="URL", help="base URL of the server to replay against")
     mode.add_argument("--serve", action="store_true", help="serve FILE as a mock (same as MOCK_REPLAY=FILE serve)")
-    replay.add_argument("--basic-auth", metavar="USER:PASS", default="",
-                        help="HTTP Basic credentials for the target (recordings never hold them)")
-    replay.add_argument("--ignore", metavar="FIELD", action="append", default=[],
-                        help="another response field to ignore when comparing (repeatable)")
-    replay.add_argument("--strict", action="store_true",
-                        help="also compare free text (description, message), ignored by default")
-    replay.add_argument("--reset", action="store_true",
-                        help="target is an rwg-sandbox: POST /_admin/reset before replaying, and warn when its "
-                             "slots are anchored to another day than the recording's")
+    replay.add_argument(
+        "--basic-auth",
+        metavar="USER:PASS",
+        default="",
+        help="HTTP Basic credentials for the target (recordings never hold them)",
+    )
+    replay.add_argument(
+        "--ignore",
+        metavar="FIELD",
+        action="append",
+        default=[],
+        help="another response field to ignore when comparing (repeatable)",
+    )
+    replay.add_argument(
+        "--strict", action="store_true", help="also compare free text (description, message), ignored by default"
+    )
+    replay.add_argument(
+        "--reset",
+        action="store_true",
+        help="target is an rwg-sandbox: POST /_admin/reset before replaying, and warn when its "
+        "slots are anchored to another day than the recording's",
+    )
     replay.add_argument("--admin-token", metavar="TOKEN", default="", help="bearer token for the target's /_admin")
     replay.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer (default 10)")
     replay.add_argument("--quiet", action="store_true", help="print only mismatches and the summary")
     replay.add_argument("--port", metavar="PORT", help="with --serve: port to listen on [MOCK_PORT]")
-    replay.epilog = ("Exit status: 0 when every answer matches, 1 when one differs, 2 when nothing could be "
-                     "checked: the file is missing, empty or holds no answered /v3 exchange, or the target cannot "
-                     "be reached or reset.")
+    replay.epilog = (
+        "Exit status: 0 when every answer matches, 1 when one differs, 2 when nothing could be "
+        "checked: the file is missing, empty or holds no answered /v3 exchange, or the target cannot "
+        "be reached or reset."
+    )
     replay.set_defaults(handler=run)
 
 

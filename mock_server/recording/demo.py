@@ -39,25 +39,38 @@ def http_caller(base_url: str, basic_auth: str = "") -> Call:
 
 def _slot(entry: dict, start: int | None = None) -> dict:
     resources = {k: v for k, v in entry["resources"].items() if k in ("staff_id", "room_id", "party_size")}
-    return {"merchant_id": entry["merchant_id"], "service_id": entry["service_id"],
-            "start_sec": str(entry["start_sec"] if start is None else start),
-            "duration_sec": str(entry["duration_sec"]), "resources": resources}
+    return {
+        "merchant_id": entry["merchant_id"],
+        "service_id": entry["service_id"],
+        "start_sec": str(entry["start_sec"] if start is None else start),
+        "duration_sec": str(entry["duration_sec"]),
+        "resources": resources,
+    }
 
 
 def _slot_time(entry: dict) -> dict:
     slot = _slot(entry)
-    return {"service_id": slot["service_id"], "start_sec": slot["start_sec"], "duration_sec": slot["duration_sec"],
-            "resource_ids": slot["resources"]}
+    return {
+        "service_id": slot["service_id"],
+        "start_sec": slot["start_sec"],
+        "duration_sec": slot["duration_sec"],
+        "resource_ids": slot["resources"],
+    }
 
 
 def pick_slots(call: Call) -> dict[str, dict]:
     """Slots the flow books, found through the feeds (days ahead, so no cancellation window bites)."""
     _, services = call("GET", "/feeds/services.json", None)
-    prepaid = {(s["merchant_id"], s["service_id"]) for s in services["service"]
-               if s.get("prepayment_type") == "REQUIRED"}
+    prepaid = {
+        (s["merchant_id"], s["service_id"]) for s in services["service"] if s.get("prepayment_type") == "REQUIRED"
+    }
     _, feed = call("GET", "/feeds/availability.json", None)
-    entries = [e for group in feed["service_availability"] for e in group["availability"]
-               if e["spots_open"] > 0 and (e["merchant_id"], e["service_id"]) not in prepaid]
+    entries = [
+        e
+        for group in feed["service_availability"]
+        for e in group["availability"]
+        if e["spots_open"] > 0 and (e["merchant_id"], e["service_id"]) not in prepaid
+    ]
     horizon = min(e["start_sec"] for e in entries) + 3 * 86400
 
     def first(predicate, skip: tuple = ()):
@@ -65,16 +78,26 @@ def pick_slots(call: Call) -> dict[str, dict]:
 
     sync = "CONFIRMATION_MODE_SYNCHRONOUS"
     staff = first(lambda e: "staff_id" in e["resources"] and e["confirmation_mode"] == sync)
-    later = first(lambda e: all(e[k] == staff[k] for k in ("merchant_id", "service_id", "duration_sec"))
-                  and e["resources"].get("staff_id") == staff["resources"]["staff_id"], skip=(staff,))
+    later = first(
+        lambda e: (
+            all(e[k] == staff[k] for k in ("merchant_id", "service_id", "duration_sec"))
+            and e["resources"].get("staff_id") == staff["resources"]["staff_id"]
+        ),
+        skip=(staff,),
+    )
     room = first(lambda e: "room_id" in e["resources"] and e["confirmation_mode"] == sync)
     pending = first(lambda e: e["confirmation_mode"] != sync)
     return {"staff": staff, "later": later, "room": room, "pending": pending}
 
 
 def _user(user_id: str, given: str, family: str) -> dict:
-    return {"user_id": user_id, "given_name": given, "family_name": family,
-            "telephone": "+14155550123", "email": f"{given.lower()}@example.com"}
+    return {
+        "user_id": user_id,
+        "given_name": given,
+        "family_name": family,
+        "telephone": "+14155550123",
+        "email": f"{given.lower()}@example.com",
+    }
 
 
 def run_flow(call: Call) -> list[tuple[str, int, object]]:
@@ -90,8 +113,10 @@ def run_flow(call: Call) -> list[tuple[str, int, object]]:
         return answer
 
     v3("HealthCheck", None, "GET")
-    v3("BatchAvailabilityLookup", {"merchant_id": staff["merchant_id"],
-                                   "slot_time": [_slot_time(staff), _slot_time(later)]})
+    v3(
+        "BatchAvailabilityLookup",
+        {"merchant_id": staff["merchant_id"], "slot_time": [_slot_time(staff), _slot_time(later)]},
+    )
     v3("CheckAvailability", {"slot": _slot(room)})
     first = v3("CreateBooking", {"slot": _slot(staff), "user_information": ann, "idempotency_token": "flow-1"})
     v3("CreateBooking", {"slot": _slot(staff), "user_information": ann, "idempotency_token": "flow-1"})
@@ -100,8 +125,15 @@ def run_flow(call: Call) -> list[tuple[str, int, object]]:
     v3("CreateBooking", {"slot": _slot(pending), "user_information": ann, "idempotency_token": "flow-4"})
     ann_id = first["booking"]["booking_id"]
     bob_id = second["booking"]["booking_id"]
-    v3("UpdateBooking", {"booking": {"booking_id": ann_id, "slot": {
-        "start_sec": str(later["start_sec"]), "duration_sec": str(later["duration_sec"])}}})
+    v3(
+        "UpdateBooking",
+        {
+            "booking": {
+                "booking_id": ann_id,
+                "slot": {"start_sec": str(later["start_sec"]), "duration_sec": str(later["duration_sec"])},
+            }
+        },
+    )
     v3("UpdateBooking", {"booking": {"booking_id": bob_id, "status": "CANCELED"}})
     v3("UpdateBooking", {"booking": {"booking_id": bob_id, "status": "CANCELED"}})
     v3("GetBookingStatus", {"booking_id": ann_id})

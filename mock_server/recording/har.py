@@ -48,20 +48,31 @@ def entry(record: dict, base_url: str) -> dict:
     url = origin + record.get("path", "") + (f"?{query}" if query else "")
     req_text = body_text(req.get("body"))
     request = {
-        "method": record.get("method", "POST"), "url": url, "httpVersion": HTTP_VERSION,
-        "headers": _pairs(req_headers), "queryString": [{"name": k, "value": v} for k, v in parse_qsl(query)],
-        "cookies": [], "headersSize": -1, "bodySize": len(req_text.encode()),
+        "method": record.get("method", "POST"),
+        "url": url,
+        "httpVersion": HTTP_VERSION,
+        "headers": _pairs(req_headers),
+        "queryString": [{"name": k, "value": v} for k, v in parse_qsl(query)],
+        "cookies": [],
+        "headersSize": -1,
+        "bodySize": len(req_text.encode()),
     }
     if req_text or request["method"] != "GET":
         request["postData"] = {"mimeType": _mime(req_headers), "text": req_text}
     resp = record.get("response")
     duration = float(record.get("duration_ms") or 0)
     har = {
-        "startedDateTime": record.get("ts", "1970-01-01T00:00:00.000Z"), "time": duration,
-        "request": request, "response": _response(resp, record),
-        "cache": {}, "timings": {"send": 0, "wait": duration, "receive": 0},
-        "_seq": record.get("seq"), "_rpc": record.get("rpc"), "_clock_sec": record.get("clock_sec"),
-        "_faults": record.get("faults") or [], "_warnings": record.get("warnings") or [],
+        "startedDateTime": record.get("ts", "1970-01-01T00:00:00.000Z"),
+        "time": duration,
+        "request": request,
+        "response": _response(resp, record),
+        "cache": {},
+        "timings": {"send": 0, "wait": duration, "receive": 0},
+        "_seq": record.get("seq"),
+        "_rpc": record.get("rpc"),
+        "_clock_sec": record.get("clock_sec"),
+        "_faults": record.get("faults") or [],
+        "_warnings": record.get("warnings") or [],
     }
     if record.get("pii_redacted"):
         har["_pii_redacted"] = True  # a replay of it compares pseudonyms with pseudonyms
@@ -73,9 +84,18 @@ def entry(record: dict, base_url: str) -> dict:
 def _response(resp: dict | None, record: dict) -> dict:
     if resp is None:
         # What browsers write for a request that got no answer: status 0, empty content.
-        return {"status": 0, "statusText": "", "httpVersion": HTTP_VERSION, "headers": [], "cookies": [],
-                "content": {"size": 0, "mimeType": "x-unknown", "text": ""}, "redirectURL": "",
-                "headersSize": -1, "bodySize": -1, "_error": record.get("no_response") or "connection dropped"}
+        return {
+            "status": 0,
+            "statusText": "",
+            "httpVersion": HTTP_VERSION,
+            "headers": [],
+            "cookies": [],
+            "content": {"size": 0, "mimeType": "x-unknown", "text": ""},
+            "redirectURL": "",
+            "headersSize": -1,
+            "bodySize": -1,
+            "_error": record.get("no_response") or "connection dropped",
+        }
     text = body_text(resp.get("body"))
     size = len(text.encode())
     status = int(resp.get("status", 0))
@@ -85,10 +105,15 @@ def _response(resp: dict | None, record: dict) -> dict:
         reason = ""
     headers = resp.get("headers") or {}
     return {
-        "status": status, "statusText": reason, "httpVersion": HTTP_VERSION, "headers": _pairs(headers),
-        "cookies": [], "content": {"size": size, "mimeType": _mime(headers), "text": text},
+        "status": status,
+        "statusText": reason,
+        "httpVersion": HTTP_VERSION,
+        "headers": _pairs(headers),
+        "cookies": [],
+        "content": {"size": size, "mimeType": _mime(headers), "text": text},
         "redirectURL": next((v for k, v in headers.items() if k.lower() == "location"), ""),
-        "headersSize": -1, "bodySize": size,
+        "headersSize": -1,
+        "bodySize": size,
     }
 
 
@@ -104,8 +129,12 @@ def stream(records: Iterable[dict], base_url: str, comment: Callable[[], str] = 
     Always a whole document: a record that makes no entry is left out and counted in the log's comment,
     next to what `comment()` says once the records are through.
     """
-    log = {"version": "1.2", "creator": {"name": "rwg-booking-sandbox", "version": __version__},
-           "pages": [], "entries": []}
+    log = {
+        "version": "1.2",
+        "creator": {"name": "rwg-booking-sandbox", "version": __version__},
+        "pages": [],
+        "entries": [],
+    }
     head = orjson.dumps({"log": log})
     # Split the empty entries array open and stream the entries into it.
     opening, closing = head.split(b'"entries":[]')
@@ -119,8 +148,11 @@ def stream(records: Iterable[dict], base_url: str, comment: Callable[[], str] = 
             continue
         yield (b"" if first else b",") + chunk
         first = False
-    notes = [note for note in (comment(), f"{odd} record{'s' if odd != 1 else ''} of another shape left out"
-                               if odd else "") if note]
+    notes = [
+        note
+        for note in (comment(), f"{odd} record{'s' if odd != 1 else ''} of another shape left out" if odd else "")
+        if note
+    ]
     yield b"]" + (b',"comment":' + orjson.dumps("; ".join(notes)) if notes else b"") + closing
 
 
@@ -151,15 +183,24 @@ def _record(item: dict, number: int) -> dict:
     status = int(response.get("status") or 0)
     seq = item.get("_seq")
     record = {
-        "seq": seq if type(seq) is int else number, "ts": item.get("startedDateTime", ""),
-        "clock_sec": item.get("_clock_sec"), "rpc": item.get("_rpc") or url.path.rstrip("/").rsplit("/", 1)[-1],
-        "method": request.get("method", "GET"), "path": url.path, "query": url.query,
-        "request": {"headers": _headers(request.get("headers")),
-                    "body": _body(request.get("postData") or {})},
+        "seq": seq if type(seq) is int else number,
+        "ts": item.get("startedDateTime", ""),
+        "clock_sec": item.get("_clock_sec"),
+        "rpc": item.get("_rpc") or url.path.rstrip("/").rsplit("/", 1)[-1],
+        "method": request.get("method", "GET"),
+        "path": url.path,
+        "query": url.query,
+        "request": {"headers": _headers(request.get("headers")), "body": _body(request.get("postData") or {})},
         # Status 0: what browsers write for a request that got no answer.
-        "response": {"status": status, "headers": _headers(response.get("headers")),
-                     "body": _body(response.get("content") or {})} if status else None,
-        "duration_ms": float(item.get("time") or 0), "faults": item.get("_faults") or [],
+        "response": {
+            "status": status,
+            "headers": _headers(response.get("headers")),
+            "body": _body(response.get("content") or {}),
+        }
+        if status
+        else None,
+        "duration_ms": float(item.get("time") or 0),
+        "faults": item.get("_faults") or [],
         "warnings": item.get("_warnings") or [],
     }
     if not status:

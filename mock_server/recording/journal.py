@@ -77,8 +77,12 @@ class Journal:
         """Number the record, index it and queue its line for the next write; returns its seq."""
         record["seq"] = 0
         response = record["response"]
-        seq = self.append_line(orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE), epoch, record["rpc"],
-                               response["status"] if response else None)
+        seq = self.append_line(
+            orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE),
+            epoch,
+            record["rpc"],
+            response["status"] if response else None,
+        )
         record["seq"] = seq
         return seq
 
@@ -155,8 +159,12 @@ class Journal:
 
     def state(self) -> dict:
         """What /_admin/health says about the journal: lines written, and lines dropped by failed writes."""
-        return {"journal": str(self.path), "recorded": self._seq, "dropped": self.dropped,
-                **({"error": self.last_error} if self.last_error else {})}
+        return {
+            "journal": str(self.path),
+            "recorded": self._seq,
+            "dropped": self.dropped,
+            **({"error": self.last_error} if self.last_error else {}),
+        }
 
     @property
     def recorded(self) -> int:
@@ -248,7 +256,7 @@ class Journal:
 def _write_lines(fd: int, lines: list[bytes]) -> None:
     """Write the lines in order, straight from their buffers (writev: no joined copy of a batch)."""
     for start in range(0, len(lines), _IOV_MAX):
-        chunk = lines[start:start + _IOV_MAX]
+        chunk = lines[start : start + _IOV_MAX]
         written = os.writev(fd, chunk)
         if written < sum(map(len, chunk)):  # a short write (rare on a file): the rest the slow way
             _write_all(fd, b"".join(chunk)[written:])
@@ -257,7 +265,7 @@ def _write_lines(fd: int, lines: list[bytes]) -> None:
 def _write_all(fd: int, data: bytes) -> None:
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _size(path: Path) -> int:

@@ -94,7 +94,7 @@ def bodies_as_text(line: bytes) -> bytes:
         elif char in _CLOSING:
             if level == _BODY_LEVEL and start >= 0:
                 if deepest - _BODY_LEVEL + 1 > KEPT_DEPTH:
-                    text = line[start:token.end()].decode("utf-8", "replace")
+                    text = line[start : token.end()].decode("utf-8", "replace")
                     out += (line[copied:start], orjson.dumps(text))
                     copied = token.end()
                 start = -1

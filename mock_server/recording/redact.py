@@ -23,8 +23,13 @@ _SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9!#$%&'*+.^_`|~-]{0,31}")
 # Body fields that carry payment credentials, folded: never recorded, whatever MOCK_REDACT_PII says.
 SECRET_FIELDS = frozenset({"paymentmethodtoken", "unparsedpaymentmethodtoken"})
 # Personal fields of UserInformation, folded, with the kind of their stand-in.
-PERSONAL_FIELDS = {"givenname": "given", "familyname": "family", "email": "email", "telephone": "telephone",
-                   "address": "address"}
+PERSONAL_FIELDS = {
+    "givenname": "given",
+    "familyname": "family",
+    "email": "email",
+    "telephone": "telephone",
+    "address": "address",
+}
 _ADDRESS_KEEP = "country"  # too coarse to identify anyone; keeps the address meaningful
 
 # KELVIN SIGN, the only character outside ASCII whose str.lower() is one ASCII letter ("k"; tests/unit/test_redact.py
@@ -33,8 +38,11 @@ KELVIN = "\u212a"
 _ASCII_FOLD = bytes(range(256)).lower()  # bytes.translate table: ASCII upper case to lower, other bytes kept
 _SEPARATORS = b"-_"
 # Names to look for in a folded body: one that holds another ("unparsed…" holds "paymentmethodtoken") adds nothing.
-_FOLDED_SECRETS = tuple(name.encode() for name in sorted(SECRET_FIELDS)
-                        if not any(other != name and other in name for other in SECRET_FIELDS))
+_FOLDED_SECRETS = tuple(
+    name.encode()
+    for name in sorted(SECRET_FIELDS)
+    if not any(other != name and other in name for other in SECRET_FIELDS)
+)
 # What can spell a key without its letters being in the bytes as they are: a JSON escape, or the Kelvin sign.
 _ESCAPE, _KELVIN = b"\\u", KELVIN.encode()
 
@@ -64,8 +72,10 @@ def may_hold_secret(data: bytes) -> bool:
 def redact_secret_fields(value):
     """A copy of a JSON value with payment tokens replaced."""
     if isinstance(value, dict):
-        return {k: REDACTED if v and isinstance(k, str) and fold(k) in SECRET_FIELDS else redact_secret_fields(v)
-                for k, v in value.items()}
+        return {
+            k: REDACTED if v and isinstance(k, str) and fold(k) in SECRET_FIELDS else redact_secret_fields(v)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [redact_secret_fields(item) for item in value]
     return value
@@ -170,8 +180,10 @@ def redact_pii_body(body):
 def _pseudonymise(kind: str, value):
     """Every string or number under a personal field replaced, whatever its shape (rejected requests too)."""
     if isinstance(value, dict):
-        return {k: v if kind == "address" and isinstance(k, str) and fold(k) == _ADDRESS_KEEP
-                else _pseudonymise(kind, v) for k, v in value.items()}
+        return {
+            k: v if kind == "address" and isinstance(k, str) and fold(k) == _ADDRESS_KEEP else _pseudonymise(kind, v)
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [_pseudonymise(kind, item) for item in value]
     if isinstance(value, str):

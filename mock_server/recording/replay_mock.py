@@ -53,8 +53,9 @@ class Recording:
             return ""
         if self.kind == "HAR document":
             entries = "entry" if self.items == 1 else "entries"
-            return (f"a HAR document with no /v3 entry that has an answer ({self.items} {entries}"
-                    + (f"; {self.skipped})" if self.skipped else ")"))
+            return f"a HAR document with no /v3 entry that has an answer ({self.items} {entries}" + (
+                f"; {self.skipped})" if self.skipped else ")"
+            )
         if not self.items:
             return "the file is empty"
         if not self.records:
@@ -67,8 +68,11 @@ class Recording:
 
 def is_exchange(record: dict) -> bool:
     """An answered /v3 exchange: what a replay can give back or compare with (a dropped connection is not)."""
-    return (isinstance(record.get("response"), dict) and str(record.get("path", "")).startswith("/v3")
-            and isinstance(record.get("request") or {}, dict))
+    return (
+        isinstance(record.get("response"), dict)
+        and str(record.get("path", "")).startswith("/v3")
+        and isinstance(record.get("request") or {}, dict)
+    )
 
 
 def load_recording(path: Path) -> Recording:
@@ -186,8 +190,12 @@ class ReplayBook:
         candidates = self._by_rpc.get(rpc)
         if not candidates:
             known = ", ".join(f"{name} x{len(items)}" for name, items in sorted(self._by_rpc.items())) or "nothing"
-            return {"seq": None, "rpc": None, "score": 0.0,
-                    "differences": [f"the recording has no {rpc} exchange; it has: {known}"]}
+            return {
+                "seq": None,
+                "rpc": None,
+                "score": 0.0,
+                "differences": [f"the recording has no {rpc} exchange; it has: {known}"],
+            }
         sent = flatten(canonical(body, self.ignore))
         best, best_score, best_flat = None, -1.0, {}
         for item in candidates:
@@ -196,17 +204,20 @@ class ReplayBook:
             if score > best_score:
                 best, best_score, best_flat = item, score, flat
         assert best is not None  # candidates is not empty and every score is >= 0
-        return {"seq": best.seq, "rpc": rpc, "score": round(best_score, 3),
-                "differences": differences(best_flat, sent)}
+        return {"seq": best.seq, "rpc": rpc, "score": round(best_score, 3), "differences": differences(best_flat, sent)}
 
     def status(self) -> dict:
         """What has been played so far (like a cassette's play count)."""
         with self._lock:
             served = dict(self._served)
-        unplayed = sorted(item.seq for key, items in self._answers.items() if not served.get(key)
-                          for item in items)
-        return {"source": self.source, "exchanges": len(self), "played": sum(served.values()),
-                "misses": self.misses, "unplayed_seqs": unplayed[:1000]}
+        unplayed = sorted(item.seq for key, items in self._answers.items() if not served.get(key) for item in items)
+        return {
+            "source": self.source,
+            "exchanges": len(self),
+            "played": sum(served.values()),
+            "misses": self.misses,
+            "unplayed_seqs": unplayed[:1000],
+        }
 
     def rewind(self) -> None:
         """Start every sequence from its first answer again (on reset)."""
@@ -232,8 +243,12 @@ def answer_from(book: ReplayBook, exchange) -> None:
     # A JSON answer is answered as a payload, so the fault steps can read and change it as they do a live one
     # (a copy: slot_taken changes it in place, and the book must stay as recorded).
     payload = copy.deepcopy(recorded) if isinstance(recorded, dict) else None
-    exchange.answer(int(resp.get("status", 200)), payload, [*others, ("X-Sandbox-Replay", f"seq={item.seq}")],
-                    out=None if payload is not None else data)
+    exchange.answer(
+        int(resp.get("status", 200)),
+        payload,
+        [*others, ("X-Sandbox-Replay", f"seq={item.seq}")],
+        out=None if payload is not None else data,
+    )
     exchange.content_type = content_type
 
 
@@ -243,7 +258,9 @@ def miss(book: ReplayBook, rpc: str, body, exchange) -> None:
     if near["seq"] is None:
         message = f"replay: no recorded exchange matches this {rpc} request; {near['differences'][0]}"
     else:
-        message = (f"replay: no recorded exchange matches this {rpc} request; closest is seq {near['seq']} "
-                   f"(similarity {near['score']}): " + "; ".join(near["differences"]))
+        message = (
+            f"replay: no recorded exchange matches this {rpc} request; closest is seq {near['seq']} "
+            f"(similarity {near['score']}): " + "; ".join(near["differences"])
+        )
     payload = {"code": MISS_STATUS, "status": "Not Found", "message": message, "closest": near}
     exchange.answer(MISS_STATUS, payload, [("X-Sandbox-Replay", "miss")])

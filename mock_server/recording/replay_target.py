@@ -99,8 +99,10 @@ def learn_ids(recorded, actual, id_map: dict[str, str]) -> None:
 def map_ids(value, id_map: dict[str, str]):
     """A copy of a JSON value with every booking_id rewritten through the map."""
     if isinstance(value, dict):
-        return {k: (id_map.get(v, v) if k == _ID_KEY and isinstance(v, str) else map_ids(v, id_map))
-                for k, v in value.items()}
+        return {
+            k: (id_map.get(v, v) if k == _ID_KEY and isinstance(v, str) else map_ids(v, id_map))
+            for k, v in value.items()
+        }
     if isinstance(value, list):
         return [map_ids(item, id_map) for item in value]
     return value
@@ -130,8 +132,12 @@ def _pretty(status, body) -> list[str]:
     return [f"HTTP {status}"] + text.splitlines()
 
 
-def replay(source: Path | Recording, target: Target, volatile: frozenset[str] = DEFAULT_VOLATILE,
-           on_outcome: Callable[[Outcome], None] | None = None) -> Report:
+def replay(
+    source: Path | Recording,
+    target: Target,
+    volatile: frozenset[str] = DEFAULT_VOLATILE,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> Report:
     """Re-send every answered /v3 request of the recording (JSONL or HAR), in order, and compare status and body.
 
     A file with nothing to re-send raises UnusableRecording: a replay that checked nothing never passes.
@@ -172,8 +178,15 @@ def _replay_one(record: dict, target: Target, volatile: frozenset[str], id_map: 
     actual = without(actual, volatile)
     if status == resp.get("status") and expected == actual:
         return Outcome(seq, rpc, True, (resp.get("status"), status))
-    diff = "\n".join(difflib.unified_diff(_pretty(resp.get("status"), expected), _pretty(status, actual),
-                                          fromfile=f"recorded #{seq}", tofile="target", lineterm=""))
+    diff = "\n".join(
+        difflib.unified_diff(
+            _pretty(resp.get("status"), expected),
+            _pretty(status, actual),
+            fromfile=f"recorded #{seq}",
+            tofile="target",
+            lineterm="",
+        )
+    )
     return Outcome(seq, rpc, False, (resp.get("status"), status), diff=diff)
 
 
@@ -185,6 +198,8 @@ def reset_sandbox(target: Target, records: list[dict]) -> str:
     if recorded is None or not isinstance(anchor, int) or recorded // 86400 == anchor // 86400:
         return ""
     day = time.strftime("%Y-%m-%d", time.gmtime(recorded))
-    return (f"the recording was made on sandbox day {day} but the target's slots are anchored to "
-            f"{time.strftime('%Y-%m-%d', time.gmtime(anchor))}: answers about slots will differ; start the "
-            f"target with MOCK_CLOCK={recorded} to replay against the same inventory")
+    return (
+        f"the recording was made on sandbox day {day} but the target's slots are anchored to "
+        f"{time.strftime('%Y-%m-%d', time.gmtime(anchor))}: answers about slots will differ; start the "
+        f"target with MOCK_CLOCK={recorded} to replay against the same inventory"
+    )

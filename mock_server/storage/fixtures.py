@@ -14,10 +14,28 @@ from ..domain.models import Merchant, Service, Slot
 from .tinystore import OrjsonStorage
 
 # Slot documents are kept as tuples in this order: a dict per slot would cost ~4x the memory.
-SLOT_FIELDS = ("merchant_id", "service_id", "day", "local_time", "duration_sec", "spots_total", "staff_id",
-               "room_id", "party_size", "availability_tag", "staff_name", "room_name")
-_SLOT_DEFAULTS = {"staff_id": "", "room_id": "", "party_size": 0, "availability_tag": "", "staff_name": "",
-                  "room_name": ""}
+SLOT_FIELDS = (
+    "merchant_id",
+    "service_id",
+    "day",
+    "local_time",
+    "duration_sec",
+    "spots_total",
+    "staff_id",
+    "room_id",
+    "party_size",
+    "availability_tag",
+    "staff_name",
+    "room_name",
+)
+_SLOT_DEFAULTS = {
+    "staff_id": "",
+    "room_id": "",
+    "party_size": 0,
+    "availability_tag": "",
+    "staff_name": "",
+    "room_name": "",
+}
 
 
 @dataclass
@@ -46,8 +64,9 @@ def read(path: str | Path) -> FixtureData:
     meta = docs("meta")
     slot_table = tables.pop("slots", {})
     slots = [_slot_tuple(slot_table[key]) for key in sorted(slot_table, key=int)]
-    return FixtureData(meta=meta[0] if meta else {}, merchants=docs("merchants"), services=docs("services"),
-                       slots=slots)
+    return FixtureData(
+        meta=meta[0] if meta else {}, merchants=docs("merchants"), services=docs("services"), slots=slots
+    )
 
 
 def _slot_tuple(doc: dict) -> tuple:
@@ -74,13 +93,38 @@ def materialise(data: FixtureData, anchor_sec: int) -> Inventory:
         return value
 
     slots = []
-    for (merchant_id, service_id, day, local_time, duration, spots, staff_id, room_id, party_size, tag,
-         staff_name, room_name) in data.slots:
+    for (
+        merchant_id,
+        service_id,
+        day,
+        local_time,
+        duration,
+        spots,
+        staff_id,
+        room_id,
+        party_size,
+        tag,
+        staff_name,
+        room_name,
+    ) in data.slots:
         merchant = by_id[merchant_id]
-        slots.append(Slot(
-            merchant.merchant_id, service_id, start_of(merchant.timezone, day, local_time), duration, spots,
-            spots, staff_id, room_id, party_size, tag, merchant.confirmation_mode, staff_name, room_name,
-        ))
+        slots.append(
+            Slot(
+                merchant.merchant_id,
+                service_id,
+                start_of(merchant.timezone, day, local_time),
+                duration,
+                spots,
+                spots,
+                staff_id,
+                room_id,
+                party_size,
+                tag,
+                merchant.confirmation_mode,
+                staff_name,
+                room_name,
+            )
+        )
     return Inventory(merchants, services, slots)
 
 

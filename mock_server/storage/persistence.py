@@ -67,14 +67,22 @@ class Persistence(BookingListener):
             self.compactor()
         line = {"op": "booking", "booking": encode_booking(booking)}
         if token is not None and record is not None:
-            line["token"] = {"token": token, "fingerprint": record.fingerprint,
-                             "booking": encode_booking(record.booking)}
+            line["token"] = {
+                "token": token,
+                "fingerprint": record.fingerprint,
+                "booking": encode_booking(record.booking),
+            }
         self._append(line)
 
     def state(self) -> dict:
         """What /_admin/health says about the store."""
-        return {"path": str(self.path), "fsync": self.fsync, "log_lines": self._lines,
-                "writable": self.failed is None, **({"error": self.failed} if self.failed else {})}
+        return {
+            "path": str(self.path),
+            "fsync": self.fsync,
+            "log_lines": self._lines,
+            "writable": self.failed is None,
+            **({"error": self.failed} if self.failed else {}),
+        }
 
     # ---- load / save ----
 
@@ -93,9 +101,11 @@ class Persistence(BookingListener):
             if generation > self.generation:
                 # Only a snapshot older than its log does this (deleted, restored from a backup): loading
                 # would silently drop these lines, and the start-up snapshot would then delete them.
-                raise CorruptStore(f"{self.wal_path} line {number}: written after a reset the snapshot {self.path} "
-                                   f"does not know of (generation {generation} > {self.generation}); "
-                                   "refusing to start (nothing was changed on disk)")
+                raise CorruptStore(
+                    f"{self.wal_path} line {number}: written after a reset the snapshot {self.path} "
+                    f"does not know of (generation {generation} > {self.generation}); "
+                    "refusing to start (nothing was changed on disk)"
+                )
             if record.get("op") == "booking":
                 state["bookings"][record["booking"]["booking_id"]] = record["booking"]
             token = record if record.get("op") == "token" else record.get("token")
@@ -104,8 +114,9 @@ class Persistence(BookingListener):
                 state["bookings"].setdefault(token["booking"]["booking_id"], token["booking"])
         return state
 
-    def write_snapshot(self, meta: dict, bookings: list[Booking], tokens: dict[str, IdempotencyRecord],
-                       generation: int | None = None) -> None:
+    def write_snapshot(
+        self, meta: dict, bookings: list[Booking], tokens: dict[str, IdempotencyRecord], generation: int | None = None
+    ) -> None:
         """Replace the snapshot atomically with this state and empty the log; StoreFailed if it cannot.
 
         `generation` is the one the snapshot starts (a reset passes the next one); it is adopted only
@@ -138,8 +149,11 @@ class Persistence(BookingListener):
             except OSError as exc:
                 # Harmless to leave: its lines are whole, and on load they are either of an older generation
                 # (skipped) or upserts the snapshot already holds, replayed in order before newer ones.
-                log.warning("persistence: could not empty %s after a snapshot (%s); its lines stay, harmless",
-                            self.wal_path, exc.strerror or exc)
+                log.warning(
+                    "persistence: could not empty %s after a snapshot (%s); its lines stay, harmless",
+                    self.wal_path,
+                    exc.strerror or exc,
+                )
 
     def close(self) -> None:
         """Release the log file."""
@@ -190,8 +204,10 @@ class Persistence(BookingListener):
             raise CorruptStore(f"{self.path}: the snapshot is not valid JSON ({exc})") from None
         # A snapshot is always written with its meta record: anything else was damaged or replaced.
         if not isinstance(tables, dict) or not isinstance(tables.get("meta"), dict) or not tables["meta"]:
-            raise CorruptStore(f"{self.path}: the snapshot is {_what(tables)}, not a sandbox snapshot; "
-                               "refusing to start with no bookings (move it away to start empty)")
+            raise CorruptStore(
+                f"{self.path}: the snapshot is {_what(tables)}, not a sandbox snapshot; "
+                "refusing to start with no bookings (move it away to start empty)"
+            )
         try:
             state["meta"] = next(iter(tables["meta"].values()))
             for doc in tables.get("bookings", {}).values():
@@ -216,8 +232,10 @@ class Persistence(BookingListener):
                 _check_record(record)
             except (orjson.JSONDecodeError, AttributeError, KeyError, TypeError, ValueError) as exc:
                 # Lines are written whole, newline last: a damaged line that has its newline was not torn.
-                raise CorruptStore(f"{self.wal_path} line {number}: damaged record ({exc}); "
-                                   "refusing to start (nothing was changed on disk)") from None
+                raise CorruptStore(
+                    f"{self.wal_path} line {number}: damaged record ({exc}); "
+                    "refusing to start (nothing was changed on disk)"
+                ) from None
             yield number, record
         if tail:
             kept = self.wal_path.with_name(self.wal_path.name + ".torn")
@@ -226,15 +244,20 @@ class Persistence(BookingListener):
                     handle.write(tail + b"\n")
             except OSError as exc:
                 kept = f"nowhere ({exc.strerror})"
-            log.warning("persistence: the last line of %s was torn by a crash (%d bytes, never acknowledged); "
-                        "ignored, and kept in %s", self.wal_path, len(tail), kept)
+            log.warning(
+                "persistence: the last line of %s was torn by a crash (%d bytes, never acknowledged); "
+                "ignored, and kept in %s",
+                self.wal_path,
+                len(tail),
+                kept,
+            )
 
 
 def _write_all(fd: int, data: bytes, fsync: bool) -> None:
     """The whole line, however many writes it takes (a short write is not an error until one fails)."""
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
     if fsync:
         os.fdatasync(fd)
 
@@ -304,14 +327,26 @@ def encode_booking(booking: Booking) -> dict:
     """A booking as plain JSON-able data (the held inventory entry by its keys)."""
     held = booking.held
     return {
-        "booking_id": booking.booking_id, "status": booking.status,
+        "booking_id": booking.booking_id,
+        "status": booking.status,
         "slot": booking.slot._asdict(),
         "user": {f: getattr(booking.user, f) for f in UserInformation.__dataclass_fields__},
-        "held": None if held is None else [held.merchant_id, held.service_id, held.start_sec, held.duration_sec,
-                                           held.staff_id, held.room_id, held.party_size],
+        "held": None
+        if held is None
+        else [
+            held.merchant_id,
+            held.service_id,
+            held.start_sec,
+            held.duration_sec,
+            held.staff_id,
+            held.room_id,
+            held.party_size,
+        ],
         "payment_information": booking.payment_information,
-        "idempotency_token": booking.idempotency_token, "offer_id": booking.offer_id,
-        "created_sec": booking.created_sec, "updated_sec": booking.updated_sec,
+        "idempotency_token": booking.idempotency_token,
+        "offer_id": booking.offer_id,
+        "created_sec": booking.created_sec,
+        "updated_sec": booking.updated_sec,
     }
 
 
@@ -321,8 +356,14 @@ def decode_booking(doc: dict, inventory: Inventory) -> Booking:
     user["address"] = tuple(tuple(pair) for pair in user.get("address") or ())
     held = doc.get("held")
     return Booking(
-        booking_id=doc["booking_id"], status=doc["status"], slot=SlotSpec(**doc["slot"]),
-        user=UserInformation(**user), held=inventory.find_exact(*held) if held else None,
-        payment_information=doc.get("payment_information"), idempotency_token=doc.get("idempotency_token", ""),
-        offer_id=doc.get("offer_id", ""), created_sec=doc.get("created_sec", 0), updated_sec=doc.get("updated_sec", 0),
+        booking_id=doc["booking_id"],
+        status=doc["status"],
+        slot=SlotSpec(**doc["slot"]),
+        user=UserInformation(**user),
+        held=inventory.find_exact(*held) if held else None,
+        payment_information=doc.get("payment_information"),
+        idempotency_token=doc.get("idempotency_token", ""),
+        offer_id=doc.get("offer_id", ""),
+        created_sec=doc.get("created_sec", 0),
+        updated_sec=doc.get("updated_sec", 0),
     )

@@ -140,7 +140,8 @@ class PaymentInformationSchema(BaseSchema):
     deposit = fields.Nested(DepositSchema)
     no_show_fee = fields.Nested(NoShowFeeSchema)
     payment_processed_by = enum_field(
-        ("PAYMENT_PROCESSED_BY_UNSPECIFIED", "PROCESSED_BY_GOOGLE", "PROCESSED_BY_PARTNER"))
+        ("PAYMENT_PROCESSED_BY_UNSPECIFIED", "PROCESSED_BY_GOOGLE", "PROCESSED_BY_PARTNER")
+    )
     payment_option_id = fields.String()
     user_payment_option_id = fields.String()
     fraud_signals = fields.String()
@@ -169,13 +170,16 @@ class BatchAvailabilityLookupRequestSchema(BaseSchema):
     """BatchAvailabilityLookupRequest."""
 
     merchant_id = _required_str(metadata={"example": "dining-001"})
-    slot_time = fields.List(fields.Nested(SlotTimeSchema), required=True,
-                            validate=Length(min=1, error="must list at least one slot_time"))
+    slot_time = fields.List(
+        fields.Nested(SlotTimeSchema), required=True, validate=Length(min=1, error="must list at least one slot_time")
+    )
 
     @builds
     def _to_specs(self, data, **kwargs):
-        return {"merchant_id": data["merchant_id"],
-                "specs": [slot_spec(data["merchant_id"], st, "resource_ids") for st in data["slot_time"]]}
+        return {
+            "merchant_id": data["merchant_id"],
+            "specs": [slot_spec(data["merchant_id"], st, "resource_ids") for st in data["slot_time"]],
+        }
 
 
 class CheckAvailabilityRequestSchema(BaseSchema):
@@ -203,8 +207,9 @@ class CreateBookingRequestSchema(BaseSchema):
             # Stored in canonical wire form (int64 as strings) so the echo is exact.
             data["payment_information"] = _wire_form(data["payment_information"])
         params = data.get("payment_processing_parameters") or {}
-        data["payment_token_given"] = bool(params.get("unparsed_payment_method_token")
-                                           or params.get("payment_method_token"))
+        data["payment_token_given"] = bool(
+            params.get("unparsed_payment_method_token") or params.get("payment_method_token")
+        )
         return data
 
 
@@ -223,9 +228,11 @@ def _wire_form(value: dict) -> dict:
 
 def _only_int64_numbers(schema) -> bool:
     """Are the schema's fields strings, int64s and messages of the same (what _wire_form relies on)?"""
-    return all(type(field) in (fields.String, Int64) or (
-        type(field) is fields.Nested and not field.many and _only_int64_numbers(field.schema))
-        for field in schema.fields.values())
+    return all(
+        type(field) in (fields.String, Int64)
+        or (type(field) is fields.Nested and not field.many and _only_int64_numbers(field.schema))
+        for field in schema.fields.values()
+    )
 
 
 if not _only_int64_numbers(PaymentInformationSchema()):
@@ -266,8 +273,18 @@ class ListBookingsRequestSchema(BaseSchema):
     user_id = _required_str(metadata={"example": "4242424242424242424"})
 
 
-_SLOT_SPEC_FIELDS = ("merchant_id", "service_id", "start_sec", "duration_sec", "staff_id", "room_id", "party_size",
-                     "availability_tag", "confirmation_mode", "has_resources")
+_SLOT_SPEC_FIELDS = (
+    "merchant_id",
+    "service_id",
+    "start_sec",
+    "duration_sec",
+    "staff_id",
+    "room_id",
+    "party_size",
+    "availability_tag",
+    "confirmation_mode",
+    "has_resources",
+)
 if m.SlotSpec._fields != _SLOT_SPEC_FIELDS:
     raise RuntimeError("slot_spec builds SlotSpec field by field, in this order: update it with the model")
 _new_tuple = tuple.__new__
@@ -282,16 +299,32 @@ def slot_spec(merchant_id: str, data: dict, resources_key: str) -> m.SlotSpec:
     else:
         staff, room, party = resources.get("staff_id", ""), resources.get("room_id", ""), resources.get("party_size", 0)
     # tuple.__new__ with every field: a lookup builds one per slot_time, and the NamedTuple's __new__ is 3x slower.
-    return _new_tuple(m.SlotSpec, (merchant_id, data["service_id"], data["start_sec"], get("duration_sec"), staff, room,
-                                   party, get("availability_tag", ""), get("confirmation_mode", ""),
-                                   resources is not None))
+    return _new_tuple(
+        m.SlotSpec,
+        (
+            merchant_id,
+            data["service_id"],
+            data["start_sec"],
+            get("duration_sec"),
+            staff,
+            room,
+            party,
+            get("availability_tag", ""),
+            get("confirmation_mode", ""),
+            resources is not None,
+        ),
+    )
 
 
 def user_information(data: dict) -> m.UserInformation:
     """A domain UserInformation from a loaded UserInformation message."""
     address = tuple(sorted((k, v) for k, v in (data.get("address") or {}).items() if v))
     return m.UserInformation(
-        user_id=data["user_id"], given_name=data["given_name"], family_name=data["family_name"],
-        telephone=data["telephone"], email=data["email"], language_code=data.get("language_code", ""),
+        user_id=data["user_id"],
+        given_name=data["given_name"],
+        family_name=data["family_name"],
+        telephone=data["telephone"],
+        email=data["email"],
+        language_code=data.get("language_code", ""),
         address=address,
     )

@@ -53,8 +53,9 @@ class Exchange:
     steps: list[str] = field(default_factory=list)  # the steps taken, in order (MOCK_TRACE shows them)
     state: dict = field(default_factory=dict)  # step-private data (the fault plan)
 
-    def answer(self, status: int, payload: Any = None, headers: list[tuple[str, str]] | None = None,
-               out: bytes | None = None) -> None:
+    def answer(
+        self, status: int, payload: Any = None, headers: list[tuple[str, str]] | None = None, out: bytes | None = None
+    ) -> None:
         """Answer with `payload` (encoded later) or the bytes `out`; the steps after this one are skipped."""
         self.answered = True
         self.status = status
@@ -63,8 +64,7 @@ class Exchange:
         if headers:
             self.headers.extend(headers)
 
-    def fail(self, status: int, message: str, headers: list[tuple[str, str]] | None = None,
-             errors: Any = None) -> None:
+    def fail(self, status: int, message: str, headers: list[tuple[str, str]] | None = None, errors: Any = None) -> None:
         """Answer the sandbox's JSON error {code, status, message[, errors]}."""
         payload = error_payload(status, message, errors)
         # A schema's errors key list items by index (ints): encoded here, with the option that allows them.

@@ -53,14 +53,19 @@ class V3Gateway:
         self.status_lines: dict[int, str] = {}
         call = self.replay if book is not None else self.call_method
         steps: list[tuple[str, Step]] = [
-            ("route", self.route), ("authenticate", self.authenticate), ("read_json", self.read_json),
+            ("route", self.route),
+            ("authenticate", self.authenticate),
+            ("read_json", self.read_json),
             ("decide_fault", faults.decide),
             *([("load_request", self.load_request)] if book is None else []),
             ("call_method", call),
         ]
         self.steps: tuple[tuple[str, Step], ...] = tuple(steps)
-        always: list[tuple[str, Step]] = [("apply_fault", faults.apply), ("encode", self.encode),
-                                          ("log_access", self.log_access)]
+        always: list[tuple[str, Step]] = [
+            ("apply_fault", faults.apply),
+            ("encode", self.encode),
+            ("log_access", self.log_access),
+        ]
         if recorder is not None:
             always.append(("record", self.record))
         self.always: tuple[tuple[str, Step], ...] = tuple(always)
@@ -149,12 +154,16 @@ class V3Gateway:
             return
         if not self.read_body(exchange):
             exchange.body_error = BodyRefused(
-                413, f"request body over the {self.max_body_bytes}-byte limit (MOCK_MAX_BODY_BYTES)")
+                413, f"request body over the {self.max_body_bytes}-byte limit (MOCK_MAX_BODY_BYTES)"
+            )
             return
         data = exchange.raw
         mimetype = exchange.environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
-        refused = self._parse(exchange, data) if data else BodyRefused(
-            400, "the request body must be a JSON object; it was empty")
+        refused = (
+            self._parse(exchange, data)
+            if data
+            else BodyRefused(400, "the request body must be a JSON object; it was empty")
+        )
         if mimetype and not _is_json(mimetype):
             refused = BodyRefused(415, f"Content-Type must be application/json, got {mimetype!r}")
         exchange.body_error = refused
@@ -271,9 +280,14 @@ class V3Gateway:
     def log_access(exchange: Exchange) -> None:
         """One access line (at INFO; MOCK_LOG_LEVEL=WARNING silences it)."""
         if accesslog.log.isEnabledFor(logging.INFO):
-            accesslog.write(exchange.http_method, exchange.path, exchange.status, exchange.started, exchange.rpc,
-                            {"no_response": exchange.no_response, "faults": exchange.faults,
-                             "warnings": exchange.warnings})
+            accesslog.write(
+                exchange.http_method,
+                exchange.path,
+                exchange.status,
+                exchange.started,
+                exchange.rpc,
+                {"no_response": exchange.no_response, "faults": exchange.faults, "warnings": exchange.warnings},
+            )
 
     def status_line(self, status: int) -> str:
         """'404 NOT FOUND', worded as werkzeug words it."""

@@ -116,8 +116,11 @@ def convert(value):
 def _message(schema: Schema) -> Convert | None:
     """The generated plan for one BaseSchema (None: marshmallow always loads it)."""
     load_fields = schema.load_fields
-    if (not isinstance(schema, BaseSchema) or schema.many
-            or any(f.data_key is not None or "." in (f.attribute or "") for f in load_fields.values())):
+    if (
+        not isinstance(schema, BaseSchema)
+        or schema.many
+        or any(f.data_key is not None or "." in (f.attribute or "") for f in load_fields.values())
+    ):
         return None
     names = tuple(load_fields)
     spellings = {}
@@ -162,24 +165,40 @@ def _message(schema: Schema) -> Convert | None:
                     _note_unknown({key: item}, (key,))
         return out
 
-    namespace: dict[str, Any] = {"Off": _Off, "ValidationError": ValidationError, "RESPELL": _RESPELL,
-                                 "ABSENT": _ABSENT, "shapes": shapes, "learn": learn, "respelled": respelled,
-                                 "note_unknown": _note_unknown, "passes": _passes}
+    namespace: dict[str, Any] = {
+        "Off": _Off,
+        "ValidationError": ValidationError,
+        "RESPELL": _RESPELL,
+        "ABSENT": _ABSENT,
+        "shapes": shapes,
+        "learn": learn,
+        "respelled": respelled,
+        "note_unknown": _note_unknown,
+        "passes": _passes,
+    }
     source = [_TEMPLATE.format(reads="".join(f" k{i}," for i in range(len(names))))]
     for i, (name, field) in enumerate(load_fields.items()):
         source.append(_read_field(i, name, field, namespace))
-    roles = [(getattr(method, ROLE, None), getattr(schema, attr))  # bound: marshmallow's order (by name)
-             for attr, method in inspect.getmembers(type(schema), inspect.isfunction)]
+    roles = [
+        (getattr(method, ROLE, None), getattr(schema, attr))  # bound: marshmallow's order (by name)
+        for attr, method in inspect.getmembers(type(schema), inspect.isfunction)
+    ]
     checks = [method for role, method in roles if role == CHECKS]
     builds = [method for role, method in roles if role == BUILDS]
     namespace.update({f"check{j}": method for j, method in enumerate(checks)})
     namespace.update({f"build{j}": method for j, method in enumerate(builds)})
     if checks:
-        source.append("    try:\n" + "".join(f"        check{j}(out)\n" for j in range(len(checks)))
-                      + "    except ValidationError:\n        raise Off from None\n")
+        source.append(
+            "    try:\n"
+            + "".join(f"        check{j}(out)\n" for j in range(len(checks)))
+            + "    except ValidationError:\n        raise Off from None\n"
+        )
     if builds:  # a build that refuses raises ValidationError: marshmallow words it as the 400
-        source.append("    try:\n" + "".join(f"        out = build{j}(out)\n" for j in range(len(builds)))
-                      + "    except ValidationError:\n        raise Off from None\n")
+        source.append(
+            "    try:\n"
+            + "".join(f"        out = build{j}(out)\n" for j in range(len(builds)))
+            + "    except ValidationError:\n        raise Off from None\n"
+        )
     source.append("    return out\n")
     exec(compile("".join(source), f"<loader of {type(schema).__name__}>", "exec"), namespace)
     return namespace["convert"]
@@ -193,12 +212,21 @@ def _read_field(i: int, name: str, field: fields.Field, namespace: dict) -> str:
     if field.required:  # present: the shape says so
         lines = [f"v = value[k{i}]", "if v is None:", "    raise Off", *convert]
     elif default is missing:
-        lines = [f"if k{i} is not None:", f"    v = value[k{i}]", "    if v is not None:",
-                 *("        " + line for line in convert)]
+        lines = [
+            f"if k{i} is not None:",
+            f"    v = value[k{i}]",
+            "    if v is not None:",
+            *("        " + line for line in convert),
+        ]
     else:
         namespace[f"d{i}"] = default
-        lines = [f"v = value.get(k{i})", "if v is not None:", *("    " + line for line in convert),
-                 "else:", f"    out[{attribute}] = d{i}{'()' if callable(default) else ''}"]
+        lines = [
+            f"v = value.get(k{i})",
+            "if v is not None:",
+            *("    " + line for line in convert),
+            "else:",
+            f"    out[{attribute}] = d{i}{'()' if callable(default) else ''}",
+        ]
     return "".join(f"    {line}\n" for line in lines)
 
 
@@ -218,21 +246,29 @@ def _conversion(i: int, name: str, field: fields.Field, namespace: dict) -> list
         lines, tests = [f"v = f{i}(v)"], []
         if _is(field, Int64) and (field.minimum or 0) <= 0:
             # The everyday spelling inline: a plain decimal string of up to 18 digits is a non-negative int64.
-            lines = ["if type(v) is str and len(v) <= 18 and v.isdigit() and v.isascii():", "    v = int(v)",
-                     "else:", f"    v = f{i}(v)"]
+            lines = [
+                "if type(v) is str and len(v) <= 18 and v.isdigit() and v.isascii():",
+                "    v = int(v)",
+                "else:",
+                f"    v = f{i}(v)",
+            ]
     sized = string or _is(field, fields.List)
     for j, validator in enumerate(field.validators):  # the kinds the contract uses inline, any other called
         label = f"{i}_{j}"
         if _is(validator, Length) and sized:
             equal = [] if validator.equal is None else [f"len(v) != {validator.equal!r}"]
-            tests += ["not v"] if (validator.min, validator.max) == (1, None) else \
-                _bounds("len(v)", label, validator.min, validator.max, True, True, namespace) + equal
+            tests += (
+                ["not v"]
+                if (validator.min, validator.max) == (1, None)
+                else _bounds("len(v)", label, validator.min, validator.max, True, True, namespace) + equal
+            )
         elif _is(validator, OneOf) and string and all(type(c) is str for c in validator.choices):
             namespace[f"in{label}"] = frozenset(validator.choices)
             tests.append(f"v not in in{label}")
         elif _is(validator, Range) and integer:
-            tests += _bounds("v", label, validator.min, validator.max, validator.min_inclusive,
-                             validator.max_inclusive, namespace)
+            tests += _bounds(
+                "v", label, validator.min, validator.max, validator.min_inclusive, validator.max_inclusive, namespace
+            )
         else:
             namespace[f"v{label}"] = validator
             tests.append(f"not passes(v{label}, v)")
@@ -244,12 +280,14 @@ def _is(thing: object, kind: type[T]) -> TypeGuard[T]:
     return type(thing) is kind
 
 
-def _bounds(expr: str, label: str, low: Any, high: Any, low_inclusive: bool, high_inclusive: bool,
-            namespace: dict) -> list[str]:
+def _bounds(
+    expr: str, label: str, low: Any, high: Any, low_inclusive: bool, high_inclusive: bool, namespace: dict
+) -> list[str]:
     """Tests that `expr` is out of [low, high] (each bound optional, inclusive or not)."""
     namespace[f"lo{label}"], namespace[f"hi{label}"] = low, high
     return ([] if low is None else [f"{expr} {'<' if low_inclusive else '<='} lo{label}"]) + (
-        [] if high is None else [f"{expr} {'>' if high_inclusive else '>='} hi{label}"])
+        [] if high is None else [f"{expr} {'>' if high_inclusive else '>='} hi{label}"]
+    )
 
 
 def _note_unknown(value: dict, unknown: tuple) -> None:
@@ -303,6 +341,7 @@ def _converter(field: fields.Field, name: str | None) -> Convert:
 
 def _whole(field: fields.Field, name: str | None) -> Convert:
     """The field's own public deserialize (validators included): for kinds the plan does not know."""
+
     def convert(value):
         try:
             return field.deserialize(value, name)

@@ -27,10 +27,12 @@ def batch_availability_lookup(runtime, request: dict, exchange: Exchange) -> dic
     if len(specs) > limit:
         raise InvalidRequest(f"too many slot_time entries: {len(specs)} > {limit}")
     answers = runtime.bookings.availability(request["merchant_id"], specs)
-    return {"slot_time_availability": [
-        {"slot_time": wire.slot_time(spec), "available": available}
-        for spec, available in zip(specs, answers, strict=True)
-    ]}
+    return {
+        "slot_time_availability": [
+            {"slot_time": wire.slot_time(spec), "available": available}
+            for spec, available in zip(specs, answers, strict=True)
+        ]
+    }
 
 
 def check_availability(runtime, request: dict, exchange: Exchange) -> dict:
@@ -42,8 +44,11 @@ def check_availability(runtime, request: dict, exchange: Exchange) -> dict:
 def create_booking(runtime, request: dict, exchange: Exchange) -> dict:
     """CreateBooking: book a spot; idempotent on idempotency_token."""
     outcome = runtime.bookings.create(
-        request["slot"], request["user_information"], request.get("payment_information"),
-        request["idempotency_token"], payment_token_given=request["payment_token_given"],
+        request["slot"],
+        request["user_information"],
+        request.get("payment_information"),
+        request["idempotency_token"],
+        payment_token_given=request["payment_token_given"],
         offer_id=request.get("offer_id", ""),
     )
     for warning in outcome.warnings:
@@ -67,8 +72,11 @@ def update_booking(runtime, request: dict, exchange: Exchange) -> dict:
 def get_booking_status(runtime, request: dict, exchange: Exchange) -> dict:
     """GetBookingStatus: status and prepayment status of a booking (unknown id: 404)."""
     booking = runtime.bookings.get(request["booking_id"])
-    return {"booking_id": booking.booking_id, "booking_status": booking.status,
-            "prepayment_status": booking.prepayment_status}
+    return {
+        "booking_id": booking.booking_id,
+        "booking_status": booking.status,
+        "prepayment_status": booking.prepayment_status,
+    }
 
 
 def list_bookings(runtime, request: dict, exchange: Exchange) -> dict:
@@ -90,8 +98,9 @@ def plan_update(change: dict, current: Booking) -> tuple[str, tuple]:
     slot = change.get("slot") or {}
     for key in ("merchant_id", "service_id"):
         if slot.get(key) and slot[key] != getattr(current.slot, key):
-            raise InvalidRequest(f"slot.{key} cannot be changed by UpdateBooking; cancel and book again",
-                                 field=f"booking.slot.{key}")
+            raise InvalidRequest(
+                f"slot.{key} cannot be changed by UpdateBooking; cancel and book again", field=f"booking.slot.{key}"
+            )
     party = (slot.get("resources") or {}).get("party_size") or None
     return "modify", (slot.get("start_sec"), slot.get("duration_sec"), party)
 
@@ -109,13 +118,16 @@ class V3Method:
         self.summary = (call.__doc__ or "").strip()
 
 
-METHODS = {m.name: m for m in (
-    V3Method("HealthCheck", health_check, None, ("GET", "HEAD")),
-    V3Method("BatchAvailabilityLookup", batch_availability_lookup, contract.BatchAvailabilityLookupRequestSchema),
-    V3Method("CheckAvailability", check_availability, contract.CheckAvailabilityRequestSchema),
-    V3Method("CreateBooking", create_booking, contract.CreateBookingRequestSchema),
-    V3Method("UpdateBooking", update_booking, contract.UpdateBookingRequestSchema),
-    V3Method("GetBookingStatus", get_booking_status, contract.GetBookingStatusRequestSchema),
-    V3Method("ListBookings", list_bookings, contract.ListBookingsRequestSchema),
-)}
+METHODS = {
+    m.name: m
+    for m in (
+        V3Method("HealthCheck", health_check, None, ("GET", "HEAD")),
+        V3Method("BatchAvailabilityLookup", batch_availability_lookup, contract.BatchAvailabilityLookupRequestSchema),
+        V3Method("CheckAvailability", check_availability, contract.CheckAvailabilityRequestSchema),
+        V3Method("CreateBooking", create_booking, contract.CreateBookingRequestSchema),
+        V3Method("UpdateBooking", update_booking, contract.UpdateBookingRequestSchema),
+        V3Method("GetBookingStatus", get_booking_status, contract.GetBookingStatusRequestSchema),
+        V3Method("ListBookings", list_bookings, contract.ListBookingsRequestSchema),
+    )
+}
 LISTING = ", ".join(sorted(f"/v3/{name}" for name in METHODS))

@@ -13,18 +13,26 @@ from . import contract, examples, responses
 from .methods import METHODS
 
 TAG = "Booking Server v3"
-DESCRIPTION = ("Google Actions Center Booking Server API v3 (REST/JSON). Business failures are HTTP 200 with "
-               "`booking_failure`; int64 fields travel as strings.")
+DESCRIPTION = (
+    "Google Actions Center Booking Server API v3 (REST/JSON). Business failures are HTTP 200 with "
+    "`booking_failure`; int64 fields travel as strings."
+)
 
 # method -> (answer schema, request example, answer example)
 _DOCS = {
-    "BatchAvailabilityLookup": (responses.BatchAvailabilityLookupResponseSchema, examples.BAL_REQUEST,
-                                examples.BAL_RESPONSE),
+    "BatchAvailabilityLookup": (
+        responses.BatchAvailabilityLookupResponseSchema,
+        examples.BAL_REQUEST,
+        examples.BAL_RESPONSE,
+    ),
     "CheckAvailability": (responses.CheckAvailabilityResponseSchema, examples.CHECK_REQUEST, examples.CHECK_RESPONSE),
     "CreateBooking": (responses.BookingResultSchema, examples.CREATE_REQUEST, examples.CREATE_RESPONSE),
     "UpdateBooking": (responses.BookingResultSchema, examples.UPDATE_REQUEST, examples.UPDATE_RESPONSE),
-    "GetBookingStatus": (responses.GetBookingStatusResponseSchema, {"booking_id": "B0000001"},
-                         examples.STATUS_RESPONSE),
+    "GetBookingStatus": (
+        responses.GetBookingStatusResponseSchema,
+        {"booking_id": "B0000001"},
+        examples.STATUS_RESPONSE,
+    ),
     "ListBookings": (responses.ListBookingsResponseSchema, {"user_id": "4242424242424242424"}, None),
 }
 _DEFAULT_ERROR = {"$ref": "#/components/responses/DEFAULT_ERROR"}
@@ -37,19 +45,48 @@ def document(api) -> None:
     """
     spec = api.spec
     spec.tag({"name": TAG, "description": DESCRIPTION})
-    spec.path(rule=Rule("/v3/HealthCheck"), operations={"get": {
-        "responses": {"200": {"description": "Serving. The body is ignored by Google; only the status counts."},
-                      "default": _DEFAULT_ERROR},
-        "summary": METHODS["HealthCheck"].summary, "tags": [TAG]}})
+    spec.path(
+        rule=Rule("/v3/HealthCheck"),
+        operations={
+            "get": {
+                "responses": {
+                    "200": {"description": "Serving. The body is ignored by Google; only the status counts."},
+                    "default": _DEFAULT_ERROR,
+                },
+                "summary": METHODS["HealthCheck"].summary,
+                "tags": [TAG],
+            }
+        },
+    )
     for name, (answer, request_example, answer_example) in _DOCS.items():
         method = METHODS[name]
-        ok = {"description": "OK", "content": {"application/json": {
-            "schema": answer, **({"example": answer_example} if answer_example is not None else {})}}}
-        spec.path(rule=Rule(f"/v3/{name}"), operations={"post": {
-            "requestBody": {"required": True, "content": {"application/json": {
-                "schema": method.request, "example": request_example}}},
-            "responses": {"400": {"$ref": "#/components/responses/BAD_REQUEST"}, "200": ok, "default": _DEFAULT_ERROR},
-            "summary": method.summary, "tags": [TAG]}})
+        ok = {
+            "description": "OK",
+            "content": {
+                "application/json": {
+                    "schema": answer,
+                    **({"example": answer_example} if answer_example is not None else {}),
+                }
+            },
+        }
+        spec.path(
+            rule=Rule(f"/v3/{name}"),
+            operations={
+                "post": {
+                    "requestBody": {
+                        "required": True,
+                        "content": {"application/json": {"schema": method.request, "example": request_example}},
+                    },
+                    "responses": {
+                        "400": {"$ref": "#/components/responses/BAD_REQUEST"},
+                        "200": ok,
+                        "default": _DEFAULT_ERROR,
+                    },
+                    "summary": method.summary,
+                    "tags": [TAG],
+                }
+            },
+        )
 
 
 __all__ = ["contract", "document"]

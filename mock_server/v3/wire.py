@@ -58,8 +58,12 @@ def user_information(user: UserInformation) -> dict:
 
 def booking(b: Booking) -> dict:
     """A full Booking."""
-    out = {"booking_id": b.booking_id, "slot": slot(b.slot), "user_information": user_information(b.user),
-           "status": b.status}
+    out = {
+        "booking_id": b.booking_id,
+        "slot": slot(b.slot),
+        "user_information": user_information(b.user),
+        "status": b.status,
+    }
     if b.payment_information:
         out["payment_information"] = b.payment_information
     if b.offer_id:

@@ -20,8 +20,15 @@ def test_reset_returns_to_the_fixture_state(client, runtime):
     booking = book(client, slot, token="before-reset")
     body = client.post("/_admin/reset").get_json()
     assert body["counts"]["bookings"] == 0
-    fresh = runtime.bookings.inventory.find_exact(slot.merchant_id, slot.service_id, slot.start_sec,
-                                                  slot.duration_sec, slot.staff_id, slot.room_id, slot.party_size)
+    fresh = runtime.bookings.inventory.find_exact(
+        slot.merchant_id,
+        slot.service_id,
+        slot.start_sec,
+        slot.duration_sec,
+        slot.staff_id,
+        slot.room_id,
+        slot.party_size,
+    )
     assert lookup(client, fresh) is True
     status = client.post("/v3/GetBookingStatus", json={"booking_id": booking["booking_id"]})
     assert status.status_code == 404
@@ -32,8 +39,7 @@ def test_reset_returns_to_the_fixture_state(client, runtime):
 
 def test_reset_restores_the_configured_clock(client):
     client.post("/_admin/clock", json={"advance_sec": 999})
-    assert client.post("/_admin/reset").get_json()["clock"] == {"now_sec": FROZEN_AT, "frozen": True,
-                                                                "offset_sec": 0}
+    assert client.post("/_admin/reset").get_json()["clock"] == {"now_sec": FROZEN_AT, "frozen": True, "offset_sec": 0}
 
 
 def test_bookings_lists_every_booking_with_filters(client, runtime):
@@ -57,13 +63,14 @@ def test_merchant_confirms_or_declines_a_pending_booking(client, runtime):
     slot = find_slot(runtime, asynchronous=True)
     pending = book(client, slot, user_n=1)
     other = book(client, find_slot(runtime, asynchronous=True, skip=1), user_n=2)
-    confirmed = client.post(f"/_admin/bookings/{pending['booking_id']}/merchant-decision",
-                            json={"decision": "confirm"})
+    confirmed = client.post(f"/_admin/bookings/{pending['booking_id']}/merchant-decision", json={"decision": "confirm"})
     assert confirmed.get_json()["status"] == "CONFIRMED"
     declined = client.post(f"/_admin/bookings/{other['booking_id']}/merchant-decision", json={"decision": "decline"})
     assert declined.get_json()["status"] == "DECLINED_BY_MERCHANT"
-    statuses = [client.post("/v3/GetBookingStatus", json={"booking_id": b["booking_id"]}).get_json()["booking_status"]
-                for b in (pending, other)]
+    statuses = [
+        client.post("/v3/GetBookingStatus", json={"booking_id": b["booking_id"]}).get_json()["booking_status"]
+        for b in (pending, other)
+    ]
     assert statuses == ["CONFIRMED", "DECLINED_BY_MERCHANT"]
     again = client.post(f"/_admin/bookings/{pending['booking_id']}/merchant-decision", json={"decision": "confirm"})
     assert again.status_code == 409
@@ -88,8 +95,13 @@ def test_clock_rejects_ambiguous_or_bad_changes(client, body):
 
 def test_admin_token_guards_every_admin_route():
     client = create_app({"clock": FROZEN_AT, "admin_token": "t0k", "record": 0}, environ={}).test_client()
-    for method, path in [("get", "/_admin/health"), ("post", "/_admin/reset"), ("get", "/_admin/bookings"),
-                         ("get", "/_admin/clock"), ("post", "/_admin/clock")]:
+    for method, path in [
+        ("get", "/_admin/health"),
+        ("post", "/_admin/reset"),
+        ("get", "/_admin/bookings"),
+        ("get", "/_admin/clock"),
+        ("post", "/_admin/clock"),
+    ]:
         response = getattr(client, method)(path, json={})
         assert response.status_code == 401, path
         assert response.get_json()["message"].startswith("admin token required")
@@ -105,10 +117,19 @@ def test_a_commit_racing_a_reset_is_not_persisted_into_the_new_state(tmp_path):
     runtime.reset()
     from mock_server.domain.models import SlotSpec, UserInformation
 
-    old.create(SlotSpec(slot.merchant_id, slot.service_id, slot.start_sec, slot.duration_sec, room_id=slot.room_id),
-               UserInformation("late"), None, "tok-old")  # ...commits after the reset
-    book(app.test_client(), runtime.bookings.inventory.find_exact(
-        slot.merchant_id, slot.service_id, slot.start_sec, slot.duration_sec, "", slot.room_id, 0), token="tok-new")
+    old.create(
+        SlotSpec(slot.merchant_id, slot.service_id, slot.start_sec, slot.duration_sec, room_id=slot.room_id),
+        UserInformation("late"),
+        None,
+        "tok-old",
+    )  # ...commits after the reset
+    book(
+        app.test_client(),
+        runtime.bookings.inventory.find_exact(
+            slot.merchant_id, slot.service_id, slot.start_sec, slot.duration_sec, "", slot.room_id, 0
+        ),
+        token="tok-new",
+    )
     restarted = create_app({"clock": FROZEN_AT, "record": 0, "db_path": str(tmp_path / "db.json")}, environ={})
     bookings = restarted.extensions["mock_server"].bookings
     assert [b.idempotency_token for b in bookings.all_bookings()] == ["tok-new"]

@@ -9,17 +9,20 @@ def _bal(client, merchant_id, slot_times):
 
 def test_one_answer_per_slot_time_in_order_echoing_it(client, runtime):
     slot = find_slot(runtime, vertical="dining")
-    later = runtime.bookings.inventory.find_exact(slot.merchant_id, slot.service_id, slot.start_sec + 1800,
-                                                  slot.duration_sec, "", "", slot.party_size)
+    later = runtime.bookings.inventory.find_exact(
+        slot.merchant_id, slot.service_id, slot.start_sec + 1800, slot.duration_sec, "", "", slot.party_size
+    )
     missing = slot_time_json(slot, start_sec=str(slot.start_sec + 60))
     requested = [slot_time_json(later), missing, slot_time_json(slot)]
     response = _bal(client, slot.merchant_id, requested)
     assert response.status_code == 200
-    assert response.get_json() == {"slot_time_availability": [
-        {"slot_time": requested[0], "available": True},
-        {"slot_time": requested[1], "available": False},
-        {"slot_time": requested[2], "available": True},
-    ]}
+    assert response.get_json() == {
+        "slot_time_availability": [
+            {"slot_time": requested[0], "available": True},
+            {"slot_time": requested[1], "available": False},
+            {"slot_time": requested[2], "available": True},
+        ]
+    }
 
 
 def test_booked_out_slot_is_unavailable_at_once_and_free_again_after_cancel(client, runtime):
@@ -32,29 +35,39 @@ def test_booked_out_slot_is_unavailable_at_once_and_free_again_after_cancel(clie
 
 def test_party_size_is_honoured(client, runtime):
     slot = find_slot(runtime, vertical="dining")
-    eight = runtime.bookings.inventory.find_exact(slot.merchant_id, slot.service_id, slot.start_sec,
-                                                  slot.duration_sec, "", "", 8)
+    eight = runtime.bookings.inventory.find_exact(
+        slot.merchant_id, slot.service_id, slot.start_sec, slot.duration_sec, "", "", 8
+    )
     for _ in range(eight.spots_total):
         book(client, eight, user_n=eight.spots_open)
-    answers = _bal(client, slot.merchant_id, [
-        slot_time_json(slot, resource_ids={"party_size": 8}),
-        slot_time_json(slot, resource_ids={"party_size": 2}),
-        slot_time_json(slot, resource_ids={"party_size": 42}),
-    ]).get_json()["slot_time_availability"]
+    answers = _bal(
+        client,
+        slot.merchant_id,
+        [
+            slot_time_json(slot, resource_ids={"party_size": 8}),
+            slot_time_json(slot, resource_ids={"party_size": 2}),
+            slot_time_json(slot, resource_ids={"party_size": 42}),
+        ],
+    ).get_json()["slot_time_availability"]
     assert [a["available"] for a in answers] == [False, True, False]
 
 
 def test_staff_and_room_must_match_when_given(client, runtime):
     slot = find_slot(runtime, vertical="appointments", spots_total=1)
-    answers = _bal(client, slot.merchant_id, [
-        slot_time_json(slot),
-        slot_time_json(slot, resource_ids={"staff_id": "someone-else"}),
-        slot_time_json(slot, resource_ids={}),  # any staff
-    ]).get_json()["slot_time_availability"]
+    answers = _bal(
+        client,
+        slot.merchant_id,
+        [
+            slot_time_json(slot),
+            slot_time_json(slot, resource_ids={"staff_id": "someone-else"}),
+            slot_time_json(slot, resource_ids={}),  # any staff
+        ],
+    ).get_json()["slot_time_availability"]
     assert [a["available"] for a in answers] == [True, False, True]
     room = find_slot(runtime, vertical="classes")
-    answers = _bal(client, room.merchant_id, [
-        slot_time_json(room), slot_time_json(room, resource_ids={"room_id": "elsewhere"})]).get_json()
+    answers = _bal(
+        client, room.merchant_id, [slot_time_json(room), slot_time_json(room, resource_ids={"room_id": "elsewhere"})]
+    ).get_json()
     assert [a["available"] for a in answers["slot_time_availability"]] == [True, False]
 
 
@@ -62,11 +75,15 @@ def test_duration_must_match_when_given_and_may_be_omitted(client, runtime):
     slot = find_slot(runtime, vertical="classes")
     no_duration = slot_time_json(slot)
     del no_duration["duration_sec"]
-    answers = _bal(client, slot.merchant_id, [
-        slot_time_json(slot, duration_sec=str(slot.duration_sec + 60)), no_duration]).get_json()
-    assert answers == {"slot_time_availability": [
-        {"slot_time": slot_time_json(slot, duration_sec=str(slot.duration_sec + 60)), "available": False},
-        {"slot_time": no_duration, "available": True}]}
+    answers = _bal(
+        client, slot.merchant_id, [slot_time_json(slot, duration_sec=str(slot.duration_sec + 60)), no_duration]
+    ).get_json()
+    assert answers == {
+        "slot_time_availability": [
+            {"slot_time": slot_time_json(slot, duration_sec=str(slot.duration_sec + 60)), "available": False},
+            {"slot_time": no_duration, "available": True},
+        ]
+    }
 
 
 def test_past_slots_are_unavailable(client, runtime):
@@ -104,11 +121,21 @@ def test_empty_and_oversized_slot_time_lists_are_400(client, runtime):
 
 def test_int64_as_number_and_camel_case_are_accepted_and_echoed_canonically(client, runtime):
     slot = find_slot(runtime, vertical="dining")
-    response = client.post("/v3/BatchAvailabilityLookup", json={"merchantId": slot.merchant_id, "slotTime": [
-        {"serviceId": slot.service_id, "startSec": slot.start_sec, "durationSec": slot.duration_sec,
-         "resourceIds": {"partySize": slot.party_size}}]})
-    assert response.get_json() == {"slot_time_availability": [
-        {"slot_time": slot_time_json(slot), "available": True}]}
+    response = client.post(
+        "/v3/BatchAvailabilityLookup",
+        json={
+            "merchantId": slot.merchant_id,
+            "slotTime": [
+                {
+                    "serviceId": slot.service_id,
+                    "startSec": slot.start_sec,
+                    "durationSec": slot.duration_sec,
+                    "resourceIds": {"partySize": slot.party_size},
+                }
+            ],
+        },
+    )
+    assert response.get_json() == {"slot_time_availability": [{"slot_time": slot_time_json(slot), "available": True}]}
 
 
 def test_check_availability_counts_open_spots(client, runtime):

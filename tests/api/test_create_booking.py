@@ -9,13 +9,15 @@ def test_success_echoes_slot_user_and_payment(client, runtime):
     response = client.post("/v3/CreateBooking", json=body)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/json"
-    assert response.get_json() == {"booking": {
-        "booking_id": "B0000001",
-        "slot": slot_json(slot),
-        "user_information": user(1),
-        "payment_information": {"prepayment_status": "PREPAYMENT_NOT_PROVIDED"},
-        "status": "CONFIRMED",
-    }}
+    assert response.get_json() == {
+        "booking": {
+            "booking_id": "B0000001",
+            "slot": slot_json(slot),
+            "user_information": user(1),
+            "payment_information": {"prepayment_status": "PREPAYMENT_NOT_PROVIDED"},
+            "status": "CONFIRMED",
+        }
+    }
     assert slot.spots_open == slot.spots_total - 1
 
 
@@ -55,8 +57,9 @@ def test_full_slot_is_slot_unavailable_and_nothing_is_created(client, runtime):
     book(client, slot, user_n=1)
     response = client.post("/v3/CreateBooking", json=create_body(slot, user_n=2))
     assert response.status_code == 200
-    assert response.get_json() == {"booking_failure": {"cause": "SLOT_UNAVAILABLE",
-                                                       "description": "no spot left in this slot"}}
+    assert response.get_json() == {
+        "booking_failure": {"cause": "SLOT_UNAVAILABLE", "description": "no spot left in this slot"}
+    }
     assert runtime.bookings.counts()["bookings"] == 1
 
 
@@ -73,26 +76,32 @@ def test_same_user_same_slot_is_already_booked_by_user(client, runtime):
     slot = find_slot(runtime, vertical="classes")
     book(client, slot, user_n=5)
     response = client.post("/v3/CreateBooking", json=create_body(slot, user_n=5))
-    assert response.get_json() == {"booking_failure": {"cause": "SLOT_ALREADY_BOOKED_BY_USER",
-                                                       "description": "this user already holds this slot"}}
+    assert response.get_json() == {
+        "booking_failure": {"cause": "SLOT_ALREADY_BOOKED_BY_USER", "description": "this user already holds this slot"}
+    }
 
 
 def test_prepaid_service_without_payment_is_payment_error(client, runtime):
     slot = find_slot(runtime, prepaid=True)
     response = client.post("/v3/CreateBooking", json=create_body(slot))
-    assert response.get_json() == {"booking_failure": {
-        "cause": "PAYMENT_ERROR", "description": "prepayment required: this service must be paid when booking"}}
+    assert response.get_json() == {
+        "booking_failure": {
+            "cause": "PAYMENT_ERROR",
+            "description": "prepayment required: this service must be paid when booking",
+        }
+    }
     assert slot.spots_open == slot.spots_total
 
 
 def test_prepaid_service_with_prepayment_is_booked(client, runtime):
     slot = find_slot(runtime, prepaid=True)
-    payment = {"prepayment_status": "PREPAYMENT_PROVIDED",
-               "price": {"price_micros": 25000000, "currency_code": "USD"}}
+    payment = {"prepayment_status": "PREPAYMENT_PROVIDED", "price": {"price_micros": 25000000, "currency_code": "USD"}}
     booking = book(client, slot, payment_information=payment)
     # int64 inside the echoed payment comes back canonical: a string.
-    assert booking["payment_information"] == {"prepayment_status": "PREPAYMENT_PROVIDED",
-                                              "price": {"price_micros": "25000000", "currency_code": "USD"}}
+    assert booking["payment_information"] == {
+        "prepayment_status": "PREPAYMENT_PROVIDED",
+        "price": {"price_micros": "25000000", "currency_code": "USD"},
+    }
 
 
 def test_prepaid_service_with_partner_payment_token_is_booked(client, runtime):
@@ -105,8 +114,9 @@ def test_time_not_in_inventory_is_slot_unavailable(client, runtime):
     slot = find_slot(runtime, vertical="dining")
     body = create_body(slot)
     body["slot"]["start_sec"] = str(slot.start_sec + 7)
-    assert client.post("/v3/CreateBooking", json=body).get_json() == {"booking_failure": {
-        "cause": "SLOT_UNAVAILABLE", "description": "no such slot in the merchant's inventory"}}
+    assert client.post("/v3/CreateBooking", json=body).get_json() == {
+        "booking_failure": {"cause": "SLOT_UNAVAILABLE", "description": "no such slot in the merchant's inventory"}
+    }
 
 
 def test_offer_id_is_echoed_as_offer_info(client, runtime):
@@ -116,11 +126,23 @@ def test_offer_id_is_echoed_as_offer_info(client, runtime):
 
 def test_camel_case_and_numeric_int64_are_accepted(client, runtime):
     slot = find_slot(runtime, vertical="dining")
-    body = {"slot": {"merchantId": slot.merchant_id, "serviceId": slot.service_id, "startSec": slot.start_sec,
-                     "durationSec": slot.duration_sec, "resources": {"partySize": slot.party_size}},
-            "userInformation": {"userId": "77", "givenName": "A", "familyName": "B", "telephone": "+1",
-                                "email": "a@example.com"},
-            "idempotencyToken": "camel"}
+    body = {
+        "slot": {
+            "merchantId": slot.merchant_id,
+            "serviceId": slot.service_id,
+            "startSec": slot.start_sec,
+            "durationSec": slot.duration_sec,
+            "resources": {"partySize": slot.party_size},
+        },
+        "userInformation": {
+            "userId": "77",
+            "givenName": "A",
+            "familyName": "B",
+            "telephone": "+1",
+            "email": "a@example.com",
+        },
+        "idempotencyToken": "camel",
+    }
     booking = client.post("/v3/CreateBooking", json=body).get_json()["booking"]
     assert booking["slot"]["start_sec"] == str(slot.start_sec)
     assert booking["user_information"]["user_id"] == "77"

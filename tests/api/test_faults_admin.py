@@ -36,31 +36,65 @@ def client(app):
 
 def slot_of(client) -> dict:
     services = {(s["merchant_id"], s["service_id"]): s for s in client.get("/feeds/services.json").json["service"]}
-    entry = next(a for group in client.get("/feeds/availability.json").json["service_availability"]
-                 for a in group["availability"]
-                 if services[(a["merchant_id"], a["service_id"])].get("prepayment_type") != "REQUIRED"
-                 and a["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS")
+    entry = next(
+        a
+        for group in client.get("/feeds/availability.json").json["service_availability"]
+        for a in group["availability"]
+        if services[(a["merchant_id"], a["service_id"])].get("prepayment_type") != "REQUIRED"
+        and a["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS"
+    )
     return feed_slot(entry)
 
 
 def create(client, slot, token="tok-1", email="qa@example.com", headers=None):
-    return client.post("/v3/CreateBooking", headers=headers or {}, json={
-        "slot": slot, "idempotency_token": token,
-        "user_information": {"user_id": "u-1", "given_name": "Ada", "family_name": "Lovelace",
-                             "telephone": "+1 555-010-0101", "email": email}})
+    return client.post(
+        "/v3/CreateBooking",
+        headers=headers or {},
+        json={
+            "slot": slot,
+            "idempotency_token": token,
+            "user_information": {
+                "user_id": "u-1",
+                "given_name": "Ada",
+                "family_name": "Lovelace",
+                "telephone": "+1 555-010-0101",
+                "email": email,
+            },
+        },
+    )
 
 
 # ---- rules ----
 
 
 def test_post_answers_201_with_the_id_and_the_full_rule(client):
-    response = client.post("/_admin/faults", json={"method": "CreateBooking", "kind": "http_error", "status": 503,
-                                                   "times": 2, "match": {"merchant_id": "dining-001"}})
+    response = client.post(
+        "/_admin/faults",
+        json={
+            "method": "CreateBooking",
+            "kind": "http_error",
+            "status": 503,
+            "times": 2,
+            "match": {"merchant_id": "dining-001"},
+        },
+    )
     assert response.status_code == 201
     assert response.headers["Location"] == "/_admin/faults/f1"
-    assert response.json == {"id": "f1", "method": "CreateBooking", "kind": "http_error", "status": 503,
-                             "match": {"merchant_id": "dining-001"}, "times": 2, "probability": 1.0, "ttl_s": None,
-                             "created_sec": NOW, "expires_at_sec": None, "fired": 0, "remaining": 2, "source": "api"}
+    assert response.json == {
+        "id": "f1",
+        "method": "CreateBooking",
+        "kind": "http_error",
+        "status": 503,
+        "match": {"merchant_id": "dining-001"},
+        "times": 2,
+        "probability": 1.0,
+        "ttl_s": None,
+        "created_sec": NOW,
+        "expires_at_sec": None,
+        "fired": 0,
+        "remaining": 2,
+        "source": "api",
+    }
 
 
 def test_get_lists_how_often_each_rule_fired_and_what_remains(client):
@@ -85,15 +119,18 @@ def test_delete_one_and_all(client):
     assert client.get("/_admin/faults").json["faults"] == []
 
 
-@pytest.mark.parametrize("rule, field", [
-    ({"method": "CreateBooking"}, "kind"),
-    ({"method": "CreateBooking", "kind": "http_error", "status": 299}, "status"),
-    ({"method": "ListBookings", "kind": "slot_taken"}, "kind"),
-    ({"method": "*", "kind": "timeout", "probability": 2}, "probability"),
-    ({"method": "*", "kind": "timeout", "hold_ms": 2001}, "hold_ms"),
-    ({"method": "*", "kind": "delay", "min_ms": 10, "max_ms": 5000}, "max_ms"),
-    ({"method": "*", "kind": "timeout", "tims": 1}, "tims"),
-])
+@pytest.mark.parametrize(
+    "rule, field",
+    [
+        ({"method": "CreateBooking"}, "kind"),
+        ({"method": "CreateBooking", "kind": "http_error", "status": 299}, "status"),
+        ({"method": "ListBookings", "kind": "slot_taken"}, "kind"),
+        ({"method": "*", "kind": "timeout", "probability": 2}, "probability"),
+        ({"method": "*", "kind": "timeout", "hold_ms": 2001}, "hold_ms"),
+        ({"method": "*", "kind": "delay", "min_ms": 10, "max_ms": 5000}, "max_ms"),
+        ({"method": "*", "kind": "timeout", "tims": 1}, "tims"),
+    ],
+)
 def test_an_invalid_rule_gets_a_400_naming_the_field(client, rule, field):
     response = client.post("/_admin/faults", json=rule)
     assert response.status_code == 400
@@ -131,8 +168,9 @@ def test_reset_clears_the_rules(client):
 
 def _fired_sequence() -> list[int]:
     client = make_app(seed=11).test_client()
-    client.post("/_admin/faults", json={"method": "HealthCheck", "kind": "http_error", "status": 503,
-                                        "probability": 0.5})
+    client.post(
+        "/_admin/faults", json={"method": "HealthCheck", "kind": "http_error", "status": 503, "probability": 0.5}
+    )
     return [client.get("/v3/HealthCheck").status_code for _ in range(30)]
 
 
@@ -149,8 +187,9 @@ def test_reset_reseeds_the_dice(client):
     assert [client.get("/v3/HealthCheck").get_data() for _ in range(20)] == before
 
 
-@pytest.mark.parametrize("path", ["/_admin/health", "/_admin/bookings", "/feeds/merchants.json", "/openapi.json",
-                                  "/docs"])
+@pytest.mark.parametrize(
+    "path", ["/_admin/health", "/_admin/bookings", "/feeds/merchants.json", "/openapi.json", "/docs"]
+)
 def test_faults_never_touch_the_control_plane_feeds_or_docs(client, path):
     client.post("/_admin/faults", json={"method": "*", "kind": "http_error", "status": 503})
     client.post("/_admin/faults", json={"method": "*", "kind": "delay", "delay_ms": 1})
@@ -174,14 +213,17 @@ def test_loading_a_scenario_adds_its_rules(client):
     assert response.status_code == 201
     assert response.json["scenario"] == "retry_storm" and response.json["description"]
     assert [(r["kind"], r["status"], r["times"], r["source"]) for r in response.json["faults"]] == [
-        ("http_error", 503, 2, "scenario:retry_storm")]
+        ("http_error", 503, 2, "scenario:retry_storm")
+    ]
     answers = [create(client, slot, token="storm") for _ in range(3)]
     assert [a.status_code for a in answers] == [503, 503, 200]
     assert answers[0].headers["Retry-After"] == "1"
 
 
-@pytest.mark.parametrize("name, status", [("nope", 404), ("..", 400), ("a.b", 400), ("..%2Fdefault", 404),
-                                          ("../default", 404), ("%2e%2e", 400)])
+@pytest.mark.parametrize(
+    "name, status",
+    [("nope", 404), ("..", 400), ("a.b", 400), ("..%2Fdefault", 404), ("../default", 404), ("%2e%2e", 400)],
+)
 def test_scenario_names_cannot_leave_the_folder(client, name, status):
     response = client.post(f"/_admin/scenarios/{name}")
     assert response.status_code == status
@@ -205,16 +247,19 @@ def test_an_unknown_start_up_scenario_stops_the_server():
 # ---- magic values ----
 
 
-@pytest.mark.parametrize("tag, status, key, value", [
-    ("slot_taken", 200, "cause", "SLOT_UNAVAILABLE"),
-    ("payment_required", 200, "cause", "PAYMENT_ERROR"),
-    ("card_declined", 200, "cause", "PAYMENT_ERROR_CARD_DECLINED"),
-    ("card_type_rejected", 200, "rejected_card_type", "VISA"),
-    ("cause_user_over_booking_limit", 200, "cause", "USER_OVER_BOOKING_LIMIT"),
-    ("http_503", 503, "code", 503),
-    ("timeout_1", 504, "code", 504),
-    ("timeout_after_commit_1", 504, "code", 504),
-])
+@pytest.mark.parametrize(
+    "tag, status, key, value",
+    [
+        ("slot_taken", 200, "cause", "SLOT_UNAVAILABLE"),
+        ("payment_required", 200, "cause", "PAYMENT_ERROR"),
+        ("card_declined", 200, "cause", "PAYMENT_ERROR_CARD_DECLINED"),
+        ("card_type_rejected", 200, "rejected_card_type", "VISA"),
+        ("cause_user_over_booking_limit", 200, "cause", "USER_OVER_BOOKING_LIMIT"),
+        ("http_503", 503, "code", 503),
+        ("timeout_1", 504, "code", 504),
+        ("timeout_after_commit_1", 504, "code", 504),
+    ],
+)
 def test_a_magic_email_faults_that_call_only(app, client, tag, status, key, value):
     slot = slot_of(client)
     response = create(client, slot, email=f"qa+{tag}@example.com")
@@ -228,14 +273,22 @@ def test_a_magic_email_faults_that_call_only(app, client, tag, status, key, valu
 def test_3ds1_magic_carries_the_challenge(client):
     failure = create(client, slot_of(client), email="qa+3ds1@example.com").json["booking_failure"]
     assert failure["cause"] == "PAYMENT_REQUIRES_3DS1"
-    assert set(failure["payment_failure"]["threeds1_parameters"]) == {"acs_url", "pa_req", "transaction_id",
-                                                                      "md_merchant_data"}
+    assert set(failure["payment_failure"]["threeds1_parameters"]) == {
+        "acs_url",
+        "pa_req",
+        "transaction_id",
+        "md_merchant_data",
+    }
 
 
 def test_magic_header_on_methods_without_a_user(app, client):
     slot = slot_of(client)
-    lookup = {"merchant_id": slot["merchant_id"], "slot_time": [
-        {"service_id": slot["service_id"], "start_sec": slot["start_sec"], "duration_sec": slot["duration_sec"]}]}
+    lookup = {
+        "merchant_id": slot["merchant_id"],
+        "slot_time": [
+            {"service_id": slot["service_id"], "start_sec": slot["start_sec"], "duration_sec": slot["duration_sec"]}
+        ],
+    }
     answer = client.post("/v3/BatchAvailabilityLookup", json=lookup, headers={"X-Sandbox-Fault": "slot_taken"})
     assert answer.json["slot_time_availability"][0]["available"] is False
     assert client.post("/v3/BatchAvailabilityLookup", json=lookup).json["slot_time_availability"][0]["available"]

@@ -42,10 +42,14 @@ def add_rule(client, **rule):
 def slots(client) -> list[dict]:
     """Bookable feed entries: no prepayment, synchronous confirmation, a spot open."""
     services = {(s["merchant_id"], s["service_id"]): s for s in client.get("/feeds/services.json").json["service"]}
-    return [a for group in client.get("/feeds/availability.json").json["service_availability"]
-            for a in group["availability"]
-            if services[(a["merchant_id"], a["service_id"])].get("prepayment_type") != "REQUIRED"
-            and a["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS" and a["spots_open"] > 0]
+    return [
+        a
+        for group in client.get("/feeds/availability.json").json["service_availability"]
+        for a in group["availability"]
+        if services[(a["merchant_id"], a["service_id"])].get("prepayment_type") != "REQUIRED"
+        and a["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS"
+        and a["spots_open"] > 0
+    ]
 
 
 def wire_slot(entry: dict) -> dict:
@@ -58,9 +62,17 @@ def slot(client):
 
 
 def create(client, slot, token="tok-1", email="qa@example.com", user_id="u-1", headers=None):
-    body = {"slot": wire_slot(slot), "idempotency_token": token,
-            "user_information": {"user_id": user_id, "given_name": "Ada", "family_name": "Lovelace",
-                                 "telephone": "+1 555-010-0101", "email": email}}
+    body = {
+        "slot": wire_slot(slot),
+        "idempotency_token": token,
+        "user_information": {
+            "user_id": user_id,
+            "given_name": "Ada",
+            "family_name": "Lovelace",
+            "telephone": "+1 555-010-0101",
+            "email": email,
+        },
+    }
     return client.post("/v3/CreateBooking", json=body, headers=headers or {})
 
 
@@ -80,8 +92,12 @@ def test_slot_taken_on_create_booking_answers_slot_unavailable_and_books_nothing
     rule = add_rule(client, method="CreateBooking", kind="slot_taken", times=1)
     response = create(client, slot)
     assert response.status_code == 200
-    assert response.json == {"booking_failure": {
-        "cause": "SLOT_UNAVAILABLE", "description": f"the slot is no longer available (sandbox fault {rule['id']})"}}
+    assert response.json == {
+        "booking_failure": {
+            "cause": "SLOT_UNAVAILABLE",
+            "description": f"the slot is no longer available (sandbox fault {rule['id']})",
+        }
+    }
     assert booking_count(client) == 0
     assert last_notes(app)["faults"] == [{"id": rule["id"], "kind": "slot_taken"}]
     assert create(client, slot, token="tok-2").json["booking"]["status"] == "CONFIRMED"
@@ -98,12 +114,19 @@ def test_slot_taken_on_a_reschedule_leaves_the_booking_where_it_was(client):
     entries = slots(client)
     first = entries[0]
     same_service = (first["merchant_id"], first["service_id"])
-    second = next(e for e in entries if (e["merchant_id"], e["service_id"]) == same_service
-                  and e["start_sec"] != first["start_sec"])
+    second = next(
+        e
+        for e in entries
+        if (e["merchant_id"], e["service_id"]) == same_service and e["start_sec"] != first["start_sec"]
+    )
     booking = create(client, first).json["booking"]
     add_rule(client, method="UpdateBooking", kind="slot_taken")
-    move = {"booking": {"booking_id": booking["booking_id"],
-                        "slot": {"start_sec": str(second["start_sec"]), "duration_sec": str(second["duration_sec"])}}}
+    move = {
+        "booking": {
+            "booking_id": booking["booking_id"],
+            "slot": {"start_sec": str(second["start_sec"]), "duration_sec": str(second["duration_sec"])},
+        }
+    }
     assert client.post("/v3/UpdateBooking", json=move).json["booking_failure"]["cause"] == "SLOT_UNAVAILABLE"
     status = client.post("/v3/GetBookingStatus", json={"booking_id": booking["booking_id"]}).json
     assert status["booking_status"] == "CONFIRMED"
@@ -115,17 +138,28 @@ def test_slot_taken_on_a_reschedule_leaves_the_booking_where_it_was(client):
 
 def test_slot_taken_on_a_lookup_marks_only_the_matching_slots_unavailable(client):
     entries = slots(client)
-    merchant = next(m for m in {e["merchant_id"] for e in entries}
-                    if len({e["service_id"] for e in entries if e["merchant_id"] == m}) > 1)
-    taken, kept = [next(e for e in entries if e["merchant_id"] == merchant and e["service_id"] == s)
-                   for s in sorted({e["service_id"] for e in entries if e["merchant_id"] == merchant})[:2]]
+    merchant = next(
+        m
+        for m in {e["merchant_id"] for e in entries}
+        if len({e["service_id"] for e in entries if e["merchant_id"] == m}) > 1
+    )
+    taken, kept = [
+        next(e for e in entries if e["merchant_id"] == merchant and e["service_id"] == s)
+        for s in sorted({e["service_id"] for e in entries if e["merchant_id"] == merchant})[:2]
+    ]
     add_rule(client, method="BatchAvailabilityLookup", kind="slot_taken", match={"service_id": taken["service_id"]})
-    request_body = {"merchant_id": merchant, "slot_time": [
-        {"service_id": e["service_id"], "start_sec": str(e["start_sec"]), "duration_sec": str(e["duration_sec"])}
-        for e in (taken, kept)]}
+    request_body = {
+        "merchant_id": merchant,
+        "slot_time": [
+            {"service_id": e["service_id"], "start_sec": str(e["start_sec"]), "duration_sec": str(e["duration_sec"])}
+            for e in (taken, kept)
+        ],
+    }
     answers = client.post("/v3/BatchAvailabilityLookup", json=request_body).json["slot_time_availability"]
     assert [(a["slot_time"]["service_id"], a["available"]) for a in answers] == [
-        (taken["service_id"], False), (kept["service_id"], True)]
+        (taken["service_id"], False),
+        (kept["service_id"], True),
+    ]
 
 
 def test_slot_taken_on_check_availability_counts_zero(client, slot):
@@ -154,8 +188,13 @@ def test_booking_failure_sends_any_cause(client, slot, cause):
 def test_card_type_rejected_names_the_card_type(client, slot):
     add_rule(client, method="CreateBooking", kind="booking_failure", cause="PAYMENT_ERROR_CARD_TYPE_REJECTED", times=1)
     assert create(client, slot).json["booking_failure"]["rejected_card_type"] == "VISA"
-    add_rule(client, method="CreateBooking", kind="booking_failure", cause="PAYMENT_ERROR_CARD_TYPE_REJECTED",
-             rejected_card_type="AMERICAN_EXPRESS")
+    add_rule(
+        client,
+        method="CreateBooking",
+        kind="booking_failure",
+        cause="PAYMENT_ERROR_CARD_TYPE_REJECTED",
+        rejected_card_type="AMERICAN_EXPRESS",
+    )
     assert create(client, slot).json["booking_failure"]["rejected_card_type"] == "AMERICAN_EXPRESS"
 
 
@@ -213,8 +252,11 @@ def test_timeout_holds_then_answers_504_without_booking(client, slot):
     add_rule(client, method="CreateBooking", kind="timeout", hold_ms=5)
     response = create(client, slot)
     assert response.status_code == 504
-    assert response.json == {"code": 504, "status": "Gateway Timeout",
-                             "message": "deadline exceeded: held for 5 ms (sandbox fault f1)"}
+    assert response.json == {
+        "code": 504,
+        "status": "Gateway Timeout",
+        "message": "deadline exceeded: held for 5 ms (sandbox fault f1)",
+    }
     assert booking_count(client) == 0
 
 
@@ -277,8 +319,13 @@ def test_drop_connection_sends_nothing_and_tells_the_recorder(app, client, slot,
 
 def test_match_by_merchant_and_user(client):
     first, second = next((a, b) for a in slots(client) for b in slots(client) if a["merchant_id"] != b["merchant_id"])
-    add_rule(client, method="CreateBooking", kind="http_error", status=503,
-             match={"merchant_id": second["merchant_id"], "user_id": "u-9"})
+    add_rule(
+        client,
+        method="CreateBooking",
+        kind="http_error",
+        status=503,
+        match={"merchant_id": second["merchant_id"], "user_id": "u-9"},
+    )
     assert "booking" in create(client, second, user_id="u-1").get_json()
     assert "booking" in create(client, first, token="t2", user_id="u-9").get_json()
     assert create(client, second, token="t3", user_id="u-9").status_code == 503
@@ -286,8 +333,9 @@ def test_match_by_merchant_and_user(client):
 
 def test_match_by_booking_id_reaches_the_stored_booking(client, slot):
     booking_id = create(client, slot).json["booking"]["booking_id"]
-    add_rule(client, method="GetBookingStatus", kind="http_error", status=500,
-             match={"merchant_id": slot["merchant_id"]})
+    add_rule(
+        client, method="GetBookingStatus", kind="http_error", status=500, match={"merchant_id": slot["merchant_id"]}
+    )
     add_rule(client, method="ListBookings", kind="http_error", status=409, match={"booking_id": "B9"})
     assert client.post("/v3/GetBookingStatus", json={"bookingId": booking_id}).status_code == 500
     assert client.post("/v3/ListBookings", json={"user_id": "u-1"}).status_code == 200

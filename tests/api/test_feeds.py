@@ -6,14 +6,24 @@ from tests.helpers import book, find_slot
 
 def test_merchant_feed(client, runtime):
     body = client.get("/feeds/merchants.json").get_json()
-    assert body["metadata"] == {"processing_instruction": "PROCESS_AS_COMPLETE", "shard_number": 0,
-                                "total_shards": 1, "nonce": str(FROZEN_AT), "generation_timestamp": FROZEN_AT}
+    assert body["metadata"] == {
+        "processing_instruction": "PROCESS_AS_COMPLETE",
+        "shard_number": 0,
+        "total_shards": 1,
+        "nonce": str(FROZEN_AT),
+        "generation_timestamp": FROZEN_AT,
+    }
     assert len(body["merchant"]) == 12
     first = body["merchant"][0]
     merchant = runtime.bookings.inventory.merchants[first["merchant_id"]]
-    assert first == {"merchant_id": merchant.merchant_id, "name": merchant.name, "telephone": merchant.telephone,
-                     "url": merchant.url, "category": merchant.category,
-                     "geo": {**merchant.geo, "address": merchant.address}}
+    assert first == {
+        "merchant_id": merchant.merchant_id,
+        "name": merchant.name,
+        "telephone": merchant.telephone,
+        "url": merchant.url,
+        "category": merchant.category,
+        "geo": {**merchant.geo, "address": merchant.address},
+    }
 
 
 def test_service_feed_shows_the_policies(client, runtime):
@@ -35,11 +45,17 @@ def test_availability_feed_reflects_live_spots(client, runtime):
     entries = [a for group in body["service_availability"] for a in group["availability"]]
     assert all(e["merchant_id"] == slot.merchant_id for e in entries)
     mine = next(e for e in entries if e["start_sec"] == slot.start_sec and e["service_id"] == slot.service_id)
-    assert mine == {"merchant_id": slot.merchant_id, "service_id": slot.service_id, "start_sec": slot.start_sec,
-                    "duration_sec": slot.duration_sec, "spots_total": slot.spots_total,
-                    "spots_open": slot.spots_total - 1, "confirmation_mode": "CONFIRMATION_MODE_SYNCHRONOUS",
-                    "resources": {"room_id": slot.room_id, "room_name": slot.room_name},
-                    "availability_tag": slot.availability_tag}
+    assert mine == {
+        "merchant_id": slot.merchant_id,
+        "service_id": slot.service_id,
+        "start_sec": slot.start_sec,
+        "duration_sec": slot.duration_sec,
+        "spots_total": slot.spots_total,
+        "spots_open": slot.spots_total - 1,
+        "confirmation_mode": "CONFIRMATION_MODE_SYNCHRONOUS",
+        "resources": {"room_id": slot.room_id, "room_name": slot.room_name},
+        "availability_tag": slot.availability_tag,
+    }
 
 
 def _feed_slot_count(client) -> int:

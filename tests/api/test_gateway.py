@@ -48,8 +48,10 @@ def test_canonical_camelcase_and_faulted_lookups_take_the_same_steps_and_get_the
     body = lookup_body(app)
     canonical = client.post("/v3/BatchAvailabilityLookup", json=body)
     camel_case = client.post("/v3/batchavailabilitylookup/", json=camel(body))
-    assert client.post("/_admin/faults", json={"method": "ListBookings", "kind": "http_error",
-                                               "status": 503}).status_code == 201
+    assert (
+        client.post("/_admin/faults", json={"method": "ListBookings", "kind": "http_error", "status": 503}).status_code
+        == 201
+    )
     armed = client.post("/v3/BatchAvailabilityLookup", json=body)
     assert canonical.status_code == camel_case.status_code == armed.status_code == 200
     assert canonical.get_json() == camel_case.get_json() == armed.get_json()
@@ -75,8 +77,7 @@ def test_a_step_that_answers_skips_the_rest_but_the_answer_is_always_encoded_log
     assert unknown.get_json()["message"].startswith("no such path: /v3/NoSuchMethod; v3 methods: /v3/Batch")
     invalid = client.post("/v3/ListBookings", json={"user_id": ""})
     assert invalid.status_code == 400
-    assert steps(invalid) == ("route,authenticate,read_json,decide_fault,load_request,"
-                              "apply_fault,encode")
+    assert steps(invalid) == ("route,authenticate,read_json,decide_fault,load_request,apply_fault,encode")
     records = [json.loads(line) for line in journal_file(app).read_text().splitlines()]
     assert [(r["rpc"], r["response"]["status"]) for r in records] == [("NoSuchMethod", 404), ("ListBookings", 400)]
 
@@ -106,8 +107,11 @@ def test_a_bug_in_a_method_is_a_logged_json_500_that_is_recorded(app, client, mo
     def broken(runtime, request, exchange):
         raise RuntimeError("a bug")
 
-    monkeypatch.setitem(methods.METHODS, "ListBookings",
-                        methods.V3Method("ListBookings", broken, methods.contract.ListBookingsRequestSchema))
+    monkeypatch.setitem(
+        methods.METHODS,
+        "ListBookings",
+        methods.V3Method("ListBookings", broken, methods.contract.ListBookingsRequestSchema),
+    )
     with caplog.at_level(logging.ERROR, logger="mock_server"):
         answer = client.post("/v3/ListBookings", json={"user_id": "u1"})
     assert answer.status_code == 500 and answer.get_json() == {"code": 500, "status": "Internal Server Error"}
@@ -121,8 +125,11 @@ def test_verbs_each_method_takes(client):
     assert options.status_code == 200 and options.headers["Allow"] == "OPTIONS, POST" and options.data == b""
     wrong = client.get("/v3/CreateBooking")
     assert wrong.status_code == 405 and wrong.headers["Allow"] == "OPTIONS, POST"
-    assert wrong.get_json() == {"code": 405, "status": "Method Not Allowed",
-                                "message": "GET is not allowed on /v3/CreateBooking; use OPTIONS, POST"}
+    assert wrong.get_json() == {
+        "code": 405,
+        "status": "Method Not Allowed",
+        "message": "GET is not allowed on /v3/CreateBooking; use OPTIONS, POST",
+    }
     head = client.head("/v3/HealthCheck")
     assert head.status_code == 200 and head.data == b"" and head.headers["Content-Length"] == "2"
     assert client.post("/v3/HealthCheck").status_code == 405
@@ -138,8 +145,14 @@ def test_the_control_plane_never_sees_a_v3_request(app, client):
 
 def test_the_gateway_declares_its_steps_in_one_ordered_list(app):
     gateway = app.extensions[GATEWAY_KEY]
-    assert [name for name, _ in gateway.steps] == ["route", "authenticate", "read_json", "decide_fault",
-                                                   "load_request", "call_method"]
+    assert [name for name, _ in gateway.steps] == [
+        "route",
+        "authenticate",
+        "read_json",
+        "decide_fault",
+        "load_request",
+        "call_method",
+    ]
     assert [name for name, _ in gateway.always] == ["apply_fault", "encode", "log_access", "record"]
 
 
@@ -153,6 +166,7 @@ def test_a_schema_error_keyed_by_list_index_is_a_json_400(client):
 
 # ---- review findings: what the Flask pipeline did and the gateway must keep ----
 
+
 def test_with_pii_redaction_a_400_keyed_by_list_index_is_answered_and_journalled(tmp_path):
     app = create_app({"recordings_dir": str(tmp_path), "recording": "r", "redact_pii": True})
     answer = app.test_client().post("/v3/BatchAvailabilityLookup", json={"merchant_id": "m", "slot_time": [{}]})
@@ -161,8 +175,9 @@ def test_with_pii_redaction_a_400_keyed_by_list_index_is_answered_and_journalled
     assert record["response"]["status"] == 400 and "0" in record["response"]["body"]["errors"]["json"]["slot_time"]
 
 
-@pytest.mark.parametrize("content_type,depth", [("text/plain", 100), ("application/json", 3)],
-                         ids=["sent as text", "deeper than the limit"])
+@pytest.mark.parametrize(
+    "content_type,depth", [("text/plain", 100), ("application/json", 3)], ids=["sent as text", "deeper than the limit"]
+)
 def test_a_fault_rule_matches_a_body_the_method_would_refuse(content_type, depth):
     client = create_app({"record": False, "max_json_depth": depth}).test_client()
     rule = {"method": "*", "kind": "http_error", "status": 503, "match": {"merchant_id": "salon-002"}}
@@ -196,8 +211,17 @@ def test_faults_change_a_replayed_answer_as_they_change_a_live_one(tmp_path, app
 
 def test_a_lower_case_http_method_is_read_as_werkzeug_reads_it(app):
     seen = []
-    out = app({"REQUEST_METHOD": "get", "PATH_INFO": "/v3/HealthCheck", "SERVER_NAME": "x", "SERVER_PORT": "80",
-               "wsgi.input": None, "wsgi.url_scheme": "http"}, lambda status, headers: seen.append(status))
+    out = app(
+        {
+            "REQUEST_METHOD": "get",
+            "PATH_INFO": "/v3/HealthCheck",
+            "SERVER_NAME": "x",
+            "SERVER_PORT": "80",
+            "wsgi.input": None,
+            "wsgi.url_scheme": "http",
+        },
+        lambda status, headers: seen.append(status),
+    )
     assert seen == ["200 OK"] and b"".join(out) == b"{}"
 
 

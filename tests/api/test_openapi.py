@@ -7,8 +7,14 @@ from tests.helpers import book, create_body, find_slot, slot_json, slot_time_jso
 def test_document_lists_every_operation(client):
     spec = client.get("/openapi.json").get_json()
     paths = spec["paths"]
-    for method in ("BatchAvailabilityLookup", "CheckAvailability", "CreateBooking", "UpdateBooking",
-                   "GetBookingStatus", "ListBookings"):
+    for method in (
+        "BatchAvailabilityLookup",
+        "CheckAvailability",
+        "CreateBooking",
+        "UpdateBooking",
+        "GetBookingStatus",
+        "ListBookings",
+    ):
         operation = paths[f"/v3/{method}"]["post"]
         assert operation["requestBody"]["content"]["application/json"]["schema"]
         assert "200" in operation["responses"]
@@ -21,8 +27,13 @@ def test_document_lists_every_operation(client):
 
 def test_admin_operations_are_documented_with_schemas(client, runtime):
     spec = client.get("/openapi.json").get_json()
-    for path, method in [("/_admin/health", "get"), ("/_admin/reset", "post"), ("/_admin/bookings", "get"),
-                         ("/_admin/clock", "get"), ("/_admin/clock", "post")]:
+    for path, method in [
+        ("/_admin/health", "get"),
+        ("/_admin/reset", "post"),
+        ("/_admin/bookings", "get"),
+        ("/_admin/clock", "get"),
+        ("/_admin/clock", "post"),
+    ]:
         content = spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]
         assert content["schema"], (path, method)
     from mock_server.api.admin import schemas as admin
@@ -39,8 +50,9 @@ def test_interactive_docs_are_served(client):
 
 def test_answers_validate_against_the_documented_response_schemas(client, runtime):
     slot = find_slot(runtime, vertical="dining")
-    bal = client.post("/v3/BatchAvailabilityLookup",
-                      json={"merchant_id": slot.merchant_id, "slot_time": [slot_time_json(slot)]}).get_json()
+    bal = client.post(
+        "/v3/BatchAvailabilityLookup", json={"merchant_id": slot.merchant_id, "slot_time": [slot_time_json(slot)]}
+    ).get_json()
     assert responses.BatchAvailabilityLookupResponseSchema().validate(bal) == {}
     created = client.post("/v3/CreateBooking", json=create_body(slot)).get_json()
     assert responses.BookingResultSchema().validate(created) == {}

@@ -26,9 +26,11 @@ def make_app(tmp_path, **overrides):
 
 def caller(client, headers=None):
     """demo.Call over the test client."""
+
     def call(method, path, body):
         response = client.open(path, method=method, json=body, headers=headers or {})
         return response.status_code, response.get_json()
+
     return call
 
 
@@ -53,10 +55,18 @@ def test_every_v3_exchange_is_one_line_with_request_and_response(recorded):
     app, _, flow = recorded
     journal = lines(app)
     assert [r["seq"] for r in journal] == list(range(1, len(flow) + 1))
-    assert [(r["rpc"], r["response"]["status"], r["response"]["body"]) for r in journal] == \
-        [(rpc, status, body) for rpc, status, body in flow]
-    assert {r["rpc"] for r in journal} == {"HealthCheck", "BatchAvailabilityLookup", "CheckAvailability",
-                                           "CreateBooking", "UpdateBooking", "GetBookingStatus", "ListBookings"}
+    assert [(r["rpc"], r["response"]["status"], r["response"]["body"]) for r in journal] == [
+        (rpc, status, body) for rpc, status, body in flow
+    ]
+    assert {r["rpc"] for r in journal} == {
+        "HealthCheck",
+        "BatchAvailabilityLookup",
+        "CheckAvailability",
+        "CreateBooking",
+        "UpdateBooking",
+        "GetBookingStatus",
+        "ListBookings",
+    }
     create = next(r for r in journal if r["rpc"] == "CreateBooking")
     assert create["method"] == "POST" and create["path"] == "/v3/CreateBooking" and create["query"] == ""
     assert create["request"]["body"]["idempotency_token"] == "flow-1"
@@ -142,9 +152,13 @@ def test_pii_redaction_is_deterministic_and_covers_request_and_response(tmp_path
         assert f'"{secret}"' not in text
     create = next(r for r in lines(app) if r["rpc"] == "CreateBooking")
     user = create["request"]["body"]["user_information"]
-    assert user == {"user_id": "1001", "given_name": pseudonym("given", "Ann"),
-                    "family_name": pseudonym("family", "Lee"), "telephone": pseudonym("telephone", "+14155550123"),
-                    "email": pseudonym("email", "ann@example.com")}
+    assert user == {
+        "user_id": "1001",
+        "given_name": pseudonym("given", "Ann"),
+        "family_name": pseudonym("family", "Lee"),
+        "telephone": pseudonym("telephone", "+14155550123"),
+        "email": pseudonym("email", "ann@example.com"),
+    }
     assert create["response"]["body"]["booking"]["user_information"] == user
     assert create["pii_redacted"] is True
 
@@ -206,6 +220,7 @@ def test_concurrent_writers_never_interleave_lines(rec_app):
 
 
 # ---- admin API ----
+
 
 def test_list_is_newest_first_with_filters_and_pages(recorded):
     _, client, flow = recorded
@@ -294,8 +309,12 @@ def test_export_jsonl_is_the_file(recorded):
 def test_admin_token_guards_the_recordings_api(tmp_path):
     app = make_app(tmp_path, admin_token="t0k")
     client = app.test_client()
-    for method, path in (("GET", "/_admin/recordings"), ("GET", "/_admin/recordings/1"),
-                         ("DELETE", "/_admin/recordings"), ("GET", "/_admin/recordings/export")):
+    for method, path in (
+        ("GET", "/_admin/recordings"),
+        ("GET", "/_admin/recordings/1"),
+        ("DELETE", "/_admin/recordings"),
+        ("GET", "/_admin/recordings/export"),
+    ):
         denied = client.open(path, method=method)
         assert denied.status_code == 401 and denied.get_json()["code"] == 401
     allowed = client.get("/_admin/recordings", headers={"Authorization": "Bearer t0k"})
@@ -303,6 +322,7 @@ def test_admin_token_guards_the_recordings_api(tmp_path):
 
 
 # ---- HAR 1.2 ----
+
 
 def _check(obj, spec: dict, where: str) -> None:
     for name, kind in spec.items():
@@ -321,20 +341,47 @@ def validate_har(doc: dict) -> None:
     pair = {"name": str, "value": str}
     for i, entry in enumerate(log["entries"]):
         where = f"entries[{i}]"
-        _check(entry, {"startedDateTime": str, "time": number, "request": dict, "response": dict,
-                       "cache": dict, "timings": dict}, where)
+        _check(
+            entry,
+            {"startedDateTime": str, "time": number, "request": dict, "response": dict, "cache": dict, "timings": dict},
+            where,
+        )
         assert entry["startedDateTime"][4] == "-" and entry["startedDateTime"][10] == "T"
         request, response = entry["request"], entry["response"]
-        _check(request, {"method": str, "url": str, "httpVersion": str, "headers": list, "queryString": list,
-                         "cookies": list, "headersSize": int, "bodySize": int}, f"{where}.request")
+        _check(
+            request,
+            {
+                "method": str,
+                "url": str,
+                "httpVersion": str,
+                "headers": list,
+                "queryString": list,
+                "cookies": list,
+                "headersSize": int,
+                "bodySize": int,
+            },
+            f"{where}.request",
+        )
         assert request["url"].startswith("http")
         for header in request["headers"] + request["queryString"] + response["headers"]:
             _check(header, pair, f"{where} header")
         if "postData" in request:
             _check(request["postData"], {"mimeType": str, "text": str}, f"{where}.request.postData")
-        _check(response, {"status": int, "statusText": str, "httpVersion": str, "headers": list, "cookies": list,
-                          "content": dict, "redirectURL": str, "headersSize": int, "bodySize": int},
-               f"{where}.response")
+        _check(
+            response,
+            {
+                "status": int,
+                "statusText": str,
+                "httpVersion": str,
+                "headers": list,
+                "cookies": list,
+                "content": dict,
+                "redirectURL": str,
+                "headersSize": int,
+                "bodySize": int,
+            },
+            f"{where}.response",
+        )
         _check(response["content"], {"size": int, "mimeType": str}, f"{where}.response.content")
         _check(entry["timings"], {"send": number, "wait": number, "receive": number}, f"{where}.timings")
 
@@ -368,14 +415,21 @@ def test_payment_tokens_never_reach_the_journal(tmp_path):
 
     app = create_app({"clock": FROZEN_AT, "recordings_dir": str(tmp_path), "recording": "pay"}, environ={})
     slot = find_slot(app.extensions["mock_server"], prepaid=True)
-    body = create_body(slot, payment_processing_parameters={"unparsed_payment_method_token": "tok_SECRET_123",
-                                                            "payment_method_token": "pm_SECRET_456"})
+    body = create_body(
+        slot,
+        payment_processing_parameters={
+            "unparsed_payment_method_token": "tok_SECRET_123",
+            "payment_method_token": "pm_SECRET_456",
+        },
+    )
     assert "booking" in app.test_client().post("/v3/CreateBooking", json=body).get_json()
     journal = journal_file(app).read_text()
     assert "SECRET" not in journal
     recorded = __import__("json").loads(journal.splitlines()[-1])["request"]["body"]
-    assert recorded["payment_processing_parameters"] == {"unparsed_payment_method_token": "[REDACTED]",
-                                                         "payment_method_token": "[REDACTED]"}
+    assert recorded["payment_processing_parameters"] == {
+        "unparsed_payment_method_token": "[REDACTED]",
+        "payment_method_token": "[REDACTED]",
+    }
 
 
 def test_a_journal_that_cannot_be_opened_never_breaks_serving(tmp_path, caplog):

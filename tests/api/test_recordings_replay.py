@@ -49,6 +49,7 @@ class ClientTarget(Target):
 
 # ---- replay as a mock ----
 
+
 def test_mock_gives_the_recorded_answers_in_order(tmp_path, recording):
     path, flow = recording
     mock = make_app(tmp_path, "mock", replay=str(path))
@@ -72,9 +73,13 @@ def test_matching_ignores_key_order_case_int64_form_and_idempotency_token(tmp_pa
     variant = {
         "idempotencyToken": "something-else",
         "userInformation": dict(reversed(list(body["user_information"].items()))),
-        "slot": {"merchantId": slot["merchant_id"], "serviceId": slot["service_id"],
-                 "startSec": int(slot["start_sec"]), "durationSec": int(slot["duration_sec"]),
-                 "resources": slot["resources"]},
+        "slot": {
+            "merchantId": slot["merchant_id"],
+            "serviceId": slot["service_id"],
+            "startSec": int(slot["start_sec"]),
+            "durationSec": int(slot["duration_sec"]),
+            "resources": slot["resources"],
+        },
     }
     response = client.post("/v3/CreateBooking", json=variant)
     assert response.status_code == 200 and response.get_json() == flow[3][2]
@@ -102,7 +107,8 @@ def test_an_unmatched_request_names_the_closest_recording_and_the_difference(tmp
     assert body["code"] == 404 and body["status"] == "Not Found"
     assert body["closest"]["seq"] == record["seq"]
     assert body["closest"]["differences"] == [
-        f'booking_id: recorded "{record["request"]["body"]["booking_id"]}" but sent "B0000042"']
+        f'booking_id: recorded "{record["request"]["body"]["booking_id"]}" but sent "B0000042"'
+    ]
     assert f"closest is seq {record['seq']}" in body["message"] and "B0000042" in body["message"]
     status = client.get("/_admin/recordings/replay").get_json()
     assert status["misses"] == 1 and status["played"] == 0 and status["exchanges"] == 15
@@ -144,6 +150,7 @@ def test_a_missing_replay_file_stops_start_up(tmp_path):
 
 # ---- replay against another sandbox ----
 
+
 def test_replay_into_a_fresh_sandbox_matches_and_rebuilds_its_bookings(tmp_path, source, recording):
     path, _ = recording
     target = make_app(tmp_path, "target")
@@ -160,10 +167,17 @@ def test_booking_ids_are_mapped_when_the_target_numbers_differently(tmp_path, re
     client = target.test_client()
     # Someone else books first on the target: every id of the replay is shifted by one.
     slot = json.loads(path.read_text().splitlines()[7])["request"]["body"]["slot"]  # the async merchant's slot
-    other = {"slot": {**slot, "start_sec": str(int(slot["start_sec"]) + 86400)},
-             "user_information": {"user_id": "9", "given_name": "Zed", "family_name": "Zee",
-                                  "telephone": "+14155550100", "email": "z@example.com"},
-             "idempotency_token": "other"}
+    other = {
+        "slot": {**slot, "start_sec": str(int(slot["start_sec"]) + 86400)},
+        "user_information": {
+            "user_id": "9",
+            "given_name": "Zed",
+            "family_name": "Zee",
+            "telephone": "+14155550100",
+            "email": "z@example.com",
+        },
+        "idempotency_token": "other",
+    }
     assert "booking" in client.post("/v3/CreateBooking", json=other).get_json()
     report = replay(path, ClientTarget(target))
     assert report.ok, [o.diff for o in report.outcomes if not o.matched]
@@ -173,8 +187,9 @@ def test_booking_ids_are_mapped_when_the_target_numbers_differently(tmp_path, re
 def test_a_different_target_is_reported_with_a_readable_diff(tmp_path, recording):
     path, _ = recording
     target = make_app(tmp_path, "target")
-    target.test_client().post("/_admin/faults", json={"method": "CheckAvailability", "kind": "http_error",
-                                                      "status": 503, "times": 1})
+    target.test_client().post(
+        "/_admin/faults", json={"method": "CheckAvailability", "kind": "http_error", "status": 503, "times": 1}
+    )
     report = replay(path, ClientTarget(target))
     assert not report.ok
     (bad,) = [o for o in report.outcomes if not o.matched]
@@ -204,16 +219,17 @@ def test_a_target_nobody_listens_on_stops_the_replay(recording):
 def _bookings_without_ids(app) -> list[str]:
     """GET /_admin/bookings minus what differs between runs (ids)."""
     rows = app.test_client().get("/_admin/bookings").get_json()["bookings"]
-    return sorted(json.dumps({k: v for k, v in row.items() if k != "booking_id"}, sort_keys=True)
-                  for row in rows)
+    return sorted(json.dumps({k: v for k, v in row.items() if k != "booking_id"}, sort_keys=True) for row in rows)
 
 
 # ---- the curated example ----
 
 EXAMPLE = ROOT / "recordings" / "examples" / "booking-flow.jsonl"
-REGENERATE = ("MOCK_CLOCK=1767225600 MOCK_BASIC_AUTH=partner:secret MOCK_RECORDINGS_DIR=recordings/examples "
-              "MOCK_RECORDING=booking-flow python app.py & python -m mock_server.recording.demo "
-              "http://127.0.0.1:8080 partner:secret")
+REGENERATE = (
+    "MOCK_CLOCK=1767225600 MOCK_BASIC_AUTH=partner:secret MOCK_RECORDINGS_DIR=recordings/examples "
+    "MOCK_RECORDING=booking-flow python app.py & python -m mock_server.recording.demo "
+    "http://127.0.0.1:8080 partner:secret"
+)
 
 
 def test_the_example_recording_still_matches_a_fresh_sandbox(tmp_path):
@@ -235,4 +251,9 @@ def test_the_example_recording_serves_as_a_mock(tmp_path):
 
     run_flow(call)
     assert client.get("/_admin/recordings/replay").get_json() | {"source": None} == {
-        "source": None, "exchanges": 15, "played": 15, "misses": 0, "unplayed_seqs": []}
+        "source": None,
+        "exchanges": 15,
+        "played": 15,
+        "misses": 0,
+        "unplayed_seqs": [],
+    }

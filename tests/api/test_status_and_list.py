@@ -11,15 +11,19 @@ def test_status_of_a_booking(client, runtime):
     booking = book(client, find_slot(runtime, vertical="classes", window=False))
     response = _status(client, booking["booking_id"])
     assert response.status_code == 200
-    assert response.get_json() == {"booking_id": booking["booking_id"], "booking_status": "CONFIRMED",
-                                   "prepayment_status": "PREPAYMENT_NOT_PROVIDED"}
+    assert response.get_json() == {
+        "booking_id": booking["booking_id"],
+        "booking_status": "CONFIRMED",
+        "prepayment_status": "PREPAYMENT_NOT_PROVIDED",
+    }
     client.post("/v3/UpdateBooking", json={"booking": {"booking_id": booking["booking_id"], "status": "CANCELED"}})
     assert _status(client, booking["booking_id"]).get_json()["booking_status"] == "CANCELED"
 
 
 def test_prepayment_status_comes_from_the_payment(client, runtime):
-    booking = book(client, find_slot(runtime, prepaid=True),
-                   payment_information={"prepayment_status": "PREPAYMENT_PROVIDED"})
+    booking = book(
+        client, find_slot(runtime, prepaid=True), payment_information={"prepayment_status": "PREPAYMENT_PROVIDED"}
+    )
     assert _status(client, booking["booking_id"]).get_json()["prepayment_status"] == "PREPAYMENT_PROVIDED"
 
 

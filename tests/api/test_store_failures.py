@@ -15,8 +15,15 @@ from tests.helpers import create_body, find_slot
 
 
 def _app(tmp_path, **overrides):
-    return create_app({"clock": FROZEN_AT, "recordings_dir": str(tmp_path / "rec"),
-                       "db_path": str(tmp_path / "db" / "state.json"), **overrides}, environ={})
+    return create_app(
+        {
+            "clock": FROZEN_AT,
+            "recordings_dir": str(tmp_path / "rec"),
+            "db_path": str(tmp_path / "db" / "state.json"),
+            **overrides,
+        },
+        environ={},
+    )
 
 
 def _disk_full(monkeypatch, code=errno.ENOSPC, text="No space left on device"):
@@ -56,8 +63,10 @@ def test_cancel_on_a_read_only_store_is_503_and_the_slot_stays_taken(tmp_path, m
         assert answer.status_code == 503
         assert answer.get_json()["status"] == "Service Unavailable"
         assert "Read-only file system" in answer.get_json()["message"]
-    assert client.post("/v3/GetBookingStatus", json={"booking_id": booking["booking_id"]}).get_json()[
-        "booking_status"] == "CONFIRMED"
+    assert (
+        client.post("/v3/GetBookingStatus", json={"booking_id": booking["booking_id"]}).get_json()["booking_status"]
+        == "CONFIRMED"
+    )
     other = client.post("/v3/CreateBooking", json=create_body(slot, user_n=2)).get_json()
     assert other == {"booking_failure": {"cause": "SLOT_UNAVAILABLE", "description": "no spot left in this slot"}}
 

@@ -8,8 +8,14 @@ from mock_server import create_app
 from tests.conftest import FROZEN_AT
 from tests.helpers import create_body, find_slot
 
-V3_POSTS = ["BatchAvailabilityLookup", "CheckAvailability", "CreateBooking", "UpdateBooking",
-            "GetBookingStatus", "ListBookings"]
+V3_POSTS = [
+    "BatchAvailabilityLookup",
+    "CheckAvailability",
+    "CreateBooking",
+    "UpdateBooking",
+    "GetBookingStatus",
+    "ListBookings",
+]
 
 
 def test_health_check(client):
@@ -113,8 +119,11 @@ class TestBasicAuth:
         response = secured.post(f"/v3/{method}", json={})
         assert response.status_code == 401
         assert response.headers["WWW-Authenticate"].startswith('Basic realm="booking-server"')
-        assert response.get_json() == {"code": 401, "status": "Unauthorized",
-                                       "message": "missing or wrong HTTP Basic credentials"}
+        assert response.get_json() == {
+            "code": 401,
+            "status": "Unauthorized",
+            "message": "missing or wrong HTTP Basic credentials",
+        }
 
     def test_health_check_needs_credentials_too(self, secured):
         assert secured.get("/v3/HealthCheck").status_code == 401

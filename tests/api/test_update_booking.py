@@ -10,8 +10,14 @@ def _update(client, booking_id, **fields):
 def _entry(runtime, slot, hours=0, party_size=None):
     """The inventory entry like `slot` but some hours later and/or for another party size."""
     entry = runtime.bookings.inventory.find_exact(
-        slot.merchant_id, slot.service_id, slot.start_sec + hours * 3600, slot.duration_sec, slot.staff_id,
-        slot.room_id, slot.party_size if party_size is None else party_size)
+        slot.merchant_id,
+        slot.service_id,
+        slot.start_sec + hours * 3600,
+        slot.duration_sec,
+        slot.staff_id,
+        slot.room_id,
+        slot.party_size if party_size is None else party_size,
+    )
     assert entry is not None, "fixture lacks the neighbouring slot this test needs"
     return entry
 
@@ -35,16 +41,20 @@ def test_cancel_twice_is_booking_already_cancelled(client, runtime):
     _update(client, booking["booking_id"], status="CANCELED")
     response = _update(client, booking["booking_id"], status="CANCELED")
     assert response.status_code == 200
-    assert response.get_json() == {"booking_failure": {"cause": "BOOKING_ALREADY_CANCELLED",
-                                                       "description": "this booking is already cancelled"}}
+    assert response.get_json() == {
+        "booking_failure": {"cause": "BOOKING_ALREADY_CANCELLED", "description": "this booking is already cancelled"}
+    }
 
 
 def test_reschedule_moves_the_booking_and_keeps_its_id(client, runtime):
     slot = find_slot(runtime, vertical="appointments", spots_total=1)
     target = _later_entry(runtime, slot)
     booking = book(client, slot)
-    response = _update(client, booking["booking_id"],
-                       slot={"start_sec": str(target.start_sec), "duration_sec": str(target.duration_sec)})
+    response = _update(
+        client,
+        booking["booking_id"],
+        slot={"start_sec": str(target.start_sec), "duration_sec": str(target.duration_sec)},
+    )
     assert response.get_json() == {"booking": {**booking, "slot": slot_json(slot, start_sec=str(target.start_sec))}}
     assert (slot.spots_open, target.spots_open) == (1, 0)
     assert lookup(client, slot) is True and lookup(client, target) is False
@@ -67,10 +77,12 @@ def test_reschedule_to_a_full_slot_is_slot_unavailable_and_booking_unchanged(cli
     target = _later_entry(runtime, slot)
     mine = book(client, slot, user_n=1)
     book(client, target, user_n=2)
-    response = _update(client, mine["booking_id"], slot={"start_sec": str(target.start_sec),
-                                                         "duration_sec": str(target.duration_sec)})
-    assert response.get_json() == {"booking_failure": {"cause": "SLOT_UNAVAILABLE",
-                                                       "description": "the requested new slot is not available"}}
+    response = _update(
+        client, mine["booking_id"], slot={"start_sec": str(target.start_sec), "duration_sec": str(target.duration_sec)}
+    )
+    assert response.get_json() == {
+        "booking_failure": {"cause": "SLOT_UNAVAILABLE", "description": "the requested new slot is not available"}
+    }
     status = client.post("/v3/GetBookingStatus", json={"booking_id": mine["booking_id"]}).get_json()
     assert status["booking_status"] == "CONFIRMED"
     assert runtime.bookings.get(mine["booking_id"]).slot.start_sec == slot.start_sec
@@ -93,8 +105,12 @@ def test_cancel_inside_the_cancellation_window_is_refused(client, runtime):
     booking = book(client, slot)
     runtime.clock.freeze(slot.start_sec - window + 60)  # one minute past the deadline
     response = _update(client, booking["booking_id"], status="CANCELED")
-    assert response.get_json() == {"booking_failure": {
-        "cause": "OUTSIDE_CANCELLATION_WINDOW", "description": f"cancellation closes {window} s before the start"}}
+    assert response.get_json() == {
+        "booking_failure": {
+            "cause": "OUTSIDE_CANCELLATION_WINDOW",
+            "description": f"cancellation closes {window} s before the start",
+        }
+    }
     assert runtime.bookings.get(booking["booking_id"]).status == "CONFIRMED"
 
 
@@ -105,8 +121,12 @@ def test_reschedule_inside_the_cancellation_window_is_refused(client, runtime):
     booking = book(client, slot)
     runtime.clock.freeze(slot.start_sec - window + 60)
     response = _update(client, booking["booking_id"], slot={"start_sec": str(target.start_sec)})
-    assert response.get_json() == {"booking_failure": {
-        "cause": "OUTSIDE_CANCELLATION_WINDOW", "description": f"changes close {window} s before the start"}}
+    assert response.get_json() == {
+        "booking_failure": {
+            "cause": "OUTSIDE_CANCELLATION_WINDOW",
+            "description": f"changes close {window} s before the start",
+        }
+    }
     assert runtime.bookings.get(booking["booking_id"]).slot.start_sec == slot.start_sec
     assert target.spots_open == target.spots_total
 
@@ -117,8 +137,12 @@ def test_reschedule_onto_a_slot_the_user_already_holds_is_refused(client, runtim
     first = book(client, slot, user_n=4)
     book(client, target, user_n=4)
     response = _update(client, first["booking_id"], slot={"start_sec": str(target.start_sec)})
-    assert response.get_json() == {"booking_failure": {
-        "cause": "SLOT_ALREADY_BOOKED_BY_USER", "description": "this user already holds the new slot"}}
+    assert response.get_json() == {
+        "booking_failure": {
+            "cause": "SLOT_ALREADY_BOOKED_BY_USER",
+            "description": "this user already holds the new slot",
+        }
+    }
 
 
 def test_cancel_just_before_the_window_is_accepted(client, runtime):

@@ -48,14 +48,16 @@ def _run(*cmd: str, timeout: float = 120) -> str:
     """Run a command, fail the test with its output if it fails, return its stdout."""
     proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
     assert proc.returncode == 0, (
-        f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    )
     return proc.stdout
 
 
 def _image_id(name: str) -> str | None:
     """The id of a local image, or None when there is none."""
-    proc = subprocess.run(["buildah", "images", "--noheading", "--quiet", "--no-trunc", name],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        ["buildah", "images", "--noheading", "--quiet", "--no-trunc", name], capture_output=True, text=True, timeout=60
+    )
     return proc.stdout.split()[0] if proc.returncode == 0 and proc.stdout.strip() else None
 
 
@@ -64,8 +66,9 @@ def _image_size(name: str) -> tuple[int | None, str]:
     human = _run("buildah", "images", "--format", "{{.Size}}", name, timeout=60).strip().splitlines()[0]
     raw = None
     if shutil.which("podman"):
-        out = subprocess.run(["podman", "image", "inspect", "--format", "{{.Size}}", name],
-                             capture_output=True, text=True, timeout=60).stdout.strip()
+        out = subprocess.run(
+            ["podman", "image", "inspect", "--format", "{{.Size}}", name], capture_output=True, text=True, timeout=60
+        ).stdout.strip()
         raw = int(out) if out.isdigit() else None
     return raw, human
 
@@ -80,8 +83,9 @@ def _free_port() -> int:
 def _http(base: str, method: str, path: str, body: dict | None = None) -> tuple[int, dict]:
     """One JSON request; returns (status, decoded body) for any status."""
     data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(base + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"} if data else {})
+    req = urllib.request.Request(
+        base + path, data=data, method=method, headers={"Content-Type": "application/json"} if data else {}
+    )
     try:
         with urllib.request.urlopen(req, timeout=15) as resp:
             return resp.status, json.loads(resp.read() or b"{}")
@@ -108,16 +112,39 @@ def image() -> str:
     mounts = ["-v", f"{CA_STORE}:{CA_STORE}:ro"] if (CA_STORE / "ca-certificates.crt").exists() else []
     previous = _image_id(IMAGE)
     started = time.monotonic()
-    _run("buildah", "bud", "--isolation", "chroot", "--format", "docker", "--layers", "--pull=false", *mounts,
-         "--build-arg", f"BASE_IMAGE={BASE_IMAGE}", "-f", str(ROOT / "Dockerfile"), "-t", IMAGE, str(ROOT),
-         timeout=1200)
+    _run(
+        "buildah",
+        "bud",
+        "--isolation",
+        "chroot",
+        "--format",
+        "docker",
+        "--layers",
+        "--pull=false",
+        *mounts,
+        "--build-arg",
+        f"BASE_IMAGE={BASE_IMAGE}",
+        "-f",
+        str(ROOT / "Dockerfile"),
+        "-t",
+        IMAGE,
+        str(ROOT),
+        timeout=1200,
+    )
     build_s = round(time.monotonic() - started, 1)
     current = _image_id(IMAGE)
     if previous and previous != current:  # the old build is now untagged: don't let them pile up
         subprocess.run(["buildah", "rmi", previous], capture_output=True, timeout=120)
     size_bytes, size_human = _image_size(IMAGE)
-    _write_artifact({"image": IMAGE, "base_image": BASE_IMAGE, "build_seconds": build_s,
-                     "image_size_bytes": size_bytes, "image_size": size_human})
+    _write_artifact(
+        {
+            "image": IMAGE,
+            "base_image": BASE_IMAGE,
+            "build_seconds": build_s,
+            "image_size_bytes": size_bytes,
+            "image_size": size_human,
+        }
+    )
     return IMAGE
 
 
@@ -148,8 +175,9 @@ def server(container: str, tmp_path_factory):
     base = f"http://127.0.0.1:{port}"
     with open(log_path, "wb") as log:
         started = time.monotonic()
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True
+        )
     try:
         health = _wait_ready(base, proc, log_path)
         _write_artifact({"start_to_ready_seconds": round(time.monotonic() - started, 2)})
@@ -211,7 +239,10 @@ def test_image_config(image: str) -> None:
     assert config["WorkingDir"] == "/srv"
     assert env["PATH"].startswith("/opt/venv/bin:")
     assert {k: env.get(k) for k in ("MOCK_HOST", "MOCK_PORT", "MOCK_RECORDINGS_DIR")} == {
-        "MOCK_HOST": "0.0.0.0", "MOCK_PORT": "8080", "MOCK_RECORDINGS_DIR": "/srv/recordings"}
+        "MOCK_HOST": "0.0.0.0",
+        "MOCK_PORT": "8080",
+        "MOCK_RECORDINGS_DIR": "/srv/recordings",
+    }
     assert set(config["Volumes"]) == {"/srv/recordings", "/srv/data"}
     assert "8080/tcp" in config["ExposedPorts"]
     assert config["Cmd"] == ["python", "app.py"]
@@ -225,8 +256,11 @@ def test_runs_as_non_root(container: str) -> None:
 
 def test_package_installed_in_venv(container: str) -> None:
     """`python` is the venv's and imports the installed mock_server package."""
-    out = _run(*_in_container(container, "python", "-c",
-                              "import sys, mock_server; print(sys.prefix); print(mock_server.__file__)"))
+    out = _run(
+        *_in_container(
+            container, "python", "-c", "import sys, mock_server; print(sys.prefix); print(mock_server.__file__)"
+        )
+    )
     prefix, module_file = out.split()
     assert prefix == "/opt/venv"
     assert module_file.startswith("/opt/venv/lib/"), module_file
@@ -243,12 +277,17 @@ def _bookable_slots(base: str) -> list[dict]:
     """Open availability entries, those of services without required prepayment first."""
     status, services = _http(base, "GET", "/feeds/services.json")
     assert status == 200 and services.get("service"), services
-    prepaid = {(s["merchant_id"], s["service_id"]) for s in services["service"]
-               if s.get("prepayment_type") == "REQUIRED"}
+    prepaid = {
+        (s["merchant_id"], s["service_id"]) for s in services["service"] if s.get("prepayment_type") == "REQUIRED"
+    }
     status, feed = _http(base, "GET", "/feeds/availability.json")
     assert status == 200 and feed.get("service_availability"), str(feed)[:500]
-    slots = [slot for group in feed["service_availability"] for slot in group.get("availability", [])
-             if int(slot.get("spots_open", 0)) > 0]
+    slots = [
+        slot
+        for group in feed["service_availability"]
+        for slot in group.get("availability", [])
+        if int(slot.get("spots_open", 0)) > 0
+    ]
     assert slots, "the availability feed has no open slot"
     return sorted(slots, key=lambda s: (s["merchant_id"], s["service_id"]) in prepaid)
 
@@ -260,10 +299,18 @@ def test_booking_flow_from_host(server: str) -> None:
 
     for n, slot in enumerate(_bookable_slots(server)[:20]):
         resources = slot.get("resources") or {}
-        slot_time = {"service_id": slot["service_id"], "start_sec": str(slot["start_sec"]),
-                     "duration_sec": str(slot["duration_sec"]), "resource_ids": resources}
-        status, body = _http(server, "POST", "/v3/BatchAvailabilityLookup",
-                             {"merchant_id": slot["merchant_id"], "slot_time": [slot_time]})
+        slot_time = {
+            "service_id": slot["service_id"],
+            "start_sec": str(slot["start_sec"]),
+            "duration_sec": str(slot["duration_sec"]),
+            "resource_ids": resources,
+        }
+        status, body = _http(
+            server,
+            "POST",
+            "/v3/BatchAvailabilityLookup",
+            {"merchant_id": slot["merchant_id"], "slot_time": [slot_time]},
+        )
         assert status == 200, body
         [answer] = body["slot_time_availability"]
         assert answer["available"] is True, answer
@@ -272,15 +319,29 @@ def test_booking_flow_from_host(server: str) -> None:
         assert str(echoed["start_sec"]) == str(slot["start_sec"]), echoed
         assert str(echoed["duration_sec"]) == str(slot["duration_sec"]), echoed
 
-        status, body = _http(server, "POST", "/v3/CreateBooking", {
-            "slot": {"merchant_id": slot["merchant_id"], "service_id": slot["service_id"],
-                     "start_sec": str(slot["start_sec"]), "duration_sec": str(slot["duration_sec"]),
-                     "resources": resources},
-            "user_information": {"user_id": "container-test", "given_name": "Ada", "family_name": "Lovelace",
-                                 "telephone": "+14155550100", "email": "ada@example.com"},
-            "payment_information": {"prepayment_status": "PREPAYMENT_NOT_PROVIDED"},
-            "idempotency_token": f"container-test-{n}",
-        })
+        status, body = _http(
+            server,
+            "POST",
+            "/v3/CreateBooking",
+            {
+                "slot": {
+                    "merchant_id": slot["merchant_id"],
+                    "service_id": slot["service_id"],
+                    "start_sec": str(slot["start_sec"]),
+                    "duration_sec": str(slot["duration_sec"]),
+                    "resources": resources,
+                },
+                "user_information": {
+                    "user_id": "container-test",
+                    "given_name": "Ada",
+                    "family_name": "Lovelace",
+                    "telephone": "+14155550100",
+                    "email": "ada@example.com",
+                },
+                "payment_information": {"prepayment_status": "PREPAYMENT_NOT_PROVIDED"},
+                "idempotency_token": f"container-test-{n}",
+            },
+        )
         booking = body.get("booking") or {}
         if status == 200 and booking.get("status") in BOOKED:
             assert booking.get("booking_id"), booking

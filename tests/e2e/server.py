@@ -30,15 +30,26 @@ class ServerProcess:
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = tmp_path / f"server-{self.port}.log"
-        self.env = {**os.environ, "MOCK_PORT": str(self.port), "MOCK_RECORDINGS_DIR": str(tmp_path / "rec"),
-                    "MOCK_LOG_LEVEL": "WARNING", **{k: str(v) for k, v in env.items()}}
+        self.env = {
+            **os.environ,
+            "MOCK_PORT": str(self.port),
+            "MOCK_RECORDINGS_DIR": str(tmp_path / "rec"),
+            "MOCK_LOG_LEVEL": "WARNING",
+            **{k: str(v) for k, v in env.items()},
+        }
         self.process: subprocess.Popen | None = None
 
     def start(self, timeout: float = 20.0) -> ServerProcess:
         """Launch and wait until /_admin/health answers."""
         with open(self.log, "ab") as log:
-            self.process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=self.env, stdout=log,
-                                            stderr=subprocess.STDOUT, start_new_session=True)
+            self.process = subprocess.Popen(
+                [sys.executable, "app.py"],
+                cwd=ROOT,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -79,8 +90,12 @@ class ServerProcess:
 
     def post(self, path: str, body: dict, headers: dict | None = None) -> tuple[int, dict]:
         """POST JSON; returns (status, body) for 2xx and 4xx/5xx alike."""
-        request = urllib.request.Request(self.url + path, data=json.dumps(body).encode(), method="POST",
-                                         headers={"Content-Type": "application/json", **(headers or {})})
+        request = urllib.request.Request(
+            self.url + path,
+            data=json.dumps(body).encode(),
+            method="POST",
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
         try:
             with urllib.request.urlopen(request, timeout=10) as response:
                 return response.status, json.loads(response.read() or b"null")

@@ -17,8 +17,9 @@ def access_lines(server) -> list[dict]:
 
 
 def post(server, path: str, body: dict) -> int:
-    request = urllib.request.Request(server.url + path, json.dumps(body).encode(),
-                                     {"Content-Type": "application/json"}, method="POST")
+    request = urllib.request.Request(
+        server.url + path, json.dumps(body).encode(), {"Content-Type": "application/json"}, method="POST"
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return response.status
 

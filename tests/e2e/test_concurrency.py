@@ -19,17 +19,32 @@ def _one_spot_slot(server):
 
 def test_last_spot_goes_to_exactly_one_client(server):
     entry = _one_spot_slot(server)
-    slot = {"merchant_id": entry["merchant_id"], "service_id": entry["service_id"],
-            "start_sec": str(entry["start_sec"]), "duration_sec": str(entry["duration_sec"]),
-            "resources": feed_resource_ids(entry)}
+    slot = {
+        "merchant_id": entry["merchant_id"],
+        "service_id": entry["service_id"],
+        "start_sec": str(entry["start_sec"]),
+        "duration_sec": str(entry["duration_sec"]),
+        "resources": feed_resource_ids(entry),
+    }
     services = {(s["merchant_id"], s["service_id"]): s for s in server.get("/feeds/services.json")["service"]}
-    payment = ({"prepayment_status": "PREPAYMENT_PROVIDED"}
-               if services[(slot["merchant_id"], slot["service_id"])]["prepayment_type"] == "REQUIRED" else None)
+    payment = (
+        {"prepayment_status": "PREPAYMENT_PROVIDED"}
+        if services[(slot["merchant_id"], slot["service_id"])]["prepayment_type"] == "REQUIRED"
+        else None
+    )
 
     def attempt(n):
-        body = {"slot": slot, "idempotency_token": f"race-{n}",
-                "user_information": {"user_id": f"racer-{n}", "given_name": "R", "family_name": "C",
-                                     "telephone": "+1", "email": f"r{n}@example.com"}}
+        body = {
+            "slot": slot,
+            "idempotency_token": f"race-{n}",
+            "user_information": {
+                "user_id": f"racer-{n}",
+                "given_name": "R",
+                "family_name": "C",
+                "telephone": "+1",
+                "email": f"r{n}@example.com",
+            },
+        }
         if payment:
             body["payment_information"] = payment
         return server.post("/v3/CreateBooking", body)
@@ -46,12 +61,24 @@ def test_last_spot_goes_to_exactly_one_client(server):
 
 def test_concurrent_retries_of_one_token_create_one_booking(server):
     entry = _one_spot_slot(server)
-    body = {"slot": {"merchant_id": entry["merchant_id"], "service_id": entry["service_id"],
-                     "start_sec": str(entry["start_sec"]), "duration_sec": str(entry["duration_sec"]),
-                     "resources": feed_resource_ids(entry)},
-            "idempotency_token": "same-everywhere", "payment_information": {"prepayment_status": "PREPAYMENT_PROVIDED"},
-            "user_information": {"user_id": "u", "given_name": "R", "family_name": "C", "telephone": "+1",
-                                 "email": "r@example.com"}}
+    body = {
+        "slot": {
+            "merchant_id": entry["merchant_id"],
+            "service_id": entry["service_id"],
+            "start_sec": str(entry["start_sec"]),
+            "duration_sec": str(entry["duration_sec"]),
+            "resources": feed_resource_ids(entry),
+        },
+        "idempotency_token": "same-everywhere",
+        "payment_information": {"prepayment_status": "PREPAYMENT_PROVIDED"},
+        "user_information": {
+            "user_id": "u",
+            "given_name": "R",
+            "family_name": "C",
+            "telephone": "+1",
+            "email": "r@example.com",
+        },
+    }
     with ThreadPoolExecutor(max_workers=16) as pool:
         results = list(pool.map(lambda _: server.post("/v3/CreateBooking", body), range(32)))
     assert len({str(b) for _, b in results}) == 1

@@ -129,8 +129,10 @@ def test_full_disk_acknowledged_bookings_survive_and_failed_ones_never_succeed(s
     _no_negative_spots(server)
     status, body = _book(server, slots[failed[0]], failed[0])
     assert status == 200 and body["booking"]["booking_id"] not in acknowledged
-    print(f"\nreliability figures: full disk: {len(acknowledged)} acknowledged bookings, "
-          f"{len(failed)} refused (507, retried: 507), 0 lost after kill -9")
+    print(
+        f"\nreliability figures: full disk: {len(acknowledged)} acknowledged bookings, "
+        f"{len(failed)} refused (507, retried: 507), 0 lost after kill -9"
+    )
 
 
 def test_read_only_store_refuses_changes_and_loses_none(start_server, tiny_disk):
@@ -167,9 +169,14 @@ def test_a_full_disk_never_tears_a_journal_line(start_server, tiny_disk):
     tiny_disk.remount("size=96k")
     server = start_server(MOCK_RECORDINGS_DIR=str(tiny_disk), MOCK_RECORDING="full")
     slots = _open_slots(server, 3)
-    lookup = {"merchant_id": slots[0]["merchant_id"], "slot_time": [
-        {"service_id": s["service_id"], "start_sec": str(s["start_sec"]), "duration_sec": str(s["duration_sec"])}
-        for s in slots if s["merchant_id"] == slots[0]["merchant_id"]]}
+    lookup = {
+        "merchant_id": slots[0]["merchant_id"],
+        "slot_time": [
+            {"service_id": s["service_id"], "start_sec": str(s["start_sec"]), "duration_sec": str(s["duration_sec"])}
+            for s in slots
+            if s["merchant_id"] == slots[0]["merchant_id"]
+        ],
+    }
     for _ in range(400):  # ~1 KB a line: the disk fills up part-way
         status, _body = server.post("/v3/BatchAvailabilityLookup", lookup)
         assert status == 200
@@ -181,5 +188,7 @@ def test_a_full_disk_never_tears_a_journal_line(start_server, tiny_disk):
     assert lines.pop() == b""  # ends with a whole line
     seqs = [json.loads(line)["seq"] for line in lines]  # every line parses
     assert seqs == sorted(seqs) and len(seqs) == 400 - recording["dropped"] > 0
-    print(f"\nreliability figures: journal on a full disk: {len(seqs)} lines written whole, "
-          f"{recording['dropped']} dropped and counted, 0 torn")
+    print(
+        f"\nreliability figures: journal on a full disk: {len(seqs)} lines written whole, "
+        f"{recording['dropped']} dropped and counted, 0 torn"
+    )

@@ -37,8 +37,12 @@ def call(server, method, path, body=None, timeout=5.0, headers=None):
     """(status, headers, raw body) over a fresh connection."""
     connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=timeout)
     try:
-        connection.request(method, path, body=None if body is None else json.dumps(body),
-                           headers={"Content-Type": "application/json", **(headers or {})})
+        connection.request(
+            method,
+            path,
+            body=None if body is None else json.dumps(body),
+            headers={"Content-Type": "application/json", **(headers or {})},
+        )
         response = connection.getresponse()
         return response.status, response.headers, response.read()
     finally:
@@ -54,18 +58,30 @@ def add_rule(server, **rule) -> dict:
 def bookable_slot(server) -> dict:
     services = {(s["merchant_id"], s["service_id"]): s for s in server.get("/feeds/services.json")["service"]}
     used = {b["slot"]["start_sec"] + b["slot"]["service_id"] for b in server.get("/_admin/bookings")["bookings"]}
-    entry = next(a for group in server.get("/feeds/availability.json")["service_availability"]
-                 for a in group["availability"]
-                 if services[(a["merchant_id"], a["service_id"])].get("prepayment_type") != "REQUIRED"
-                 and a["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS" and a["spots_open"] > 0
-                 and str(a["start_sec"]) + a["service_id"] not in used)
+    entry = next(
+        a
+        for group in server.get("/feeds/availability.json")["service_availability"]
+        for a in group["availability"]
+        if services[(a["merchant_id"], a["service_id"])].get("prepayment_type") != "REQUIRED"
+        and a["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS"
+        and a["spots_open"] > 0
+        and str(a["start_sec"]) + a["service_id"] not in used
+    )
     return feed_slot(entry)
 
 
 def create_body(slot, token):
-    return {"slot": slot, "idempotency_token": token,
-            "user_information": {"user_id": "e2e-user", "given_name": "Ada", "family_name": "Lovelace",
-                                 "telephone": "+1 555-010-0101", "email": "qa@example.com"}}
+    return {
+        "slot": slot,
+        "idempotency_token": token,
+        "user_information": {
+            "user_id": "e2e-user",
+            "given_name": "Ada",
+            "family_name": "Lovelace",
+            "telephone": "+1 555-010-0101",
+            "email": "qa@example.com",
+        },
+    }
 
 
 def test_delay_answers_normally_but_later(server):

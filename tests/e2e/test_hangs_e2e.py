@@ -92,21 +92,39 @@ def _bookable_slot(server) -> dict:
     for group in server.get("/feeds/availability.json")["service_availability"]:
         for entry in group["availability"]:
             service = services[(entry["merchant_id"], entry["service_id"])]
-            if (entry["spots_open"] > 0 and entry["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS"
-                    and "staff_id" in entry.get("resources", {}) and service["prepayment_type"] != "REQUIRED"
-                    and "rules" not in service):
-                return {"merchant_id": entry["merchant_id"], "service_id": entry["service_id"],
-                        "start_sec": str(entry["start_sec"]), "duration_sec": str(entry["duration_sec"]),
-                        "resources": {"staff_id": entry["resources"]["staff_id"]}}
+            if (
+                entry["spots_open"] > 0
+                and entry["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS"
+                and "staff_id" in entry.get("resources", {})
+                and service["prepayment_type"] != "REQUIRED"
+                and "rules" not in service
+            ):
+                return {
+                    "merchant_id": entry["merchant_id"],
+                    "service_id": entry["service_id"],
+                    "start_sec": str(entry["start_sec"]),
+                    "duration_sec": str(entry["duration_sec"]),
+                    "resources": {"staff_id": entry["resources"]["staff_id"]},
+                }
     raise AssertionError("no bookable slot in the feeds")
 
 
 def _book(server, slot: dict) -> None:
-    status, body = server.post("/v3/CreateBooking", {
-        "slot": slot, "idempotency_token": f"hang-{time.monotonic_ns()}",
-        "user_information": {"user_id": "u1", "given_name": "Ada", "family_name": "L", "email": "a@example.com",
-                             "telephone": "+1 555-010-0100"},
-        "payment_information": {"prepayment_status": "PREPAYMENT_NOT_PROVIDED"}})
+    status, body = server.post(
+        "/v3/CreateBooking",
+        {
+            "slot": slot,
+            "idempotency_token": f"hang-{time.monotonic_ns()}",
+            "user_information": {
+                "user_id": "u1",
+                "given_name": "Ada",
+                "family_name": "L",
+                "email": "a@example.com",
+                "telephone": "+1 555-010-0100",
+            },
+            "payment_information": {"prepayment_status": "PREPAYMENT_NOT_PROVIDED"},
+        },
+    )
     assert status == 200 and body["booking"]["status"] == "CONFIRMED", body
 
 
@@ -131,8 +149,10 @@ def test_stalled_bodies_delay_nobody_and_are_answered_408(start_server, wsgi_ser
         time.sleep(0.3)  # every stalled request is in
         health_s = _timed(lambda: _health(server.port))
         booking_s = _timed(lambda: _book(server, slot))
-        print(f"\n{wsgi_server}: with {len(stalled) + 1} stalled bodies, HealthCheck {health_s * 1000:.0f} ms, "
-              f"CreateBooking {booking_s * 1000:.0f} ms")
+        print(
+            f"\n{wsgi_server}: with {len(stalled) + 1} stalled bodies, HealthCheck {health_s * 1000:.0f} ms, "
+            f"CreateBooking {booking_s * 1000:.0f} ms"
+        )
         assert health_s < 2 and booking_s < 2  # today: no answer at all while the sockets stay open (granian)
 
         started = time.monotonic()
@@ -140,8 +160,10 @@ def test_stalled_bodies_delay_nobody_and_are_answered_408(start_server, wsgi_ser
             status, headers, body = _read_answer(sock)
             assert status == 408 and headers["connection"] == "close"
             assert json.loads(body) == {
-                "code": 408, "status": "Request Timeout",
-                "message": "request body not received within 2 s (MOCK_READ_TIMEOUT_S); the connection is closed"}
+                "code": 408,
+                "status": "Request Timeout",
+                "message": "request body not received within 2 s (MOCK_READ_TIMEOUT_S); the connection is closed",
+            }
         waited = time.monotonic() - started
         print(f"{wsgi_server}: all {len(stalled) + 1} answered 408 {waited:.2f} s after the check")
         assert waited < READ_TIMEOUT_S + 2
@@ -160,11 +182,15 @@ def test_stalled_bodies_delay_nobody_and_are_answered_408(start_server, wsgi_ser
 def test_a_client_that_writes_8_mb_before_reading_gets_the_413(start_server, wsgi_server):
     server = start_server(MOCK_SERVER=wsgi_server)
     body = b'{"merchant_id": "' + b"x" * (8 * 1024 * 1024) + b'"}'
-    expected = {"code": 413, "status": "Request Entity Too Large",
-                "message": "request body over the 1048576-byte limit (MOCK_MAX_BODY_BYTES)"}
+    expected = {
+        "code": 413,
+        "status": "Request Entity Too Large",
+        "message": "request body over the 1048576-byte limit (MOCK_MAX_BODY_BYTES)",
+    }
 
-    with requests.post(server.url + "/v3/BatchAvailabilityLookup", data=body, timeout=30,
-                       headers={"Content-Type": "application/json"}) as answer:
+    with requests.post(
+        server.url + "/v3/BatchAvailabilityLookup", data=body, timeout=30, headers={"Content-Type": "application/json"}
+    ) as answer:
         assert (answer.status_code, answer.json()) == (413, expected)
         assert answer.headers["Connection"].lower() == "close"
 
@@ -174,9 +200,10 @@ def test_a_client_that_writes_8_mb_before_reading_gets_the_413(start_server, wsg
     assert (answer.status, json.loads(answer.read())) == (413, expected)
     connection.close()
 
-    chunks = (body[i:i + 65536] for i in range(0, len(body), 65536))  # chunked: no Content-Length to refuse
-    with requests.post(server.url + "/v3/CreateBooking", data=chunks, timeout=30,
-                       headers={"Content-Type": "application/json"}) as answer:
+    chunks = (body[i : i + 65536] for i in range(0, len(body), 65536))  # chunked: no Content-Length to refuse
+    with requests.post(
+        server.url + "/v3/CreateBooking", data=chunks, timeout=30, headers={"Content-Type": "application/json"}
+    ) as answer:
         assert answer.status_code == 413 and answer.json()["code"] == 413
     _health(server.port)
 
@@ -185,21 +212,36 @@ def test_a_client_that_writes_8_mb_before_reading_gets_the_413(start_server, wsg
 def test_a_body_past_the_drain_cap_is_refused_without_being_read(start_server, wsgi_server):
     server = start_server(MOCK_SERVER=wsgi_server, MOCK_MAX_BODY_BYTES="1024")  # cap: 16 MiB
     with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-        sock.sendall(b"POST /v3/CreateBooking HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                     b"Content-Length: 1000000000\r\n\r\n{")
+        sock.sendall(
+            b"POST /v3/CreateBooking HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+            b"Content-Length: 1000000000\r\n\r\n{"
+        )
         status, headers, body = _read_answer(sock)
     assert status == 413 and headers["connection"] == "close"
     assert json.loads(body) == {
-        "code": 413, "status": "Request Entity Too Large",
+        "code": 413,
+        "status": "Request Entity Too Large",
         "message": "request body over the 1024-byte limit (MOCK_MAX_BODY_BYTES) and over 16777216 bytes: "
-                   "not read; the connection is closed"}
+        "not read; the connection is closed",
+    }
 
 
 def _start_expecting_failure(tmp_path: Path, port: int, wsgi_server: str) -> tuple[int, str]:
-    env = {**os.environ, "MOCK_PORT": str(port), "MOCK_SERVER": wsgi_server, "MOCK_LOG_LEVEL": "WARNING",
-           "MOCK_RECORDINGS_DIR": str(tmp_path / "rec-second")}
-    process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, start_new_session=True)
+    env = {
+        **os.environ,
+        "MOCK_PORT": str(port),
+        "MOCK_SERVER": wsgi_server,
+        "MOCK_LOG_LEVEL": "WARNING",
+        "MOCK_RECORDINGS_DIR": str(tmp_path / "rec-second"),
+    }
+    process = subprocess.Popen(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
     try:
         out, err = process.communicate(timeout=20)
     except subprocess.TimeoutExpired:
@@ -217,7 +259,8 @@ def test_a_port_in_use_is_one_line_and_exit_1(start_server, tmp_path, wsgi_serve
     assert code == 1
     assert output.strip().splitlines() == [
         f"port {first.port} on 127.0.0.1 is in use: another sandbox or program listens there "
-        "(stop it, or set MOCK_PORT)"]
+        "(stop it, or set MOCK_PORT)"
+    ]
     _health(first.port)  # the first one still serves, alone
 
 
@@ -237,8 +280,14 @@ class _UnreadStderr(ServerProcess):
     """A server whose stderr is a pipe this test never reads (as a careless harness would start it)."""
 
     def start(self, timeout: float = 20.0) -> _UnreadStderr:  # readiness: /_admin/health, which is not recorded
-        self.process = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=self.env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+        self.process = subprocess.Popen(
+            [sys.executable, "app.py"],
+            cwd=ROOT,
+            env=self.env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
@@ -258,6 +307,7 @@ def test_a_stderr_nobody_reads_stops_neither_the_journal_nor_sigterm(tmp_path, w
     journal = tmp_path / "rec" / "unread.jsonl"
     requests_sent = 4000  # ~100 bytes of access log each: several times what a pipe holds (64 KiB)
     try:
+
         def send(count):
             connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
             for _ in range(count):

@@ -25,13 +25,26 @@ def _open_slots(server, count):
 
 
 def _book(server, entry, n):
-    return server.post("/v3/CreateBooking", {
-        "slot": {"merchant_id": entry["merchant_id"], "service_id": entry["service_id"],
-                 "start_sec": str(entry["start_sec"]), "duration_sec": str(entry["duration_sec"]),
-                 "resources": feed_resource_ids(entry)},
-        "idempotency_token": f"crash-{n}",
-        "user_information": {"user_id": f"u{n}", "given_name": "K", "family_name": "L", "telephone": "+1",
-                             "email": f"k{n}@example.com"}})
+    return server.post(
+        "/v3/CreateBooking",
+        {
+            "slot": {
+                "merchant_id": entry["merchant_id"],
+                "service_id": entry["service_id"],
+                "start_sec": str(entry["start_sec"]),
+                "duration_sec": str(entry["duration_sec"]),
+                "resources": feed_resource_ids(entry),
+            },
+            "idempotency_token": f"crash-{n}",
+            "user_information": {
+                "user_id": f"u{n}",
+                "given_name": "K",
+                "family_name": "L",
+                "telephone": "+1",
+                "email": f"k{n}@example.com",
+            },
+        },
+    )
 
 
 def test_kill_9_mid_stream_loses_no_confirmed_booking(start_server, tmp_path):
@@ -76,11 +89,17 @@ def test_kill_9_mid_stream_loses_no_confirmed_booking(start_server, tmp_path):
     for booking in list(stored.values())[:20]:
         slot = booking["slot"]
         status, answer = restarted.post("/v3/CheckAvailability", {"slot": slot})
-        entry = next(e for e in slots if str(e["start_sec"]) == slot["start_sec"]
-                     and e["service_id"] == slot["service_id"] and e["merchant_id"] == slot["merchant_id"]
-                     and feed_resource_ids(e) == slot.get("resources", {}))
+        entry = next(
+            e
+            for e in slots
+            if str(e["start_sec"]) == slot["start_sec"]
+            and e["service_id"] == slot["service_id"]
+            and e["merchant_id"] == slot["merchant_id"]
+            and feed_resource_ids(e) == slot.get("resources", {})
+        )
         assert answer["count_available"] == entry["spots_total"] - sum(
-            1 for b in stored.values() if b["slot"] == slot and b["status"] == "CONFIRMED")
+            1 for b in stored.values() if b["slot"] == slot and b["status"] == "CONFIRMED"
+        )
     # New bookings continue the id sequence instead of reusing ids.
     status, body = _book(restarted, slots[-1], 10_000)
     assert body["booking"]["booking_id"] not in stored

@@ -38,8 +38,9 @@ def recorded(tmp_path_factory):
 
 
 def replay_cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "mock_server.cli", "replay", *args], cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "mock_server.cli", "replay", *args], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
 
 
 def without_ids(bookings: list[dict]) -> list[str]:
@@ -71,8 +72,13 @@ def test_reset_warns_when_the_target_lives_on_another_day(recorded, start_server
 
 def test_a_different_fixture_is_reported(recorded, start_server):
     fixture = recorded.tmp / "seed7.json"
-    generated = subprocess.run([sys.executable, "-m", "mock_server.cli", "fixtures", "generate", "--seed", "7",
-                                "--out", str(fixture)], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    generated = subprocess.run(
+        [sys.executable, "-m", "mock_server.cli", "fixtures", "generate", "--seed", "7", "--out", str(fixture)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert generated.returncode == 0, generated.stderr
     target = start_server(MOCK_CLOCK=FROZEN_AT, MOCK_FIXTURE=str(fixture))
     result = replay_cli(str(recorded.path), "--target", target.url, "--quiet")

@@ -5,8 +5,9 @@ import urllib.request
 
 
 def _post(url, body):
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as response:
         return json.loads(response.read())
 
@@ -16,20 +17,36 @@ def _first_open_class(sandbox):
     for group in sandbox.feed("availability")["service_availability"]:
         for entry in group["availability"]:
             service = services[(entry["merchant_id"], entry["service_id"])]
-            if "room_id" in entry.get("resources", {}) and service["prepayment_type"] != "REQUIRED" \
-                    and "rules" not in service:
+            if (
+                "room_id" in entry.get("resources", {})
+                and service["prepayment_type"] != "REQUIRED"
+                and "rules" not in service
+            ):
                 return entry
     raise AssertionError("no class to book")
 
 
 def _create(sandbox, entry, token):
-    return _post(sandbox.url + "/v3/CreateBooking", {
-        "slot": {"merchant_id": entry["merchant_id"], "service_id": entry["service_id"],
-                 "start_sec": str(entry["start_sec"]), "duration_sec": str(entry["duration_sec"]),
-                 "resources": {"room_id": entry["resources"]["room_id"]}},
-        "user_information": {"user_id": "it-1", "given_name": "I", "family_name": "T", "telephone": "+1",
-                             "email": "it@example.com"},
-        "idempotency_token": token})
+    return _post(
+        sandbox.url + "/v3/CreateBooking",
+        {
+            "slot": {
+                "merchant_id": entry["merchant_id"],
+                "service_id": entry["service_id"],
+                "start_sec": str(entry["start_sec"]),
+                "duration_sec": str(entry["duration_sec"]),
+                "resources": {"room_id": entry["resources"]["room_id"]},
+            },
+            "user_information": {
+                "user_id": "it-1",
+                "given_name": "I",
+                "family_name": "T",
+                "telephone": "+1",
+                "email": "it@example.com",
+            },
+            "idempotency_token": token,
+        },
+    )
 
 
 def test_a_booking_made_by_my_client_is_visible_to_the_test(rwg_sandbox):

@@ -47,6 +47,7 @@ def encode(body) -> bytes:
 
 # ---- derived from the schemas ----
 
+
 def missing_required(schema: Schema, body: dict, prefix: str = ""):
     """(path, body without it) for every required field present in `body`, at every nesting level."""
     for name, field in schema.load_fields.items():
@@ -88,10 +89,22 @@ def _nested_wrong(field, value, path):
 def bad_values(field) -> list[tuple[str, object]]:
     """Values of the wrong type (or out of range) for a field, by its kind."""
     if isinstance(field, Int64):
-        values = [("bool", True), ("object", {"a": 1}), ("list", [1]), ("letters", "12x"), ("decimal", "1.5"),
-                  ("float", 1.5), ("empty", ""), ("hex", "0x10"), ("exponent", "1e3"),
-                  ("unicode digits", "\u0661\u0662\u0663"), ("2^63", 2**63), ("20 digits", "99999999999999999999"),
-                  ("5000 digits", "9" * 5000), ("-5000 digits", "-" + "9" * 5000)]
+        values = [
+            ("bool", True),
+            ("object", {"a": 1}),
+            ("list", [1]),
+            ("letters", "12x"),
+            ("decimal", "1.5"),
+            ("float", 1.5),
+            ("empty", ""),
+            ("hex", "0x10"),
+            ("exponent", "1e3"),
+            ("unicode digits", "\u0661\u0662\u0663"),
+            ("2^63", 2**63),
+            ("20 digits", "99999999999999999999"),
+            ("5000 digits", "9" * 5000),
+            ("-5000 digits", "-" + "9" * 5000),
+        ]
         if field.minimum is not None:
             values.append(("negative", "-1"))
         return values
@@ -125,10 +138,13 @@ def bad_values(field) -> list[tuple[str, object]]:
 
 def schema_probes(method: str, path: str, schema: Schema, body: dict) -> list[Probe]:
     """Missing-required and wrong-type probes for one valid body."""
-    probes = [Probe(f"missing {p}", method, path, encode(b), 400, f"{p}: Missing data for required field")
-              for p, b in missing_required(schema, body)]
-    probes += [Probe(f"{p}={label}", method, path, encode(b), 400, f"{p}:")
-               for p, label, b in wrong_types(schema, body)]
+    probes = [
+        Probe(f"missing {p}", method, path, encode(b), 400, f"{p}: Missing data for required field")
+        for p, b in missing_required(schema, body)
+    ]
+    probes += [
+        Probe(f"{p}={label}", method, path, encode(b), 400, f"{p}:") for p, label, b in wrong_types(schema, body)
+    ]
     return probes
 
 
@@ -141,22 +157,43 @@ DEEP_OBJECTS = b'{"a":' * 10_000 + b"1" + b"}" * 10_000
 def transport_probes(path: str, body_limit: int, empty_allowed: bool = False) -> list[Probe]:
     """Broken JSON, non-objects, deep nesting, bad bytes, wrong content types and an oversized body."""
     probes = [] if empty_allowed else [Probe("empty body", "POST", path, b"", 400, "it was empty")]
-    probes += [Probe(f"malformed {label}", "POST", path, raw, 400, "malformed JSON") for label, raw in [
-        ("truncated", b'{"a": '), ("single quotes", b"{'a': 1}"), ("trailing comma", b'{"a": 1,}'),
-        ("NaN", b'{"a": NaN}'), ("bare word", b"nul"), ("NUL byte", b"\x00"), ("two objects", b"{}{}"),
-        ("comment", b'{"a": 1 /* hi */}'), ("lone surrogate", b'{"a": "\\ud800"}'),
-        ("latin-1 bytes", b'{"a": "caf\xe9"}'), ("invalid UTF-8", b'{"a": "\xff\xfe"}'),
-        ("UTF-16", '{"a": 1}'.encode("utf-16")), ("huge number", b'{"a": 1' + b"0" * 400 + b"}"),
-    ]]
-    probes += [Probe(label, "POST", path, raw, 400, TOO_DEEP)
-               for label, raw in [("10,000 nested lists", DEEP_LISTS), ("10,000 nested objects", DEEP_OBJECTS)]]
-    probes += [Probe(f"not an object: {raw.decode()}", "POST", path, raw, 400, "must be a JSON object")
-               for raw in (b"[]", b'"text"', b"42", b"null", b"true")]
-    probes += [Probe(f"content type {ctype}", "POST", path, b'{"a": 1}', 415, "Content-Type must be application/json",
-                     ctype) for ctype in ("text/plain", "application/xml", "application/x-www-form-urlencoded",
-                                          "multipart/form-data; boundary=x", "application/jsonp")]
-    probes.append(Probe("body over the size limit", "POST", path,
-                        b'{"a": "' + b"x" * body_limit + b'"}', 413, ""))
+    probes += [
+        Probe(f"malformed {label}", "POST", path, raw, 400, "malformed JSON")
+        for label, raw in [
+            ("truncated", b'{"a": '),
+            ("single quotes", b"{'a': 1}"),
+            ("trailing comma", b'{"a": 1,}'),
+            ("NaN", b'{"a": NaN}'),
+            ("bare word", b"nul"),
+            ("NUL byte", b"\x00"),
+            ("two objects", b"{}{}"),
+            ("comment", b'{"a": 1 /* hi */}'),
+            ("lone surrogate", b'{"a": "\\ud800"}'),
+            ("latin-1 bytes", b'{"a": "caf\xe9"}'),
+            ("invalid UTF-8", b'{"a": "\xff\xfe"}'),
+            ("UTF-16", '{"a": 1}'.encode("utf-16")),
+            ("huge number", b'{"a": 1' + b"0" * 400 + b"}"),
+        ]
+    ]
+    probes += [
+        Probe(label, "POST", path, raw, 400, TOO_DEEP)
+        for label, raw in [("10,000 nested lists", DEEP_LISTS), ("10,000 nested objects", DEEP_OBJECTS)]
+    ]
+    probes += [
+        Probe(f"not an object: {raw.decode()}", "POST", path, raw, 400, "must be a JSON object")
+        for raw in (b"[]", b'"text"', b"42", b"null", b"true")
+    ]
+    probes += [
+        Probe(f"content type {ctype}", "POST", path, b'{"a": 1}', 415, "Content-Type must be application/json", ctype)
+        for ctype in (
+            "text/plain",
+            "application/xml",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/jsonp",
+        )
+    ]
+    probes.append(Probe("body over the size limit", "POST", path, b'{"a": "' + b"x" * body_limit + b'"}', 413, ""))
     return probes
 
 

@@ -62,15 +62,19 @@ class SoakReport:
     def summary(self) -> dict:
         rss = [kb for _, kb in self.rss_kb]
         return {
-            "seconds": round(self.seconds, 1), "requests": self.requests,
+            "seconds": round(self.seconds, 1),
+            "requests": self.requests,
             "requests_per_s": round(self.requests / self.seconds) if self.seconds else 0,
-            "errors": len(self.errors), "faults": self.faults, "bookings": self.bookings,
+            "errors": len(self.errors),
+            "faults": self.faults,
+            "bookings": self.bookings,
             "rss_start_mb": round(rss[0] / 1024, 1) if rss else None,
             "rss_peak_mb": round(max(rss) / 1024, 1) if rss else None,
             "rss_end_mb": round(rss[-1] / 1024, 1) if rss else None,
             "rss_growth_after_warmup_mb": round(self.rss_growth_kb / 1024, 1),
             "rss_mb_by_10s": [round(kb / 1024) for t, kb in self.rss_kb if int(t) % 10 == 0][:60],
-            "journal_lines": self.journal_lines, "journal_broken_lines": self.journal_broken,
+            "journal_lines": self.journal_lines,
+            "journal_broken_lines": self.journal_broken,
             "consistency_problems": len(self.consistency),
             "outcomes": {f"{rpc} {what}": n for (rpc, what), n in sorted(self.outcomes.items())},
         }
@@ -79,8 +83,16 @@ class SoakReport:
 READS_ONLY = {"lookup": 50, "check": 30, "list": 20}
 
 
-def run(url: str, pid: int, seconds: float, threads: int = 4, seed: int = 11, faults: bool = True,
-        journal: Path | None = None, weights: dict | None = None) -> SoakReport:
+def run(
+    url: str,
+    pid: int,
+    seconds: float,
+    threads: int = 4,
+    seed: int = 11,
+    faults: bool = True,
+    journal: Path | None = None,
+    weights: dict | None = None,
+) -> SoakReport:
     """Drive mixed traffic for `seconds`, then check state, journal and memory."""
     http = Http(url)
     fault_note = _install_faults(http) if faults else "off"
@@ -89,9 +101,10 @@ def run(url: str, pid: int, seconds: float, threads: int = 4, seed: int = 11, fa
     ledger = Ledger()
     journal_before = journal_lines(journal)[0] if journal else 0
     stop = threading.Event()
-    workers = [Worker(http, ledger, entries, groups, number=i, seed=seed, stop=stop, weights=weights or MIXED,
-                      prefix="soak")
-               for i in range(threads)]
+    workers = [
+        Worker(http, ledger, entries, groups, number=i, seed=seed, stop=stop, weights=weights or MIXED, prefix="soak")
+        for i in range(threads)
+    ]
     started = time.monotonic()
     samples = [(0.0, group_rss_kb(pid))]
     for worker in workers:
@@ -136,8 +149,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=4)
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--no-faults", action="store_true")
-    parser.add_argument("--reads-only", action="store_true",
-                        help="lookups, checks and lists only: state stays put, so growth is per-request cost")
+    parser.add_argument(
+        "--reads-only",
+        action="store_true",
+        help="lookups, checks and lists only: state stays put, so growth is per-request cost",
+    )
     args = parser.parse_args(argv)
     seconds = args.seconds if args.seconds is not None else (args.minutes or 5) * 60
 
@@ -147,8 +163,16 @@ def main(argv: list[str] | None = None) -> int:
         server = ServerProcess(Path(folder), MOCK_RECORDING="soak", MOCK_THREADS=str(max(8, args.threads * 2)))
         server.start()
         try:
-            report = run(server.url, server.process.pid, seconds, args.threads, args.seed, not args.no_faults,
-                         Path(folder) / "rec" / "soak.jsonl", READS_ONLY if args.reads_only else None)
+            report = run(
+                server.url,
+                server.process.pid,
+                seconds,
+                args.threads,
+                args.seed,
+                not args.no_faults,
+                Path(folder) / "rec" / "soak.jsonl",
+                READS_ONLY if args.reads_only else None,
+            )
         finally:
             server.stop()
     print(json.dumps(report.summary(), indent=2))

@@ -37,8 +37,7 @@ class Http:
             connection = None
         self._local.used = time.monotonic()
         if connection is None:
-            connection = self._local.connection = http.client.HTTPConnection(self.host, self.port,
-                                                                             timeout=self.timeout)
+            connection = self._local.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
             connection.request(method, path, body=data, headers=sent)
             response = connection.getresponse()
@@ -68,26 +67,49 @@ slot_of = feed_slot
 
 def user(n) -> dict:
     """A complete UserInformation for user number n."""
-    return {"user_id": f"rel-{n}", "given_name": "Grace", "family_name": "Hopper", "telephone": "+1 555-010-0199",
-            "email": f"grace{n}@example.com"}
+    return {
+        "user_id": f"rel-{n}",
+        "given_name": "Grace",
+        "family_name": "Hopper",
+        "telephone": "+1 555-010-0199",
+        "email": f"grace{n}@example.com",
+    }
 
 
 def create_body(entry: dict, user_n, token: str) -> dict:
     """A CreateBookingRequest for a feed entry."""
-    return {"slot": slot_of(entry), "user_information": user(user_n), "idempotency_token": token,
-            "payment_information": {"prepayment_status": "PREPAYMENT_NOT_PROVIDED"}}
+    return {
+        "slot": slot_of(entry),
+        "user_information": user(user_n),
+        "idempotency_token": token,
+        "payment_information": {"prepayment_status": "PREPAYMENT_NOT_PROVIDED"},
+    }
 
 
 def entry_key(merchant_id, service_id, start_sec, duration_sec, staff_id="", room_id="", party_size=0) -> tuple:
     """The identity of one inventory entry, as the feed and the admin bookings both can spell it."""
-    return (merchant_id, service_id, int(start_sec), int(duration_sec), staff_id or "", room_id or "",
-            int(party_size or 0))
+    return (
+        merchant_id,
+        service_id,
+        int(start_sec),
+        int(duration_sec),
+        staff_id or "",
+        room_id or "",
+        int(party_size or 0),
+    )
 
 
 def feed_key(entry: dict) -> tuple:
     ids = resource_ids(entry)
-    return entry_key(entry["merchant_id"], entry["service_id"], entry["start_sec"], entry["duration_sec"],
-                     ids.get("staff_id"), ids.get("room_id"), ids.get("party_size"))
+    return entry_key(
+        entry["merchant_id"],
+        entry["service_id"],
+        entry["start_sec"],
+        entry["duration_sec"],
+        ids.get("staff_id"),
+        ids.get("room_id"),
+        ids.get("party_size"),
+    )
 
 
 def plain_entries(http: Http) -> list[dict]:
@@ -97,8 +119,12 @@ def plain_entries(http: Http) -> list[dict]:
     for group in http.get("/feeds/availability.json")["service_availability"]:
         for entry in group["availability"]:
             service = services[(entry["merchant_id"], entry["service_id"])]
-            if (entry["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS" and entry["spots_open"] > 0
-                    and service["prepayment_type"] != "REQUIRED" and "rules" not in service):
+            if (
+                entry["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS"
+                and entry["spots_open"] > 0
+                and service["prepayment_type"] != "REQUIRED"
+                and "rules" not in service
+            ):
                 out.append(entry)
     return out
 
@@ -124,9 +150,17 @@ def consistency_problems(http: Http) -> list[str]:
         if b["status"] in HOLDING and spot is None:
             return [f"{b['booking_id']} is {b['status']} but holds no spot"]
         if spot is not None and b["status"] in HOLDING:  # inventory_entry names the entry, whatever the status
-            held[entry_key(b["slot"]["merchant_id"], b["slot"]["service_id"], spot["start_sec"],
-                           spot["duration_sec"], spot.get("staff_id"), spot.get("room_id"),
-                           spot.get("party_size"))] += 1
+            held[
+                entry_key(
+                    b["slot"]["merchant_id"],
+                    b["slot"]["service_id"],
+                    spot["start_sec"],
+                    spot["duration_sec"],
+                    spot.get("staff_id"),
+                    spot.get("room_id"),
+                    spot.get("party_size"),
+                )
+            ] += 1
     problems = []
     seen = set()
     for group in http.get("/feeds/availability.json")["service_availability"]:

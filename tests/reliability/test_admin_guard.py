@@ -29,9 +29,12 @@ NO_CORS_BODIES = [
     ("application/x-www-form-urlencoded", b'{"method": "*", "kind": "http_error", "status": 503}'),
     ("multipart/form-data; boundary=x", b'--x\r\nContent-Disposition: form-data; name="a"\r\n\r\n1\r\n--x--\r\n'),
 ]
-CONTROL_POSTS = {"/_admin/faults": b'{"method": "*", "kind": "http_error", "status": 503}',
-                 "/_admin/clock": b'{"advance_sec": 86400}', "/_admin/reset": b'{}',
-                 "/_admin/scenarios/flaky_payments": b""}
+CONTROL_POSTS = {
+    "/_admin/faults": b'{"method": "*", "kind": "http_error", "status": 503}',
+    "/_admin/clock": b'{"advance_sec": 86400}',
+    "/_admin/reset": b"{}",
+    "/_admin/scenarios/flaky_payments": b"",
+}
 
 
 @pytest.fixture
@@ -46,8 +49,11 @@ def app(tmp_path):
 
 def state(client) -> dict:
     """Everything a control-plane call could change."""
-    return {"faults": client.get("/_admin/faults").get_json(), "clock": client.get("/_admin/clock").get_json(),
-            "bookings": client.get("/_admin/bookings").get_json()}
+    return {
+        "faults": client.get("/_admin/faults").get_json(),
+        "clock": client.get("/_admin/clock").get_json(),
+        "bookings": client.get("/_admin/bookings").get_json(),
+    }
 
 
 def assert_error(response, status: int, *words: str) -> None:
@@ -80,8 +86,7 @@ class TestContentType:
     def test_the_same_calls_with_json_work(self, app):
         client = app.test_client()
         assert client.post("/_admin/clock", json={"advance_sec": 60}).status_code == 200
-        added = client.post("/_admin/faults", json={"method": "GetBookingStatus", "kind": "http_error",
-                                                    "status": 503})
+        added = client.post("/_admin/faults", json={"method": "GetBookingStatus", "kind": "http_error", "status": 503})
         assert added.status_code == 201 and added.get_json()["kind"] == "http_error"
         # application/json with parameters, and +json types, are JSON too.
         charset = raw_post(client, "/_admin/clock", "application/json; charset=utf-8", b'{"freeze": true}')
@@ -120,8 +125,12 @@ class TestContentType:
     def test_a_chunked_body_without_a_type_is_refused(self, app):
         client = app.test_client()
         before = state(client)
-        response = client.open("/_admin/clock", method="POST", input_stream=io.BytesIO(b'{"advance_sec": 60}'),
-                               headers={"Transfer-Encoding": "chunked"})
+        response = client.open(
+            "/_admin/clock",
+            method="POST",
+            input_stream=io.BytesIO(b'{"advance_sec": 60}'),
+            headers={"Transfer-Encoding": "chunked"},
+        )
         assert_error(response, 415, "Content-Type")
         assert state(client) == before
 
@@ -129,14 +138,25 @@ class TestContentType:
 class TestOrigin:
     """A browser names the page a request came from: only the sandbox's own pages may drive it."""
 
-    @pytest.mark.parametrize("origin", [EVIL, "null", "http://localhost:3000", "http://127.0.0.1",
-                                        "https://localhost.evil.example", "http://[::1", "file://localhost"])
+    @pytest.mark.parametrize(
+        "origin",
+        [
+            EVIL,
+            "null",
+            "http://localhost:3000",
+            "http://127.0.0.1",
+            "https://localhost.evil.example",
+            "http://[::1",
+            "file://localhost",
+        ],
+    )
     @pytest.mark.parametrize("path", sorted(CONTROL_POSTS))
     def test_a_foreign_origin_is_refused_and_changes_nothing(self, app, origin, path):
         client = app.test_client()
         before = state(client)
-        response = client.post(path, data=CONTROL_POSTS[path], content_type="application/json",
-                               headers={"Origin": origin})
+        response = client.post(
+            path, data=CONTROL_POSTS[path], content_type="application/json", headers={"Origin": origin}
+        )
         assert_error(response, 403, "cross-origin", origin)
         assert state(client) == before
 
@@ -155,31 +175,55 @@ class TestOrigin:
         client = app.test_client()
         response = client.post("/_admin/clock", json={"advance_sec": 60}, headers={"Origin": "http://localhost"})
         assert response.status_code == 200 and response.get_json()["frozen"] is True
-        other_port = client.get("/_admin/health", headers={"Origin": "http://localhost:8080",
-                                                           "Host": "localhost:8080"})
+        other_port = client.get("/_admin/health", headers={"Origin": "http://localhost:8080", "Host": "localhost:8080"})
         assert other_port.status_code == 200 and other_port.get_json()["status"] == "ready"
 
 
 class TestHost:
     """Only names of this machine reach the control plane: a rebound attacker's domain does not."""
 
-    @pytest.mark.parametrize("host", ["evil.example", "evil.example:8080", "localhost.evil.example",
-                                      "127.0.0.1.nip.io", "booking-sandbox:8080", "0.0.0.0:8080", "[::]:8080"])
+    @pytest.mark.parametrize(
+        "host",
+        [
+            "evil.example",
+            "evil.example:8080",
+            "localhost.evil.example",
+            "127.0.0.1.nip.io",
+            "booking-sandbox:8080",
+            "0.0.0.0:8080",
+            "[::]:8080",
+        ],
+    )
     def test_a_foreign_host_is_refused(self, app, host):
         client = app.test_client()
         before = state(client)
         for path in sorted(CONTROL_POSTS):
-            response = client.post(path, data=CONTROL_POSTS[path], content_type="application/json",
-                                   headers={"Host": host})
+            response = client.post(
+                path, data=CONTROL_POSTS[path], content_type="application/json", headers={"Host": host}
+            )
             assert_error(response, 403, "MOCK_ALLOWED_HOSTS", host.rsplit(":", 1)[0] if "]" not in host else "::")
         assert_error(client.get("/_admin/health", headers={"Host": host}), 403, "MOCK_ALLOWED_HOSTS")
-        assert_error(client.get("/_admin/ui/", headers={"Host": host, "Accept": "text/html"}), 403,
-                     "MOCK_ALLOWED_HOSTS")
+        assert_error(
+            client.get("/_admin/ui/", headers={"Host": host, "Accept": "text/html"}), 403, "MOCK_ALLOWED_HOSTS"
+        )
         assert state(client) == before
 
-    @pytest.mark.parametrize("host", ["localhost", "localhost:8080", "LOCALHOST:8080", "localhost.", "127.0.0.1",
-                                      "127.0.0.1:8080", "127.1.2.3:9000", "[::1]:8080", "[::1]",
-                                      "sandbox.localhost:8080", "[::ffff:127.0.0.1]:8080"])
+    @pytest.mark.parametrize(
+        "host",
+        [
+            "localhost",
+            "localhost:8080",
+            "LOCALHOST:8080",
+            "localhost.",
+            "127.0.0.1",
+            "127.0.0.1:8080",
+            "127.1.2.3:9000",
+            "[::1]:8080",
+            "[::1]",
+            "sandbox.localhost:8080",
+            "[::ffff:127.0.0.1]:8080",
+        ],
+    )
     def test_loopback_names_are_allowed(self, app, host):
         response = app.test_client().get("/_admin/health", headers={"Host": host})
         assert response.status_code == 200 and response.get_json()["status"] == "ready"
@@ -201,8 +245,7 @@ class TestHost:
         host = {"Host": "booking-sandbox:8080"}
         closed = fresh_app(tmp_path / "a", host="0.0.0.0").test_client()
         assert_error(closed.post("/_admin/reset", headers=host), 403, "MOCK_ALLOWED_HOSTS", "booking-sandbox")
-        opened = fresh_app(tmp_path / "b", host="0.0.0.0",
-                           allowed_hosts="other, Booking-Sandbox").test_client()
+        opened = fresh_app(tmp_path / "b", host="0.0.0.0", allowed_hosts="other, Booking-Sandbox").test_client()
         assert opened.post("/_admin/reset", headers=host).get_json()["status"] == "ready"
         assert opened.get("/_admin/health", headers={"Host": "localhost:8080"}).status_code == 200
         assert_error(opened.get("/_admin/health", headers={"Host": "evil.example"}), 403)
@@ -210,8 +253,9 @@ class TestHost:
     def test_the_allowed_hosts_come_from_the_environment(self, tmp_path):
         from mock_server import create_app
 
-        app = create_app({"clock": FROZEN_AT, "recordings_dir": str(tmp_path)},
-                         environ={"MOCK_ALLOWED_HOSTS": "sandbox.test"})
+        app = create_app(
+            {"clock": FROZEN_AT, "recordings_dir": str(tmp_path)}, environ={"MOCK_ALLOWED_HOSTS": "sandbox.test"}
+        )
         assert app.test_client().get("/_admin/health", headers={"Host": "sandbox.test:80"}).status_code == 200
 
     def test_a_star_allows_any_name(self, tmp_path):
@@ -240,8 +284,9 @@ class TestTheTokenBypassesHostAndOrigin:
 
     def test_the_token_does_not_excuse_a_body_that_is_not_json(self, tmp_path):
         client = fresh_app(tmp_path, admin_token=TOKEN).test_client()
-        response = raw_post(client, "/_admin/clock", "text/plain", b'{"advance_sec": 60}',
-                            Authorization=f"Bearer {TOKEN}")
+        response = raw_post(
+            client, "/_admin/clock", "text/plain", b'{"advance_sec": 60}', Authorization=f"Bearer {TOKEN}"
+        )
         assert_error(response, 415, "Content-Type")
 
 
@@ -257,8 +302,9 @@ class TestSchemeCase:
         wrong = client.get("/v3/HealthCheck", headers={"Authorization": f"{scheme} {credentials.lower()}"})
         assert_error(wrong, 401, "Basic")
         slot = find_slot(client.application.extensions[EXTENSION_KEY])
-        booked = client.post("/v3/CreateBooking", json=create_body(slot),
-                             headers={"Authorization": f"{scheme} {credentials}"})
+        booked = client.post(
+            "/v3/CreateBooking", json=create_body(slot), headers={"Authorization": f"{scheme} {credentials}"}
+        )
         assert booked.status_code == 200 and booked.get_json()["booking"]["status"] == "CONFIRMED"
 
     @pytest.mark.parametrize("scheme", ["Bearer", "bearer", "BEARER"])
@@ -266,10 +312,12 @@ class TestSchemeCase:
         client = fresh_app(tmp_path, admin_token=TOKEN).test_client()
         response = client.get("/_admin/health", headers={"Authorization": f"{scheme} {TOKEN}"})
         assert response.status_code == 200 and response.get_json()["status"] == "ready"
-        assert_error(client.get("/_admin/health", headers={"Authorization": f"{scheme} {TOKEN.upper()}"}), 401,
-                     "admin token required")
-        page = client.get("/_admin/ui/bookings", headers={"Authorization": f"{scheme} {TOKEN}",
-                                                          "Accept": "text/html"})
+        assert_error(
+            client.get("/_admin/health", headers={"Authorization": f"{scheme} {TOKEN.upper()}"}),
+            401,
+            "admin token required",
+        )
+        page = client.get("/_admin/ui/bookings", headers={"Authorization": f"{scheme} {TOKEN}", "Accept": "text/html"})
         assert page.status_code == 200 and "<h1>" in page.get_data(as_text=True)
 
 
@@ -289,10 +337,10 @@ class TestRealServer:
 def _status(port: int, request_line: str, host: str) -> bytes:
     """The status code of one request sent as raw bytes (no Content-Type, no body)."""
     with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
-        sock.sendall(f"{request_line} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
-                     .encode())
+        sock.sendall(
+            f"{request_line} HTTP/1.1\r\nHost: {host}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".encode()
+        )
         answer = b""
         while chunk := sock.recv(65536):
             answer += chunk
     return answer.split(b" ", 2)[1]
-

@@ -40,49 +40,101 @@ def _planning_app():
 def _inventory():
     """Slots of the default fixture at the frozen clock."""
     runtime = _planning_app().extensions[EXTENSION_KEY]
-    return (find_slot(runtime, vertical="classes"), find_slot(runtime, vertical="classes", skip=1),
-            find_slot(runtime, vertical="dining"))
+    return (
+        find_slot(runtime, vertical="classes"),
+        find_slot(runtime, vertical="classes", skip=1),
+        find_slot(runtime, vertical="dining"),
+    )
 
 
 def _valid_bodies() -> dict[str, tuple]:
     """path -> (schema, valid bodies): rich enough that every optional field is present somewhere."""
     booked, other, dining = _inventory()
     create = create_body(other, 7, token="bad-input-create")
-    create["user_information"].update(address={"country": "US", "locality": "Springfield", "region": "IL",
-                                               "postal_code": "62701", "street_address": "1 Main St"},
-                                      language_code="en")
+    create["user_information"].update(
+        address={
+            "country": "US",
+            "locality": "Springfield",
+            "region": "IL",
+            "postal_code": "62701",
+            "street_address": "1 Main St",
+        },
+        language_code="en",
+    )
     create["payment_information"] = {
-        "prepayment_status": "PREPAYMENT_NOT_PROVIDED", "payment_transaction_id": "t1",
+        "prepayment_status": "PREPAYMENT_NOT_PROVIDED",
+        "payment_transaction_id": "t1",
         "price": {"price_micros": "45000000", "currency_code": "USD", "pricing_option_tag": "std"},
-        "deposit": {"deposit": {"price_micros": "1000000", "currency_code": "USD"},
-                    "min_advance_cancellation_sec": "3600", "deposit_type": "PER_PERSON"},
+        "deposit": {
+            "deposit": {"price_micros": "1000000", "currency_code": "USD"},
+            "min_advance_cancellation_sec": "3600",
+            "deposit_type": "PER_PERSON",
+        },
         "no_show_fee": {"fee": {"price_micros": "1", "currency_code": "USD"}, "fee_type": "FIXED_RATE_DEFAULT"},
-        "payment_processed_by": "PROCESSED_BY_PARTNER"}
-    create.update(lease_ref={"lease_id": "L1"}, offer_id="o1", deal_id="d1", additional_request="window",
-                  payment_processing_parameters={"processor": "PROCESSOR_STRIPE", "payment_method_token": "tok",
-                                                 "version": "1", "tokenization_config": {"k": "v"}})
+        "payment_processed_by": "PROCESSED_BY_PARTNER",
+    }
+    create.update(
+        lease_ref={"lease_id": "L1"},
+        offer_id="o1",
+        deal_id="d1",
+        additional_request="window",
+        payment_processing_parameters={
+            "processor": "PROCESSOR_STRIPE",
+            "payment_method_token": "tok",
+            "version": "1",
+            "tokenization_config": {"k": "v"},
+        },
+    )
     create["slot"]["confirmation_mode"] = "CONFIRMATION_MODE_SYNCHRONOUS"
     create["slot"]["availability_tag"] = "tag"
     moved = slot_json(booked, start_sec=str(booked.start_sec + 3600))
     moved["resources"]["party_size"] = 2
     lookup_time = slot_time_json(booked, confirmation_mode="CONFIRMATION_MODE_SYNCHRONOUS", availability_tag="t")
     return {
-        "/v3/BatchAvailabilityLookup": (v3.BatchAvailabilityLookupRequestSchema(), [
-            {"merchant_id": booked.merchant_id, "slot_time": [lookup_time, slot_time_json(other)]},
-            {"merchant_id": dining.merchant_id, "slot_time": [slot_time_json(dining)]}]),
+        "/v3/BatchAvailabilityLookup": (
+            v3.BatchAvailabilityLookupRequestSchema(),
+            [
+                {"merchant_id": booked.merchant_id, "slot_time": [lookup_time, slot_time_json(other)]},
+                {"merchant_id": dining.merchant_id, "slot_time": [slot_time_json(dining)]},
+            ],
+        ),
         "/v3/CheckAvailability": (v3.CheckAvailabilityRequestSchema(), [{"slot": slot_json(booked)}]),
         "/v3/CreateBooking": (v3.CreateBookingRequestSchema(), [create]),
-        "/v3/UpdateBooking": (v3.UpdateBookingRequestSchema(), [
-            {"booking": {"booking_id": BOOKING_ID, "slot": moved, "status": "CANCELED",
-                         "user_information": {}, "payment_information": {}}}]),
+        "/v3/UpdateBooking": (
+            v3.UpdateBookingRequestSchema(),
+            [
+                {
+                    "booking": {
+                        "booking_id": BOOKING_ID,
+                        "slot": moved,
+                        "status": "CANCELED",
+                        "user_information": {},
+                        "payment_information": {},
+                    }
+                }
+            ],
+        ),
         "/v3/GetBookingStatus": (v3.GetBookingStatusRequestSchema(), [{"booking_id": BOOKING_ID}]),
         "/v3/ListBookings": (v3.ListBookingsRequestSchema(), [{"user_id": "u1"}]),
-        "/_admin/clock": (ClockChangeSchema(), [{"advance_sec": 60}, {"freeze": True}, {"unfreeze": True},
-                                                {"freeze_at_sec": FROZEN_AT}]),
+        "/_admin/clock": (
+            ClockChangeSchema(),
+            [{"advance_sec": 60}, {"freeze": True}, {"unfreeze": True}, {"freeze_at_sec": FROZEN_AT}],
+        ),
         f"/_admin/bookings/{BOOKING_ID}/merchant-decision": (MerchantDecisionSchema(), [{"decision": "confirm"}]),
-        "/_admin/faults": (RuleSchema(), [{"method": "CreateBooking", "kind": "http_error", "status": 503,
-                                           "times": 1, "probability": 0.5, "ttl_s": 60,
-                                           "match": {"merchant_id": "x"}}]),
+        "/_admin/faults": (
+            RuleSchema(),
+            [
+                {
+                    "method": "CreateBooking",
+                    "kind": "http_error",
+                    "status": 503,
+                    "times": 1,
+                    "probability": 0.5,
+                    "ttl_s": 60,
+                    "match": {"merchant_id": "x"},
+                }
+            ],
+        ),
     }
 
 
@@ -105,55 +157,141 @@ def _business_probes() -> list[Probe]:
         return doc
 
     return [
-        post("empty slot_time list", "/v3/BatchAvailabilityLookup", {**lookup, "slot_time": []}, 400,
-             "slot_time: must list at least one slot_time"),
-        post("max+1 slot_times", "/v3/BatchAvailabilityLookup",
-             {**lookup, "slot_time": [slot_time_json(booked)] * (MAX_SLOT_TIMES + 1)}, 400,
-             f"too many slot_time entries: {MAX_SLOT_TIMES + 1} > {MAX_SLOT_TIMES}"),
-        post("5,000 slot_times", "/v3/BatchAvailabilityLookup",
-             {**lookup, "slot_time": [slot_time_json(booked)] * 5000}, 400, "too many slot_time entries: 5000"),
-        post("unknown merchant", "/v3/BatchAvailabilityLookup", {**lookup, "merchant_id": "nope"}, 400,
-             "unknown merchant_id 'nope'"),
-        post("unknown service", "/v3/BatchAvailabilityLookup", changed(lookup, "slot_time", [
-            slot_time_json(booked, service_id="nope")]), 400, "unknown service_id 'nope'"),
-        post("unknown merchant", "/v3/CreateBooking", changed(create, "slot.merchant_id", "nope"), 400,
-             "unknown merchant_id 'nope'"),
-        post("unknown service", "/v3/CreateBooking", changed(create, "slot.service_id", "nope"), 400,
-             "unknown service_id 'nope'"),
-        post("unknown merchant", "/v3/CheckAvailability", {"slot": slot_json(booked, merchant_id="nope")}, 400,
-             "unknown merchant_id 'nope'"),
-        post("unknown booking", "/v3/UpdateBooking", changed(update, "booking.booking_id", "B9999999"), 400,
-             "unknown booking_id 'B9999999'"),
-        post("nothing to change", "/v3/UpdateBooking", {"booking": {"booking_id": BOOKING_ID}}, 400,
-             "give a status (to cancel) or a slot (to reschedule)"),
-        post("status other than CANCELED", "/v3/UpdateBooking",
-             {"booking": {"booking_id": BOOKING_ID, "status": "NO_SHOW"}}, 400,
-             "status can only be changed to CANCELED, not NO_SHOW"),
-        post("move to another merchant", "/v3/UpdateBooking",
-             changed(update, "booking.slot", {"merchant_id": "dining-001", "start_sec": "1"}), 400,
-             "slot.merchant_id cannot be changed by UpdateBooking"),
-        post("unknown booking", "/v3/GetBookingStatus", {"booking_id": "B9999999"}, 404,
-             "unknown booking_id 'B9999999'"),
+        post(
+            "empty slot_time list",
+            "/v3/BatchAvailabilityLookup",
+            {**lookup, "slot_time": []},
+            400,
+            "slot_time: must list at least one slot_time",
+        ),
+        post(
+            "max+1 slot_times",
+            "/v3/BatchAvailabilityLookup",
+            {**lookup, "slot_time": [slot_time_json(booked)] * (MAX_SLOT_TIMES + 1)},
+            400,
+            f"too many slot_time entries: {MAX_SLOT_TIMES + 1} > {MAX_SLOT_TIMES}",
+        ),
+        post(
+            "5,000 slot_times",
+            "/v3/BatchAvailabilityLookup",
+            {**lookup, "slot_time": [slot_time_json(booked)] * 5000},
+            400,
+            "too many slot_time entries: 5000",
+        ),
+        post(
+            "unknown merchant",
+            "/v3/BatchAvailabilityLookup",
+            {**lookup, "merchant_id": "nope"},
+            400,
+            "unknown merchant_id 'nope'",
+        ),
+        post(
+            "unknown service",
+            "/v3/BatchAvailabilityLookup",
+            changed(lookup, "slot_time", [slot_time_json(booked, service_id="nope")]),
+            400,
+            "unknown service_id 'nope'",
+        ),
+        post(
+            "unknown merchant",
+            "/v3/CreateBooking",
+            changed(create, "slot.merchant_id", "nope"),
+            400,
+            "unknown merchant_id 'nope'",
+        ),
+        post(
+            "unknown service",
+            "/v3/CreateBooking",
+            changed(create, "slot.service_id", "nope"),
+            400,
+            "unknown service_id 'nope'",
+        ),
+        post(
+            "unknown merchant",
+            "/v3/CheckAvailability",
+            {"slot": slot_json(booked, merchant_id="nope")},
+            400,
+            "unknown merchant_id 'nope'",
+        ),
+        post(
+            "unknown booking",
+            "/v3/UpdateBooking",
+            changed(update, "booking.booking_id", "B9999999"),
+            400,
+            "unknown booking_id 'B9999999'",
+        ),
+        post(
+            "nothing to change",
+            "/v3/UpdateBooking",
+            {"booking": {"booking_id": BOOKING_ID}},
+            400,
+            "give a status (to cancel) or a slot (to reschedule)",
+        ),
+        post(
+            "status other than CANCELED",
+            "/v3/UpdateBooking",
+            {"booking": {"booking_id": BOOKING_ID, "status": "NO_SHOW"}},
+            400,
+            "status can only be changed to CANCELED, not NO_SHOW",
+        ),
+        post(
+            "move to another merchant",
+            "/v3/UpdateBooking",
+            changed(update, "booking.slot", {"merchant_id": "dining-001", "start_sec": "1"}),
+            400,
+            "slot.merchant_id cannot be changed by UpdateBooking",
+        ),
+        post(
+            "unknown booking", "/v3/GetBookingStatus", {"booking_id": "B9999999"}, 404, "unknown booking_id 'B9999999'"
+        ),
         post("no action", "/_admin/clock", {}, 400, "give exactly one of freeze_at_sec, freeze, advance_sec"),
         post("two actions", "/_admin/clock", {"advance_sec": 5, "freeze": True}, 400, "give exactly one of"),
-        post("null advance", "/_admin/clock", {"advance_sec": None, "freeze_at_sec": 5}, 400,
-             "advance_sec: Field may not be null"),
-        post("unknown booking", "/_admin/bookings/B9999999/merchant-decision", {"decision": "confirm"}, 404,
-             "unknown booking_id 'B9999999'"),
-        post("decision on a confirmed booking", f"/_admin/bookings/{BOOKING_ID}/merchant-decision",
-             {"decision": "confirm"}, 409, "is CONFIRMED, not pending"),
+        post(
+            "null advance",
+            "/_admin/clock",
+            {"advance_sec": None, "freeze_at_sec": 5},
+            400,
+            "advance_sec: Field may not be null",
+        ),
+        post(
+            "unknown booking",
+            "/_admin/bookings/B9999999/merchant-decision",
+            {"decision": "confirm"},
+            404,
+            "unknown booking_id 'B9999999'",
+        ),
+        post(
+            "decision on a confirmed booking",
+            f"/_admin/bookings/{BOOKING_ID}/merchant-decision",
+            {"decision": "confirm"},
+            409,
+            "is CONFIRMED, not pending",
+        ),
         post("unknown scenario", "/_admin/scenarios/no-such-scenario", {}, 404, "no-such-scenario"),
         post("bad scenario name", "/_admin/scenarios/a.b", {}, 400, "bad scenario name"),
         post("unknown v3 method", "/v3/CreateLease", {}, 404, "no such path: /v3/CreateLease; v3 methods:"),
         Probe("unknown recording seq", "GET", "/_admin/recordings/999999", None, 404, "999999", None),
         Probe("unknown fault rule", "GET", "/_admin/faults/nope", None, 404, "no active fault rule 'nope'", None),
         Probe("unknown fault rule", "DELETE", "/_admin/faults/nope", None, 404, "no active fault rule", None),
-        Probe("unknown feed merchant", "GET", "/feeds/availability.json?merchant_id=nope", None, 404,
-              "unknown merchant_id 'nope'", None),
-        *[Probe(f"bookings query {query}", "GET", f"/_admin/bookings?{query}", None, 400, fragment, None)
-          for query, fragment in [("limit=0", "query.limit:"), ("limit=abc", "query.limit: Not a valid integer"),
-                                  ("limit=100001", "query.limit:"), ("limit=" + "9" * 5000, "query.limit:"),
-                                  ("status=NOPE", "query.status: Must be one of")]],
+        Probe(
+            "unknown feed merchant",
+            "GET",
+            "/feeds/availability.json?merchant_id=nope",
+            None,
+            404,
+            "unknown merchant_id 'nope'",
+            None,
+        ),
+        *[
+            Probe(f"bookings query {query}", "GET", f"/_admin/bookings?{query}", None, 400, fragment, None)
+            for query, fragment in [
+                ("limit=0", "query.limit:"),
+                ("limit=abc", "query.limit: Not a valid integer"),
+                ("limit=100001", "query.limit:"),
+                ("limit=" + "9" * 5000, "query.limit:"),
+                ("status=NOPE", "query.status: Must be one of"),
+            ]
+        ],
     ]
 
 
@@ -164,8 +302,12 @@ def _method_probes() -> list[Probe]:
         if rule.endpoint == "static":
             continue
         path = rule.rule
-        for name, value in (("<booking_id>", BOOKING_ID), ("<int:seq>", "1"), ("<rule_id>", "nope"),
-                            ("<name>", "nope")):
+        for name, value in (
+            ("<booking_id>", BOOKING_ID),
+            ("<int:seq>", "1"),
+            ("<rule_id>", "nope"),
+            ("<name>", "nope"),
+        ):
             path = path.replace(name, value)
         for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
             if method not in rule.methods and not _other_rule_takes(rule, method):
@@ -212,9 +354,12 @@ def sandbox(tmp_path_factory):
 
 def _state(client, runtime):
     """Bookings, spots of every slot, clock and fault rules."""
-    return (client.get("/_admin/bookings?limit=100000").get_json(),
-            tuple(slot.spots_open for slot in runtime.bookings.inventory.slots()),
-            client.get("/_admin/clock").get_json(), client.get("/_admin/faults").get_json()["faults"])
+    return (
+        client.get("/_admin/bookings?limit=100000").get_json(),
+        tuple(slot.spots_open for slot in runtime.bookings.inventory.slots()),
+        client.get("/_admin/clock").get_json(),
+        client.get("/_admin/faults").get_json()["faults"],
+    )
 
 
 @pytest.mark.parametrize("probe", PROBES, ids=[p.id for p in PROBES])

@@ -40,8 +40,24 @@ def assert_error(response, status: int, *fragments: str) -> dict:
 # ---- /_admin/recordings?since= ----
 
 
-@pytest.mark.parametrize("since", ["nan", "NaN", "-inf", "inf", "Infinity", "-1e400", "1e400", HUGE, "-" + HUGE,
-                                   "-1", str(LATEST_SEC + 1), "1_000", "١٢"])
+@pytest.mark.parametrize(
+    "since",
+    [
+        "nan",
+        "NaN",
+        "-inf",
+        "inf",
+        "Infinity",
+        "-1e400",
+        "1e400",
+        HUGE,
+        "-" + HUGE,
+        "-1",
+        str(LATEST_SEC + 1),
+        "1_000",
+        "١٢",
+    ],
+)
 def test_since_out_of_range_or_not_a_number_is_a_400(client, since):
     assert_error(client.get(f"/_admin/recordings?since={since}"), 400, "since", "1099511627776")
 
@@ -64,10 +80,14 @@ def test_since_in_range_still_filters(client, runtime):
 # ---- /_admin/faults: counters that fit the answer ----
 
 
-@pytest.mark.parametrize("field, value, bound", [
-    ("ttl_s", 18446744073709551615, "315360000"), ("ttl_s", 315360001, "315360000"),
-    ("times", 18446744073709551615, "1000000000"),
-])
+@pytest.mark.parametrize(
+    "field, value, bound",
+    [
+        ("ttl_s", 18446744073709551615, "315360000"),
+        ("ttl_s", 315360001, "315360000"),
+        ("times", 18446744073709551615, "1000000000"),
+    ],
+)
 def test_a_rule_counter_out_of_range_is_a_400_and_the_list_still_works(client, field, value, bound):
     rule = {"method": "*", "kind": "http_error", "status": 503, field: value}
     assert_error(client.post("/_admin/faults", json=rule), 400, field, bound)
@@ -76,8 +96,10 @@ def test_a_rule_counter_out_of_range_is_a_400_and_the_list_still_works(client, f
 
 def test_the_largest_ttl_is_listed(client, runtime):
     client.post("/_admin/clock", json={"freeze_at_sec": LATEST_SEC})
-    added = client.post("/_admin/faults", json={"method": "*", "kind": "delay", "delay_ms": 1, "ttl_s": 315360000,
-                                                "times": 1_000_000_000})
+    added = client.post(
+        "/_admin/faults",
+        json={"method": "*", "kind": "delay", "delay_ms": 1, "ttl_s": 315360000, "times": 1_000_000_000},
+    )
     assert added.status_code == 201
     listed = client.get("/_admin/faults").get_json()["faults"][0]
     assert (listed["expires_at_sec"], listed["remaining"]) == (LATEST_SEC + 315360000, 1_000_000_000)
@@ -86,11 +108,13 @@ def test_the_largest_ttl_is_listed(client, runtime):
 # ---- magic tags ----
 
 
-@pytest.mark.parametrize("tag", ["delay_" + HUGE, "http_" + HUGE, "timeout_" + HUGE, "timeout_after_commit_" + HUGE,
-                                 "delay_1234567890"])
+@pytest.mark.parametrize(
+    "tag", ["delay_" + HUGE, "http_" + HUGE, "timeout_" + HUGE, "timeout_after_commit_" + HUGE, "delay_1234567890"]
+)
 def test_a_magic_header_number_over_the_limit_is_a_400_naming_it(client, tag):
-    body = assert_error(client.get("/v3/HealthCheck", headers={"X-Sandbox-Fault": tag}), 400,
-                        "X-Sandbox-Fault", "at most 9 digits")
+    body = assert_error(
+        client.get("/v3/HealthCheck", headers={"X-Sandbox-Fault": tag}), 400, "X-Sandbox-Fault", "at most 9 digits"
+    )
     assert len(body["message"]) < 400  # the tag is not echoed in full
 
 
@@ -132,14 +156,15 @@ def test_the_api_refuses_an_advance_past_the_range(client, change):
 
 def _v3_calls(runtime, booking_id: str):
     slot = find_slot(runtime, vertical="classes", min_spots=1, skip=1)
-    return [("GET", "/v3/HealthCheck", None),
-            ("POST", "/v3/BatchAvailabilityLookup", {"merchant_id": slot.merchant_id,
-                                                     "slot_time": [slot_time_json(slot)]}),
-            ("POST", "/v3/CheckAvailability", {"slot": slot_json(slot)}),
-            ("POST", "/v3/CreateBooking", create_body(slot, 3)),
-            ("POST", "/v3/UpdateBooking", {"booking": {"booking_id": booking_id, "status": "CANCELED"}}),
-            ("POST", "/v3/GetBookingStatus", {"booking_id": booking_id}),
-            ("POST", "/v3/ListBookings", {"user_id": "u1"})]
+    return [
+        ("GET", "/v3/HealthCheck", None),
+        ("POST", "/v3/BatchAvailabilityLookup", {"merchant_id": slot.merchant_id, "slot_time": [slot_time_json(slot)]}),
+        ("POST", "/v3/CheckAvailability", {"slot": slot_json(slot)}),
+        ("POST", "/v3/CreateBooking", create_body(slot, 3)),
+        ("POST", "/v3/UpdateBooking", {"booking": {"booking_id": booking_id, "status": "CANCELED"}}),
+        ("POST", "/v3/GetBookingStatus", {"booking_id": booking_id}),
+        ("POST", "/v3/ListBookings", {"user_id": "u1"}),
+    ]
 
 
 def _dashboard_pages(app, booking_id: str) -> list[str]:
@@ -147,9 +172,14 @@ def _dashboard_pages(app, booking_id: str) -> list[str]:
     pages = []
     for rule in app.url_map.iter_rules():
         if rule.rule.startswith("/_admin/ui") and "GET" in rule.methods and "<" not in rule.rule:
-            pages.append(rule.rule[len("/_admin/ui"):])
-    return pages + ["/?fragment=status", "/faults?fragment=rules", f"/bookings?user_id={booking_id}",
-                    f"/inventory?at={LATEST_SEC}", "/inventory?at=99999999999"]
+            pages.append(rule.rule[len("/_admin/ui") :])
+    return pages + [
+        "/?fragment=status",
+        "/faults?fragment=rules",
+        f"/bookings?user_id={booking_id}",
+        f"/inventory?at={LATEST_SEC}",
+        "/inventory?at=99999999999",
+    ]
 
 
 @pytest.mark.parametrize("at", [LATEST_SEC, 0])
@@ -174,15 +204,18 @@ def test_a_clock_at_either_end_leaves_every_page_and_every_v3_call_working(app, 
 # ---- the dashboard's forms ----
 
 
-@pytest.mark.parametrize("form, message", [
-    ({"action": "freeze_at", "at": str(10**20)}, "1099511627776"),
-    ({"action": "freeze_at", "at": HUGE}, "epoch seconds"),
-    ({"action": "freeze_at", "at": "²"}, "epoch seconds"),
-    ({"action": "freeze_at", "at": "-1"}, "1099511627776"),
-    ({"action": "advance", "amount": str(10**20), "unit": "seconds"}, "1099511627776"),
-    ({"action": "advance", "amount": HUGE, "unit": "days"}, "whole number"),
-    ({"action": "advance", "amount": "١٢", "unit": "days"}, "whole number"),
-])
+@pytest.mark.parametrize(
+    "form, message",
+    [
+        ({"action": "freeze_at", "at": str(10**20)}, "1099511627776"),
+        ({"action": "freeze_at", "at": HUGE}, "epoch seconds"),
+        ({"action": "freeze_at", "at": "²"}, "epoch seconds"),
+        ({"action": "freeze_at", "at": "-1"}, "1099511627776"),
+        ({"action": "advance", "amount": str(10**20), "unit": "seconds"}, "1099511627776"),
+        ({"action": "advance", "amount": HUGE, "unit": "days"}, "whole number"),
+        ({"action": "advance", "amount": "١٢", "unit": "days"}, "whole number"),
+    ],
+)
 def test_the_dashboard_clock_form_refuses_what_the_api_refuses(client, runtime, form, message):
     before = runtime.clock.state()
     page = post(client, "/clock", form)

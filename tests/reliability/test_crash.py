@@ -52,13 +52,18 @@ def test_kill_9_mid_traffic_loses_nothing_acknowledged(start_server, tmp_path, f
         kill_after = ledger.acked + rng.randint(50, 250)  # acknowledged changes before the kill
         answered_before, lines_before = ledger.answered_v3, journal_lines(journal)[0]
         stop = threading.Event()
-        workers = [Worker(http, ledger, entries, groups, number=i, seed=SEED + run, stop=stop, weights=WEIGHTS,
-                          prefix=f"r{run}") for i in range(THREADS)]
+        workers = [
+            Worker(
+                http, ledger, entries, groups, number=i, seed=SEED + run, stop=stop, weights=WEIGHTS, prefix=f"r{run}"
+            )
+            for i in range(THREADS)
+        ]
         for worker in workers:
             worker.start()
         began, answered_at = time.monotonic(), []  # (when, answered so far): what the journal must hold
-        while (ledger.acked < kill_after or time.monotonic() - began < 2 * SETTLE_S) \
-                and any(w.is_alive() for w in workers):
+        while (ledger.acked < kill_after or time.monotonic() - began < 2 * SETTLE_S) and any(
+            w.is_alive() for w in workers
+        ):
             answered_at.append((time.monotonic(), ledger.answered_v3))
             stop.wait(0.002)
         killed_at = time.monotonic()
@@ -132,9 +137,13 @@ def _retry_unanswered_creates(http: Http, ledger: Ledger) -> None:
             assert answer["booking"]["booking_id"] == stored_by_token[token]["booking_id"]
         if "booking" in answer:
             booking = answer["booking"]
-            ledger.bookings[booking["booking_id"]] = Tracked(booking["booking_id"], token, booking["status"],
-                                                             booking["slot"]["start_sec"],
-                                                             booking["slot"]["duration_sec"])
+            ledger.bookings[booking["booking_id"]] = Tracked(
+                booking["booking_id"],
+                token,
+                booking["status"],
+                booking["slot"]["start_sec"],
+                booking["slot"]["duration_sec"],
+            )
     ledger.unanswered_creates.clear()
     tokens = [b["idempotency_token"] for b in http.get("/_admin/bookings?limit=100000")["bookings"]]
     assert len(tokens) == len(set(tokens)), "a token booked twice"

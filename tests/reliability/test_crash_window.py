@@ -23,7 +23,7 @@ def crashed_states(tmp_path_factory):
     log = (root / "live" / "db.json.wal").read_bytes()
     assert log.count(b"\n") == 1, log  # the booking and its token: one line, written whole
     states = []
-    for cut, kept in enumerate((b"", log[:len(log) // 2], log)):
+    for cut, kept in enumerate((b"", log[: len(log) // 2], log)):
         folder = root / f"cut{cut}"
         shutil.copytree(root / "live", folder)
         (folder / "db.json.wal").write_bytes(kept)

@@ -54,8 +54,9 @@ def test_a_huge_limit_is_the_maximum_and_a_problem_is_shown_for_junk(client):
     assert errors(client, limit="9" * 5000) == [] and errors(client, limit="0" * 5000 + "7") == []
     assert errors(client, limit="²") == ["limit '²' ignored: give a number from 1 to 1000"]
     assert errors(client, status="²") == ["status '²' ignored: give an HTTP status such as 200 or 503"]
-    assert errors(client, status="9" * 5000) == [(f"status '{'9' * 5000}' ignored: give an HTTP status such as 200 "
-                                                 "or 503")]
+    assert errors(client, status="9" * 5000) == [
+        (f"status '{'9' * 5000}' ignored: give an HTTP status such as 200 or 503")
+    ]
 
 
 def errors(client, **query) -> list[str]:

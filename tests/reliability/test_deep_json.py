@@ -26,8 +26,14 @@ from .conftest import fresh_app
 LIMIT = Settings().max_json_depth
 KEPT_DEPTH = 250  # the journal keeps a body nested deeper than this as the text that was sent (README)
 DEPTHS = (LIMIT + 1, 200, 250, 251, 252, 254, 255, 256, 300, 500, 1000, 1023, 1024, 1025, 1100, 10_000)
-METHODS = ("BatchAvailabilityLookup", "CheckAvailability", "CreateBooking", "UpdateBooking", "GetBookingStatus",
-           "ListBookings")
+METHODS = (
+    "BatchAvailabilityLookup",
+    "CheckAvailability",
+    "CreateBooking",
+    "UpdateBooking",
+    "GetBookingStatus",
+    "ListBookings",
+)
 
 
 def nested(body: dict, depth: int) -> bytes:
@@ -55,15 +61,18 @@ def sandbox(tmp_path_factory):
     app = fresh_app(tmp_path_factory.mktemp("deep"))
     client = app.test_client()
     runtime = app.extensions[EXTENSION_KEY]
-    booked = client.post("/v3/CreateBooking", json=create_body(find_slot(runtime, vertical="classes"), 1,
-                                                               token="the-booking")).get_json()["booking"]
+    booked = client.post(
+        "/v3/CreateBooking", json=create_body(find_slot(runtime, vertical="classes"), 1, token="the-booking")
+    ).get_json()["booking"]
     return app, client, runtime, valid_bodies(runtime, booked["booking_id"])
 
 
 def state(client, runtime):
     """Bookings (with their status) and the spots of every slot."""
-    return (client.get("/_admin/bookings?limit=100000").get_json(),
-            tuple(slot.spots_open for slot in runtime.bookings.inventory.slots()))
+    return (
+        client.get("/_admin/bookings?limit=100000").get_json(),
+        tuple(slot.spots_open for slot in runtime.bookings.inventory.slots()),
+    )
 
 
 def last_record(app) -> dict:
@@ -78,9 +87,11 @@ def test_a_body_deeper_than_the_limit_is_a_400_naming_it_and_changes_nothing(san
     raw = nested(bodies[method], depth)
     response = client.post(f"/v3/{method}", data=raw, content_type="application/json")
     assert response.status_code == 400, response.get_data()[:300]
-    assert response.get_json() == {"code": 400, "status": "Bad Request",
-                                   "message": f"JSON nested too deep: more than {LIMIT} levels of objects and "
-                                              "arrays (MOCK_MAX_JSON_DEPTH)"}
+    assert response.get_json() == {
+        "code": 400,
+        "status": "Bad Request",
+        "message": f"JSON nested too deep: more than {LIMIT} levels of objects and arrays (MOCK_MAX_JSON_DEPTH)",
+    }
     assert state(client, runtime) == before
     # Recorded: as JSON while the journal can hold it, beyond that as the very text that was sent.
     record = last_record(app)
@@ -111,8 +122,9 @@ def test_the_limit_is_the_setting(tmp_path):
     lookup = {"merchant_id": slot.merchant_id, "slot_time": [slot_time_json(slot, resource_ids={"party_size": 1})]}
     response = client.post("/v3/BatchAvailabilityLookup", json=lookup)
     assert response.status_code == 400
-    assert response.get_json()["message"] == ("JSON nested too deep: more than 3 levels of objects and arrays "
-                                              "(MOCK_MAX_JSON_DEPTH)")
+    assert response.get_json()["message"] == (
+        "JSON nested too deep: more than 3 levels of objects and arrays (MOCK_MAX_JSON_DEPTH)"
+    )
     del lookup["slot_time"][0]["resource_ids"]
     assert client.post("/v3/BatchAvailabilityLookup", json=lookup).status_code == 200
 
@@ -130,8 +142,11 @@ def test_the_admin_api_takes_the_same_limit(tmp_path):
 def test_a_deep_body_that_needs_redacting_is_withheld_not_recorded_as_text(tmp_path, redact_pii):
     app = fresh_app(tmp_path, redact_pii=redact_pii)
     client = app.test_client()
-    body = create_body(find_slot(app.extensions[EXTENSION_KEY], vertical="classes"), 1,
-                       payment_processing_parameters={"payment_method_token": "tok_visa_4242"})
+    body = create_body(
+        find_slot(app.extensions[EXTENSION_KEY], vertical="classes"),
+        1,
+        payment_processing_parameters={"payment_method_token": "tok_visa_4242"},
+    )
     if not redact_pii:
         del body["user_information"]  # left: only the secret to keep out
     response = client.post("/v3/CreateBooking", data=nested(body, 600), content_type="application/json")

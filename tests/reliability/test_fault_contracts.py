@@ -89,11 +89,16 @@ def test_a_replay_with_a_different_payload_still_gets_the_original_booking(clien
 def test_a_fresh_token_still_gets_the_business_failure(client, runtime):
     slot = find_slot(runtime, vertical="classes")
     create(client, create_body(slot, 1, token="first"))
-    rule = add_rule(client, method="CreateBooking", kind="booking_failure", cause="PAYMENT_ERROR_CARD_DECLINED",
-                    times=1)
+    rule = add_rule(
+        client, method="CreateBooking", kind="booking_failure", cause="PAYMENT_ERROR_CARD_DECLINED", times=1
+    )
     answer = create(client, create_body(slot, 2, token="second")).get_json()
-    assert answer == {"booking_failure": {
-        "cause": "PAYMENT_ERROR_CARD_DECLINED", "description": f"the card was declined (sandbox fault {rule['id']})"}}
+    assert answer == {
+        "booking_failure": {
+            "cause": "PAYMENT_ERROR_CARD_DECLINED",
+            "description": f"the card was declined (sandbox fault {rule['id']})",
+        }
+    }
     assert rule_state(client, rule["id"])["retired"] == "used_up"
 
 
@@ -122,8 +127,10 @@ def test_flaky_payments_retries_always_get_the_original_booking(client, runtime)
 def test_flaky_payments_under_concurrent_retries_never_declines_after_a_success(app, runtime):
     """12 tokens, each sent 16 times from 8 threads: no decline starts after its token's booking was answered."""
     app.test_client().post("/_admin/scenarios/flaky_payments")
-    bodies = [create_body(find_slot(runtime, vertical="classes", min_spots=2, skip=n), n, token=f"race-{n}")
-              for n in range(12)]
+    bodies = [
+        create_body(find_slot(runtime, vertical="classes", min_spots=2, skip=n), n, token=f"race-{n}")
+        for n in range(12)
+    ]
     calls = [body for body in bodies for _ in range(16)]
     answers: list[tuple[str, float, float, dict]] = []
 
@@ -168,8 +175,10 @@ def test_magic_business_tags_on_a_replay_answer_the_original_booking(app, client
     assert retry.get_json() == first
     recorded = client.get("/_admin/recordings?limit=1").get_json()["exchanges"][0]
     assert recorded["faults"] == []
-    assert "booking_failure (PAYMENT_ERROR_CARD_DECLINED) not applied: the idempotency_token already succeeded, " \
-           "so the original booking is answered" in recorded["warnings"]
+    assert (
+        "booking_failure (PAYMENT_ERROR_CARD_DECLINED) not applied: the idempotency_token already succeeded, "
+        "so the original booking is answered" in recorded["warnings"]
+    )
 
 
 # ---- timeout_after_commit: only on a change that was made ----
@@ -200,8 +209,11 @@ def test_timeout_after_commit_loses_the_answer_once_and_the_retry_gets_the_booki
     body = create_body(find_slot(runtime, vertical="classes"), token="lost")
     lost = create(client, body)
     assert lost.status_code == 504
-    assert lost.get_json() == {"code": 504, "status": "Gateway Timeout",
-                               "message": f"deadline exceeded: held for 1 ms (sandbox fault {rule['id']})"}
+    assert lost.get_json() == {
+        "code": 504,
+        "status": "Gateway Timeout",
+        "message": f"deadline exceeded: held for 1 ms (sandbox fault {rule['id']})",
+    }
     stored = client.get("/_admin/bookings").get_json()["bookings"]
     assert len(stored) == 1
     for _ in range(3):
@@ -223,11 +235,18 @@ def test_timeout_after_commit_on_update_booking_fires_on_a_cancel_only_once(clie
 
 def test_a_repeated_move_is_a_replay_that_business_rules_leave_alone(client, runtime):
     first = find_slot(runtime, vertical="classes", window=False)
-    later = next(s for s in runtime.bookings.inventory.slots(first.merchant_id)
-                 if s.service_id == first.service_id and s.start_sec > first.start_sec and s.spots_open)
+    later = next(
+        s
+        for s in runtime.bookings.inventory.slots(first.merchant_id)
+        if s.service_id == first.service_id and s.start_sec > first.start_sec and s.spots_open
+    )
     booking = create(client, create_body(first)).get_json()["booking"]
-    move = {"booking": {"booking_id": booking["booking_id"],
-                        "slot": {"start_sec": str(later.start_sec), "duration_sec": str(later.duration_sec)}}}
+    move = {
+        "booking": {
+            "booking_id": booking["booking_id"],
+            "slot": {"start_sec": str(later.start_sec), "duration_sec": str(later.duration_sec)},
+        }
+    }
     moved = client.post("/v3/UpdateBooking", json=move).get_json()
     assert moved["booking"]["slot"]["start_sec"] == str(later.start_sec)
     rule = add_rule(client, method="UpdateBooking", kind="slot_taken", times=1)
@@ -299,14 +318,14 @@ def test_an_invalid_request_keeps_its_4xx_and_spends_no_rule(armed, probe, figur
     assert body["code"] == probe.status and probe.fragment in body["message"], body
     assert runtime.rng.getstate() == dice
     assert [r["fired"] for r in client.get("/_admin/faults").get_json()["faults"]] == [0, 0, 0, 0]
-    figures["invalid requests that spent no fault rule"] = figures.get(
-        "invalid requests that spent no fault rule", 0) + 1
+    figures["invalid requests that spent no fault rule"] = (
+        figures.get("invalid requests that spent no fault rule", 0) + 1
+    )
 
 
 def test_the_armed_table_covers_every_business_method():
     methods = {p.path for p in V3_PROBES}
-    assert {"/v3/CreateBooking", "/v3/UpdateBooking", "/v3/BatchAvailabilityLookup",
-            "/v3/CheckAvailability"} <= methods
+    assert {"/v3/CreateBooking", "/v3/UpdateBooking", "/v3/BatchAvailabilityLookup", "/v3/CheckAvailability"} <= methods
     assert len(V3_PROBES) > 300
 
 

@@ -32,8 +32,12 @@ CHECKS = [not_a_server_error, response_schema_conformance, status_code_conforman
 
 # The document is the same for every instance; requests go to the per-module app below.
 schema = schemathesis.openapi.from_wsgi("/openapi.json", create_app({"record": 0}, environ={}))
-schema.config.generation.update(modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
-                                max_examples=FUZZ_EXAMPLES, deterministic=True, database="none")
+schema.config.generation.update(
+    modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+    max_examples=FUZZ_EXAMPLES,
+    deterministic=True,
+    database="none",
+)
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +73,11 @@ def test_every_v3_and_admin_operation_is_fuzzed():
     documented = {op.ok().label for op in schema.get_all_operations()}
     routed = {f"{method} {rule.rule}" for rule in fresh_app_rules() for method in rule.methods - {"HEAD", "OPTIONS"}}
     # The dashboard (/_admin/ui) is HTML for people, not part of the API document.
-    wanted = {r for r in routed if r.split(" ")[1].startswith(("/v3/", "/_admin/"))
-              and not r.split(" ")[1].startswith("/_admin/ui")}
+    wanted = {
+        r
+        for r in routed
+        if r.split(" ")[1].startswith(("/v3/", "/_admin/")) and not r.split(" ")[1].startswith("/_admin/ui")
+    }
     as_documented = {r.replace("<", "{").replace(">", "}").replace("{int:", "{") for r in wanted}
     assert as_documented <= documented, sorted(as_documented - documented)
 

@@ -29,10 +29,12 @@ def deep(depth: int) -> bytes:
 
 def line(seq: int, body: bytes, status: int, answer: bytes) -> bytes:
     """A journal line as the recorder writes it (ListBookings: any target answers it the same)."""
-    return (b'{"seq":%d,"ts":"2026-01-01T00:00:%02d.000Z","clock_sec":%d,"rpc":"ListBookings","method":"POST",'
-            b'"path":"/v3/ListBookings","query":"","request":{"headers":{"Content-Type":"application/json"},'
-            b'"body":%s},"response":{"status":%d,"headers":{"Content-Type":"application/json"},"body":%s},'
-            b'"duration_ms":1.0,"faults":[],"warnings":[]}' % (seq, seq, FROZEN_AT, body, status, answer))
+    return (
+        b'{"seq":%d,"ts":"2026-01-01T00:00:%02d.000Z","clock_sec":%d,"rpc":"ListBookings","method":"POST",'
+        b'"path":"/v3/ListBookings","query":"","request":{"headers":{"Content-Type":"application/json"},'
+        b'"body":%s},"response":{"status":%d,"headers":{"Content-Type":"application/json"},"body":%s},'
+        b'"duration_ms":1.0,"faults":[],"warnings":[]}' % (seq, seq, FROZEN_AT, body, status, answer)
+    )
 
 
 GOOD = line(1, b'{"user_id":"1"}', 200, EMPTY_LIST)
@@ -116,8 +118,11 @@ def test_mock_replay_serves_the_file_and_both_exports(sandbox, tmp_path):
     for name, source in exports.items():
         mock = create_app({"clock": FROZEN_AT, "replay": str(source), "record": 0}, environ={}).test_client()
         good = mock.post("/v3/ListBookings", json={"user_id": "1"})
-        assert (good.status_code, good.get_json(), good.headers["X-Sandbox-Replay"]) == (200, {"bookings": []},
-                                                                                         "seq=1"), name
+        assert (good.status_code, good.get_json(), good.headers["X-Sandbox-Replay"]) == (
+            200,
+            {"bookings": []},
+            "seq=1",
+        ), name
         # The deep requests match their recordings by their text.
         for body, seq in ((deep(300), "seq=2"), (deep(1023), "seq=3")):
             answer = mock.post("/v3/ListBookings", data=body, content_type="application/json")

@@ -51,8 +51,9 @@ def test_threads_times_retries_of_one_token_create_exactly_one_booking(sandbox, 
 def test_clients_racing_for_the_last_spots_of_many_slots_never_overbook(sandbox, figures):
     entries = plain_entries(sandbox)
     # One-spot slots and slots with a few spots (classes, dining tables): fewer spots than clients everywhere.
-    contested = ([e for e in entries if e["spots_total"] == 1][:20]
-                 + [e for e in entries if 2 <= e["spots_total"] < THREADS][:20])
+    contested = [e for e in entries if e["spots_total"] == 1][:20] + [
+        e for e in entries if 2 <= e["spots_total"] < THREADS
+    ][:20]
     assert len(contested) == 40
     spots = sum(e["spots_total"] for e in contested)
 
@@ -75,8 +76,11 @@ def test_clients_racing_for_the_last_spots_of_many_slots_never_overbook(sandbox,
     # Demand (24 clients) is above supply (<= 4 spots) everywhere: every spot goes, none twice.
     for entry in contested:
         assert wins[feed_key(entry)] == entry["spots_total"], entry
-    feed = {feed_key(e): e for group in sandbox.get("/feeds/availability.json")["service_availability"]
-            for e in group["availability"]}
+    feed = {
+        feed_key(e): e
+        for group in sandbox.get("/feeds/availability.json")["service_availability"]
+        for e in group["availability"]
+    }
     assert all(feed[feed_key(e)]["spots_open"] == 0 for e in contested)
     assert consistency_problems(sandbox) == []
     figures["last-spot race"] = f"{THREADS} clients x {len(contested)} slots, {spots} spots, {sum(wins.values())} won"
@@ -102,13 +106,23 @@ def test_creates_cancels_and_reschedules_racing_on_few_slots_never_overbook(sand
                     mine.append(body["booking"]["booking_id"])
             elif action == "cancel":
                 booking_id = mine.pop(rng.randrange(len(mine)))
-                status, body = sandbox.post("/v3/UpdateBooking",
-                                            {"booking": {"booking_id": booking_id, "status": "CANCELED"}})
+                status, body = sandbox.post(
+                    "/v3/UpdateBooking", {"booking": {"booking_id": booking_id, "status": "CANCELED"}}
+                )
             else:
                 target = rng.choice(slots)
-                status, body = sandbox.post("/v3/UpdateBooking", {"booking": {
-                    "booking_id": rng.choice(mine), "slot": {"start_sec": str(target["start_sec"]),
-                                                             "duration_sec": str(target["duration_sec"])}}})
+                status, body = sandbox.post(
+                    "/v3/UpdateBooking",
+                    {
+                        "booking": {
+                            "booking_id": rng.choice(mine),
+                            "slot": {
+                                "start_sec": str(target["start_sec"]),
+                                "duration_sec": str(target["duration_sec"]),
+                            },
+                        }
+                    },
+                )
             if status != 200 or ("booking" not in body and body["booking_failure"]["cause"] != "SLOT_UNAVAILABLE"):
                 errors.append(f"{action}: {status} {body}")
 

@@ -22,8 +22,7 @@ from .conftest import fresh_app
 
 PAYMENT_FIELDS = ("payment_method_token", "unparsed_payment_method_token")
 # (field, pseudonym kind) of UserInformation; the address parts sit inside user_information.address.
-PERSONAL_FIELDS = (("given_name", "given"), ("family_name", "family"), ("email", "email"),
-                   ("telephone", "telephone"))
+PERSONAL_FIELDS = (("given_name", "given"), ("family_name", "family"), ("email", "email"), ("telephone", "telephone"))
 ADDRESS_PARTS = ("street_address", "locality", "region", "postal_code")
 KELVIN = "\u212a"  # KELVIN SIGN: str.lower() makes it "k", so the loader reads "to\u212aen" as "token"
 MODES = {"plain": {}, "fault": {}}
@@ -48,13 +47,17 @@ def spellings(snake: str) -> dict[str, str]:
     last = len(snake) - len(words[-1])  # where the last word starts
     for label, key in base.items():
         start = len(key) - len(words[-1])  # the last word is spelled the same length in every base spelling
-        for where, at in (("first", 0), ("last-word", start), ("middle", start + len(words[-1]) // 2),
-                          ("last", len(key) - 1)):
-            out[f"{label}+\\u@{where}"] = key[:at] + _escape(key[at], upper_hex=at % 2 == 1) + key[at + 1:]
+        for where, at in (
+            ("first", 0),
+            ("last-word", start),
+            ("middle", start + len(words[-1]) // 2),
+            ("last", len(key) - 1),
+        ):
+            out[f"{label}+\\u@{where}"] = key[:at] + _escape(key[at], upper_hex=at % 2 == 1) + key[at + 1 :]
     if "k" in snake:  # a character outside ASCII that lower() folds to an ASCII letter
         at = snake.index("k", last)
-        out["kelvin"] = snake[:at] + KELVIN + snake[at + 1:]
-        out["kelvin-escaped"] = snake[:at] + _escape(KELVIN, upper_hex=True) + snake[at + 1:]
+        out["kelvin"] = snake[:at] + KELVIN + snake[at + 1 :]
+        out["kelvin-escaped"] = snake[:at] + _escape(KELVIN, upper_hex=True) + snake[at + 1 :]
     return out
 
 
@@ -94,8 +97,12 @@ def recorded_texts(app, client) -> dict[str, bytes]:
 
 def leaks(texts: dict[str, bytes], values: dict[str, str]) -> list[str]:
     """`label in where` for each value found in a recording."""
-    return [f"{label} in {where}" for label, value in values.items() for where, text in texts.items()
-            if value.encode() in text]
+    return [
+        f"{label} in {where}"
+        for label, value in values.items()
+        for where, text in texts.items()
+        if value.encode() in text
+    ]
 
 
 def journal_records(app) -> list[dict]:
@@ -177,12 +184,29 @@ def test_personal_fields_are_pseudonymised_under_every_accepted_spelling(tmp_pat
 
 
 # Rejected requests: keys the API does not take (so the request fails) still hold the secrets.
-ODD_TOKEN_KEYS = ("PAYMENT_METHOD_TOKEN", "payment-method-token", "Payment_Method_Token", "payment_Method_Token",
-                  "payment_method_to_ken", "UNPARSED_PAYMENT_METHOD_TOKEN", "unparsed-payment-method-tok\\u0065n",
-                  "pAyMeNtMeThOdToKeN")
-ODD_PERSONAL_KEYS = {"given_Name": "given", "GIVEN_NAME": "given", "given-name": "given", "Given_Name": "given",
-                     "family_Name": "family", "FAMILY-NAME": "family", "e_mail": "email", "EMAIL": "email",
-                     "tele_Phone": "telephone", "TELEPHONE": "telephone", "ADDRESS": "address"}
+ODD_TOKEN_KEYS = (
+    "PAYMENT_METHOD_TOKEN",
+    "payment-method-token",
+    "Payment_Method_Token",
+    "payment_Method_Token",
+    "payment_method_to_ken",
+    "UNPARSED_PAYMENT_METHOD_TOKEN",
+    "unparsed-payment-method-tok\\u0065n",
+    "pAyMeNtMeThOdToKeN",
+)
+ODD_PERSONAL_KEYS = {
+    "given_Name": "given",
+    "GIVEN_NAME": "given",
+    "given-name": "given",
+    "Given_Name": "given",
+    "family_Name": "family",
+    "FAMILY-NAME": "family",
+    "e_mail": "email",
+    "EMAIL": "email",
+    "tele_Phone": "telephone",
+    "TELEPHONE": "telephone",
+    "ADDRESS": "address",
+}
 
 
 @pytest.mark.parametrize("mode", sorted(MODES))
@@ -198,8 +222,12 @@ def test_rejected_requests_with_odd_spellings_leak_nothing(tmp_path, mode):
         item = {"street_address": value} if kind == "address" else value
         _expect_400(_post(client, raw_body({"user_information": {"KEY": item}}, {"KEY": key})), key)
     # Wrongly typed personal values: rejected, and still not recorded as sent.
-    for key, wrap in (("given_name", lambda v: [v]), ("email", lambda v: {"primary": v}),
-                      ("telephone", lambda v: int(v)), ("address", lambda v: v)):
+    for key, wrap in (
+        ("given_name", lambda v: [v]),
+        ("email", lambda v: {"primary": v}),
+        ("telephone", lambda v: int(v)),
+        ("address", lambda v: v),
+    ):
         values[f"{key}:typed"] = value = f"{next(_values) + 5550000:d}"
         _expect_400(_post(client, orjson.dumps({"user_information": {key: wrap(value)}})), key)
     assert leaks(recorded_texts(app, client), values) == []
@@ -263,8 +291,11 @@ def test_credential_headers_are_redacted_whatever_their_name(tmp_path, mode):
     _expect_400(_post(client, b'{"slot": 1}', headers), "bad body")
     texts = recorded_texts(app, client)
     # The secret parts: every LEAK-n, and the base64 of the Basic credentials.
-    secrets = {f"{name}:{part}": part for name, value in headers.items()
-               for part in re.findall(r"LEAK-\d+|[A-Za-z0-9+/]{12,}={0,2}", value)}
+    secrets = {
+        f"{name}:{part}": part
+        for name, value in headers.items()
+        for part in re.findall(r"LEAK-\d+|[A-Za-z0-9+/]{12,}={0,2}", value)
+    }
     secrets["Cookie"] = "LEAK-4"
     assert len(secrets) == 13
     assert leaks(texts, secrets) == []
@@ -288,5 +319,15 @@ def test_replay_mode_records_no_token_and_no_quoted_pii(tmp_path):
     answer = client.post("/v3/CreateBooking", json=body)
     assert answer.status_code == 404 and "zorromarker1" in answer.get_data(as_text=True)  # the miss says why
     texts = recorded_texts(mock, client)
-    assert leaks(texts, {"token": "tok_replay_secret_1", "email": "qa+zorromarker1@pii-marker.example",
-                         "email tag": "zorromarker1", "given name": "Zorroname"}) == []
+    assert (
+        leaks(
+            texts,
+            {
+                "token": "tok_replay_secret_1",
+                "email": "qa+zorromarker1@pii-marker.example",
+                "email tag": "zorromarker1",
+                "given name": "Zorroname",
+            },
+        )
+        == []
+    )

@@ -80,13 +80,17 @@ def test_413_names_the_limit(tmp_path):
     client = fresh_app(tmp_path, max_body_bytes=100).test_client()
     response = client.post("/v3/ListBookings", json={"user_id": "x" * 200})
     assert response.status_code == 413
-    assert response.get_json() == {"code": 413, "status": "Request Entity Too Large",
-                                   "message": "request body over the 100-byte limit (MOCK_MAX_BODY_BYTES)"}
+    assert response.get_json() == {
+        "code": 413,
+        "status": "Request Entity Too Large",
+        "message": "request body over the 100-byte limit (MOCK_MAX_BODY_BYTES)",
+    }
 
 
-@pytest.mark.parametrize("data,content_type,status", [(b"{", "application/json", 400),
-                                                      (b"[1]", "application/json", 400),
-                                                      (b"x", "text/plain", 415)])
+@pytest.mark.parametrize(
+    "data,content_type,status",
+    [(b"{", "application/json", 400), (b"[1]", "application/json", 400), (b"x", "text/plain", 415)],
+)
 def test_reset_with_a_broken_body_does_not_reset(client, app, data, content_type, status):
     """POST /_admin/reset ignored its body, so garbage reset the sandbox like a valid call."""
     booking = book(client, find_slot(app.extensions["mock_server"], vertical="classes"))
@@ -96,8 +100,9 @@ def test_reset_with_a_broken_body_does_not_reset(client, app, data, content_type
     assert [b["booking_id"] for b in client.get("/_admin/bookings").get_json()["bookings"]] == [booking["booking_id"]]
 
 
-@pytest.mark.parametrize("kwargs", [{}, {"json": {}}, {"json": {"recordings": True}},
-                                    {"data": b"", "content_type": "text/plain"}])
+@pytest.mark.parametrize(
+    "kwargs", [{}, {"json": {}}, {"json": {"recordings": True}}, {"data": b"", "content_type": "text/plain"}]
+)
 def test_reset_without_a_body_or_with_an_object_still_resets(client, app, kwargs):
     book(client, find_slot(app.extensions["mock_server"], vertical="classes"))
     assert client.post("/_admin/reset", **kwargs).status_code == 200

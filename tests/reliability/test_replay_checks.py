@@ -21,18 +21,30 @@ UNREACHABLE = "http://127.0.0.1:9"  # never contacted: the file is refused first
 BAD_FILES = {
     "empty": (b"", "the file is empty"),
     "blank lines": (b"\n\n  \n", "the file is empty"),
-    "not JSON": (b"hello\nworld\n", ("not a recording: none of its 2 lines is a journal record (line 1: not a whole "
-                                    "JSON record (torn by a crash or a full disk?))")),
-    "JSON but no records": (b"[1, 2]\n42\n", ("not a recording: none of its 2 lines is a journal record (line 1: "
-                                             "not a JSON object)")),
-    "no /v3 exchange": (b'{"seq":1,"path":"/_admin/reset","response":{"status":200}}\n',
-                        "no answered /v3 exchange among its 1 record"),
-    "no answer": ((b'{"seq":1,"rpc":"ListBookings","path":"/v3/ListBookings","response":null,'
-                  b'"no_response":"drop_connection"}\n'), "no answered /v3 exchange among its 1 record"),
-    "truncated HAR": (b'{"log":{"version":"1.2","entries":[{"startedDateTime":"2026-01-01',
-                      "not a whole HAR document"),
-    "HAR without entries": (b'{"log":{"version":"1.2","creator":{"name":"x","version":"1"},"entries":[]}}',
-                            "a HAR document with no /v3 entry"),
+    "not JSON": (
+        b"hello\nworld\n",
+        (
+            "not a recording: none of its 2 lines is a journal record (line 1: not a whole "
+            "JSON record (torn by a crash or a full disk?))"
+        ),
+    ),
+    "JSON but no records": (
+        b"[1, 2]\n42\n",
+        ("not a recording: none of its 2 lines is a journal record (line 1: not a JSON object)"),
+    ),
+    "no /v3 exchange": (
+        b'{"seq":1,"path":"/_admin/reset","response":{"status":200}}\n',
+        "no answered /v3 exchange among its 1 record",
+    ),
+    "no answer": (
+        (b'{"seq":1,"rpc":"ListBookings","path":"/v3/ListBookings","response":null,"no_response":"drop_connection"}\n'),
+        "no answered /v3 exchange among its 1 record",
+    ),
+    "truncated HAR": (b'{"log":{"version":"1.2","entries":[{"startedDateTime":"2026-01-01', "not a whole HAR document"),
+    "HAR without entries": (
+        b'{"log":{"version":"1.2","creator":{"name":"x","version":"1"},"entries":[]}}',
+        "a HAR document with no /v3 entry",
+    ),
 }
 
 

@@ -55,11 +55,23 @@ class TestAdminToken:
         paths = {path for _, path, _ in _admin_routes(locked)}
         assert {"/_admin/health", "/_admin/reset", "/_admin/bookings", "/_admin/clock"} <= paths
         public = {endpoint for _, path, endpoint in _admin_routes(locked, include_public=True)} - {
-            endpoint for _, _, endpoint in _admin_routes(locked)}
+            endpoint for _, _, endpoint in _admin_routes(locked)
+        }
         assert public <= UI_PUBLIC
 
-    @pytest.mark.parametrize("authorization", [None, "Bearer wrong", f"Bearer {TOKEN}x", f"bearer {TOKEN.upper()}",
-                                               f"Basic {TOKEN}", TOKEN, "Bearer ", f"Bearer  {TOKEN}"])
+    @pytest.mark.parametrize(
+        "authorization",
+        [
+            None,
+            "Bearer wrong",
+            f"Bearer {TOKEN}x",
+            f"bearer {TOKEN.upper()}",
+            f"Basic {TOKEN}",
+            TOKEN,
+            "Bearer ",
+            f"Bearer  {TOKEN}",
+        ],
+    )
     def test_every_admin_route_refuses_without_the_token(self, locked, authorization, figures):
         client = locked.test_client()
         headers = {"Authorization": authorization} if authorization else {}
@@ -67,8 +79,9 @@ class TestAdminToken:
         routes = _admin_routes(locked)
         for method, path, _ in routes:
             # A broken body too: the token is checked before anything is parsed.
-            response = client.open(path, method=method, headers=headers, data=b"{not json",
-                                   content_type="application/json")
+            response = client.open(
+                path, method=method, headers=headers, data=b"{not json", content_type="application/json"
+            )
             if path.startswith(UI):
                 # Dashboard: 401 for scripts, 403 for a POST without its CSRF token; never an answer.
                 assert response.status_code in (401, 403), (method, path, response.status_code)
@@ -94,13 +107,24 @@ class TestAdminToken:
         for method, path, _ in _admin_routes(locked):
             if (method, path) == ("POST", "/_admin/reset") or (path.startswith(UI) and method == "POST"):
                 continue  # reset would wipe what the others look at; dashboard forms also need a CSRF token
-            response = client.open(path, method=method, headers={"Authorization": f"Bearer {TOKEN}"},
-                                   json={} if method == "POST" else None)
+            response = client.open(
+                path, method=method, headers={"Authorization": f"Bearer {TOKEN}"}, json={} if method == "POST" else None
+            )
             assert response.status_code != 401 and response.status_code < 500, (method, path)
 
-    @pytest.mark.parametrize("path", ["/%5Fadmin/health", "/_admin//health", "/_admin/./health",
-                                      "/_admin/health/", "/_admin/health?x=1", "/_admin/health%20",
-                                      "/_admin/ui/static/../bookings", "/_admin/ui/login/../bookings"])
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "/%5Fadmin/health",
+            "/_admin//health",
+            "/_admin/./health",
+            "/_admin/health/",
+            "/_admin/health?x=1",
+            "/_admin/health%20",
+            "/_admin/ui/static/../bookings",
+            "/_admin/ui/login/../bookings",
+        ],
+    )
     def test_path_spellings_do_not_bypass_the_token(self, locked, path):
         response = locked.test_client().get(path)
         assert response.status_code in (401, 404, 308), (path, response.status_code)
@@ -130,9 +154,16 @@ class TestConstantTimeCompare:
         monkeypatch.setattr(auth.hmac, "compare_digest", compare)
         return calls
 
-    @pytest.mark.parametrize("sent", ["Basic " + base64.b64encode(BASIC.encode()).decode(),
-                                      "Basic " + base64.b64encode(b"google:s3cret-pasX").decode(),
-                                      "Basic eA==", "Basic " + "A" * 500, "Bearer x"])
+    @pytest.mark.parametrize(
+        "sent",
+        [
+            "Basic " + base64.b64encode(BASIC.encode()).decode(),
+            "Basic " + base64.b64encode(b"google:s3cret-pasX").decode(),
+            "Basic eA==",
+            "Basic " + "A" * 500,
+            "Bearer x",
+        ],
+    )
     def test_basic_auth_goes_through_compare_digest(self, locked, spy, sent):
         response = locked.test_client().get("/v3/HealthCheck", headers={"Authorization": sent})
         assert len(spy) == 1
@@ -162,21 +193,32 @@ class TestRecordingsHoldNoSecrets:
         header = {"Authorization": "Basic " + base64.b64encode(BASIC.encode()).decode()}
         wrong = {"Authorization": "Basic " + base64.b64encode(b"google:guessed-pass").decode()}
         body = create_body(find_slot(app.extensions["mock_server"], vertical="classes"), 42, token="sec-1")
-        body["user_information"].update(given_name="Zelda", family_name="Quartermaine",
-                                        telephone="+1 555-867-5309", email="zelda.q@example.org")
+        body["user_information"].update(
+            given_name="Zelda", family_name="Quartermaine", telephone="+1 555-867-5309", email="zelda.q@example.org"
+        )
         assert client.post("/v3/CreateBooking", json=body, headers=header).status_code == 200
         client.post("/v3/ListBookings", json={"user_id": body["user_information"]["user_id"]}, headers=header)
         client.post("/v3/ListBookings", json={"user_id": "x"}, headers=wrong)
-        client.post("/v3/ListBookings", json={"user_id": "x"},
-                    headers={**header, "Cookie": "session=c00kie-value", "X-Api-Key": "k3y-value"})
+        client.post(
+            "/v3/ListBookings",
+            json={"user_id": "x"},
+            headers={**header, "Cookie": "session=c00kie-value", "X-Api-Key": "k3y-value"},
+        )
         journal = journal_file(app)
         assert journal == tmp_path / "recordings" / "rel.jsonl" and journal_lines(journal) == (4, [])
         return journal.read_text(), [json.loads(line) for line in journal.read_text().splitlines()]
 
     def test_no_credentials_in_the_journal(self, tmp_path):
         text, parsed = self._record(tmp_path)
-        for secret in ("s3cret-pass", "guessed-pass", base64.b64encode(BASIC.encode()).decode(),
-                       base64.b64encode(b"google:guessed-pass").decode(), TOKEN, "c00kie-value", "k3y-value"):
+        for secret in (
+            "s3cret-pass",
+            "guessed-pass",
+            base64.b64encode(BASIC.encode()).decode(),
+            base64.b64encode(b"google:guessed-pass").decode(),
+            TOKEN,
+            "c00kie-value",
+            "k3y-value",
+        ):
             assert secret not in text, secret
         assert all("Authorization" in p["request"]["headers"] for p in parsed)  # kept, but redacted
 
@@ -194,9 +236,23 @@ class TestRecordingsHoldNoSecrets:
 class TestFileNames:
     """Names that reach the file system cannot climb out of their folders."""
 
-    @pytest.mark.parametrize("name", ["..%2F..%2Fetc%2Fpasswd", "..%2Fdefault", "..", ".", "%2Fetc%2Fpasswd",
-                                      "..%5C..%5Cwin.ini", "flaky_payments%00", "a" * 65, "flaky_payments.json",
-                                      "%2e%2e", "~root", "flaky_payments%2F..%2F..%2Fdefault"])
+    @pytest.mark.parametrize(
+        "name",
+        [
+            "..%2F..%2Fetc%2Fpasswd",
+            "..%2Fdefault",
+            "..",
+            ".",
+            "%2Fetc%2Fpasswd",
+            "..%5C..%5Cwin.ini",
+            "flaky_payments%00",
+            "a" * 65,
+            "flaky_payments.json",
+            "%2e%2e",
+            "~root",
+            "flaky_payments%2F..%2F..%2Fdefault",
+        ],
+    )
     def test_scenario_names_cannot_escape(self, tmp_path, name):
         app = fresh_app(tmp_path)
         response = app.test_client().post(f"/_admin/scenarios/{name}")
@@ -225,9 +281,17 @@ class TestFileNames:
                 for converter in rule._converters.values():
                     assert type(converter).__name__ != "PathConverter", rule.rule
 
-    @pytest.mark.parametrize("path", ["../templates/ui_base.html", "..%2Ftemplates%2Fui_base.html",
-                                      "..%2F..%2F..%2F..%2Fconfig.py", "%2Fetc%2Fpasswd", "....//....//etc/passwd",
-                                      "..%5C..%5Cconfig.py"])
+    @pytest.mark.parametrize(
+        "path",
+        [
+            "../templates/ui_base.html",
+            "..%2Ftemplates%2Fui_base.html",
+            "..%2F..%2F..%2F..%2Fconfig.py",
+            "%2Fetc%2Fpasswd",
+            "....//....//etc/passwd",
+            "..%5C..%5Cconfig.py",
+        ],
+    )
     def test_dashboard_static_files_stay_in_their_folder(self, tmp_path, path):
         client = fresh_app(tmp_path).test_client()
         assert client.get("/_admin/ui/static/dashboard.css").status_code == 200
@@ -261,8 +325,17 @@ class TestBinding:
         assert Settings().host == "127.0.0.1"
         assert Settings.load({}).host == "127.0.0.1"
 
-    @pytest.mark.parametrize("host,warned", [("0.0.0.0", True), ("::", True), ("192.0.2.10", True),
-                                             ("127.0.0.1", False), ("localhost", False), ("::1", False)])
+    @pytest.mark.parametrize(
+        "host,warned",
+        [
+            ("0.0.0.0", True),
+            ("::", True),
+            ("192.0.2.10", True),
+            ("127.0.0.1", False),
+            ("localhost", False),
+            ("::1", False),
+        ],
+    )
     def test_a_wider_bind_logs_a_warning(self, monkeypatch, caplog, host, warned):
         from mock_server import serve
 
@@ -291,8 +364,10 @@ class TestRealServer:
     def test_chunked_body_over_the_limit_is_refused(self, start_server):
         server = start_server(MOCK_MAX_BODY_BYTES="4096")
         with socket.create_connection(("127.0.0.1", server.port), timeout=10) as sock:
-            sock.sendall(b"POST /v3/ListBookings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
-                         b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n")
+            sock.sendall(
+                b"POST /v3/ListBookings HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n"
+                b"Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n"
+            )
             chunk = b"x" * 1024
             try:
                 for _ in range(64):
@@ -327,7 +402,7 @@ def _decode_address(hex_address: str, size: int) -> str:
     raw = bytes.fromhex(hex_address)
     if size == 8:
         return socket.inet_ntop(socket.AF_INET, raw[::-1])
-    words = b"".join(raw[i:i + 4][::-1] for i in range(0, 16, 4))
+    words = b"".join(raw[i : i + 4][::-1] for i in range(0, 16, 4))
     return socket.inet_ntop(socket.AF_INET6, words)
 
 

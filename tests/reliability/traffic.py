@@ -71,8 +71,18 @@ MIXED = {"create": 20, "cancel": 8, "move": 8, "lookup": 30, "check": 10, "statu
 class Worker(threading.Thread):
     """One client: picks calls by weight from a seeded RNG until `stop` is set or the server goes away."""
 
-    def __init__(self, http: Http, ledger: Ledger, entries: list[dict], groups: dict, number: int, seed: int,
-                 stop: threading.Event, weights: dict[str, int], prefix: str):
+    def __init__(
+        self,
+        http: Http,
+        ledger: Ledger,
+        entries: list[dict],
+        groups: dict,
+        number: int,
+        seed: int,
+        stop: threading.Event,
+        weights: dict[str, int],
+        prefix: str,
+    ):
         super().__init__(daemon=True, name=f"worker-{number}")
         self.http, self.ledger, self.entries, self.groups = http, ledger, entries, groups
         self.number, self.stop, self.prefix = number, stop, prefix
@@ -114,8 +124,13 @@ class Worker(threading.Thread):
             booking = answer["booking"]
             if booking["status"] != "CONFIRMED":
                 self.ledger.error(f"CreateBooking answered {booking['status']} on a synchronous slot")
-            tracked = Tracked(booking["booking_id"], token, booking["status"], booking["slot"]["start_sec"],
-                              booking["slot"]["duration_sec"])
+            tracked = Tracked(
+                booking["booking_id"],
+                token,
+                booking["status"],
+                booking["slot"]["start_sec"],
+                booking["slot"]["duration_sec"],
+            )
             with self.ledger.lock:
                 self.ledger.bookings[tracked.booking_id] = tracked
             self.own.append((tracked, entry))
@@ -126,8 +141,9 @@ class Worker(threading.Thread):
     def _cancel(self) -> None:
         tracked, entry = self.own.pop(self.rng.randrange(len(self.own)))
         tracked.pending = ("cancel",)
-        status, answer = self.http.post("/v3/UpdateBooking", {"booking": {"booking_id": tracked.booking_id,
-                                                                         "status": "CANCELED"}})
+        status, answer = self.http.post(
+            "/v3/UpdateBooking", {"booking": {"booking_id": tracked.booking_id, "status": "CANCELED"}}
+        )
         tracked.pending = None
         if status == 200 and isinstance(answer, dict) and "booking" in answer:
             tracked.status = answer["booking"]["status"]
@@ -146,9 +162,15 @@ class Worker(threading.Thread):
             return self._status()
         target = self.rng.choice(choices)
         tracked.pending = ("move", str(target["start_sec"]), str(target["duration_sec"]))
-        status, answer = self.http.post("/v3/UpdateBooking", {"booking": {
-            "booking_id": tracked.booking_id,
-            "slot": {"start_sec": str(target["start_sec"]), "duration_sec": str(target["duration_sec"])}}})
+        status, answer = self.http.post(
+            "/v3/UpdateBooking",
+            {
+                "booking": {
+                    "booking_id": tracked.booking_id,
+                    "slot": {"start_sec": str(target["start_sec"]), "duration_sec": str(target["duration_sec"])},
+                }
+            },
+        )
         tracked.pending = None
         if status == 200 and isinstance(answer, dict) and "booking" in answer:
             slot = answer["booking"]["slot"]
@@ -165,10 +187,18 @@ class Worker(threading.Thread):
     def _lookup(self) -> None:
         entry = self.rng.choice(self.entries)
         same = self.groups[group_key(entry)][: self.rng.randint(1, 10)]
-        slot_times = [{"service_id": e["service_id"], "start_sec": str(e["start_sec"]),
-                       "duration_sec": str(e["duration_sec"]), "resource_ids": resource_ids(e)} for e in same]
-        status, answer = self.http.post("/v3/BatchAvailabilityLookup",
-                                        {"merchant_id": entry["merchant_id"], "slot_time": slot_times})
+        slot_times = [
+            {
+                "service_id": e["service_id"],
+                "start_sec": str(e["start_sec"]),
+                "duration_sec": str(e["duration_sec"]),
+                "resource_ids": resource_ids(e),
+            }
+            for e in same
+        ]
+        status, answer = self.http.post(
+            "/v3/BatchAvailabilityLookup", {"merchant_id": entry["merchant_id"], "slot_time": slot_times}
+        )
         if status == 200 and len(answer.get("slot_time_availability", [])) == len(slot_times):
             self.ledger.note("BatchAvailabilityLookup", "ok")
         else:

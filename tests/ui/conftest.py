@@ -13,8 +13,16 @@ import pytest
 from tests.e2e.server import ServerProcess
 
 CHROMIUM = os.environ.get("RWG_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @dataclass(frozen=True)
@@ -31,15 +39,18 @@ def missing_browser_piece(chromium: str = CHROMIUM) -> MissingPiece | None:
     try:
         import playwright.sync_api  # noqa: F401
     except ImportError:
-        return MissingPiece("Python Playwright is not installed",
-                            "pip install -e '.[test]'; no `playwright install` needed",
-                            ".ci/run's `make lint` pip-installs .[test] into .venv")
+        return MissingPiece(
+            "Python Playwright is not installed",
+            "pip install -e '.[test]'; no `playwright install` needed",
+            ".ci/run's `make lint` pip-installs .[test] into .venv",
+        )
     found = chromium if os.path.isabs(chromium) else shutil.which(chromium)
     if not found or not os.access(found, os.X_OK):
-        return MissingPiece(f"no Chromium at {chromium}",
-                            "as root: apt-get install -y chromium; or set RWG_CHROMIUM",
-                            ".ci/run apt-get installs chromium only when run as root with apt-get; "
-                            "or set RWG_CHROMIUM")
+        return MissingPiece(
+            f"no Chromium at {chromium}",
+            "as root: apt-get install -y chromium; or set RWG_CHROMIUM",
+            ".ci/run apt-get installs chromium only when run as root with apt-get; or set RWG_CHROMIUM",
+        )
     return None
 
 

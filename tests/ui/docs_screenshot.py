@@ -23,8 +23,11 @@ def traffic(server) -> None:
     """A short session: health, a lookup, a booking refused by a fault, then the booking and its status."""
     entry = bookable_slot(server)
     server.get("/v3/HealthCheck")
-    slot_time = {"service_id": entry["service_id"], "start_sec": str(entry["start_sec"]),
-                 "duration_sec": str(entry["duration_sec"])}
+    slot_time = {
+        "service_id": entry["service_id"],
+        "start_sec": str(entry["start_sec"]),
+        "duration_sec": str(entry["duration_sec"]),
+    }
     server.post("/v3/BatchAvailabilityLookup", {"merchant_id": entry["merchant_id"], "slot_time": [slot_time]})
     server.post("/_admin/faults", {"method": "CreateBooking", "kind": "slot_taken", "times": 1})
     create_booking(server, entry, "docs-token-1")
@@ -54,8 +57,9 @@ def main() -> None:
         finally:
             server.stop()
     if shutil.which("pngquant"):
-        subprocess.run(["pngquant", "--force", "--skip-if-larger", "--strip", "--output", str(OUT), "64", str(OUT)],
-                       check=False)
+        subprocess.run(
+            ["pngquant", "--force", "--skip-if-larger", "--strip", "--output", str(OUT), "64", str(OUT)], check=False
+        )
     print(f"{OUT.relative_to(ROOT)}: {OUT.stat().st_size} bytes")
 
 

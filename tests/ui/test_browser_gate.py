@@ -8,8 +8,11 @@ import pytest
 
 from .conftest import MissingPiece, browser_verdict, in_ci, missing_browser_piece
 
-CHROMIUM_GONE = MissingPiece("no Chromium at /opt/none/chromium", "as root: apt-get install -y chromium",
-                             ".ci/run apt-get installs chromium only when run as root with apt-get")
+CHROMIUM_GONE = MissingPiece(
+    "no Chromium at /opt/none/chromium",
+    "as root: apt-get install -y chromium",
+    ".ci/run apt-get installs chromium only when run as root with apt-get",
+)
 
 
 @pytest.mark.parametrize("value", ["true", "TRUE", "True", "tRuE"])
@@ -30,13 +33,17 @@ def test_nothing_missing_runs(ci):
 def test_missing_in_ci_fails_naming_what_and_how_ci_installs_it():
     verdict, reason = browser_verdict(CHROMIUM_GONE, ci=True)
     assert verdict == "fail"
-    assert reason == ("CI=true but no Chromium at /opt/none/chromium, so the browser tests cannot run "
-                      "(.ci/run apt-get installs chromium only when run as root with apt-get)")
+    assert reason == (
+        "CI=true but no Chromium at /opt/none/chromium, so the browser tests cannot run "
+        "(.ci/run apt-get installs chromium only when run as root with apt-get)"
+    )
 
 
 def test_missing_on_a_developer_machine_skips_with_the_local_fix():
     assert browser_verdict(CHROMIUM_GONE, ci=False) == (
-        "skip", "no Chromium at /opt/none/chromium (as root: apt-get install -y chromium)")
+        "skip",
+        "no Chromium at /opt/none/chromium (as root: apt-get install -y chromium)",
+    )
 
 
 def test_no_playwright_is_named_first(monkeypatch, tmp_path):
@@ -73,4 +80,3 @@ def test_every_reason_is_one_line():
         for ci in (True, False):
             _, reason = browser_verdict(missing, ci)
             assert "\n" not in reason and reason
-

@@ -13,8 +13,13 @@ from .shots import screenshot
 
 pytestmark = pytest.mark.e2e
 
-USER = {"user_id": "qa-user-1", "given_name": "Ada", "family_name": "Lovelace", "telephone": "+1 555-010-0101",
-        "email": "ada@example.com"}
+USER = {
+    "user_id": "qa-user-1",
+    "given_name": "Ada",
+    "family_name": "Lovelace",
+    "telephone": "+1 555-010-0101",
+    "email": "ada@example.com",
+}
 
 
 @pytest.fixture(scope="module")
@@ -28,8 +33,12 @@ def bookable_slot(server) -> dict:
     for group in server.get("/feeds/availability.json")["service_availability"]:
         for entry in group["availability"]:
             service = services[(entry["merchant_id"], entry["service_id"])]
-            if (entry["spots_open"] > 0 and entry["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS"
-                    and service.get("prepayment_type") != "REQUIRED" and "rules" not in service):
+            if (
+                entry["spots_open"] > 0
+                and entry["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS"
+                and service.get("prepayment_type") != "REQUIRED"
+                and "rules" not in service
+            ):
                 return entry
     raise AssertionError("no bookable slot in the feed")
 
@@ -46,8 +55,10 @@ def slot_row(page, entry):
 
 
 def open_inventory(page, server, entry):
-    page.goto(f"{server.url}/_admin/ui/inventory?merchant_id={entry['merchant_id']}"
-              f"&service_id={entry['service_id']}&at={entry['start_sec']}")
+    page.goto(
+        f"{server.url}/_admin/ui/inventory?merchant_id={entry['merchant_id']}"
+        f"&service_id={entry['service_id']}&at={entry['start_sec']}"
+    )
     return slot_row(page, entry)
 
 

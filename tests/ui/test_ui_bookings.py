@@ -13,11 +13,17 @@ from .client import flash, get, post, runtime_of, text
 
 def book(runtime, slot, user_id="u-1"):
     """A booking made through the domain, as CreateBooking would (prepaid, so every service takes it)."""
-    spec = SlotSpec(slot.merchant_id, slot.service_id, slot.start_sec, slot.duration_sec, slot.staff_id,
-                    slot.room_id, slot.party_size)
+    spec = SlotSpec(
+        slot.merchant_id,
+        slot.service_id,
+        slot.start_sec,
+        slot.duration_sec,
+        slot.staff_id,
+        slot.room_id,
+        slot.party_size,
+    )
     user = UserInformation(user_id, "Grace", "Hopper", "+1 555-010-0199", "grace@example.com")
-    return runtime.bookings.create(spec, user, {"prepayment_status": "PREPAYMENT_PROVIDED"},
-                                   f"t-{user_id}-{id(slot)}")
+    return runtime.bookings.create(spec, user, {"prepayment_status": "PREPAYMENT_PROVIDED"}, f"t-{user_id}-{id(slot)}")
 
 
 def first_slot(runtime, predicate):
@@ -57,8 +63,9 @@ def test_cancel_frees_the_spot_and_a_second_cancel_is_a_business_failure(app, cl
     assert flash(page) == f"{booking.booking_id} cancelled; its spot is open again."
     assert slot.spots_open == 1 and runtime.bookings.get(booking.booking_id).status == "CANCELED"
     again = post(client, f"/bookings/{booking.booking_id}/cancel")
-    assert flash(again) == (f"{booking.booking_id} not cancelled: BOOKING_ALREADY_CANCELLED"
-                            " — this booking is already cancelled")
+    assert flash(again) == (
+        f"{booking.booking_id} not cancelled: BOOKING_ALREADY_CANCELLED — this booking is already cancelled"
+    )
     unknown = post(client, "/bookings/B9999999/cancel")
     assert flash(unknown) == "unknown booking_id 'B9999999'"
 
@@ -72,8 +79,10 @@ def test_cancel_inside_the_cancellation_window_is_refused_as_updatebooking_would
     runtime.clock.freeze(slot.start_sec - window // 2)
     page = post(client, f"/bookings/{booking.booking_id}/cancel", {"next": "/_admin/ui/bookings?status=CONFIRMED"})
     assert page.request.path == "/_admin/ui/bookings"
-    assert flash(page).startswith(f"{booking.booking_id} not cancelled: OUTSIDE_CANCELLATION_WINDOW — "
-                                  f"cancellation closes {window} s before the start")
+    assert flash(page).startswith(
+        f"{booking.booking_id} not cancelled: OUTSIDE_CANCELLATION_WINDOW — "
+        f"cancellation closes {window} s before the start"
+    )
     assert 'role="alert"' in page.get_data(as_text=True)
     assert runtime.bookings.get(booking.booking_id).status == "CONFIRMED"
 
@@ -81,8 +90,9 @@ def test_cancel_inside_the_cancellation_window_is_refused_as_updatebooking_would
 def test_the_merchant_confirms_or_declines_a_pending_booking(app, client):
     runtime = runtime_of(app)
     now = runtime.clock.now()
-    async_slots = [s for s in runtime.bookings.inventory.slots()
-                   if s.confirmation_mode == ASYNCHRONOUS and s.start_sec > now][:2]
+    async_slots = [
+        s for s in runtime.bookings.inventory.slots() if s.confirmation_mode == ASYNCHRONOUS and s.start_sec > now
+    ][:2]
     first, second = (book(runtime, s, f"u-{i}").booking for i, s in enumerate(async_slots))
     confirmed = post(client, f"/bookings/{first.booking_id}/decision", {"decision": "confirm"})
     assert flash(confirmed) == f"{first.booking_id} is now CONFIRMED."
@@ -103,12 +113,17 @@ def test_the_day_view_uses_the_merchants_time_zone(app, client):
         return datetime.fromtimestamp(slot.start_sec, ZoneInfo(tz)).date()
 
     # A merchant whose local days straddle UTC midnight: counting by UTC dates would be wrong there.
-    merchant, slot = next((m, s) for m in inventory.merchants.values() for s in inventory.slots(m.merchant_id)
-                          if local_day(s, m.timezone) != datetime.fromtimestamp(s.start_sec, UTC).date())
+    merchant, slot = next(
+        (m, s)
+        for m in inventory.merchants.values()
+        for s in inventory.slots(m.merchant_id)
+        if local_day(s, m.timezone) != datetime.fromtimestamp(s.start_sec, UTC).date()
+    )
     day = local_day(slot, merchant.timezone)
     expected = [s for s in inventory.slots(merchant.merchant_id) if local_day(s, merchant.timezone) == day]
-    by_utc = [s for s in inventory.slots(merchant.merchant_id)
-              if datetime.fromtimestamp(s.start_sec, UTC).date() == day]
+    by_utc = [
+        s for s in inventory.slots(merchant.merchant_id) if datetime.fromtimestamp(s.start_sec, UTC).date() == day
+    ]
     assert len(expected) != len(by_utc) or expected != by_utc
 
     page = get(client, f"/inventory?merchant_id={merchant.merchant_id}&day={day.isoformat()}")
@@ -119,8 +134,9 @@ def test_the_day_view_uses_the_merchants_time_zone(app, client):
     assert f"<code>{merchant.timezone}</code>" in body
 
     # `at` picks the day of an instant (in the merchant's zone) and marks that slot.
-    marked = get(client, f"/inventory?merchant_id={merchant.merchant_id}&service_id={slot.service_id}"
-                         f"&at={slot.start_sec}").get_data(as_text=True)
+    marked = get(
+        client, f"/inventory?merchant_id={merchant.merchant_id}&service_id={slot.service_id}&at={slot.start_sec}"
+    ).get_data(as_text=True)
     assert re.search(rf'class="[^"]*\btarget\b[^"]*"\s+data-start-sec="{slot.start_sec}"', marked)
 
 
@@ -131,8 +147,7 @@ def test_the_day_view_shows_spots_taken_and_survives_bad_input(app, client):
     page = get(client, f"/inventory?merchant_id={slot.merchant_id}&at={slot.start_sec}").get_data(as_text=True)
     row = re.search(rf'<tr [^>]*data-start-sec="{slot.start_sec}"[^>]*>.*?</tr>', page, re.S).group(0)
     assert "0/1 open" in row and 'class="full' in row
-    for query in ("day=2026-13-45", "day=0001-01-01", "day=9999-12-31", "at=99999999999999999999",
-                  "merchant_id=nope"):
+    for query in ("day=2026-13-45", "day=0001-01-01", "day=9999-12-31", "at=99999999999999999999", "merchant_id=nope"):
         response = get(client, f"/inventory?{query}")
         assert response.status_code == 200, query
     assert "ignored: use YYYY-MM-DD" in text(get(client, "/inventory?day=2026-13-45"))

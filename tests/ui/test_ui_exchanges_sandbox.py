@@ -11,16 +11,18 @@ from .client import FROZEN_AT, flash, get, make_app, post, runtime_of, text
 def test_the_log_shows_each_exchange_with_its_outcome_fault_and_warnings(client):
     client.post("/_admin/faults", json={"method": "CreateBooking", "kind": "payment_required", "times": 1})
     client.get("/v3/HealthCheck")
-    body = {"slot": {"merchant_id": "salon-002", "service_id": "haircut", "start_sec": "1", "duration_sec": "1800"},
-            "user_information": {"user_id": "u", "given_name": "A", "family_name": "B", "telephone": "1",
-                                 "email": "a@b.c"}, "idempotency_token": "tok-1"}
+    body = {
+        "slot": {"merchant_id": "salon-002", "service_id": "haircut", "start_sec": "1", "duration_sec": "1800"},
+        "user_information": {"user_id": "u", "given_name": "A", "family_name": "B", "telephone": "1", "email": "a@b.c"},
+        "idempotency_token": "tok-1",
+    }
     client.post("/v3/CreateBooking", json=body)
     page = get(client, "/exchanges")
     html = page.get_data(as_text=True)
     entries = re.findall(r'<details class="exchange[^"]*" id="x-(\d+)"', html)
     assert entries == ["2", "1"]  # newest first
     assert '<details class="exchange faulted" id="x-2"' in html
-    second = html[html.index('id="x-2"'):html.index('id="x-1"')]
+    second = html[html.index('id="x-2"') : html.index('id="x-1"')]
     summary = text_of(second)
     assert "POST CreateBooking" in summary and "booking_failure PAYMENT_ERROR" in summary
     assert "fault: payment_required (f1)" in summary and "warning" in summary

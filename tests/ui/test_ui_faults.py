@@ -18,32 +18,71 @@ def api_messages(client, body: dict) -> dict:
 
 
 def test_a_rule_from_the_form_is_the_rule_the_api_would_add(client):
-    page = post(client, "/faults", {"method": "CreateBooking", "kind": "booking_failure",
-                                    "cause": "PAYMENT_ERROR_CARD_TYPE_REJECTED",
-                                    "rejected_card_type": "AMERICAN_EXPRESS",
-                                    "times": "2", "probability": "0.5", "ttl_s": "600",
-                                    "match_merchant_id": "dining-001", "match_user_id": "", "description": ""})
+    page = post(
+        client,
+        "/faults",
+        {
+            "method": "CreateBooking",
+            "kind": "booking_failure",
+            "cause": "PAYMENT_ERROR_CARD_TYPE_REJECTED",
+            "rejected_card_type": "AMERICAN_EXPRESS",
+            "times": "2",
+            "probability": "0.5",
+            "ttl_s": "600",
+            "match_merchant_id": "dining-001",
+            "match_user_id": "",
+            "description": "",
+        },
+    )
     assert page.status_code == 200
     assert flash(page) == "Rule f1 added: booking_failure on CreateBooking."
     [rule] = client.get("/_admin/faults").get_json()["faults"]
-    assert {k: rule[k] for k in ("id", "method", "kind", "cause", "rejected_card_type", "times", "probability",
-                                 "ttl_s", "match", "fired", "remaining", "source")} == {
-        "id": "f1", "method": "CreateBooking", "kind": "booking_failure", "cause": "PAYMENT_ERROR_CARD_TYPE_REJECTED",
-        "rejected_card_type": "AMERICAN_EXPRESS", "times": 2, "probability": 0.5, "ttl_s": 600,
-        "match": {"merchant_id": "dining-001"}, "fired": 0, "remaining": 2, "source": "api"}
+    assert {
+        k: rule[k]
+        for k in (
+            "id",
+            "method",
+            "kind",
+            "cause",
+            "rejected_card_type",
+            "times",
+            "probability",
+            "ttl_s",
+            "match",
+            "fired",
+            "remaining",
+            "source",
+        )
+    } == {
+        "id": "f1",
+        "method": "CreateBooking",
+        "kind": "booking_failure",
+        "cause": "PAYMENT_ERROR_CARD_TYPE_REJECTED",
+        "rejected_card_type": "AMERICAN_EXPRESS",
+        "times": 2,
+        "probability": 0.5,
+        "ttl_s": 600,
+        "match": {"merchant_id": "dining-001"},
+        "fired": 0,
+        "remaining": 2,
+        "source": "api",
+    }
     row = re.search(r'<tr id="rule-f1">.*?</tr>', page.get_data(as_text=True), re.S).group(0)
     assert 'data-label="fired">0<' in row and 'data-label="remaining">2<' in row
     assert "in 10 min" in row  # expires: ttl on the sandbox clock
 
 
-@pytest.mark.parametrize("form", [
-    {"method": "CreateBooking", "kind": "http_error"},                          # status missing
-    {"method": "CreateBooking", "kind": "http_error", "status": "503", "retry_after_s": "x"},
-    {"method": "HealthCheck", "kind": "slot_taken"},                            # kind does not apply
-    {"method": "CreateBooking", "kind": "delay", "min_ms": "500"},               # max_ms missing
-    {"method": "Nope", "kind": "delay", "delay_ms": "10", "times": "0", "probability": "2"},
-    {"method": "CreateBooking", "kind": "slot_taken", "times": "abc", "id": "bad id!"},
-])
+@pytest.mark.parametrize(
+    "form",
+    [
+        {"method": "CreateBooking", "kind": "http_error"},  # status missing
+        {"method": "CreateBooking", "kind": "http_error", "status": "503", "retry_after_s": "x"},
+        {"method": "HealthCheck", "kind": "slot_taken"},  # kind does not apply
+        {"method": "CreateBooking", "kind": "delay", "min_ms": "500"},  # max_ms missing
+        {"method": "Nope", "kind": "delay", "delay_ms": "10", "times": "0", "probability": "2"},
+        {"method": "CreateBooking", "kind": "slot_taken", "times": "abc", "id": "bad id!"},
+    ],
+)
 def test_form_errors_are_the_api_errors_word_for_word(client, form):
     expected = api_messages(client, rule_data(form))
     page = post(client, "/faults", form, follow=False)
@@ -67,8 +106,9 @@ def test_engine_refusals_are_shown_in_the_form(client):
     again = post(client, "/faults", {"method": "*", "kind": "delay", "delay_ms": "5", "id": "slow"}, follow=False)
     assert again.status_code == 400
     assert "a rule with id 'slow' exists; delete it first" in text(again)
-    too_long = post(client, "/faults", {"method": "CreateBooking", "kind": "timeout", "hold_ms": "600000"},
-                    follow=False)
+    too_long = post(
+        client, "/faults", {"method": "CreateBooking", "kind": "timeout", "hold_ms": "600000"}, follow=False
+    )
     assert "must be at most 30000 (MOCK_TIMEOUT_MS)" in text(too_long)
 
 

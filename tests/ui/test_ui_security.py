@@ -79,11 +79,13 @@ def test_posts_need_the_csrf_token_and_a_same_origin(open_client):
     assert "CSRF" in no_token.get_json()["message"]
     wrong_token = open_client.post(PREFIX + "/faults/clear", data={"csrf_token": "x" * 43}, headers=headers)
     assert wrong_token.status_code == 403
-    cross_site = open_client.post(PREFIX + "/faults/clear", data={"csrf_token": token},
-                                  headers={"Origin": "https://evil.example"})
+    cross_site = open_client.post(
+        PREFIX + "/faults/clear", data={"csrf_token": token}, headers={"Origin": "https://evil.example"}
+    )
     assert cross_site.status_code == 403 and "cross-origin" in cross_site.get_json()["message"]
-    by_referer = open_client.post(PREFIX + "/faults/clear", data={"csrf_token": token},
-                                  headers={"Referer": "https://evil.example/page"})
+    by_referer = open_client.post(
+        PREFIX + "/faults/clear", data={"csrf_token": token}, headers={"Referer": "https://evil.example/page"}
+    )
     assert by_referer.status_code == 403
     ok = open_client.post(PREFIX + "/faults/clear", data={"csrf_token": token}, headers=headers)
     assert ok.status_code == 303

@@ -28,7 +28,9 @@ def sign_in(client) -> str:
 def sent_to_login(response) -> bool:
     """The dashboard refused the session: a 303 to its sign-in page (anything else fails the test)."""
     assert response.status_code == 303 and response.headers["Location"].startswith(PREFIX + "/login"), (
-        response.status_code, response.headers.get("Location"))
+        response.status_code,
+        response.headers.get("Location"),
+    )
     return True
 
 
@@ -95,18 +97,34 @@ def test_the_sandbox_clock_does_not_expire_sessions(app):
     assert get(client, "/faults").status_code == 200
 
 
-@pytest.mark.parametrize("target", ["/_admin/ui/%0d%0aSet-Cookie:%20x=y", "/_admin/ui/%0aLocation:%20//evil",
-                                    "/_admin/ui/faults%0d", "/_admin/ui/%00", "/_admin/ui/%09x", "/_admin/ui/%7f",
-                                    "/_admin/ui%0d%0a/", "%0d%0a/_admin/ui/"])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/_admin/ui/%0d%0aSet-Cookie:%20x=y",
+        "/_admin/ui/%0aLocation:%20//evil",
+        "/_admin/ui/faults%0d",
+        "/_admin/ui/%00",
+        "/_admin/ui/%09x",
+        "/_admin/ui/%7f",
+        "/_admin/ui%0d%0a/",
+        "%0d%0a/_admin/ui/",
+    ],
+)
 @pytest.mark.parametrize("token", [TOKEN, ""])
 def test_control_characters_in_next_never_reach_a_header(tmp_path, target, token):
     client = make_app(tmp_path, admin_token=token).test_client()
     get(client, "/login")
-    for response in (get(client, f"/login?next={target}"),
-                     post(client, f"/login?next={target}", {"token": TOKEN}, follow=False),
-                     post(client, "/login", {"token": TOKEN, "next": target.replace("%0d", "\r")
-                          .replace("%0a", "\n").replace("%00", "\0")}, follow=False),
-                     post(client, "/faults/clear", {"next": "/_admin/ui/\r\nX-Injected: 1"}, follow=False)):
+    for response in (
+        get(client, f"/login?next={target}"),
+        post(client, f"/login?next={target}", {"token": TOKEN}, follow=False),
+        post(
+            client,
+            "/login",
+            {"token": TOKEN, "next": target.replace("%0d", "\r").replace("%0a", "\n").replace("%00", "\0")},
+            follow=False,
+        ),
+        post(client, "/faults/clear", {"next": "/_admin/ui/\r\nX-Injected: 1"}, follow=False),
+    ):
         assert response.status_code < 500, response.get_data()[:300]
         assert "X-Injected" not in response.headers
         assert "x=y" not in response.headers.get("Set-Cookie", "")

@@ -85,9 +85,18 @@ class StalledInput:
 
 
 def _scope(body_stream, **headers):
-    return {"REQUEST_METHOD": "POST", "PATH_INFO": "/v3/CreateBooking", "QUERY_STRING": "",
-            "SERVER_NAME": "127.0.0.1", "SERVER_PORT": "8080", "REMOTE_ADDR": "127.0.0.1",
-            "SERVER_PROTOCOL": "HTTP/1.1", "wsgi.url_scheme": "http", "wsgi.input": body_stream, **headers}
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/v3/CreateBooking",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "127.0.0.1",
+        "SERVER_PORT": "8080",
+        "REMOTE_ADDR": "127.0.0.1",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": body_stream,
+        **headers,
+    }
 
 
 def _echo_app(seen):
@@ -96,6 +105,7 @@ def _echo_app(seen):
         data = environ["wsgi.input"].read()
         start_response("200 OK", [("Content-Type", "application/json")])
         return [json.dumps({"length": environ.get("CONTENT_LENGTH"), "read": len(data)}).encode()]
+
     return app
 
 
@@ -122,8 +132,10 @@ def test_the_runner_refuses_a_body_past_the_cap_unread():
     assert run(protocol, _scope(StalledInput(), CONTENT_LENGTH="1001")) == 413
     status, headers, body = protocol.answers[0]
     assert (status, headers["Connection"], seen) == (413, "close", [])
-    assert json.loads(body)["message"] == ("request body over the 100-byte limit (MOCK_MAX_BODY_BYTES) and over "
-                                           "1000 bytes: not read; the connection is closed")
+    assert json.loads(body)["message"] == (
+        "request body over the 100-byte limit (MOCK_MAX_BODY_BYTES) and over "
+        "1000 bytes: not read; the connection is closed"
+    )
 
 
 @pytest.mark.parametrize("headers", [{"CONTENT_LENGTH": "100"}, {"HTTP_TRANSFER_ENCODING": "chunked"}])
@@ -138,8 +150,11 @@ def test_a_stalled_body_is_answered_408_at_the_deadline_and_never_reaches_the_ap
     assert LIMITS.timeout_s <= time.monotonic() - started < LIMITS.timeout_s + 1
     status, answer_headers, answer = protocol.answers[0]
     assert (status, answer_headers["Connection"]) == (408, "close")
-    assert json.loads(answer) == {"code": 408, "status": "Request Timeout", "message": (
-        "request body not received within 0.3 s (MOCK_READ_TIMEOUT_S); the connection is closed")}
+    assert json.loads(answer) == {
+        "code": 408,
+        "status": "Request Timeout",
+        "message": ("request body not received within 0.3 s (MOCK_READ_TIMEOUT_S); the connection is closed"),
+    }
     # The one app place is free: another request is served while the stalled one is parked.
     assert run(protocol, _scope(io.BytesIO(b"{}"), CONTENT_LENGTH="2")) == 200
     body.gone.set()  # the client closes, as `Connection: close` told it to: the parked reader ends

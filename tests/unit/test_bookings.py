@@ -21,11 +21,15 @@ HOUR = 3600
 
 @pytest.fixture
 def service():
-    merchants = [Merchant("m1", "Salon", "appointments", "UTC"), Merchant("m2", "Cafe", "dining", "UTC",
-                                                                           confirmation_mode=ASYNCHRONOUS)]
-    services = [Service("m1", "cut", "Cut", "appointments", HOUR, cancellation_window_sec=2 * HOUR),
-                Service("m1", "color", "Color", "appointments", HOUR, prepayment_required=True),
-                Service("m2", "table", "Table", "dining", HOUR)]
+    merchants = [
+        Merchant("m1", "Salon", "appointments", "UTC"),
+        Merchant("m2", "Cafe", "dining", "UTC", confirmation_mode=ASYNCHRONOUS),
+    ]
+    services = [
+        Service("m1", "cut", "Cut", "appointments", HOUR, cancellation_window_sec=2 * HOUR),
+        Service("m1", "color", "Color", "appointments", HOUR, prepayment_required=True),
+        Service("m2", "table", "Table", "dining", HOUR),
+    ]
     slots = [
         Slot("m1", "cut", NOW + 10 * HOUR, HOUR, 1, 1, staff_id="ann"),
         Slot("m1", "cut", NOW + 10 * HOUR, HOUR, 1, 1, staff_id="bob"),

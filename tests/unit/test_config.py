@@ -36,8 +36,19 @@ def test_read_timeout_must_be_a_positive_number(raw):
         Settings.load({"MOCK_READ_TIMEOUT_S": raw})
 
 
-@pytest.mark.parametrize("raw,value", [("1", True), ("TRUE", True), ("yes", True), ("On", True),
-                                       ("0", False), ("false", False), ("No", False), ("OFF", False)])
+@pytest.mark.parametrize(
+    "raw,value",
+    [
+        ("1", True),
+        ("TRUE", True),
+        ("yes", True),
+        ("On", True),
+        ("0", False),
+        ("false", False),
+        ("No", False),
+        ("OFF", False),
+    ],
+)
 def test_booleans_are_read_from_the_usual_words(raw, value):
     settings = Settings.load({"MOCK_RECORD": raw, "MOCK_REDACT_PII": raw, "MOCK_DB_FSYNC": raw, "MOCK_TRACE": raw})
     assert (settings.record, settings.redact_pii, settings.db_fsync, settings.trace) == (value,) * 4
@@ -51,8 +62,11 @@ def test_boolean_defaults_are_booleans():
 
 @pytest.mark.parametrize("raw", ["2", "maybe", "enabled", "-1"])
 def test_a_bad_boolean_names_the_variable(raw):
-    with pytest.raises(SystemExit, match=rf"MOCK_TRACE must be a boolean \(1/0, true/false, yes/no, on/off\), "
-                                         rf"got '{raw}'"):
+    with pytest.raises(
+        SystemExit,
+        match=rf"MOCK_TRACE must be a boolean \(1/0, true/false, yes/no, on/off\), "
+        rf"got '{raw}'",
+    ):
         Settings.load({"MOCK_TRACE": raw})
 
 
@@ -64,8 +78,9 @@ def test_the_retired_fast_path_is_ignored_in_the_env_and_refused_as_an_override(
 
 
 def test_overrides_are_typed_like_the_env():
-    settings = Settings.load({"MOCK_RECORD": "1"}, record=0, redact_pii=1, trace="on", port="9001", clock=None,
-                             read_timeout_s=2)
+    settings = Settings.load(
+        {"MOCK_RECORD": "1"}, record=0, redact_pii=1, trace="on", port="9001", clock=None, read_timeout_s=2
+    )
     assert (settings.record, settings.redact_pii, settings.trace) == (False, True, True)
     assert (settings.port, settings.clock, settings.read_timeout_s) == (9001, None, 2.0)
     assert type(settings.read_timeout_s) is float
@@ -81,8 +96,16 @@ def test_an_unknown_override_is_a_type_error_naming_it():
         Settings.load({}, recrod=0)
 
 
-@pytest.mark.parametrize("name,value,kind", [("record", 2, "bool"), ("port", True, "int"), ("host", 3, "str"),
-                                             ("clock", 1.5, "int | None"), ("read_timeout_s", [], "float")])
+@pytest.mark.parametrize(
+    "name,value,kind",
+    [
+        ("record", 2, "bool"),
+        ("port", True, "int"),
+        ("host", 3, "str"),
+        ("clock", 1.5, "int | None"),
+        ("read_timeout_s", [], "float"),
+    ],
+)
 def test_an_override_of_the_wrong_type_is_a_type_error(name, value, kind):
     with pytest.raises(TypeError, match=rf"setting '{name}' must be of type {re.escape(kind)}, got "):
         Settings.load({}, **{name: value})

@@ -121,8 +121,9 @@ def test_first_matching_rule_wins_and_a_delay_stacks_with_it(engine):
 
 def _sequence(seed: int, calls: int = 200) -> list[bool]:
     engine = FaultEngine(max_hold_ms=30_000)
-    engine.add(rule(method="CreateBooking", kind="booking_failure", cause="PAYMENT_ERROR_CARD_DECLINED",
-                    probability=0.3), NOW)
+    engine.add(
+        rule(method="CreateBooking", kind="booking_failure", cause="PAYMENT_ERROR_CARD_DECLINED", probability=0.3), NOW
+    )
     rng = random.Random(seed)
     return [engine.decide("CreateBooking", Facts(), rng, NOW) is not None for _ in range(calls)]
 
@@ -156,8 +157,7 @@ def test_delay_range_is_drawn_from_the_seeded_rng():
         engine = FaultEngine(max_hold_ms=30_000)
         engine.add(rule(method="BatchAvailabilityLookup", kind="delay", min_ms=1000, max_ms=2000), NOW)
         rng = random.Random(seed)
-        return [engine.decide("BatchAvailabilityLookup", Facts(), rng, NOW).delay.params["delay_ms"]
-                for _ in range(20)]
+        return [engine.decide("BatchAvailabilityLookup", Facts(), rng, NOW).delay.params["delay_ms"] for _ in range(20)]
 
     first = delays(5)
     assert first == delays(5)

@@ -19,51 +19,85 @@ def test_a_minimal_rule_loads_and_builds():
     data = RuleSchema().load({"method": "createbooking", "kind": "slot_taken", "times": 1})
     built = build_rule(data, "f1", 100)
     assert built.describe() == {
-        "id": "f1", "method": "CreateBooking", "kind": "slot_taken", "match": {}, "times": 1, "probability": 1.0,
-        "ttl_s": None, "created_sec": 100, "expires_at_sec": None, "fired": 0, "remaining": 1, "source": "api",
+        "id": "f1",
+        "method": "CreateBooking",
+        "kind": "slot_taken",
+        "match": {},
+        "times": 1,
+        "probability": 1.0,
+        "ttl_s": None,
+        "created_sec": 100,
+        "expires_at_sec": None,
+        "fired": 0,
+        "remaining": 1,
+        "source": "api",
     }
 
 
 def test_parameters_are_listed_flat_with_the_rule():
-    data = RuleSchema().load({"method": "*", "kind": "http_error", "status": 429, "retry_after_s": 5,
-                              "match": {"merchant_id": "m"}, "ttl_s": 30})
+    data = RuleSchema().load(
+        {
+            "method": "*",
+            "kind": "http_error",
+            "status": 429,
+            "retry_after_s": 5,
+            "match": {"merchant_id": "m"},
+            "ttl_s": 30,
+        }
+    )
     described = build_rule(data, "x", 10).describe()
     assert (described["status"], described["retry_after_s"], described["match"], described["expires_at_sec"]) == (
-        429, 5, {"merchant_id": "m"}, 40)
+        429,
+        5,
+        {"merchant_id": "m"},
+        40,
+    )
 
 
-@pytest.mark.parametrize("fields, field", [
-    ({"kind": "slot_taken"}, "method"),
-    ({"method": "Book", "kind": "slot_taken"}, "method"),
-    ({"method": "*"}, "kind"),
-    ({"method": "*", "kind": "explode"}, "kind"),
-    ({"method": "GetBookingStatus", "kind": "slot_taken"}, "kind"),
-    ({"method": "BatchAvailabilityLookup", "kind": "timeout_after_commit"}, "kind"),
-    ({"method": "*", "kind": "slot_taken", "status": 503}, "status"),
-    ({"method": "*", "kind": "slot_taken", "colour": "red"}, "colour"),
-    ({"method": "*", "kind": "booking_failure"}, "cause"),
-    ({"method": "*", "kind": "booking_failure", "cause": "CAUSE_UNSPECIFIED"}, "cause"),
-    ({"method": "*", "kind": "booking_failure", "cause": "NOT_A_CAUSE"}, "cause"),
-    ({"method": "*", "kind": "booking_failure", "cause": "PAYMENT_ERROR", "rejected_card_type": "VISA"},
-     "rejected_card_type"),
-    ({"method": "*", "kind": "booking_failure", "cause": "PAYMENT_ERROR_CARD_TYPE_REJECTED",
-      "rejected_card_type": "PAYPAL"}, "rejected_card_type"),
-    ({"method": "*", "kind": "http_error"}, "status"),
-    ({"method": "*", "kind": "http_error", "status": 418}, "status"),
-    ({"method": "*", "kind": "http_error", "status": "503"}, "status"),
-    ({"method": "*", "kind": "http_error", "status": 500, "retry_after_s": 1}, "retry_after_s"),
-    ({"method": "*", "kind": "delay"}, "delay_ms"),
-    ({"method": "*", "kind": "delay", "delay_ms": 5, "min_ms": 1, "max_ms": 9}, "delay_ms"),
-    ({"method": "*", "kind": "delay", "min_ms": 1}, "max_ms"),
-    ({"method": "*", "kind": "delay", "min_ms": 9, "max_ms": 1}, "max_ms"),
-    ({"method": "*", "kind": "delay", "delay_ms": -1}, "delay_ms"),
-    ({"method": "*", "kind": "timeout", "hold_ms": 600_001}, "hold_ms"),
-    ({"method": "*", "kind": "timeout", "times": 0}, "times"),
-    ({"method": "*", "kind": "timeout", "probability": 1.5}, "probability"),
-    ({"method": "*", "kind": "timeout", "ttl_s": 0}, "ttl_s"),
-    ({"method": "*", "kind": "timeout", "match": {"slot_id": "x"}}, "match"),
-    ({"method": "*", "kind": "timeout", "id": "../etc"}, "id"),
-])
+@pytest.mark.parametrize(
+    "fields, field",
+    [
+        ({"kind": "slot_taken"}, "method"),
+        ({"method": "Book", "kind": "slot_taken"}, "method"),
+        ({"method": "*"}, "kind"),
+        ({"method": "*", "kind": "explode"}, "kind"),
+        ({"method": "GetBookingStatus", "kind": "slot_taken"}, "kind"),
+        ({"method": "BatchAvailabilityLookup", "kind": "timeout_after_commit"}, "kind"),
+        ({"method": "*", "kind": "slot_taken", "status": 503}, "status"),
+        ({"method": "*", "kind": "slot_taken", "colour": "red"}, "colour"),
+        ({"method": "*", "kind": "booking_failure"}, "cause"),
+        ({"method": "*", "kind": "booking_failure", "cause": "CAUSE_UNSPECIFIED"}, "cause"),
+        ({"method": "*", "kind": "booking_failure", "cause": "NOT_A_CAUSE"}, "cause"),
+        (
+            {"method": "*", "kind": "booking_failure", "cause": "PAYMENT_ERROR", "rejected_card_type": "VISA"},
+            "rejected_card_type",
+        ),
+        (
+            {
+                "method": "*",
+                "kind": "booking_failure",
+                "cause": "PAYMENT_ERROR_CARD_TYPE_REJECTED",
+                "rejected_card_type": "PAYPAL",
+            },
+            "rejected_card_type",
+        ),
+        ({"method": "*", "kind": "http_error"}, "status"),
+        ({"method": "*", "kind": "http_error", "status": 418}, "status"),
+        ({"method": "*", "kind": "http_error", "status": "503"}, "status"),
+        ({"method": "*", "kind": "http_error", "status": 500, "retry_after_s": 1}, "retry_after_s"),
+        ({"method": "*", "kind": "delay"}, "delay_ms"),
+        ({"method": "*", "kind": "delay", "delay_ms": 5, "min_ms": 1, "max_ms": 9}, "delay_ms"),
+        ({"method": "*", "kind": "delay", "min_ms": 1}, "max_ms"),
+        ({"method": "*", "kind": "delay", "min_ms": 9, "max_ms": 1}, "max_ms"),
+        ({"method": "*", "kind": "delay", "delay_ms": -1}, "delay_ms"),
+        ({"method": "*", "kind": "timeout", "hold_ms": 600_001}, "hold_ms"),
+        ({"method": "*", "kind": "timeout", "times": 0}, "times"),
+        ({"method": "*", "kind": "timeout", "probability": 1.5}, "probability"),
+        ({"method": "*", "kind": "timeout", "ttl_s": 0}, "ttl_s"),
+        ({"method": "*", "kind": "timeout", "match": {"slot_id": "x"}}, "match"),
+        ({"method": "*", "kind": "timeout", "id": "../etc"}, "id"),
+    ],
+)
 def test_each_mistake_names_its_field(fields, field):
     assert field in errors_of(**fields)
 
@@ -77,30 +111,35 @@ def test_every_cause_but_unspecified_is_accepted():
 def test_cap_errors_name_each_hold_over_the_server_cap():
     assert cap_errors({"delay_ms": 10, "hold_ms": 10}, 10) == {}
     assert cap_errors({"max_ms": 11, "hold_ms": 12}, 10) == {
-        "max_ms": ["must be at most 10 (MOCK_TIMEOUT_MS)"], "hold_ms": ["must be at most 10 (MOCK_TIMEOUT_MS)"]}
+        "max_ms": ["must be at most 10 (MOCK_TIMEOUT_MS)"],
+        "hold_ms": ["must be at most 10 (MOCK_TIMEOUT_MS)"],
+    }
 
 
 # ---- magic values ----
 
 
-@pytest.mark.parametrize("tag, kind, params", [
-    ("slot_taken", "slot_taken", {}),
-    ("payment_required", "payment_required", {}),
-    ("card_declined", "booking_failure", {"cause": "PAYMENT_ERROR_CARD_DECLINED"}),
-    ("card_type_rejected", "booking_failure", {"cause": "PAYMENT_ERROR_CARD_TYPE_REJECTED"}),
-    ("3ds1", "booking_failure", {"cause": "PAYMENT_REQUIRES_3DS1"}),
-    ("cause_overlapping_reservation", "booking_failure", {"cause": "OVERLAPPING_RESERVATION"}),
-    ("http_503", "http_error", {"status": 503}),
-    ("http_error_429", "http_error", {"status": 429}),
-    ("delay_2000", "delay", {"delay_ms": 2000}),
-    ("timeout", "timeout", {}),
-    ("timeout_1000", "timeout", {"hold_ms": 1000}),
-    ("timeout_after_commit", "timeout_after_commit", {}),
-    ("timeout_after_commit_500", "timeout_after_commit", {"hold_ms": 500}),
-    ("malformed_json", "malformed_json", {}),
-    ("empty_response", "empty_response", {}),
-    ("drop_connection", "drop_connection", {}),
-])
+@pytest.mark.parametrize(
+    "tag, kind, params",
+    [
+        ("slot_taken", "slot_taken", {}),
+        ("payment_required", "payment_required", {}),
+        ("card_declined", "booking_failure", {"cause": "PAYMENT_ERROR_CARD_DECLINED"}),
+        ("card_type_rejected", "booking_failure", {"cause": "PAYMENT_ERROR_CARD_TYPE_REJECTED"}),
+        ("3ds1", "booking_failure", {"cause": "PAYMENT_REQUIRES_3DS1"}),
+        ("cause_overlapping_reservation", "booking_failure", {"cause": "OVERLAPPING_RESERVATION"}),
+        ("http_503", "http_error", {"status": 503}),
+        ("http_error_429", "http_error", {"status": 429}),
+        ("delay_2000", "delay", {"delay_ms": 2000}),
+        ("timeout", "timeout", {}),
+        ("timeout_1000", "timeout", {"hold_ms": 1000}),
+        ("timeout_after_commit", "timeout_after_commit", {}),
+        ("timeout_after_commit_500", "timeout_after_commit", {"hold_ms": 500}),
+        ("malformed_json", "malformed_json", {}),
+        ("empty_response", "empty_response", {}),
+        ("drop_connection", "drop_connection", {}),
+    ],
+)
 def test_magic_tags_name_rule_kinds(tag, kind, params):
     effect = magic.effect_for(tag, "CreateBooking")
     assert (effect.rule_id, effect.kind, effect.params) == ("magic", kind, params)
@@ -132,10 +171,13 @@ def test_scan_finds_nothing_in_an_ordinary_request():
 
 
 def test_scan_reads_the_email_local_part_and_the_header():
-    effects, warnings = magic.scan("CreateBooking", {"HTTP_X_SANDBOX_FAULT": "delay_5"},
-                                   _body("QA+Card_Declined@example.com"))
+    effects, warnings = magic.scan(
+        "CreateBooking", {"HTTP_X_SANDBOX_FAULT": "delay_5"}, _body("QA+Card_Declined@example.com")
+    )
     assert [(e.kind, e.params) for e in effects] == [
-        ("delay", {"delay_ms": 5}), ("booking_failure", {"cause": "PAYMENT_ERROR_CARD_DECLINED"})]
+        ("delay", {"delay_ms": 5}),
+        ("booking_failure", {"cause": "PAYMENT_ERROR_CARD_DECLINED"}),
+    ]
     assert warnings == []
 
 

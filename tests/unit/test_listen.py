@@ -31,8 +31,9 @@ def test_a_port_in_use_is_one_line():
         port = holder.getsockname()[1]
         with pytest.raises(SystemExit) as stopped:
             serve.listen(Settings.load({}, port=port))
-    assert str(stopped.value) == (f"port {port} on 127.0.0.1 is in use: another sandbox or program listens there "
-                                  "(stop it, or set MOCK_PORT)")
+    assert str(stopped.value) == (
+        f"port {port} on 127.0.0.1 is in use: another sandbox or program listens there (stop it, or set MOCK_PORT)"
+    )
 
 
 def test_an_unknown_host_is_one_line():

@@ -76,7 +76,7 @@ def test_a_damaged_line_in_the_middle_refuses_to_load_and_touches_nothing(tmp_pa
     service.create(spec, UserInformation("u1"), None, "t1")
     first = (tmp_path / "db.json.wal").read_bytes()
     service.create(spec, UserInformation("u2"), None, "t2")
-    second = (tmp_path / "db.json.wal").read_bytes()[len(first):]
+    second = (tmp_path / "db.json.wal").read_bytes()[len(first) :]
     (tmp_path / "db.json.wal").write_bytes(first + damage + second)
     before = (tmp_path / "db.json.wal").read_bytes()
     with pytest.raises(CorruptStore, match=r"db\.json\.wal line 2: damaged record"):
@@ -105,7 +105,7 @@ class FailingWrites:
             if self.calls <= self.whole:
                 return real_write(fd, data)
             if self.partial:
-                written = real_write(fd, bytes(data[:self.partial]))
+                written = real_write(fd, bytes(data[: self.partial]))
                 self.partial = 0
                 return written  # a short write: the caller must go on, and then meets the error
             raise OSError(errno.ENOSPC, "No space left on device")
@@ -173,8 +173,14 @@ def test_a_failed_reschedule_keeps_the_old_slot(tmp_path, monkeypatch):
     service = _service(persistence)
     spec = _spec(service)
     booking = service.create(spec, UserInformation("u1"), None, "t1").booking
-    later = next(s for s in service.inventory.slots() if s.merchant_id == spec.merchant_id
-                 and s.service_id == spec.service_id and s.start_sec > spec.start_sec and s.spots_open > 0)
+    later = next(
+        s
+        for s in service.inventory.slots()
+        if s.merchant_id == spec.merchant_id
+        and s.service_id == spec.service_id
+        and s.start_sec > spec.start_sec
+        and s.spots_open > 0
+    )
     FailingWrites(monkeypatch, partial=0)
     with pytest.raises(StoreFailed):
         service.modify(booking.booking_id, start_sec=later.start_sec, duration_sec=later.duration_sec)

@@ -128,8 +128,14 @@ def test_the_state_policy_freezes_what_was_built_and_restores_the_collector_if_t
 
 
 def _process_wide() -> tuple:
-    return (gc.get_threshold(), gc.get_freeze_count(), gc.isenabled(), list(gc.callbacks), threading.active_count(),
-            process.background_writer())
+    return (
+        gc.get_threshold(),
+        gc.get_freeze_count(),
+        gc.isenabled(),
+        list(gc.callbacks),
+        threading.active_count(),
+        process.background_writer(),
+    )
 
 
 def test_building_an_app_and_resetting_it_touch_nothing_process_wide(tmp_path):

@@ -22,6 +22,7 @@ def _record(rpc="HealthCheck", status=200, body=None):
 
 # ---- journal ----
 
+
 def test_journal_numbers_lines_and_writes_nothing_until_the_first_exchange(tmp_path):
     journal = Journal(tmp_path / "sub" / "j.jsonl")
     assert not journal.path.exists() and list(journal.lines()) == []
@@ -155,6 +156,7 @@ def test_journal_embeds_raw_json_fragments(tmp_path):
 
 # ---- canonical bodies ----
 
+
 def test_canonical_form_ignores_order_case_int64_form_and_ignored_fields():
     ignore = canon.ignore_set("idempotency_token, slot.duration_sec")
     a = {"idempotency_token": "x", "slot": {"start_sec": "10", "duration_sec": "5", "merchant_id": "m"}}
@@ -178,14 +180,21 @@ def test_similarity_and_differences_describe_a_near_miss():
 
 # ---- redaction ----
 
+
 def test_credentials_are_redacted_keeping_the_scheme():
     headers = redact_headers([("Authorization", "Basic dTpw"), ("Cookie", "a=b"), ("Accept", "*/*")])
     assert headers == {"Authorization": "Basic [REDACTED]", "Cookie": "[REDACTED]", "Accept": "*/*"}
 
 
 def test_pii_pseudonyms_are_stable_and_plausible():
-    user = {"user_id": "7", "givenName": "Ann", "family_name": "Lee", "email": "ann@example.com",
-            "telephone": "+14155550123", "address": {"country": "US", "locality": "Springfield", "postal_code": ""}}
+    user = {
+        "user_id": "7",
+        "givenName": "Ann",
+        "family_name": "Lee",
+        "email": "ann@example.com",
+        "telephone": "+14155550123",
+        "address": {"country": "US", "locality": "Springfield", "postal_code": ""},
+    }
     once, twice = redact_pii({"booking": {"user_information": user}}), redact_pii({"user_information": user})
     assert once["booking"]["user_information"] == twice["user_information"]
     red = twice["user_information"]
@@ -199,25 +208,41 @@ def test_pii_pseudonyms_are_stable_and_plausible():
 
 # ---- replay against a target: id mapping ----
 
+
 def test_booking_ids_are_learned_from_answers_and_rewritten_in_requests():
     ids: dict[str, str] = {}
-    learn_ids({"bookings": [{"booking_id": "B1"}, {"booking_id": "B2"}]},
-              {"bookings": [{"booking_id": "X9"}, {"booking_id": "X8"}]}, ids)
+    learn_ids(
+        {"bookings": [{"booking_id": "B1"}, {"booking_id": "B2"}]},
+        {"bookings": [{"booking_id": "X9"}, {"booking_id": "X8"}]},
+        ids,
+    )
     learn_ids({"booking": {"booking_id": "B1"}}, {"booking": {"booking_id": "other"}}, ids)  # first mapping wins
     assert ids == {"B1": "X9", "B2": "X8"}
-    assert map_ids({"booking": {"booking_id": "B2", "status": "CANCELED"}}, ids) == \
-        {"booking": {"booking_id": "X8", "status": "CANCELED"}}
-    assert without({"booking_failure": {"cause": "C", "description": "d"}}, frozenset({"description"})) == \
-        {"booking_failure": {"cause": "C"}}
+    assert map_ids({"booking": {"booking_id": "B2", "status": "CANCELED"}}, ids) == {
+        "booking": {"booking_id": "X8", "status": "CANCELED"}
+    }
+    assert without({"booking_failure": {"cause": "C", "description": "d"}}, frozenset({"description"})) == {
+        "booking_failure": {"cause": "C"}
+    }
 
 
 # ---- HAR ----
 
+
 def test_har_entry_of_a_recorded_exchange():
-    record = {"seq": 3, "ts": "2026-01-01T00:00:00.000Z", "rpc": "GetBookingStatus", "method": "POST",
-              "path": "/v3/GetBookingStatus", "query": "", "duration_ms": 2.5, "faults": [], "warnings": [],
-              "request": {"headers": {"Host": "h:1", "Content-Type": "application/json"}, "body": {"booking_id": "B1"}},
-              "response": {"status": 404, "headers": {"Content-Type": "application/json"}, "body": {"code": 404}}}
+    record = {
+        "seq": 3,
+        "ts": "2026-01-01T00:00:00.000Z",
+        "rpc": "GetBookingStatus",
+        "method": "POST",
+        "path": "/v3/GetBookingStatus",
+        "query": "",
+        "duration_ms": 2.5,
+        "faults": [],
+        "warnings": [],
+        "request": {"headers": {"Host": "h:1", "Content-Type": "application/json"}, "body": {"booking_id": "B1"}},
+        "response": {"status": 404, "headers": {"Content-Type": "application/json"}, "body": {"code": 404}},
+    }
     har = entry(record, "http://fallback")
     assert har["request"]["url"] == "http://h:1/v3/GetBookingStatus"
     assert har["request"]["postData"] == {"mimeType": "application/json", "text": '{"booking_id":"B1"}'}
@@ -280,6 +305,7 @@ def test_a_short_writev_is_finished_with_the_rest(tmp_path, monkeypatch):
 
 # ---- the one journal line of an exchange ----
 
+
 def _recorder(tmp_path, name, **settings):
     from mock_server.config import Settings
     from mock_server.domain.clock import SandboxClock
@@ -290,22 +316,35 @@ def _recorder(tmp_path, name, **settings):
 
 
 def _environ(body: bytes, **extra) -> dict:
-    return {"REQUEST_METHOD": "POST", "PATH_INFO": "/v3/CreateBooking", "QUERY_STRING": "", "SERVER_NAME": "x",
-            "wsgi.input": None, "CONTENT_TYPE": "application/json", "CONTENT_LENGTH": str(len(body)),
-            "HTTP_HOST": "127.0.0.1:8080", "HTTP_AUTHORIZATION": "Basic c2VjcmV0", "HTTP_USER_AGENT": "ü \"q\"",
-            **extra}
+    return {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/v3/CreateBooking",
+        "QUERY_STRING": "",
+        "SERVER_NAME": "x",
+        "wsgi.input": None,
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "HTTP_HOST": "127.0.0.1:8080",
+        "HTTP_AUTHORIZATION": "Basic c2VjcmV0",
+        "HTTP_USER_AGENT": 'ü "q"',
+        **extra,
+    }
 
 
-@pytest.mark.parametrize("body,extra,warnings,redact", [
-    (b'{"slot":{"merchant_id":"m1"},"idempotency_token":"t"}', {}, [], 0),
-    (b'{"slot":{"merchant_id":"m1"}}', {"QUERY_STRING": 'a="\\\xc3\xa9', "HTTP_COOKIE": "c=1"}, ["reused \"t\""], 0),
-    ('{"n":"\u00e9 \\\\ \\t \\u00e9 \\"q\\""}'.encode(), {"HTTP_X_NEVER_SEEN_BEFORE": "\t\u00e9"}, [], 0),
-    (b'{"payment_information":{"payment_method_token":"tok"}}', {}, [], 0),  # a secret: redacted
-    (b'{\n "slot": {}\n}', {}, [], 0),  # not one line: parsed, not embedded
-    (b'{"user_information":{"given_name":"Ada","email":"ada@example.com"}}', {}, [], 1),  # PII redaction
-])
+@pytest.mark.parametrize(
+    "body,extra,warnings,redact",
+    [
+        (b'{"slot":{"merchant_id":"m1"},"idempotency_token":"t"}', {}, [], 0),
+        (b'{"slot":{"merchant_id":"m1"}}', {"QUERY_STRING": 'a="\\\xc3\xa9', "HTTP_COOKIE": "c=1"}, ['reused "t"'], 0),
+        ('{"n":"\u00e9 \\\\ \\t \\u00e9 \\"q\\""}'.encode(), {"HTTP_X_NEVER_SEEN_BEFORE": "\t\u00e9"}, [], 0),
+        (b'{"payment_information":{"payment_method_token":"tok"}}', {}, [], 0),  # a secret: redacted
+        (b'{\n "slot": {}\n}', {}, [], 0),  # not one line: parsed, not embedded
+        (b'{"user_information":{"given_name":"Ada","email":"ada@example.com"}}', {}, [], 1),  # PII redaction
+    ],
+)
 def test_an_answered_exchange_is_one_whole_journal_line_with_secrets_and_pii_redacted(
-        tmp_path, monkeypatch, body, extra, warnings, redact):
+    tmp_path, monkeypatch, body, extra, warnings, redact
+):
     import time
     import types
 
@@ -317,9 +356,20 @@ def test_an_answered_exchange_is_one_whole_journal_line_with_secrets_and_pii_red
     environ = _environ(body, **extra)
     payload = {"booking": {"booking_id": "B1", "status": "CONFIRMED"}, "user": {"given_name": "Ada"}}
     out = orjson.dumps(payload)
-    exchange = Exchange(environ, "/v3/CreateBooking", "POST", epoch=1767225600.25, started=9.998,
-                        rpc="CreateBooking", raw=body, body=orjson.loads(body), trusted=True, payload=payload, out=out,
-                        headers=[("Content-Type", "application/json"), ("Content-Length", str(len(out)))])
+    exchange = Exchange(
+        environ,
+        "/v3/CreateBooking",
+        "POST",
+        epoch=1767225600.25,
+        started=9.998,
+        rpc="CreateBooking",
+        raw=body,
+        body=orjson.loads(body),
+        trusted=True,
+        payload=payload,
+        out=out,
+        headers=[("Content-Type", "application/json"), ("Content-Length", str(len(out)))],
+    )
     exchange.warnings.extend(warnings)
     recorder = _recorder(tmp_path, "one", redact_pii=redact)
     recorder.record(exchange)
@@ -345,7 +395,7 @@ def _fail_after(monkeypatch, module, written_bytes: int, cut_back_fails: bool = 
     def writev(fd, bufs):
         if state["left"] is None:
             raise OSError(errno.ENOSPC, "No space left on device")
-        data, state["left"] = b"".join(bufs)[:state["left"]], None
+        data, state["left"] = b"".join(bufs)[: state["left"]], None
         return real_writev(fd, [data])
 
     def ftruncate(fd, size):
@@ -369,8 +419,9 @@ def batching():
 
 
 @pytest.mark.parametrize("cut_back_fails", [False, True])
-def test_a_full_disk_keeps_whole_lines_and_never_leaves_a_torn_one_mid_file(tmp_path, monkeypatch, cut_back_fails,
-                                                                            batching):
+def test_a_full_disk_keeps_whole_lines_and_never_leaves_a_torn_one_mid_file(
+    tmp_path, monkeypatch, cut_back_fails, batching
+):
     from mock_server.recording import journal as journal_module
 
     journal = Journal(tmp_path / "j.jsonl")
@@ -391,5 +442,4 @@ def test_a_full_disk_keeps_whole_lines_and_never_leaves_a_torn_one_mid_file(tmp_
     journal.flush()
     lines = (tmp_path / "j.jsonl").read_bytes().splitlines()
     assert [orjson.loads(line)["seq"] for line in lines] == [1, 2, 6]  # whole lines only, in order
-    assert journal.state() == {"journal": str(tmp_path / "j.jsonl"), "recorded": 6, "dropped": dropped,
-                               "error": error}
+    assert journal.state() == {"journal": str(tmp_path / "j.jsonl"), "recorded": 6, "dropped": dropped, "error": error}

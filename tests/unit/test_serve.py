@@ -78,7 +78,10 @@ def test_granian_builds_the_app_in_the_worker_not_in_the_parent(monkeypatch):
     assert released == [faults.engine_of(server.app)]
     assert server.app.extensions["mock_server"].settings == settings
     assert (server.options["port"], server.options["blocking_threads"], server.options["workers"]) == (
-        18080, 3 + serve.granian_wsgi.READERS, 1)
+        18080,
+        3 + serve.granian_wsgi.READERS,
+        1,
+    )
     assert installed == [(BodyLimits.of(server.app.extensions["mock_server"].settings), 3)]
 
 
@@ -98,8 +101,10 @@ def test_the_serving_process_sets_itself_up_where_it_builds_the_app_before_build
     calls = []
     monkeypatch.setattr(serve, "serving_process", lambda: calls.append("process"))
     monkeypatch.setattr(serve, "_werkzeug", lambda build, settings: calls.append("server") or build())
-    serve.serve(lambda overrides, environ: calls.append("build") or create_app(overrides, environ),
-                Settings.load({}, server="werkzeug", clock=NOW, record=0))
+    serve.serve(
+        lambda overrides, environ: calls.append("build") or create_app(overrides, environ),
+        Settings.load({}, server="werkzeug", clock=NOW, record=0),
+    )
     assert calls == ["server", "process", "build"]
 
 
@@ -143,7 +148,8 @@ def test_an_app_that_cannot_be_built_is_one_error_line_and_exit_1(monkeypatch, c
         serve.serve(broken, Settings.load({}, server="waitress"))
     assert stopped.value.code == 1
     assert [r.getMessage() for r in caplog.records] == [
-        "the sandbox cannot start: ValueError: fixture table 'slots' is not a list"]
+        "the sandbox cannot start: ValueError: fixture table 'slots' is not a list"
+    ]
 
 
 def test_serve_takes_the_factory_not_a_built_app():
@@ -157,11 +163,32 @@ def test_serve_flags_reach_the_app_as_settings_without_touching_the_environment(
     environ = dict(os.environ)
     served = []
     monkeypatch.setattr(serve, "_waitress", lambda build, settings: served.append(build()))
-    assert main(["serve", "--server", "waitress", "--port", "18124", "--clock", str(NOW), "--threads", "3",
-                 "--basic-auth", "a:b"]) == 0
+    assert (
+        main(
+            [
+                "serve",
+                "--server",
+                "waitress",
+                "--port",
+                "18124",
+                "--clock",
+                str(NOW),
+                "--threads",
+                "3",
+                "--basic-auth",
+                "a:b",
+            ]
+        )
+        == 0
+    )
     settings = served[0].extensions["mock_server"].settings
     assert (settings.server, settings.port, settings.clock, settings.threads, settings.basic_auth) == (
-        "waitress", 18124, NOW, 3, "a:b")
+        "waitress",
+        18124,
+        NOW,
+        3,
+        "a:b",
+    )
     assert dict(os.environ) == environ
 
 

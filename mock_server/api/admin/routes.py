@@ -13,8 +13,9 @@ from .. import auth
 from ..common import json_object_body, json_response
 from . import schemas
 
-blp = auth.admin_blueprint("Admin", __name__, "/_admin",
-                           "Control plane: health, reset, bookings and the sandbox clock.")
+blp = auth.admin_blueprint(
+    "Admin", __name__, "/_admin", "Control plane: health, reset, bookings and the sandbox clock."
+)
 
 
 @blp.route("/health", methods=["GET"])
@@ -99,8 +100,19 @@ def clock_change(body):
 def admin_booking(b) -> dict:
     """The v3 booking plus what only the sandbox knows."""
     held = b.held
-    return {**wire.booking(b), "prepayment_status": b.prepayment_status, "created_sec": b.created_sec,
-            "updated_sec": b.updated_sec, "idempotency_token": b.idempotency_token,
-            "inventory_entry": None if held is None else {
-                "start_sec": held.start_sec, "duration_sec": held.duration_sec, "staff_id": held.staff_id,
-                "room_id": held.room_id, "party_size": held.party_size}}
+    return {
+        **wire.booking(b),
+        "prepayment_status": b.prepayment_status,
+        "created_sec": b.created_sec,
+        "updated_sec": b.updated_sec,
+        "idempotency_token": b.idempotency_token,
+        "inventory_entry": None
+        if held is None
+        else {
+            "start_sec": held.start_sec,
+            "duration_sec": held.duration_sec,
+            "staff_id": held.staff_id,
+            "room_id": held.room_id,
+            "party_size": held.party_size,
+        },
+    }

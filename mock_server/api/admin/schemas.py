@@ -10,21 +10,27 @@ from ...domain.models import BOOKING_STATUSES
 class ClockChangeSchema(Schema):
     """Freeze at an epoch second, advance by seconds, or unfreeze (one at a time)."""
 
-    freeze_at_sec = fields.Integer(strict=True, validate=Range(min=EARLIEST_SEC, max=LATEST_SEC),
-                                   metadata={"example": 1767225600})
+    freeze_at_sec = fields.Integer(
+        strict=True, validate=Range(min=EARLIEST_SEC, max=LATEST_SEC), metadata={"example": 1767225600}
+    )
     # JSON booleans only: marshmallow's Boolean would also take "true", "yes", "on".
-    freeze = fields.Boolean(truthy={True}, falsy={False},
-                            metadata={"description": "freeze at the current sandbox time"})
+    freeze = fields.Boolean(
+        truthy={True}, falsy={False}, metadata={"description": "freeze at the current sandbox time"}
+    )
     # The sum must stay in range too: the clock refuses (400) an advance past either end.
-    advance_sec = fields.Integer(strict=True, validate=Range(min=-LATEST_SEC, max=LATEST_SEC),
-                                 metadata={"example": 3600})
+    advance_sec = fields.Integer(
+        strict=True, validate=Range(min=-LATEST_SEC, max=LATEST_SEC), metadata={"example": 3600}
+    )
     unfreeze = fields.Boolean(truthy={True}, falsy={False})
 
     @validates_schema
     def _one_action(self, data, **kwargs):
         # `is not False`, not `not in (None, False)`: 0 == False, and freeze_at_sec 0 / advance_sec 0 are actions.
-        actions = [k for k in ("freeze_at_sec", "freeze", "advance_sec", "unfreeze")
-                   if data.get(k) is not None and data.get(k) is not False]
+        actions = [
+            k
+            for k in ("freeze_at_sec", "freeze", "advance_sec", "unfreeze")
+            if data.get(k) is not None and data.get(k) is not False
+        ]
         if len(actions) != 1:
             raise ValidationError("give exactly one of freeze_at_sec, freeze, advance_sec, unfreeze")
 

@@ -11,9 +11,13 @@ from .. import auth
 from ..common import json_response
 from . import schemas
 
-blp = auth.admin_blueprint("Faults", __name__, "/_admin",
-                           "Fault rules for /v3 (slot taken, payment failures, HTTP errors, delays, timeouts, "
-                           "broken answers, dropped connections) and named scenarios of rules.")
+blp = auth.admin_blueprint(
+    "Faults",
+    __name__,
+    "/_admin",
+    "Fault rules for /v3 (slot taken, payment failures, HTTP errors, delays, timeouts, "
+    "broken answers, dropped connections) and named scenarios of rules.",
+)
 
 
 @blp.route("/faults", methods=["GET"])
@@ -87,5 +91,4 @@ def load_scenario(name):
     except scenarios.ScenarioError as exc:
         kwargs = {"errors": {"json": exc.errors}} if exc.errors else {}
         abort(exc.status, message=exc.message, **kwargs)
-    return json_response({"scenario": name, "description": description, "faults": [r.describe() for r in rules]},
-                         201)
+    return json_response({"scenario": name, "description": description, "faults": [r.describe() for r in rules]}, 201)

@@ -4,8 +4,15 @@ from marshmallow import Schema, fields
 
 from ...faults.rules import RuleSchema
 
-__all__ = ["RuleSchema", "RuleStateSchema", "RetiredRuleSchema", "FaultListSchema", "ScenarioSchema",
-           "ScenarioListSchema", "ScenarioLoadedSchema"]
+__all__ = [
+    "RuleSchema",
+    "RuleStateSchema",
+    "RetiredRuleSchema",
+    "FaultListSchema",
+    "ScenarioSchema",
+    "ScenarioListSchema",
+    "ScenarioLoadedSchema",
+]
 
 
 class RuleStateSchema(Schema):

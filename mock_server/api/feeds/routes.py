@@ -9,8 +9,12 @@ from ...domain import feeds
 from ...runtime import get_runtime
 from ..common import Blueprint, json_response
 
-blp = Blueprint("Feeds", __name__, url_prefix="/feeds",
-                description="Merchants, services and availability feeds, so a client can discover what to book.")
+blp = Blueprint(
+    "Feeds",
+    __name__,
+    url_prefix="/feeds",
+    description="Merchants, services and availability feeds, so a client can discover what to book.",
+)
 
 
 def _feed(key: str, entries: list) -> dict:

@@ -11,15 +11,21 @@ from .. import auth
 from ..common import json_response
 from . import schemas
 
-blp = auth.admin_blueprint("Recordings", __name__, "/_admin/recordings",
-                           "Journal of every /v3 exchange (one JSON line each): list, fetch, clear, export "
-                           "as JSONL or HAR 1.2.")
+blp = auth.admin_blueprint(
+    "Recordings",
+    __name__,
+    "/_admin/recordings",
+    "Journal of every /v3 exchange (one JSON line each): list, fetch, clear, export as JSONL or HAR 1.2.",
+)
 
 
 @blp.route("", methods=["GET"])
 @blp.arguments(schemas.RecordingFilterSchema, location="query")
-@blp.response(200, schemas.ExchangeListSchema,
-              description="Exchanges, newest first, from the in-memory index (the file has them all)")
+@blp.response(
+    200,
+    schemas.ExchangeListSchema,
+    description="Exchanges, newest first, from the in-memory index (the file has them all)",
+)
 def list_exchanges(query):
     """Recorded exchanges, newest first; filter by method, status, booking_id, since; page with limit/offset
     or the `before` cursor."""
@@ -27,11 +33,15 @@ def list_exchanges(query):
     journal = state.recorder.journal
     journal.flush()  # so the file this names holds every exchange listed (it is written in batches)
     matching = [e for e in reversed(journal.snapshot()) if _matches(e, query)]
-    page = matching[query["offset"]:query["offset"] + query["limit"]]
+    page = matching[query["offset"] : query["offset"] + query["limit"]]
     more = len(matching) > query["offset"] + len(page)
     body = {
-        "enabled": state.recorder.enabled, "journal": str(journal.path), "recorded": journal.recorded,
-        "indexed": journal.indexed, "matched": len(matching), "count": len(page),
+        "enabled": state.recorder.enabled,
+        "journal": str(journal.path),
+        "recorded": journal.recorded,
+        "indexed": journal.indexed,
+        "matched": len(matching),
+        "count": len(page),
         "next_before": page[-1].seq if page and more else None,
         # The stored lines go out as they are, no re-encoding (cheaper); one with a body nested deeper
         # than readers take goes out with that body as its text.
@@ -71,10 +81,16 @@ def export(query):
     stem = journal.path.stem
     if query["format"] == "jsonl":
         chunks = (line + b"\n" for line in journal.lines())
-        return Response(chunks, mimetype="application/x-ndjson",
-                        headers={"Content-Disposition": f'attachment; filename="{stem}.jsonl"'})
-    return Response(har.export(journal.lines(), request.host_url), mimetype="application/json",
-                    headers={"Content-Disposition": f'attachment; filename="{stem}.har"'})
+        return Response(
+            chunks,
+            mimetype="application/x-ndjson",
+            headers={"Content-Disposition": f'attachment; filename="{stem}.jsonl"'},
+        )
+    return Response(
+        har.export(journal.lines(), request.host_url),
+        mimetype="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{stem}.har"'},
+    )
 
 
 @blp.route("/replay", methods=["GET"])
@@ -85,7 +101,6 @@ def replay_status():
     if book is None:
         abort(404, message="not in replay mode: start with MOCK_REPLAY=<recording.jsonl>")
     return json_response(book.status())
-
 
 
 def _matches(entry, query) -> bool:

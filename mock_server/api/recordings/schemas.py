@@ -25,14 +25,17 @@ class Since(fields.Field):
         if _NUMBER.fullmatch(text):
             number = float(text)  # no digit limit, unlike int(); a huge exponent is inf, refused below
             if not (math.isfinite(number) and 0 <= number <= LATEST_SEC):
-                raise ValidationError(f"must be between 0 and {LATEST_SEC}: a seq number, or an epoch second up to "
-                                      "the sandbox clock's maximum")
+                raise ValidationError(
+                    f"must be between 0 and {LATEST_SEC}: a seq number, or an epoch second up to "
+                    "the sandbox clock's maximum"
+                )
             return ("epoch", number) if number >= EPOCH_FLOOR else ("seq", int(number))
         try:
             return ("epoch", datetime.fromisoformat(text).timestamp())
         except (ValueError, OverflowError, OSError):  # naive times near year 1 or 9999 go through local time
-            raise ValidationError(f"must be a seq number or an epoch second (0 to {LATEST_SEC}), "
-                                  "or an ISO 8601 time") from None
+            raise ValidationError(
+                f"must be a seq number or an epoch second (0 to {LATEST_SEC}), or an ISO 8601 time"
+            ) from None
 
 
 class RecordingFilterSchema(Schema):
@@ -41,10 +44,15 @@ class RecordingFilterSchema(Schema):
     method = fields.String(metadata={"description": "v3 method name, e.g. CreateBooking (case-insensitive)"})
     status = fields.Integer(validate=Range(min=0, max=599), metadata={"description": "HTTP status of the answer"})
     booking_id = fields.String(metadata={"description": "exchanges whose request or response names this booking"})
-    since = Since(metadata={"description": "seq number (exchanges after it), epoch second or ISO 8601 time "
-                                           "(exchanges at or after it)", "type": "string"})
-    before = fields.Integer(validate=Range(min=1), metadata={"description": "cursor: exchanges older than this "
-                                                                            "seq (use `next_before`)"})
+    since = Since(
+        metadata={
+            "description": "seq number (exchanges after it), epoch second or ISO 8601 time (exchanges at or after it)",
+            "type": "string",
+        }
+    )
+    before = fields.Integer(
+        validate=Range(min=1), metadata={"description": "cursor: exchanges older than this seq (use `next_before`)"}
+    )
     limit = fields.Integer(load_default=100, validate=Range(min=1, max=1000))
     offset = fields.Integer(load_default=0, validate=Range(min=0))
 
@@ -74,8 +82,11 @@ class ExchangeSchema(Schema):
     path = fields.String(metadata={"example": "/v3/CreateBooking"})
     query = fields.String()
     request = fields.Dict(metadata={"description": "{headers (Authorization redacted), body}"})
-    response = fields.Nested(ExchangeResponseSchema, allow_none=True,
-                             metadata={"description": "null when no response was sent (see no_response)"})
+    response = fields.Nested(
+        ExchangeResponseSchema,
+        allow_none=True,
+        metadata={"description": "null when no response was sent (see no_response)"},
+    )
     no_response = fields.String(metadata={"example": "drop_connection"})
     duration_ms = fields.Float(metadata={"example": 1.62, "description": "fault delays included"})
     faults = fields.List(fields.Dict(), metadata={"description": "[{id, kind}] of the faults that changed it"})

@@ -15,23 +15,40 @@ BLUEPRINT_NAME = "dashboard"
 PREFIX = "/_admin/ui"
 FLASH_COOKIE = "rwg_ui_flash"
 
-bp = Blueprint(BLUEPRINT_NAME, __name__, url_prefix=PREFIX, template_folder="templates",
-               static_folder="static", static_url_path="/static")
+bp = Blueprint(
+    BLUEPRINT_NAME,
+    __name__,
+    url_prefix=PREFIX,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static",
+)
 
-NAV = (("dashboard.sandbox", "Sandbox"), ("dashboard.faults", "Faults"), ("dashboard.exchanges", "Exchanges"),
-       ("dashboard.bookings", "Bookings"), ("dashboard.inventory", "Inventory"))
+NAV = (
+    ("dashboard.sandbox", "Sandbox"),
+    ("dashboard.faults", "Faults"),
+    ("dashboard.exchanges", "Exchanges"),
+    ("dashboard.bookings", "Bookings"),
+    ("dashboard.inventory", "Inventory"),
+)
 
 # Pages are self-contained: scripts and styles only from the sandbox, never framed, never cached.
 SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-                               "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
+    "frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'",
     "X-Frame-Options": "DENY",
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
 }
 
-for name, function in (("utc", timefmt.utc), ("local", timefmt.local), ("local_time", timefmt.local_time),
-                       ("duration", timefmt.duration), ("pretty", timefmt.pretty_json), ("ago", timefmt.ago)):
+for name, function in (
+    ("utc", timefmt.utc),
+    ("local", timefmt.local),
+    ("local_time", timefmt.local_time),
+    ("duration", timefmt.duration),
+    ("pretty", timefmt.pretty_json),
+    ("ago", timefmt.ago),
+):
     bp.add_app_template_filter(function, f"ui_{name}")
 
 
@@ -45,8 +62,14 @@ def render(template: str, status: int = 200, **context):
     from .security import csrf_token
 
     runtime = get_runtime()
-    shared = {"nav": NAV, "flash": _take_flash(), "now_sec": runtime.clock.now(), "clock": runtime.clock.state(),
-              "csrf_token": csrf_token(), "auth_on": bool(runtime.settings.admin_token)}
+    shared = {
+        "nav": NAV,
+        "flash": _take_flash(),
+        "now_sec": runtime.clock.now(),
+        "clock": runtime.clock.state(),
+        "csrf_token": csrf_token(),
+        "auth_on": bool(runtime.settings.admin_token),
+    }
     return render_template(template, **{**shared, **context}), status
 
 
@@ -75,8 +98,13 @@ def is_local(target: str) -> bool:
     if not target.isprintable():
         return False
     parts = urlsplit(target)
-    return (not parts.scheme and not parts.netloc and (parts.path == PREFIX or parts.path.startswith(PREFIX + "/"))
-            and not target.startswith("//") and "\\" not in target)
+    return (
+        not parts.scheme
+        and not parts.netloc
+        and (parts.path == PREFIX or parts.path.startswith(PREFIX + "/"))
+        and not target.startswith("//")
+        and "\\" not in target
+    )
 
 
 @bp.after_request
@@ -88,8 +116,9 @@ def _finish(response):
     pending = g.pop("ui_flash", None)
     if pending is not None:
         value = base64.urlsafe_b64encode(orjson.dumps(pending)).decode()
-        response.set_cookie(FLASH_COOKIE, value, max_age=60, path=PREFIX, httponly=True, samesite="Strict",
-                            secure=request.is_secure)
+        response.set_cookie(
+            FLASH_COOKIE, value, max_age=60, path=PREFIX, httponly=True, samesite="Strict", secure=request.is_secure
+        )
     elif g.pop("ui_flash_taken", False):
         response.delete_cookie(FLASH_COOKIE, path=PREFIX, httponly=True, samesite="Strict", secure=request.is_secure)
     return response
@@ -117,9 +146,16 @@ def _error_page(error):
         return {"code": status, "message": message}, status
     from .security import csrf_token
 
-    return render_template("ui_error.html", nav=NAV, status=status, message=message, flash=None,
-                           csrf_token=csrf_token(), auth_on=bool(get_runtime().settings.admin_token),
-                           clock=get_runtime().clock.state()), status
+    return render_template(
+        "ui_error.html",
+        nav=NAV,
+        status=status,
+        message=message,
+        flash=None,
+        csrf_token=csrf_token(),
+        auth_on=bool(get_runtime().settings.admin_token),
+        clock=get_runtime().clock.state(),
+    ), status
 
 
 for _code in (400, 401, 403, 404, 405, 409, 413):

@@ -24,17 +24,31 @@ def bookings():
     user_id = request.args.get("user_id", "").strip()
     rows = []
     for booking in reversed(runtime.bookings.all_bookings()):
-        if (status and booking.status != status) or (merchant_id and booking.slot.merchant_id != merchant_id) \
-                or (user_id and booking.user.user_id != user_id):
+        if (
+            (status and booking.status != status)
+            or (merchant_id and booking.slot.merchant_id != merchant_id)
+            or (user_id and booking.user.user_id != user_id)
+        ):
             continue
         merchant = inventory.merchants.get(booking.slot.merchant_id)
         service = inventory.services.get((booking.slot.merchant_id, booking.slot.service_id))
-        rows.append({"booking": booking, "merchant": merchant, "service": service,
-                     "tz": merchant.timezone if merchant else "UTC"})
-    return render("ui_bookings.html", page="bookings", rows=rows, statuses=BOOKING_STATUSES,
-                  merchants=list(inventory.merchants.values()),
-                  filters={"status": status, "merchant_id": merchant_id, "user_id": user_id},
-                  counts=runtime.bookings.counts())
+        rows.append(
+            {
+                "booking": booking,
+                "merchant": merchant,
+                "service": service,
+                "tz": merchant.timezone if merchant else "UTC",
+            }
+        )
+    return render(
+        "ui_bookings.html",
+        page="bookings",
+        rows=rows,
+        statuses=BOOKING_STATUSES,
+        merchants=list(inventory.merchants.values()),
+        filters={"status": status, "merchant_id": merchant_id, "user_id": user_id},
+        counts=runtime.bookings.counts(),
+    )
 
 
 @bp.route("/bookings/<booking_id>/cancel", methods=["POST"])
@@ -90,13 +104,29 @@ def inventory():
     for slot in inventory.slots(merchant.merchant_id, start, end):
         groups.setdefault(slot.service_id, []).append(slot)
     services = [(inventory.services.get((merchant.merchant_id, sid)), sid, slots) for sid, slots in groups.items()]
-    totals = {"open": sum(s.spots_open for _, _, slots in services for s in slots),
-              "total": sum(s.spots_total for _, _, slots in services for s in slots)}
-    return render("ui_inventory.html", page="inventory", merchant=merchant, merchants=merchants, day=day,
-                  today=today, first=first, last=last, prev_day=day - timedelta(days=1),
-                  next_day=day + timedelta(days=1), services=services, totals=totals, now=now,
-                  problem=problem, tz=tz, target=target,
-                  target_service=request.args.get("service_id", ""))
+    totals = {
+        "open": sum(s.spots_open for _, _, slots in services for s in slots),
+        "total": sum(s.spots_total for _, _, slots in services for s in slots),
+    }
+    return render(
+        "ui_inventory.html",
+        page="inventory",
+        merchant=merchant,
+        merchants=merchants,
+        day=day,
+        today=today,
+        first=first,
+        last=last,
+        prev_day=day - timedelta(days=1),
+        next_day=day + timedelta(days=1),
+        services=services,
+        totals=totals,
+        now=now,
+        problem=problem,
+        tz=tz,
+        target=target,
+        target_service=request.args.get("service_id", ""),
+    )
 
 
 def _span(inventory, merchant_id: str, tz: str) -> tuple[date | None, date | None]:

@@ -127,9 +127,17 @@ def exchanges():
     state = _state()
     filters, problems = read_filters(request.args)
     records, last = select(state.recorder.journal, filters)
-    return render("ui_exchanges.html", page="exchanges", records=records, last_seq=last, filters=filters,
-                  problems=problems, methods=METHODS, recorder=state.recorder,
-                  feed_query=_feed_query(filters))
+    return render(
+        "ui_exchanges.html",
+        page="exchanges",
+        records=records,
+        last_seq=last,
+        filters=filters,
+        problems=problems,
+        methods=METHODS,
+        recorder=state.recorder,
+        feed_query=_feed_query(filters),
+    )
 
 
 @bp.route("/exchanges/feed", methods=["GET"])
@@ -142,8 +150,7 @@ def exchanges_feed():
     restarted = journal.recorded < after  # emptied meanwhile: numbering started again
     records, last = select(journal, filters, 0 if restarted else after)
     html = fragment("ui_exchange_list.html", records=records) if records else ""
-    return {"html": html, "count": len(records), "last_seq": last, "recorded": journal.recorded,
-            "reset": restarted}
+    return {"html": html, "count": len(records), "last_seq": last, "recorded": journal.recorded, "reset": restarted}
 
 
 @bp.route("/exchanges/export", methods=["GET"])
@@ -153,11 +160,17 @@ def export_exchanges():
     fmt = request.args.get("format", "jsonl")
     stem = journal.path.stem
     if fmt == "jsonl":
-        return Response((line + b"\n" for line in journal.lines()), mimetype="application/x-ndjson",
-                        headers={"Content-Disposition": f'attachment; filename="{stem}.jsonl"'})
+        return Response(
+            (line + b"\n" for line in journal.lines()),
+            mimetype="application/x-ndjson",
+            headers={"Content-Disposition": f'attachment; filename="{stem}.jsonl"'},
+        )
     if fmt == "har":
-        return Response(har.export(journal.lines(), request.host_url), mimetype="application/json",
-                        headers={"Content-Disposition": f'attachment; filename="{stem}.har"'})
+        return Response(
+            har.export(journal.lines(), request.host_url),
+            mimetype="application/json",
+            headers={"Content-Disposition": f'attachment; filename="{stem}.har"'},
+        )
     abort(400, description="format must be jsonl or har")
 
 
@@ -175,4 +188,3 @@ def _feed_query(filters: dict) -> str:
     """The filters again, for the script's polling URL."""
     pairs = {k: ("1" if v is True else v) for k, v in filters.items()}
     return urlencode(pairs)
-

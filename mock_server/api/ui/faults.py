@@ -24,9 +24,17 @@ def _engine():
 def _page(values: dict, errors: dict, status: int = 200):
     engine = _engine()
     now = get_runtime().clock.now()
-    return render("ui_faults.html", status, page="faults", rules=engine.rules(now),
-                  retired=list(reversed(engine.retired()))[:20], scenarios=scenarios.available(),
-                  values=values, errors=errors, **forms.form_choices())
+    return render(
+        "ui_faults.html",
+        status,
+        page="faults",
+        rules=engine.rules(now),
+        retired=list(reversed(engine.retired()))[:20],
+        scenarios=scenarios.available(),
+        values=values,
+        errors=errors,
+        **forms.form_choices(),
+    )
 
 
 @bp.route("/faults", methods=["GET"])
@@ -34,8 +42,7 @@ def faults():
     """Active and retired rules, scenarios, and the form."""
     if request.args.get("fragment") == "rules":
         engine = _engine()
-        return fragment("ui_fault_rules.html", rules=engine.rules(get_runtime().clock.now()),
-                        csrf_token=csrf_token())
+        return fragment("ui_fault_rules.html", rules=engine.rules(get_runtime().clock.now()), csrf_token=csrf_token())
     return _page(dict(DEFAULT_FORM), {})
 
 

@@ -47,9 +47,14 @@ def kinds_taking(param: str) -> list[str]:
 
 def form_choices() -> dict:
     """Everything the form template needs to list."""
-    return {"methods": ("*", *METHODS), "kinds": tuple(KINDS), "match_keys": MATCH_KEYS,
-            "param_inputs": [(name, label, kind, choices, kinds_taking(name))
-                             for name, label, kind, choices in PARAM_INPUTS]}
+    return {
+        "methods": ("*", *METHODS),
+        "kinds": tuple(KINDS),
+        "match_keys": MATCH_KEYS,
+        "param_inputs": [
+            (name, label, kind, choices, kinds_taking(name)) for name, label, kind, choices in PARAM_INPUTS
+        ],
+    }
 
 
 def rule_data(form) -> dict:

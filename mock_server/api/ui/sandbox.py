@@ -50,8 +50,14 @@ def sandbox():
         return fragment("ui_sandbox_status.html", **_status_context())
     state = extension(RECORDING_KEY)
     journal = state.recorder.journal if state is not None else None
-    return render("ui_sandbox.html", page="sandbox", settings=settings_rows(runtime.settings),
-                  journal=journal, units=list(UNITS), **_status_context())
+    return render(
+        "ui_sandbox.html",
+        page="sandbox",
+        settings=settings_rows(runtime.settings),
+        journal=journal,
+        units=list(UNITS),
+        **_status_context(),
+    )
 
 
 @bp.route("/reset", methods=["POST"])
@@ -109,5 +115,6 @@ def _parse_utc(text: str) -> int:
             moment = moment.replace(tzinfo=UTC)
         return int(moment.timestamp())
     except (ValueError, OverflowError, OSError):
-        raise ValueError(f"give a date and time (YYYY-MM-DDTHH:MM, UTC) or epoch seconds "
-                         f"({EARLIEST_SEC} to {LATEST_SEC})") from None
+        raise ValueError(
+            f"give a date and time (YYYY-MM-DDTHH:MM, UTC) or epoch seconds ({EARLIEST_SEC} to {LATEST_SEC})"
+        ) from None

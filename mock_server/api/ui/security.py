@@ -70,8 +70,9 @@ def _guard():
 @bp.after_request
 def _set_csrf_cookie(response):
     if g.pop("ui_csrf_new", False):
-        response.set_cookie(CSRF_COOKIE, g.ui_csrf, path=PREFIX, httponly=True, samesite="Strict",
-                            secure=request.is_secure)
+        response.set_cookie(
+            CSRF_COOKIE, g.ui_csrf, path=PREFIX, httponly=True, samesite="Strict", secure=request.is_secure
+        )
     return response
 
 
@@ -91,8 +92,15 @@ def login():
     if not hmac.compare_digest(sent.encode(), token.encode()):
         return render("ui_login.html", 401, next=target, error="That is not the admin token (MOCK_ADMIN_TOKEN).")
     response = redirect(target, 303)
-    response.set_cookie(SESSION_COOKIE, sessions.store().open(), max_age=SESSION_SECONDS, path=PREFIX,
-                        httponly=True, samesite="Strict", secure=request.is_secure)
+    response.set_cookie(
+        SESSION_COOKIE,
+        sessions.store().open(),
+        max_age=SESSION_SECONDS,
+        path=PREFIX,
+        httponly=True,
+        samesite="Strict",
+        secure=request.is_secure,
+    )
     return response
 
 
