@@ -40,6 +40,19 @@ def journal_path(settings) -> Path:
     return Path(settings.recordings_dir) / f"{name}.jsonl"
 
 
+# One journal line; its first key is seq: the journal numbers a line by swapping that prefix, and finds one by it.
+_LINE = (
+    b'{"seq":0,"ts":"%s","clock_sec":%s,%s,"query":%s,"request":{"headers":%s,"body":%s},"response":%s,'
+    b'"duration_ms":%s,"faults":%s,"warnings":%s%s}\n'
+)
+_RESPONSE = b'{"status":%d,"headers":%s,"body":%s}'
+
+
+def _rpc_of(path: str) -> str:
+    """The method a path names (for an unrouted /v3 path: its last segment)."""
+    return path.rstrip("/").rsplit("/", 1)[-1]
+
+
 class Recorder:
     """Turns one /v3 exchange into one journal line."""
 
@@ -52,77 +65,82 @@ class Recorder:
         self._not_headers: set[str] = set()  # environ keys that are not headers
         self._secret_keys: set[str] = set()  # environ keys of named headers that carry credentials
         self._second: tuple[int, str] = (-1, "")
+        self._heads: dict[tuple[str, str, str], bytes] = {}
 
     def record(self, exchange) -> None:
-        """Journal one finished /v3 exchange (a v3.exchange.Exchange)."""
-        environ = exchange.environ
-        no_response = exchange.no_response
-        answer = None
-        if not no_response:
-            headers = dict(exchange.headers)
-            payload = exchange.payload
-            if exchange.streamed:
-                body = None
-            elif payload is not None and self.redact and exchange.out is None:
-                body = payload  # build() redacts the parsed answer (never encoded: nothing was sent)
-            elif self.redact:
-                body = decode_body(exchange.out)  # what was sent, parsed: build() redacts it
-            elif payload is not None and _one_line(exchange.out):
-                # The sandbox's own JSON goes in as it is: no parse and re-encode, which for a large answer
-                # would cost more than everything else.
-                body = orjson.Fragment(exchange.out)
-            else:
-                body = decode_body(exchange.out)
-            answer = (exchange.status, headers, body)
-        rpc = exchange.rpc or exchange.path.rstrip("/").rsplit("/", 1)[-1]
-        # A body over MOCK_MAX_BODY_BYTES is never read: the record says so instead.
-        request = (
-            f"<body not read: {exchange.unread}>"
-            if exchange.unread
-            else request_body(exchange.raw, exchange.trusted and not self.redact)
-        )
-        record = self.build(environ, exchange.epoch, rpc, exchange.http_method, exchange.path, request, answer)
-        record["duration_ms"] = round((time.perf_counter() - exchange.started) * 1000, 3)
-        record["faults"] = exchange.faults
-        record["warnings"] = redact_pii_text(exchange.warnings, record.pop("pii_values", None) or {})
-        if no_response:
-            record["no_response"] = no_response
+        """Journal one finished /v3 exchange (a v3.exchange.Exchange) as one line."""
         try:
-            self.journal.append(record, exchange.epoch)
+            self.journal.append_line(
+                self.encode(exchange),
+                exchange.epoch,
+                exchange.rpc or _rpc_of(exchange.path),
+                None if exchange.no_response else exchange.status,
+            )
         except OSError as exc:  # the journal could not be opened
             self.journal.report_failure(exc)
 
-    def build(
-        self,
-        environ: dict,
-        epoch: float,
-        rpc: str,
-        method: str,
-        path: str,
-        body,
-        answer: tuple[int, dict, object] | None,
-    ) -> dict:
-        """One exchange's record; `answer` is (status, headers, body), None when nothing was answered."""
-        record = {
-            "seq": 0,  # first key: the journal finds a line by its prefix; numbered when written
-            "ts": self._iso(epoch),
-            "clock_sec": self.clock.now(),
-            "rpc": rpc,
-            "method": method,
-            "path": path,
-            "query": environ.get("QUERY_STRING", ""),
-            "request": {"headers": self._request_headers(environ), "body": body},
-            "response": None if answer is None else {"status": answer[0], "headers": answer[1], "body": answer[2]},
-        }
-        if self.redact:
+    def encode(self, exchange) -> bytes:
+        """The journal line of an exchange: the one encoder of a line (its seq is numbered by the journal).
+
+        Bodies known to be one line of valid JSON go in as they are (no parse and re-encode, which for a large
+        answer would cost more than everything else); anything else, and everything under PII redaction, is
+        parsed and encoded here.
+        """
+        environ = exchange.environ
+        redact = self.redact
+        if exchange.unread:  # a body over MOCK_MAX_BODY_BYTES is never read: the record says so instead
+            request: object = f"<body not read: {exchange.unread}>"
+        else:
+            request = request_body(exchange.raw, exchange.trusted and not redact)
+        values: dict = {}
+        if redact:
             # Personal values by key, then wherever free text quotes them (a replay miss's message does).
-            values = pii_values(record["request"]["body"])
-            record["request"]["body"] = redact_pii_body(record["request"]["body"])
-            if record["response"] is not None:
-                record["response"]["body"] = redact_pii_text(redact_pii(record["response"]["body"]), values)
-            record["pii_redacted"] = True
-            record["pii_values"] = values  # complete() scrubs the warnings with them, then drops them
-        return record
+            values = pii_values(request)
+            request = redact_pii_body(request)
+        if exchange.no_response:
+            response = b"null"
+        else:
+            out, payload = exchange.out, exchange.payload
+            if exchange.streamed:
+                body: object = None
+            elif payload is not None and not redact and _one_line(out):
+                body = orjson.Fragment(out)  # the sandbox's own JSON
+            elif payload is not None and out is None:
+                body = payload  # never encoded (nothing was sent)
+            else:
+                body = decode_body(out)
+            if redact:
+                body = redact_pii_text(redact_pii(body), values)
+            response = _RESPONSE % (exchange.status, orjson.dumps(dict(exchange.headers)), orjson.dumps(body))
+        tail = b""
+        if exchange.no_response:
+            tail += b',"no_response":' + orjson.dumps(exchange.no_response)
+        if redact:
+            tail += b',"pii_redacted":true'
+        warnings = redact_pii_text(exchange.warnings, values) if redact else exchange.warnings
+        return _LINE % (
+            self._iso(exchange.epoch).encode(),
+            orjson.dumps(self.clock.now()),
+            self._head(exchange.rpc or _rpc_of(exchange.path), exchange.http_method, exchange.path),
+            orjson.dumps(environ.get("QUERY_STRING", "")),
+            orjson.dumps(self._request_headers(environ)),
+            orjson.dumps(request),
+            response,
+            orjson.dumps(round((time.perf_counter() - exchange.started) * 1000, 3)),
+            orjson.dumps(exchange.faults) if exchange.faults else b"[]",
+            orjson.dumps(warnings) if warnings else b"[]",
+            tail,
+        )
+
+    def _head(self, rpc: str, method: str, path: str) -> bytes:
+        """`"rpc":…,"method":…,"path":…` encoded once per (rpc, method, path) seen (bounded)."""
+        key = (rpc, method, path)
+        head = self._heads.get(key)
+        if head is None:
+            head = orjson.dumps({"rpc": rpc, "method": method, "path": path})[1:-1]
+            if len(self._heads) < 256:  # a client inventing paths cannot grow it
+                self._heads[key] = head
+        return head
 
     def _request_headers(self, environ: dict) -> dict:
         """Request headers straight from the WSGI environ (cheaper than werkzeug's Headers view), by name."""

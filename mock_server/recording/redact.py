@@ -43,6 +43,8 @@ _FOLDED_SECRETS = tuple(
     for name in sorted(SECRET_FIELDS)
     if not any(other != name and other in name for other in SECRET_FIELDS)
 )
+if not all(b"k" in name for name in _FOLDED_SECRETS):  # may_hold_secret's shortcut relies on it
+    raise ImportError("a secret field without a k: may_hold_secret must fold every body")
 # What can spell a key without its letters being in the bytes as they are: a JSON escape, or the Kelvin sign.
 _ESCAPE, _KELVIN = b"\\u", KELVIN.encode()
 
@@ -63,8 +65,11 @@ def may_hold_secret(data: bytes) -> bool:
     Exact for the fold: a key is in the bytes as it is unless it has an escape or a folding character, so the
     body folded the same way (one C pass: ASCII lower case, separators dropped) holds every secret key's name.
     """
-    if _ESCAPE in data or _KELVIN in data:
+    # One-byte searches first (memchr, ~0.1 µs per KB; a multi-byte needle scans ten times slower).
+    if (b"\\" in data and _ESCAPE in data) or (_KELVIN[:1] in data and _KELVIN in data):
         return True
+    if b"k" not in data and b"K" not in data:
+        return False  # every secret name has a k ("token"): two C scans spare the fold of most lookups
     folded = data.translate(_ASCII_FOLD, _SEPARATORS)
     return any(name in folded for name in _FOLDED_SECRETS)
 
