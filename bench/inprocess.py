@@ -99,6 +99,24 @@ def bal_body(app) -> bytes:
     raise RuntimeError("no merchant with a 10-slot page")
 
 
+def camel_case(body: bytes) -> bytes:
+    """The same JSON with lowerCamelCase keys (valid proto3 JSON; the sandbox must answer it the same)."""
+
+    def convert(value):
+        if isinstance(value, dict):
+            return {_camel(key): convert(item) for key, item in value.items()}
+        if isinstance(value, list):
+            return [convert(item) for item in value]
+        return value
+
+    return json.dumps(convert(json.loads(body))).encode()
+
+
+def _camel(key: str) -> str:
+    head, *rest = key.split("_")
+    return head + "".join(word.title() for word in rest)
+
+
 def booking_cycles(app, n: int):
     """n CreateBooking + cancel cycles over free slots of the live inventory (unique token and user each)."""
     client = app.test_client()
@@ -157,12 +175,23 @@ def main(argv=None) -> int:
         status, answer = call(on, "/v3/BatchAvailabilityLookup", body)
         assert status.startswith("200") and b"slot_time_availability" in answer, (status, answer[:200])
         echo = echo_app.create_app(answer)
-        apps = {"echo": echo, "sandbox, recording off": off, "sandbox, recording on": on}
-        # In turns, five times; the best of each: the least disturbed by the rest of the machine.
-        runs = {name: [] for name in apps}
+        armed = sandbox(1, tmp, args.fixture)  # a rule for another method armed: the lookup must not notice
+        rule = {"method": "ListBookings", "kind": "http_error", "status": 503}
+        assert armed.test_client().post("/_admin/faults", json=rule).status_code == 201
+        camel = camel_case(body)
+        assert call(on, "/v3/BatchAvailabilityLookup", camel)[1] == answer
+        # name -> (app, body); in turns, five times; the best of each: the least disturbed by the rest of the machine.
+        cases = {
+            "echo": (echo, body),
+            "sandbox, recording off": (off, body),
+            "sandbox, recording on": (on, body),
+            "camelCase, rec. on": (on, camel),
+            "rule armed, rec. on": (armed, body),
+        }
+        runs: dict[str, list[float]] = {name: [] for name in cases}
         for _ in range(5):
-            for name, app in apps.items():
-                runs[name].append(per_request_us(app, "/v3/BatchAvailabilityLookup", body, args.n // 5))
+            for name, (app, sent) in cases.items():
+                runs[name].append(per_request_us(app, "/v3/BatchAvailabilityLookup", sent, args.n // 5))
         rows = {name: min(times) for name, times in runs.items()}
         for name, us in rows.items():
             print(f"{name:24s} {us:7.1f} µs/request  {rows['echo'] / us:5.2f}x echo")

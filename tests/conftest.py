@@ -44,3 +44,21 @@ def start_server(tmp_path):
     yield start
     for server in started:
         server.stop()
+
+
+@pytest.fixture
+def gc_restored():
+    """The test process's collector as it was: callbacks, thresholds, enabled, nothing frozen; no writer thread."""
+    import gc
+
+    from mock_server import process
+
+    callbacks, thresholds = list(gc.callbacks), gc.get_threshold()
+    yield
+    gc.callbacks[:] = callbacks
+    gc.set_threshold(*thresholds)
+    gc.enable()
+    gc.unfreeze()
+    writer = process.background_writer()
+    if writer is not None:
+        writer.stop()

@@ -76,6 +76,13 @@ class FaultEngine:
         """True while any rule exists (read without the lock: the fast path of every request)."""
         return bool(self._rules)
 
+    def concerns(self, method: str) -> bool:
+        """True when a rule may apply to this method, or must be looked at to expire (read without the lock).
+
+        A request to a method no rule names skips the decision entirely: an unrelated armed rule costs nothing.
+        """
+        return any(rule.expires_at_sec is not None or rule.applies_to(method) for rule in list(self._rules))
+
     # ---- rules ----
 
     def add(self, data: dict, now: int, source: str = "api") -> Rule:

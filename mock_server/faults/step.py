@@ -50,8 +50,8 @@ class FaultSteps:
             exchange.fail(400, str(exc))
             return
         engine = self.engine
-        if found is None and not engine.active:
-            return  # the common case: no rule, no magic value, nothing drawn
+        if found is None and not (engine.active and engine.concerns(method)):
+            return  # the common case: no rule for this method, no magic value, nothing drawn
         runtime = self.runtime
         facts = RequestFacts(method, runtime, exchange, self.load)
         on_commit = None

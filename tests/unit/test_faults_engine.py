@@ -57,6 +57,17 @@ def test_rule_fires_on_its_method_only(engine):
     assert (decision.outcome.rule_id, decision.outcome.kind, decision.delay) == ("f1", "slot_taken", None)
 
 
+def test_a_request_to_a_method_no_rule_names_is_not_the_engines_concern(engine):
+    assert not engine.concerns("BatchAvailabilityLookup")
+    engine.add(rule(method="ListBookings", kind="http_error", status=503), NOW)
+    assert engine.concerns("ListBookings") and not engine.concerns("BatchAvailabilityLookup")
+    engine.add(rule(method="*", kind="slot_taken"), NOW)  # slot_taken means nothing to ListBookings
+    assert engine.concerns("BatchAvailabilityLookup") and engine.concerns("ListBookings")
+    engine.clear()
+    engine.add(rule(method="ListBookings", kind="http_error", status=503, ttl_s=60), NOW)
+    assert engine.concerns("BatchAvailabilityLookup")  # any request may retire an expired rule, as before
+
+
 def test_star_rule_skips_methods_its_kind_does_not_apply_to(engine):
     engine.add(rule(method="*", kind="payment_required"), NOW)
     assert fire(engine, "GetBookingStatus") is None

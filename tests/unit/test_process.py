@@ -26,14 +26,8 @@ def garbage_cycle() -> weakref.ref:
 
 
 @pytest.fixture(autouse=True)
-def thawed():
-    """Leave the collector as the test found it: enabled, same thresholds, no callback left, nothing frozen."""
-    callbacks, thresholds = list(gc.callbacks), gc.get_threshold()
-    yield
-    gc.callbacks[:] = callbacks
-    gc.set_threshold(*thresholds)
-    gc.enable()
-    gc.unfreeze()
+def thawed(gc_restored):
+    """Leave the collector as the test found it (tests/conftest.py's gc_restored), for every test here."""
 
 
 def test_building_turns_automatic_collection_off_and_back_on():

@@ -24,20 +24,6 @@ def quiet_serving(monkeypatch):
     monkeypatch.setattr(process, "state_policy", contextlib.nullcontext)
 
 
-@pytest.fixture
-def gc_restored():
-    """The test process's collector as it was: callbacks, thresholds, enabled, nothing frozen; no writer thread."""
-    callbacks, thresholds = list(gc.callbacks), gc.get_threshold()
-    yield
-    gc.callbacks[:] = callbacks
-    gc.set_threshold(*thresholds)
-    gc.enable()
-    gc.unfreeze()
-    writer = process.background_writer()
-    if writer is not None:
-        writer.stop()
-
-
 class FakeGranian:
     """Stands in for granian.Granian: records the options, and runs the loader as its worker would."""
 
