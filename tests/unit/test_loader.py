@@ -11,7 +11,7 @@ from marshmallow import RAISE, Schema, ValidationError, fields
 
 from mock_server.api.common import BaseSchema
 from mock_server.v3 import contract as schemas
-from mock_server.v3 import examples, exchange, loader
+from mock_server.v3 import examples, exchange, loader, plans
 from mock_server.v3.loader import RequestInvalid, invalid_request_message, loader_for
 
 from ..helpers import broken_variants
@@ -310,9 +310,10 @@ def test_contract_hooks_are_all_marked_for_the_loader():
     assert decorators and set(decorators) <= {"builds", "checks"}, decorators
 
 
-def test_the_loader_uses_no_private_names():
-    """Only marshmallow's public API: no `x._name` anywhere in the module, no import of a private module or name."""
-    tree = ast.parse(inspect.getsource(loader))
+@pytest.mark.parametrize("module", [loader, plans], ids=["loader", "plans"])
+def test_the_loader_uses_no_private_names(module):
+    """Only marshmallow's public API: no `x._name` anywhere in the modules, no import of a private module or name."""
+    tree = ast.parse(inspect.getsource(module))
     private = [
         node.attr
         for node in ast.walk(tree)
