@@ -104,14 +104,15 @@ class Recorder:
             if exchange.streamed:
                 body: object = None
             elif payload is not None and not redact and _one_line(out):
-                body = orjson.Fragment(out)  # the sandbox's own JSON
+                body = out  # the sandbox's own JSON, as it went out
             elif payload is not None and out is None:
                 body = payload  # never encoded (nothing was sent)
             else:
                 body = decode_body(out)
             if redact:
                 body = redact_pii_text(redact_pii(body), values)
-            response = _RESPONSE % (exchange.status, orjson.dumps(dict(exchange.headers)), orjson.dumps(body))
+            encoded_body = body if type(body) is bytes else orjson.dumps(body)
+            response = _RESPONSE % (exchange.status, orjson.dumps(dict(exchange.headers)), encoded_body)
         tail = b""
         if exchange.no_response:
             tail += b',"no_response":' + orjson.dumps(exchange.no_response)
@@ -124,7 +125,7 @@ class Recorder:
             self._head(exchange.rpc or _rpc_of(exchange.path), exchange.http_method, exchange.path),
             orjson.dumps(environ.get("QUERY_STRING", "")),
             orjson.dumps(self._request_headers(environ)),
-            orjson.dumps(request),
+            exchange.raw if type(request) is orjson.Fragment else orjson.dumps(request),  # a Fragment is raw
             response,
             orjson.dumps(round((time.perf_counter() - exchange.started) * 1000, 3)),
             orjson.dumps(exchange.faults) if exchange.faults else b"[]",
