@@ -43,13 +43,15 @@ class FaultSteps:
         method = exchange.rpc
         if method is None or exchange.http_method == "OPTIONS":
             return  # CORS preflights and unrouted paths are never faulted
+        engine = self.engine
+        if not engine.active and magic.HEADER_KEY not in exchange.environ and method not in magic.EMAIL_METHODS:
+            return  # no rule, and no carrier of a magic value: the everyday lookup stops here
         body = exchange.body if type(exchange.body) is dict else None
         try:
             found = magic.scan(method, exchange.environ, body, strict=True)
         except magic.MagicError as exc:
             exchange.fail(400, str(exc))
             return
-        engine = self.engine
         if found is None and not (engine.active and engine.concerns(method)):
             return  # the common case: no rule for this method, no magic value, nothing drawn
         runtime = self.runtime

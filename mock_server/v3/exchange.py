@@ -34,6 +34,7 @@ class Exchange:
     started: float = field(default_factory=time.perf_counter)
     rpc: str | None = None  # the v3 method, once routed
     raw: bytes = b""  # the request body
+    body_read: bool = False  # the body was taken from wsgi.input (into raw, or left unread)
     unread: str = ""  # why the body was not read (a body over the limit: RequestEntityTooLarge)
     body: Any = None  # the body parsed as JSON (a dict), None until read
     body_error: BodyRefused | None = None  # why the body is not a usable JSON object, answered when loaded

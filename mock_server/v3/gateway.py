@@ -141,7 +141,11 @@ class V3Gateway:
             if sent is None:
                 exchange.warn(NO_AUTH_WARNING)
             return
-        if sent is None or not hmac.compare_digest(with_scheme(sent, "Basic").encode(), expected.encode()):
+        # Constant-time both ways; the scheme word is case-folded only when the header as sent does not match.
+        if sent is None or not (
+            hmac.compare_digest(sent.encode(), expected.encode())
+            or hmac.compare_digest(with_scheme(sent, "Basic").encode(), expected.encode())
+        ):
             exchange.fail(401, "missing or wrong HTTP Basic credentials", [("WWW-Authenticate", REALM)])
 
     def read_json(self, exchange: Exchange) -> None:
@@ -170,9 +174,9 @@ class V3Gateway:
 
     def read_body(self, exchange: Exchange) -> bool:
         """Read the whole body into exchange.raw, once; False when it is over MOCK_MAX_BODY_BYTES (left unread)."""
-        if "body_read" in exchange.state:
+        if exchange.body_read:
             return not exchange.unread
-        exchange.state["body_read"] = True
+        exchange.body_read = True
         environ = exchange.environ
         length = declared_length(environ)
         limit = self.max_body_bytes
