@@ -141,11 +141,7 @@ class V3Gateway:
             if sent is None:
                 exchange.warn(NO_AUTH_WARNING)
             return
-        # Constant-time both ways; the scheme word is case-folded only when the header as sent does not match.
-        if sent is None or not (
-            hmac.compare_digest(sent.encode(), expected.encode())
-            or hmac.compare_digest(with_scheme(sent, "Basic").encode(), expected.encode())
-        ):
+        if sent is None or not hmac.compare_digest(with_scheme(sent, "Basic").encode(), expected.encode()):
             exchange.fail(401, "missing or wrong HTTP Basic credentials", [("WWW-Authenticate", REALM)])
 
     def read_json(self, exchange: Exchange) -> None:
