@@ -57,17 +57,29 @@ GATEWAY_KEY = "mock_server.v3"
 
 
 def _install_extensions(app: Flask, api):
-    """Fault injection, exchange recording and the dashboard; then the /v3 gateway over them."""
+    """Fault injection, exchange recording and the dashboard; the tenants; then the /v3 gateway over them."""
     from . import faults, recording
     from .api import ui
-    from .runtime import EXTENSION_KEY
+    from .faults.step import FaultSteps
+    from .runtime import EXTENSION_KEY, Runtime
+    from .tenancy import TENANTS_KEY, Tenant, Tenants
     from .v3.gateway import V3Gateway
 
     engine = faults.install(app, api)
     state = recording.install(app, api)
     ui.install(app)
-    recorder = state.recorder if state.recorder.enabled else None
-    return V3Gateway(app.extensions[EXTENSION_KEY], engine, recorder, state.book)
+    runtime = app.extensions[EXTENSION_KEY]
+    default = Tenant(runtime.tenant, runtime, engine, state, FaultSteps(engine, runtime, V3Gateway.load))
+
+    def build(name: str) -> Tenant:
+        # The parsed fixture is shared; everything a client can change is the tenant's own.
+        own = Runtime(runtime.settings, name, fixture=runtime.fixture)
+        own.state_policy = runtime.state_policy  # the serving process's GC policy, when serve installed one
+        own_engine = faults.engine_for(own)
+        return Tenant(name, own, own_engine, recording.state_for(own), FaultSteps(own_engine, own, V3Gateway.load))
+
+    tenants = app.extensions[TENANTS_KEY] = Tenants(default, build, runtime.settings.max_tenants)
+    return V3Gateway(tenants)
 
 
 def _json_errors(app: Flask) -> None:
@@ -76,6 +88,7 @@ def _json_errors(app: Flask) -> None:
 
     from .api.common import error_response
     from .domain.errors import StoreFailed
+    from .tenancy import TenantRefused
     from .v3.methods import LISTING
 
     @app.errorhandler(404)
@@ -84,6 +97,10 @@ def _json_errors(app: Flask) -> None:
         if request.url_rule is None and request.path[:3].lower() == "/v3":  # /v3x, /V3.json: near the data plane
             message += "; v3 methods: " + LISTING
         return error_response(404, message)
+
+    @app.errorhandler(TenantRefused)
+    def _tenant_refused(error: TenantRefused):
+        return error_response(error.status, error.message)
 
     @app.errorhandler(StoreFailed)
     def _store_failed(error: StoreFailed):

@@ -32,7 +32,15 @@ def install(app: Flask) -> None:
         # The dashboard polls and loads static files: those lines would drown the API's.
         if log.isEnabledFor(logging.INFO) and not request.path.startswith("/_admin/ui"):
             # The control plane's line: /v3 lines come from the gateway's log_access step.
-            write(request.method, request.path, response.status_code, request.environ.get(_START), None, {})
+            tenant = request.environ.get("mock_server.tenant")  # tenancy.ENVIRON_KEY (tenancy imports Flask's runtime)
+            write(
+                request.method,
+                request.path,
+                response.status_code,
+                request.environ.get(_START),
+                None,
+                {"tenant": tenant},
+            )
         return response
 
 
@@ -44,6 +52,8 @@ def write(method: str, path: str, status: int, started: float | None, rpc: str |
         "status": None if notes.get("no_response") else status,
         "duration_ms": round((time.perf_counter() - started) * 1000, 2) if started else None,
     }
+    if notes.get("tenant"):
+        line["tenant"] = notes["tenant"]
     if rpc:
         line["rpc"] = rpc
     for key in ("no_response", "faults", "warnings"):

@@ -70,6 +70,7 @@ class Settings:
     max_json_depth: int = 100  # deeper JSON request bodies get 400 (protobuf's own parser limit)
     # extra Host names /_admin answers to (comma-separated; "*" any), besides loopback and MOCK_HOST
     allowed_hosts: str = ""
+    max_tenants: int = 1000  # tenants (the default included) one server holds; a new one past it: 503 JSON
     trace: bool = False  # 1 adds an X-Sandbox-Steps response header naming the /v3 pipeline steps each request took
 
     @classmethod

@@ -3,22 +3,29 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import random
 import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 
-from flask import current_app
-
 from . import linewriter
 from .config import Settings, resolve_path
 from .domain.bookings import BookingListener, BookingService, IdempotencyRecord
 from .domain.clock import SandboxClock
 from .storage import fixtures
+from .storage.fixtures import FixtureData
 from .storage.persistence import CorruptStore, Persistence, decode_booking
 
 EXTENSION_KEY = "mock_server"
+DEFAULT_TENANT = "default"
+
+
+def tenant_seed(seed: int, tenant: str) -> int:
+    """A tenant's own seed: stable for (MOCK_SEED, name), unrelated to any other tenant's."""
+    return int.from_bytes(hashlib.sha256(f"{seed}:{tenant}".encode()).digest()[:8], "big")
+
 
 # Runs around each rebuild of the state (a reset): nothing by default. A serving process sets its GC policy
 # here (process.state_policy, installed by serve); an app built in a test touches nothing process-wide.
@@ -28,17 +35,24 @@ StatePolicy = Callable[[], AbstractContextManager[object]]
 class Runtime:
     """Everything one sandbox instance knows; tests build one per app, so nothing leaks."""
 
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, tenant: str = DEFAULT_TENANT, fixture: FixtureData | None = None):
         self.settings = settings
+        self.tenant = tenant
         self.clock = SandboxClock(frozen_at=settings.clock)
-        self.rng = random.Random(settings.seed)
+        # The fault dice: the default tenant's are MOCK_SEED's, as always; another tenant's are derived from the seed
+        # and its name, so no tenant's traffic can shift another's draws.
+        self.seed = settings.seed if tenant == DEFAULT_TENANT else tenant_seed(settings.seed, tenant)
+        self.rng = random.Random(self.seed)
         # Precomputed so each request costs one constant-time compare of the whole header.
         self.basic_auth_header = (
             "Basic " + base64.b64encode(settings.basic_auth.encode()).decode() if settings.basic_auth else None
         )
         self.fixture_path = resolve_path(settings.fixture)
+        # Persistence keeps the default tenant's state (other tenants live in memory: see the README's Tenants).
         self.persistence = (
-            Persistence(resolve_path(settings.db_path), fsync=settings.db_fsync) if settings.db_path else None
+            Persistence(resolve_path(settings.db_path), fsync=settings.db_fsync)
+            if settings.db_path and tenant == DEFAULT_TENANT
+            else None
         )
         self._reset_lock = threading.Lock()
         # Extensions (faults, recorder) register what a reset must also clear, and what health reports.
@@ -46,7 +60,7 @@ class Runtime:
         self.health_sections: dict[str, Callable[[], dict]] = {}
         self.state_policy: StatePolicy = nullcontext
         self.anchor_sec = self.clock.now()
-        self.fixture = fixtures.read(self.fixture_path)
+        self.fixture = fixtures.read(self.fixture_path) if fixture is None else fixture
         self.bookings = self._start()
 
     def reset(self, clear_recordings: bool = False) -> None:
@@ -64,7 +78,7 @@ class Runtime:
             fresh = self._fresh_service(anchor)
             self._replace_state(fresh, anchor)
             self.clock.restart(frozen_at=self.settings.clock)
-            self.rng = random.Random(self.settings.seed)
+            self.rng = random.Random(self.seed)
             self.anchor_sec = anchor
             for hook in self.reset_hooks:
                 hook(clear_recordings)
@@ -104,7 +118,8 @@ class Runtime:
         """Readiness and sizes."""
         return {
             "status": "ready",
-            "seed": self.settings.seed,
+            **({} if self.tenant == DEFAULT_TENANT else {"tenant": self.tenant}),
+            "seed": self.seed,
             "fixture": str(self.fixture_path),
             "persistent": self.persistence is not None,
             "anchor_sec": self.anchor_sec,
@@ -154,5 +169,7 @@ def _seq_of(booking_id: str) -> int:
 
 
 def get_runtime() -> Runtime:
-    """The runtime of the current app."""
-    return current_app.extensions[EXTENSION_KEY]
+    """The runtime of the tenant the current control-plane request is for (the default tenant's, unprefixed)."""
+    from .tenancy import current_tenant
+
+    return current_tenant().runtime

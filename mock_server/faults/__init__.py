@@ -14,23 +14,28 @@ ENGINE_KEY = "mock_server.faults"
 
 
 def current_engine() -> FaultEngine:
-    """The fault engine of the current app (inside a control-plane request)."""
-    from flask import current_app
+    """The fault engine of the tenant the current control-plane request is for."""
+    from ..tenancy import current_tenant
 
-    return current_app.extensions[ENGINE_KEY]
+    return current_tenant().engine
 
 
 def install(app, api) -> FaultEngine:
-    """Make the app's fault engine (the /v3 gateway's fault steps use it) and register its admin routes."""
+    """Make the default tenant's fault engine and register the fault admin routes."""
     from ..api.faults import blp as admin_blueprint
     from ..runtime import EXTENSION_KEY
-    from . import scenarios
 
-    runtime = app.extensions[EXTENSION_KEY]
-    engine = FaultEngine(max_hold_ms=runtime.settings.timeout_ms)
+    engine = engine_for(app.extensions[EXTENSION_KEY])
     app.extensions[ENGINE_KEY] = engine
     api.register_blueprint(admin_blueprint)
+    return engine
 
+
+def engine_for(runtime) -> FaultEngine:
+    """A tenant's fault engine: its own rules, counters and start-up scenarios, reset with the tenant."""
+    from . import scenarios
+
+    engine = FaultEngine(max_hold_ms=runtime.settings.timeout_ms)
     startup = [name.strip() for name in runtime.settings.scenario.split(",") if name.strip()]
 
     def load_startup_scenarios() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Flask, current_app
+from flask import Flask
 
 from ..config import resolve_path
 from ..runtime import EXTENSION_KEY
@@ -23,28 +23,35 @@ class RecordingState:
 
 
 def install(app: Flask, api) -> RecordingState:
-    """Make the app's recorder (and replay book), for the /v3 gateway, and register the admin routes."""
+    """Make the default tenant's recorder (and replay book) and register the admin routes."""
     from ..api.recordings import blp
 
-    runtime = app.extensions[EXTENSION_KEY]
+    state = state_for(app.extensions[EXTENSION_KEY])
+    app.extensions[STATE_KEY] = state
+    api.register_blueprint(blp)
+    return state
+
+
+def state_for(runtime) -> RecordingState:
+    """A tenant's recorder (its own journal) and, in replay mode, its own book of the recording."""
     settings = runtime.settings
-    state = RecordingState(Recorder(settings, runtime.clock))
+    state = RecordingState(Recorder(settings, runtime.clock, tenant=runtime.tenant))
     if settings.replay:
         path = resolve_path(settings.replay)
         if not path.is_file():
             raise SystemExit(f"MOCK_REPLAY: no such recording: {settings.replay}")
         state.book = ReplayBook.load(path, settings.replay_ignore)
-    app.extensions[STATE_KEY] = state
     runtime.reset_hooks.append(lambda clear_recordings: _on_reset(state, clear_recordings))
     if state.recorder.enabled:
         runtime.health_sections["recording"] = state.recorder.journal.state
-    api.register_blueprint(blp)
     return state
 
 
 def get_state() -> RecordingState:
-    """The recording state of the current app."""
-    return current_app.extensions[STATE_KEY]
+    """The recording state of the tenant the current control-plane request is for."""
+    from ..tenancy import current_tenant
+
+    return current_tenant().recording
 
 
 def _on_reset(state: RecordingState, clear_recordings: bool) -> None:

@@ -31,13 +31,14 @@ def default_name() -> str:
     return time.strftime("session-%Y%m%d-%H%M%S", time.gmtime()) + f"-{os.getpid()}"
 
 
-def journal_path(settings) -> Path:
-    """<recordings_dir>/<recording>.jsonl (a trailing .jsonl in the name is not doubled)."""
+def journal_path(settings, tenant: str = "default") -> Path:
+    """<recordings_dir>/<recording>.jsonl, and <recording>--<tenant>.jsonl for any tenant but the default."""
     name = (settings.recording or default_name()).removesuffix(".jsonl")
     if not _SAFE_NAME.fullmatch(name):
         # The name comes from the environment, but it must still not reach outside the folder.
         raise SystemExit(f"MOCK_RECORDING must be a plain name (letters, digits, '.', '_', '-'), not {name!r}")
-    return Path(settings.recordings_dir) / f"{name}.jsonl"
+    suffix = "" if tenant == "default" else f"--{tenant}"  # tenant names are plain: [a-z0-9][a-z0-9._-]*
+    return Path(settings.recordings_dir) / f"{name}{suffix}.jsonl"
 
 
 # One journal line; its first key is seq: the journal numbers a line by swapping that prefix, and finds one by it.
@@ -56,11 +57,13 @@ def _rpc_of(path: str) -> str:
 class Recorder:
     """Turns one /v3 exchange into one journal line."""
 
-    def __init__(self, settings, clock, index_size: int = INDEX_SIZE):
+    def __init__(self, settings, clock, index_size: int = INDEX_SIZE, tenant: str = "default"):
         self.enabled = bool(settings.record)
         self.redact = bool(settings.redact_pii)
         self.clock = clock
-        self.journal = Journal(journal_path(settings), index_size)
+        self.journal = Journal(journal_path(settings, tenant), index_size)
+        # Lines of a tenant other than the default name it (the default's lines are as they always were).
+        self._tenant_tail = b"" if tenant == "default" else b',"tenant":' + orjson.dumps(tenant)
         self._header_names: dict[str, str] = {}  # environ key -> header name
         self._not_headers: set[str] = set()  # environ keys that are not headers
         self._secret_keys: set[str] = set()  # environ keys of named headers that carry credentials
@@ -113,7 +116,7 @@ class Recorder:
                 body = redact_pii_text(redact_pii(body), values)
             encoded_body = body if type(body) is bytes else orjson.dumps(body)
             response = _RESPONSE % (exchange.status, orjson.dumps(dict(exchange.headers)), encoded_body)
-        tail = b""
+        tail = self._tenant_tail
         if exchange.no_response:
             tail += b',"no_response":' + orjson.dumps(exchange.no_response)
         if redact:

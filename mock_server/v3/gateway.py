@@ -23,9 +23,10 @@ from werkzeug.http import HTTP_STATUS_CODES
 from .. import accesslog
 from ..api.auth import NO_AUTH_WARNING, REALM, with_scheme
 from ..api.common import nests_deeper, too_deep_message
-from ..bodyread import declared_length
-from ..faults.step import FaultSteps
+from ..bodyread import declared_length, error_body
 from ..recording.replay_mock import answer_from
+from ..runtime import DEFAULT_TENANT
+from ..tenancy import ENVIRON_KEY, TenantRefused, Tenants, check_name, split_prefix
 from .errors import answer_error
 from .exchange import BodyRefused, Exchange, done, serving
 from .loader import loader_for
@@ -38,35 +39,33 @@ Step = Callable[[Exchange], None]
 
 
 class V3Gateway:
-    """WSGI app of /v3 over one app's runtime and fault engine (`recorder`: None when off; `book`: replay mode)."""
+    """WSGI app of /v3 over an app's tenants: each exchange works on the state of the tenant its path names."""
 
-    def __init__(self, runtime, engine, recorder, book=None):
-        self.runtime = runtime
-        settings = runtime.settings
-        self.faults = faults = FaultSteps(engine, runtime, self.load)
-        self.recorder = recorder
-        self.book = book
+    def __init__(self, tenants: Tenants):
+        self.tenants = tenants
+        settings = tenants.default.runtime.settings
+        self.basic_auth_header = tenants.default.runtime.basic_auth_header
+        replaying = bool(settings.replay)
         self.max_body_bytes = settings.max_body_bytes
         self.max_json_depth = settings.max_json_depth
         self.trace = settings.trace
         self.routes = {f"/v3/{name}".lower(): method for name, method in METHODS.items()}
         self.status_lines: dict[int, str] = {}
-        call = self.replay if book is not None else self.call_method
         steps: list[tuple[str, Step]] = [
             ("route", self.route),
             ("authenticate", self.authenticate),
             ("read_json", self.read_json),
-            ("decide_fault", faults.decide),
-            *([("load_request", self.load_request)] if book is None else []),
-            ("call_method", call),
+            ("decide_fault", self.decide_fault),
+            *([] if replaying else [("load_request", self.load_request)]),
+            ("call_method", self.replay if replaying else self.call_method),
         ]
         self.steps: tuple[tuple[str, Step], ...] = tuple(steps)
         always: list[tuple[str, Step]] = [
-            ("apply_fault", faults.apply),
+            ("apply_fault", self.apply_fault),
             ("encode", self.encode),
             ("log_access", self.log_access),
         ]
-        if recorder is not None:
+        if settings.record:
             always.append(("record", self.record))
         self.always: tuple[tuple[str, Step], ...] = tuple(always)
 
@@ -75,6 +74,14 @@ class V3Gateway:
         if not path.isascii():
             path = path.encode("latin-1").decode("utf-8", "replace")  # WSGI carries the raw bytes as latin-1
         exchange = Exchange(environ, path, environ.get("REQUEST_METHOD", "GET").upper())  # as werkzeug reads it
+        try:
+            exchange.tenant = self.tenants.get(environ.get(ENVIRON_KEY, DEFAULT_TENANT))
+        except TenantRefused as refused:  # no tenant, so nothing of it to fault, record or change
+            exchange.fail(refused.status, refused.message)
+            self.encode(exchange)
+            self.log_access(exchange)
+            start_response(self.status_line(exchange.status), exchange.headers)
+            return [exchange.out]
         token = serving(exchange)
         try:
             self.run(exchange)
@@ -135,7 +142,7 @@ class V3Gateway:
 
     def authenticate(self, exchange: Exchange) -> None:
         """HTTP Basic when MOCK_BASIC_AUTH is set (401 otherwise); without it, a request with no credentials warns."""
-        expected = self.runtime.basic_auth_header
+        expected = self.basic_auth_header
         sent = exchange.environ.get("HTTP_AUTHORIZATION")
         if expected is None:
             if sent is None:
@@ -212,12 +219,24 @@ class V3Gateway:
         exchange.trusted = True  # one valid JSON object within the depth the journal keeps as it is
         return None
 
+    @staticmethod
+    def decide_fault(exchange: Exchange) -> None:
+        """The tenant's fault decision (a magic value or its armed rules); may answer the exchange."""
+        exchange.tenant.faults.decide(exchange)
+
+    @staticmethod
+    def apply_fault(exchange: Exchange) -> None:
+        """The tenant's planned fault applied to whatever the answer is."""
+        if exchange.tenant is not None:
+            exchange.tenant.faults.apply(exchange)
+
     def load_request(self, exchange: Exchange) -> None:
         """The request message, loaded by the contract's loader (400 naming what is wrong)."""
         if exchange.http_method == "POST":
-            self.load(exchange)
+            V3Gateway.load(exchange)
 
-    def load(self, exchange: Exchange) -> object:
+    @staticmethod
+    def load(exchange: Exchange) -> object:
         """The exchange's request, loaded once (the fault preflight asks for it too); raises why it cannot be."""
         state = exchange.state
         if "load_error" in state:
@@ -239,14 +258,14 @@ class V3Gateway:
             self.options(exchange)
             return
         method = METHODS[exchange.rpc or ""]
-        exchange.answer(200, method.call(self.runtime, exchange.request, exchange))
+        exchange.answer(200, method.call(exchange.tenant.runtime, exchange.request, exchange))
 
     def replay(self, exchange: Exchange) -> None:
         """Replay mode: the recorded answer to this request."""
         if exchange.http_method == "OPTIONS":
             self.options(exchange)
             return
-        answer_from(self.book, exchange)
+        answer_from(exchange.tenant.recording.book, exchange)
 
     @staticmethod
     def options(exchange: Exchange) -> None:
@@ -274,7 +293,7 @@ class V3Gateway:
     def record(self, exchange: Exchange) -> None:
         """Journal the exchange, with the body as sent even when no step needed it (a 404, a 401)."""
         self.read_body(exchange)
-        self.recorder.record(exchange)
+        exchange.tenant.recording.recorder.record(exchange)
 
     @staticmethod
     def log_access(exchange: Exchange) -> None:
@@ -286,7 +305,12 @@ class V3Gateway:
                 exchange.status,
                 exchange.started,
                 exchange.rpc,
-                {"no_response": exchange.no_response, "faults": exchange.faults, "warnings": exchange.warnings},
+                {
+                    "tenant": exchange.environ.get(ENVIRON_KEY),
+                    "no_response": exchange.no_response,
+                    "faults": exchange.faults,
+                    "warnings": exchange.warnings,
+                },
             )
 
     def status_line(self, status: int) -> str:
@@ -303,7 +327,11 @@ def _is_json(mimetype: str) -> bool:
 
 
 class Dispatcher:
-    """The WSGI entry: /v3 to the data plane, everything else to the Flask control plane."""
+    """The WSGI entry: /v3 to the data plane, everything else to the Flask control plane.
+
+    A `/t/{tenant}` prefix is taken off the path and kept in the environ (ENVIRON_KEY) and in SCRIPT_NAME, so both
+    planes serve the rest of the path for that tenant, and the control plane's links keep the prefix.
+    """
 
     def __init__(self, v3: V3Gateway, control):
         self.v3 = v3
@@ -311,6 +339,26 @@ class Dispatcher:
 
     def __call__(self, environ, start_response):
         path = environ.get("PATH_INFO", "")
+        prefixed = split_prefix(path)
+        if prefixed is not None:
+            name, path = prefixed
+            try:
+                check_name(name)
+            except TenantRefused as refused:
+                return _refuse(start_response, refused.status, refused.message)
+            environ[ENVIRON_KEY] = name
+            environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + "/t/" + name
+            environ["PATH_INFO"] = path
         if path[:4].lower() == "/v3/" or path.lower() == "/v3":
             return self.v3(environ, start_response)
         return self.control(environ, start_response)
+
+
+def _refuse(start_response, status: int, message: str) -> list[bytes]:
+    """A JSON error answered before either plane (a path prefix naming no possible tenant)."""
+    body = error_body(status, message)
+    start_response(
+        f"{status} {HTTP_STATUS_CODES[status].upper()}",
+        [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
+    )
+    return [body]

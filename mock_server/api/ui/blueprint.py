@@ -53,8 +53,17 @@ for name, function in (
 
 
 def extension(key: str):
-    """An app extension (fault engine, recording state) or None when it is not installed."""
-    return current_app.extensions.get(key)
+    """The current tenant's fault engine or recording state (by the app extension key), None when not installed."""
+    from ...faults import ENGINE_KEY
+    from ...recording import STATE_KEY
+    from ...tenancy import TENANTS_KEY, current_tenant
+
+    if key not in current_app.extensions:
+        return None
+    if TENANTS_KEY in current_app.extensions and key in (ENGINE_KEY, STATE_KEY):
+        tenant = current_tenant()
+        return tenant.engine if key == ENGINE_KEY else tenant.recording
+    return current_app.extensions[key]
 
 
 def render(template: str, status: int = 200, **context):

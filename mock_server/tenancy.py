@@ -1,0 +1,122 @@
+"""Tenants: many isolated sandboxes in one server, each selected by a `/t/{tenant}/` path prefix.
+
+A tenant is created on first use and holds everything a client can change: bookings and idempotency tokens (over its
+own materialised inventory), the clock, the fault rules and dice, the journal, reset. What never changes is shared:
+the settings and the parsed fixture. Un-prefixed paths are the tenant `default`, which is the app's own state as it
+always was (persistence included).
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from .runtime import DEFAULT_TENANT, Runtime
+
+if TYPE_CHECKING:
+    from .faults.engine import FaultEngine
+    from .faults.step import FaultSteps
+    from .recording import RecordingState
+
+NAME = re.compile(r"[a-z0-9][a-z0-9._-]{0,62}")
+ENVIRON_KEY = "mock_server.tenant"  # the tenant a request's path prefix named (the Dispatcher sets it)
+TENANTS_KEY = "mock_server.tenants"  # app.extensions: the registry
+
+
+class TenantRefused(Exception):
+    """A tenant that cannot be served: a bad name (404) or one over MOCK_MAX_TENANTS (503)."""
+
+    def __init__(self, status: int, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+@dataclass(eq=False)
+class Tenant:
+    """One tenant's state: its runtime, its fault engine and steps, and its recording state."""
+
+    name: str
+    runtime: Runtime
+    engine: FaultEngine
+    recording: RecordingState
+    faults: FaultSteps  # bound to this tenant's engine and runtime
+    last_used: float = field(default_factory=time.time)
+
+
+class Tenants:
+    """The registry: the default tenant, and the others by name, created on first use up to `limit`."""
+
+    def __init__(self, default: Tenant, build: Callable[[str], Tenant], limit: int):
+        self.default = default
+        self._build = build
+        self.limit = limit
+        self._others: dict[str, Tenant] = {}
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> Tenant:
+        """The tenant of this name, created on first use; TenantRefused for a bad name or one over the limit."""
+        if name == DEFAULT_TENANT:
+            tenant = self.default
+        else:
+            tenant = self._others.get(name) or self._create(name)
+        tenant.last_used = time.time()
+        return tenant
+
+    def _create(self, name: str) -> Tenant:
+        check_name(name)
+        with self._lock:  # one build per name, even when its first requests race
+            tenant = self._others.get(name)
+            if tenant is None:
+                if len(self._others) + 1 >= self.limit:
+                    raise TenantRefused(
+                        503,
+                        f"tenant limit reached: {self.limit} tenants (MOCK_MAX_TENANTS); "
+                        "remove one with DELETE /_admin/tenants/<name>",
+                    )
+                tenant = self._others[name] = self._build(name)
+        return tenant
+
+    def find(self, name: str) -> Tenant | None:
+        """The tenant if it exists (never creates one)."""
+        return self.default if name == DEFAULT_TENANT else self._others.get(name)
+
+    def remove(self, name: str) -> bool:
+        """Forget a tenant and its state (not the default, which a reset empties instead)."""
+        with self._lock:
+            return self._others.pop(name, None) is not None
+
+    def all(self) -> list[Tenant]:
+        """Every tenant, the default first, then by name."""
+        with self._lock:
+            others = sorted(self._others.values(), key=lambda t: t.name)
+        return [self.default, *others]
+
+
+def check_name(name: str) -> None:
+    """TenantRefused (404) unless `name` can name a tenant."""
+    if not NAME.fullmatch(name):
+        raise TenantRefused(404, f"no such tenant: {name!r} (names match [a-z0-9][a-z0-9._-]{{0,62}})")
+
+
+def split_prefix(path: str) -> tuple[str, str] | None:
+    """('acme', '/v3/CreateBooking') for '/t/acme/v3/CreateBooking'; None when the path has no tenant prefix."""
+    if not path.startswith("/t/"):
+        return None
+    name, slash, rest = path[3:].partition("/")
+    return name, slash + rest
+
+
+def current_tenant() -> Tenant:
+    """The tenant of the current control-plane request (the default tenant outside one, or unprefixed)."""
+    from flask import current_app, has_request_context, request
+
+    tenants: Tenants = current_app.extensions[TENANTS_KEY]
+    if not has_request_context():
+        return tenants.default
+    name = request.environ.get(ENVIRON_KEY)
+    return tenants.default if name is None else tenants.get(name)
