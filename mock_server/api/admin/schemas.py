@@ -100,7 +100,8 @@ class HealthSchema(Schema):
     """Readiness and sizes."""
 
     status = fields.String(metadata={"example": "ready"})
-    seed = fields.Integer(metadata={"example": 42})
+    tenant = fields.String(metadata={"description": "A tenant other than the default: its name"})
+    seed = fields.Integer(metadata={"example": 42, "description": "The tenant's seed of the fault dice"})
     fixture = fields.String(metadata={"example": "fixtures/default.json"})
     persistent = fields.Boolean()
     anchor_sec = fields.Integer()
