@@ -53,7 +53,8 @@ class Exchange:
     touched: bool = False  # a fault changed the answer after it was made: record what was sent, parsed
     steps: list[str] = field(default_factory=list)  # the steps taken, in order (MOCK_TRACE shows them)
     state: dict = field(default_factory=dict)  # step-private data (the fault plan)
-    tenant: Any = None  # the tenancy.Tenant whose state this exchange works on
+    tenant: Any = None  # the tenancy.Tenant whose state this exchange works on (selected after authenticate)
+    user: str | None = None  # the Basic-auth username, under MOCK_BASIC_AUTH='*:PASSWORD'
 
     def answer(
         self, status: int, payload: Any = None, headers: list[tuple[str, str]] | None = None, out: bytes | None = None

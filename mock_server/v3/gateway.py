@@ -13,6 +13,7 @@ LocalStack serves its AWS data plane. MOCK_TRACE=1 adds an X-Sandbox-Steps heade
 
 from __future__ import annotations
 
+import base64
 import hmac
 import logging
 from collections.abc import Callable
@@ -45,6 +46,10 @@ class V3Gateway:
         self.tenants = tenants
         settings = tenants.default.runtime.settings
         self.basic_auth_header = tenants.default.runtime.basic_auth_header
+        # MOCK_BASIC_AUTH='*:PASSWORD': any username with that password, and the username names the tenant of an
+        # un-prefixed request (a client that can only set its credentials still gets a sandbox of its own).
+        user, _, password = settings.basic_auth.partition(":")
+        self.any_user_password = password.encode() if user == "*" else None
         replaying = bool(settings.replay)
         self.max_body_bytes = settings.max_body_bytes
         self.max_json_depth = settings.max_json_depth
@@ -54,6 +59,7 @@ class V3Gateway:
         steps: list[tuple[str, Step]] = [
             ("route", self.route),
             ("authenticate", self.authenticate),
+            ("select_tenant", self.select_tenant),
             ("read_json", self.read_json),
             ("decide_fault", self.decide_fault),
             *([] if replaying else [("load_request", self.load_request)]),
@@ -74,14 +80,6 @@ class V3Gateway:
         if not path.isascii():
             path = path.encode("latin-1").decode("utf-8", "replace")  # WSGI carries the raw bytes as latin-1
         exchange = Exchange(environ, path, environ.get("REQUEST_METHOD", "GET").upper())  # as werkzeug reads it
-        try:
-            exchange.tenant = self.tenants.get(environ.get(ENVIRON_KEY, DEFAULT_TENANT))
-        except TenantRefused as refused:  # no tenant, so nothing of it to fault, record or change
-            exchange.fail(refused.status, refused.message)
-            self.encode(exchange)
-            self.log_access(exchange)
-            start_response(self.status_line(exchange.status), exchange.headers)
-            return [exchange.out]
         token = serving(exchange)
         try:
             self.run(exchange)
@@ -142,14 +140,33 @@ class V3Gateway:
 
     def authenticate(self, exchange: Exchange) -> None:
         """HTTP Basic when MOCK_BASIC_AUTH is set (401 otherwise); without it, a request with no credentials warns."""
-        expected = self.basic_auth_header
         sent = exchange.environ.get("HTTP_AUTHORIZATION")
+        if self.any_user_password is not None:
+            user, password = _basic_credentials(sent)
+            # One constant-time compare of the password, whatever the username.
+            if not hmac.compare_digest(password, self.any_user_password) or not user:
+                exchange.fail(401, "missing or wrong HTTP Basic credentials", [("WWW-Authenticate", REALM)])
+                return
+            exchange.user = user
+            return
+        expected = self.basic_auth_header
         if expected is None:
             if sent is None:
                 exchange.warn(NO_AUTH_WARNING)
             return
         if sent is None or not hmac.compare_digest(with_scheme(sent, "Basic").encode(), expected.encode()):
             exchange.fail(401, "missing or wrong HTTP Basic credentials", [("WWW-Authenticate", REALM)])
+
+    def select_tenant(self, exchange: Exchange) -> None:
+        """The tenant whose state this exchange works on: the path's /t/{tenant}/ prefix, else (with
+        MOCK_BASIC_AUTH='*:PASSWORD') the Basic-auth username, else `default`. Created on first use."""
+        name = exchange.environ.get(ENVIRON_KEY)
+        if name is None:
+            name = exchange.user if exchange.user is not None else DEFAULT_TENANT
+        try:
+            exchange.tenant = self.tenants.get(name)
+        except TenantRefused as refused:
+            exchange.fail(refused.status, refused.message)
 
     def read_json(self, exchange: Exchange) -> None:
         """Read the body and parse it as JSON; why it is not a usable object is answered when it is loaded.
@@ -226,7 +243,7 @@ class V3Gateway:
 
     @staticmethod
     def apply_fault(exchange: Exchange) -> None:
-        """The tenant's planned fault applied to whatever the answer is."""
+        """The tenant's planned fault applied to whatever the answer is (none before a tenant was selected)."""
         if exchange.tenant is not None:
             exchange.tenant.faults.apply(exchange)
 
@@ -293,7 +310,10 @@ class V3Gateway:
     def record(self, exchange: Exchange) -> None:
         """Journal the exchange, with the body as sent even when no step needed it (a 404, a 401)."""
         self.read_body(exchange)
-        exchange.tenant.recording.recorder.record(exchange)
+        tenant = exchange.tenant
+        if tenant is None:  # answered before a tenant was selected (404, 405, 401): the one its prefix names, if any
+            tenant = self.tenants.find(exchange.environ.get(ENVIRON_KEY, DEFAULT_TENANT)) or self.tenants.default
+        tenant.recording.recorder.record(exchange)
 
     @staticmethod
     def log_access(exchange: Exchange) -> None:
@@ -362,3 +382,17 @@ def _refuse(start_response, status: int, message: str) -> list[bytes]:
         [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
     )
     return [body]
+
+
+def _basic_credentials(header: str | None) -> tuple[str, bytes]:
+    """(username, password bytes) of a Basic Authorization header; ("", b"") when it is not one."""
+    if header is None:
+        return "", b""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return "", b""
+    try:
+        user, _, password = base64.b64decode(encoded.strip(), validate=True).partition(b":")
+        return user.decode(), password
+    except (ValueError, UnicodeDecodeError):
+        return "", b""

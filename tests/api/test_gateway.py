@@ -13,7 +13,7 @@ from mock_server.v3 import methods
 from tests.helpers import create_body, find_slot, journal_file, slot_time_json
 
 # The header names the steps taken up to the answer's bytes (log_access and record follow, always).
-ANSWERED = "route,authenticate,read_json,decide_fault,load_request,call_method,apply_fault,encode"
+ANSWERED = "route,authenticate,select_tenant,read_json,decide_fault,load_request,call_method,apply_fault,encode"
 
 
 @pytest.fixture
@@ -77,7 +77,7 @@ def test_a_step_that_answers_skips_the_rest_but_the_answer_is_always_encoded_log
     assert unknown.get_json()["message"].startswith("no such path: /v3/NoSuchMethod; v3 methods: /v3/Batch")
     invalid = client.post("/v3/ListBookings", json={"user_id": ""})
     assert invalid.status_code == 400
-    assert steps(invalid) == ("route,authenticate,read_json,decide_fault,load_request,apply_fault,encode")
+    assert steps(invalid) == ("route,authenticate,select_tenant,read_json,decide_fault,load_request,apply_fault,encode")
     records = [json.loads(line) for line in journal_file(app).read_text().splitlines()]
     assert [(r["rpc"], r["response"]["status"]) for r in records] == [("NoSuchMethod", 404), ("ListBookings", 400)]
 
@@ -86,7 +86,7 @@ def test_an_armed_fault_answers_at_decide_fault(app, client):
     client.post("/_admin/faults", json={"method": "ListBookings", "kind": "http_error", "status": 503})
     answer = client.post("/v3/ListBookings", json={"user_id": "u1"})
     assert answer.status_code == 503 and answer.get_json()["code"] == 503
-    assert steps(answer) == "route,authenticate,read_json,decide_fault,apply_fault,encode"
+    assert steps(answer) == "route,authenticate,select_tenant,read_json,decide_fault,apply_fault,encode"
 
 
 def test_replay_mode_answers_from_the_recording_without_loading_the_request(tmp_path, app, client):
@@ -95,7 +95,7 @@ def test_replay_mode_answers_from_the_recording_without_loading_the_request(tmp_
     answer = replay.test_client().post("/v3/ListBookings", json={"user_id": "u1"})
     assert answer.status_code == 200 and answer.get_json() == {"bookings": []}
     assert answer.headers["X-Sandbox-Replay"] == "seq=1"
-    assert steps(answer) == "route,authenticate,read_json,decide_fault,call_method,apply_fault,encode"
+    assert steps(answer) == "route,authenticate,select_tenant,read_json,decide_fault,call_method,apply_fault,encode"
 
 
 def test_no_trace_header_unless_asked(tmp_path):
@@ -148,6 +148,7 @@ def test_the_gateway_declares_its_steps_in_one_ordered_list(app):
     assert [name for name, _ in gateway.steps] == [
         "route",
         "authenticate",
+        "select_tenant",
         "read_json",
         "decide_fault",
         "load_request",

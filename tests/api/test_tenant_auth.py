@@ -1,0 +1,55 @@
+"""MOCK_BASIC_AUTH='*:PASSWORD': any username with the password; the username names an un-prefixed call's tenant."""
+
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from mock_server import create_app
+from tests.helpers import create_body, find_slot
+
+
+def credentials(user: str, password: str = "s3cret") -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+@pytest.fixture
+def app():
+    return create_app({"record": False, "basic_auth": "*:s3cret"})
+
+
+def test_any_username_with_the_password_is_let_in_and_names_its_tenant(app):
+    client = app.test_client()
+    body = create_body(find_slot(app.extensions["mock_server"], vertical="classes"), 1)
+    first = client.post("/v3/CreateBooking", json=body, headers=credentials("ci-run-1")).get_json()
+    second = client.post("/v3/CreateBooking", json=body, headers=credentials("ci-run-2")).get_json()
+    # Two tenants: the same idempotency token books once in each, and each run's ids start at the first.
+    assert first["booking"]["booking_id"] == second["booking"]["booking_id"] == "B0000001"
+    names = [t["name"] for t in client.get("/_admin/tenants").get_json()["tenants"]]
+    assert names == ["default", "ci-run-1", "ci-run-2"]
+    listed = client.post(
+        "/v3/ListBookings", json={"user_id": body["user_information"]["user_id"]}, headers=credentials("ci-run-3")
+    ).get_json()
+    assert listed == {"bookings": []}  # a third run sees neither
+
+
+@pytest.mark.parametrize(
+    "header", [credentials("ci-1", "wrong"), credentials("", "s3cret"), {}, {"Authorization": "Bearer s3cret"}]
+)
+def test_a_wrong_password_no_username_or_no_credentials_is_a_401(app, header):
+    answer = app.test_client().get("/v3/HealthCheck", headers=header)
+    assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith("Basic")
+    assert answer.get_json()["message"] == "missing or wrong HTTP Basic credentials"
+
+
+def test_a_path_prefix_wins_over_the_username(app):
+    client = app.test_client()
+    assert client.get("/t/from-path/v3/HealthCheck", headers=credentials("from-user")).status_code == 200
+    assert [t["name"] for t in client.get("/_admin/tenants").get_json()["tenants"]] == ["default", "from-path"]
+
+
+def test_a_username_that_cannot_name_a_tenant_is_a_404(app):
+    answer = app.test_client().get("/v3/HealthCheck", headers=credentials("Not A Name"))
+    assert answer.status_code == 404
+    assert answer.get_json()["message"].startswith("no such tenant: 'Not A Name'")
