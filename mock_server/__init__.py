@@ -78,7 +78,9 @@ def _install_extensions(app: Flask, api):
         own_engine = faults.engine_for(own)
         return Tenant(name, own, own_engine, recording.state_for(own), FaultSteps(own_engine, own, V3Gateway.load))
 
-    tenants = app.extensions[TENANTS_KEY] = Tenants(default, build, runtime.settings.max_tenants)
+    tenants = app.extensions[TENANTS_KEY] = Tenants(
+        default, build, runtime.settings.max_tenants, runtime.settings.tenant_idle_s
+    )
     return V3Gateway(tenants)
 
 

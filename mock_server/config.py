@@ -73,6 +73,8 @@ class Settings:
     # tenants (the default included) one server holds; a new one past it: 503 JSON. Each holds its own copy of the
     # materialised inventory (~3.6 MB RSS with the default fixture) until copy-on-write inventory lands, hence 100.
     max_tenants: int = 100
+    # a tenant unused this many seconds is forgotten when a new one needs its room (0: never)
+    tenant_idle_s: int = 0
     trace: bool = False  # 1 adds an X-Sandbox-Steps response header naming the /v3 pipeline steps each request took
 
     @classmethod

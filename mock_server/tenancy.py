@@ -51,10 +51,12 @@ class Tenant:
 class Tenants:
     """The registry: the default tenant, and the others by name, created on first use up to `limit`."""
 
-    def __init__(self, default: Tenant, build: Callable[[str], Tenant], limit: int):
+    def __init__(self, default: Tenant, build: Callable[[str], Tenant], limit: int, idle_s: float = 0):
         self.default = default
         self._build = build
         self.limit = limit
+        self.idle_s = idle_s  # a tenant unused this long is forgotten when room is needed (0: never)
+        self.evicted = 0
         self._others: dict[str, Tenant] = {}
         self._lock = threading.Lock()
 
@@ -73,6 +75,8 @@ class Tenants:
             tenant = self._others.get(name)
             if tenant is None:
                 if len(self._others) + 1 >= self.limit:
+                    self._evict_idle()
+                if len(self._others) + 1 >= self.limit:
                     raise TenantRefused(
                         503,
                         f"tenant limit reached: {self.limit} tenants (MOCK_MAX_TENANTS); "
@@ -80,6 +84,15 @@ class Tenants:
                     )
                 tenant = self._others[name] = self._build(name)
         return tenant
+
+    def _evict_idle(self) -> None:
+        """Forget the tenants idle for MOCK_TENANT_IDLE_S (their state lives in memory only; see the README)."""
+        if self.idle_s <= 0:
+            return
+        cutoff = time.time() - self.idle_s
+        for name in [name for name, tenant in self._others.items() if tenant.last_used < cutoff]:
+            del self._others[name]
+            self.evicted += 1
 
     def find(self, name: str) -> Tenant | None:
         """The tenant if it exists (never creates one)."""

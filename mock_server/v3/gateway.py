@@ -369,6 +369,13 @@ class Dispatcher:
             environ[ENVIRON_KEY] = name
             environ["SCRIPT_NAME"] = environ.get("SCRIPT_NAME", "") + "/t/" + name
             environ["PATH_INFO"] = path
+        elif "HTTP_X_SANDBOX_TENANT" in environ:  # for tooling: the same as the prefix, where a prefix is awkward
+            name = environ["HTTP_X_SANDBOX_TENANT"].strip()
+            try:
+                check_name(name)
+            except TenantRefused as refused:
+                return _refuse(start_response, refused.status, refused.message)
+            environ[ENVIRON_KEY] = name
         if path[:4].lower() == "/v3/" or path.lower() == "/v3":
             return self.v3(environ, start_response)
         return self.control(environ, start_response)

@@ -33,6 +33,8 @@ class TenantListSchema(Schema):
 
     tenants = fields.List(fields.Nested(TenantSchema))
     max_tenants = fields.Integer(metadata={"description": "MOCK_MAX_TENANTS"})
+    tenant_idle_s = fields.Integer(metadata={"description": "MOCK_TENANT_IDLE_S (0: never evicted)"})
+    evicted = fields.Integer(metadata={"description": "Tenants forgotten for being idle since the start"})
 
 
 @blp.before_request
@@ -60,7 +62,14 @@ def _describe(tenant: Tenant) -> dict:
 def list_tenants():
     """The tenants this server holds (created on first use of /t/{tenant}/), with sizes and last use."""
     tenants = _tenants()
-    return json_response({"tenants": [_describe(t) for t in tenants.all()], "max_tenants": tenants.limit})
+    return json_response(
+        {
+            "tenants": [_describe(t) for t in tenants.all()],
+            "max_tenants": tenants.limit,
+            "tenant_idle_s": tenants.idle_s,
+            "evicted": tenants.evicted,
+        }
+    )
 
 
 @blp.route("/<name>", methods=["DELETE"])

@@ -1,4 +1,4 @@
-"""MOCK_BASIC_AUTH='*:PASSWORD': any username with the password; the username names an un-prefixed call's tenant."""
+"""Selecting a tenant without a prefix: the Basic-auth username (MOCK_BASIC_AUTH='*:PASSWORD'), a header; idle ones."""
 
 from __future__ import annotations
 
@@ -53,3 +53,31 @@ def test_a_username_that_cannot_name_a_tenant_is_a_404(app):
     answer = app.test_client().get("/v3/HealthCheck", headers=credentials("Not A Name"))
     assert answer.status_code == 404
     assert answer.get_json()["message"].startswith("no such tenant: 'Not A Name'")
+
+
+def test_the_x_sandbox_tenant_header_selects_a_tenant_on_both_planes():
+    client = create_app({"record": False}).test_client()
+    header = {"X-Sandbox-Tenant": "tooling"}
+    assert client.post("/_admin/clock", json={"freeze_at_sec": 1_900_000_000}, headers=header).status_code == 200
+    assert client.get("/_admin/clock", headers=header).get_json()["now_sec"] == 1_900_000_000
+    assert client.get("/t/tooling/_admin/clock").get_json()["now_sec"] == 1_900_000_000  # the same tenant
+    assert client.get("/_admin/clock").get_json()["now_sec"] != 1_900_000_000  # the default's clock runs on
+    bad = client.get("/v3/HealthCheck", headers={"X-Sandbox-Tenant": "../etc"})
+    assert bad.status_code == 404 and bad.get_json()["message"].startswith("no such tenant: '../etc'")
+
+
+def test_an_idle_tenant_is_forgotten_when_a_new_one_needs_its_room(monkeypatch):
+    from mock_server import tenancy
+
+    now = [1000.0]
+    monkeypatch.setattr(tenancy.time, "time", lambda: now[0])
+    client = create_app({"record": False, "max_tenants": 3, "tenant_idle_s": 60}).test_client()
+    client.get("/t/old/v3/HealthCheck")
+    now[0] += 30
+    client.get("/t/recent/v3/HealthCheck")
+    now[0] += 40  # old: idle 70 s; recent: 40 s
+    assert client.get("/t/new/v3/HealthCheck").status_code == 200
+    listed = client.get("/_admin/tenants").get_json()
+    assert [t["name"] for t in listed["tenants"]] == ["default", "new", "recent"]
+    assert listed["evicted"] == 1 and listed["tenant_idle_s"] == 60
+    assert client.get("/t/another/v3/HealthCheck").status_code == 503  # nobody idle long enough: the cap holds
