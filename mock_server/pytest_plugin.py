@@ -8,12 +8,18 @@ Installed with the package (entry point `pytest11`), so `pip install rwg-booking
         assert rwg_sandbox.bookings()[0]["status"] == "CONFIRMED"
 
 Options: `--rwg-fixture`, `--rwg-clock`, `--rwg-basic-auth` (or the MOCK_* variables).
+
+With `--rwg-url http://sandbox:8080` (and `--rwg-admin-token` when the server has one) the session uses that running,
+shared sandbox instead: it picks a tenant of its own (one per session and per xdist worker), so its resets and
+faults never touch another suite's, and forgets it at the end.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 import threading
+import urllib.error
 import urllib.request
 
 import pytest
@@ -90,18 +96,44 @@ class _InProcessServer:
         self.thread.join(timeout=10)
 
 
+class _SharedServer:
+    """A running sandbox shared with other suites: this session's own tenant of it."""
+
+    def __init__(self, base_url: str, admin_token: str, worker: str):
+        self.base_url = base_url.rstrip("/")
+        self.tenant = f"pytest-{secrets.token_hex(4)}-{worker}"
+        self.url = f"{self.base_url}/t/{self.tenant}"
+        self.admin_token = admin_token
+
+    def __enter__(self) -> _SharedServer:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        try:  # the tenant's state goes with the session; a server without the endpoint keeps it until idle
+            SandboxHandle(self.base_url, self.admin_token)._call("DELETE", f"/_admin/tenants/{self.tenant}")
+        except (urllib.error.URLError, OSError):
+            pass
+
+
 def pytest_addoption(parser):
     """Command-line options of the plugin."""
     group = parser.getgroup("rwg-sandbox", "Booking Server v3 sandbox")
     group.addoption("--rwg-fixture", default=None, help="fixture file for the rwg_sandbox fixture")
     group.addoption("--rwg-clock", default=None, type=int, help="freeze the sandbox clock at this epoch second")
     group.addoption("--rwg-basic-auth", default=None, help="user:pass the sandbox requires on /v3")
+    group.addoption("--rwg-url", default=None, help="a running sandbox to share: this session takes a tenant of it")
+    group.addoption("--rwg-admin-token", default="", help="the shared sandbox's MOCK_ADMIN_TOKEN, if it has one")
 
 
 @pytest.fixture(scope="session")
 def rwg_sandbox_server(request, tmp_path_factory):
-    """One in-process sandbox server for the whole session."""
+    """One sandbox server for the whole session: in process, or a tenant of a shared one (--rwg-url)."""
     options = request.config.option
+    if options.rwg_url:
+        worker = getattr(request.config, "workerinput", {}).get("workerid", "main")  # pytest-xdist's worker id
+        with _SharedServer(options.rwg_url, options.rwg_admin_token, worker) as shared:
+            yield shared
+        return
     overrides = {"recordings_dir": str(tmp_path_factory.mktemp("rwg-recordings")), "recording": "session"}
     if options.rwg_fixture:
         overrides["fixture"] = options.rwg_fixture
@@ -116,7 +148,12 @@ def rwg_sandbox_server(request, tmp_path_factory):
 @pytest.fixture
 def rwg_sandbox(rwg_sandbox_server) -> SandboxHandle:
     """The sandbox, reset to the fixture state before each test (isolation by default)."""
-    settings = rwg_sandbox_server.app.extensions["mock_server"].settings
-    handle = SandboxHandle(rwg_sandbox_server.url, settings.admin_token)
+    server = rwg_sandbox_server
+    token = (
+        server.admin_token
+        if isinstance(server, _SharedServer)
+        else server.app.extensions["mock_server"].settings.admin_token
+    )
+    handle = SandboxHandle(server.url, token)
     handle.reset()
     return handle
