@@ -81,3 +81,27 @@ def test_an_idle_tenant_is_forgotten_when_a_new_one_needs_its_room(monkeypatch):
     assert [t["name"] for t in listed["tenants"]] == ["default", "new", "recent"]
     assert listed["evicted"] == 1 and listed["tenant_idle_s"] == 60
     assert client.get("/t/another/v3/HealthCheck").status_code == 503  # nobody idle long enough: the cap holds
+
+
+def test_the_dashboard_serves_each_tenant_and_switches_between_them():
+    client = create_app({"record": False}).test_client()
+    client.get("/t/acme/v3/HealthCheck")
+    page = client.get("/t/acme/_admin/ui/").get_data(as_text=True)
+    assert "<strong>acme</strong>" in page  # the tenant it acts on
+    assert 'href="/_admin/ui/"' in page and 'href="/t/acme/_admin/ui/faults"' in page  # switcher; links keep the prefix
+    assert 'href="/t/acme/feeds/availability.json"' in page
+    opened = client.get("/_admin/ui/tenant?name=zeta")
+    assert opened.status_code == 303 and opened.headers["Location"] == "/t/zeta/_admin/ui/"
+    refused = client.get("/_admin/ui/tenant?name=Not%20One")
+    assert refused.status_code == 303 and refused.headers["Location"].endswith("/_admin/ui/")
+    # A form posted under a tenant acts on that tenant: its clock, not the default's.
+    form = client.get("/t/acme/_admin/ui/").get_data(as_text=True)
+    token = form.split('name="csrf_token" value="', 1)[1].split('"', 1)[0]
+    frozen = client.post(
+        "/t/acme/_admin/ui/clock",
+        data={"csrf_token": token, "action": "freeze"},
+        headers={"Origin": "http://localhost"},
+    )
+    assert frozen.status_code == 303
+    assert client.get("/t/acme/_admin/clock").get_json()["frozen"] is True
+    assert client.get("/_admin/clock").get_json()["frozen"] is False

@@ -9,10 +9,18 @@ import orjson
 from flask import Blueprint, current_app, g, redirect, render_template, request, url_for
 
 from ...runtime import get_runtime
+from ...tenancy import TENANTS_KEY
 from . import timefmt
 
 BLUEPRINT_NAME = "dashboard"
 PREFIX = "/_admin/ui"
+
+
+def cookie_path() -> str:
+    """The dashboard's cookie path: under a tenant's /t/{tenant}/ prefix, that tenant's dashboard only."""
+    return request.script_root + PREFIX
+
+
 FLASH_COOKIE = "rwg_ui_flash"
 
 bp = Blueprint(
@@ -78,6 +86,8 @@ def render(template: str, status: int = 200, **context):
         "clock": runtime.clock.state(),
         "csrf_token": csrf_token(),
         "auth_on": bool(runtime.settings.admin_token),
+        "tenant": runtime.tenant,
+        "tenants": [tenant.name for tenant in current_app.extensions[TENANTS_KEY].all()],
     }
     return render_template(template, **{**shared, **context}), status
 
@@ -107,10 +117,11 @@ def is_local(target: str) -> bool:
     if not target.isprintable():
         return False
     parts = urlsplit(target)
+    home = cookie_path()  # the dashboard of this request's tenant
     return (
         not parts.scheme
         and not parts.netloc
-        and (parts.path == PREFIX or parts.path.startswith(PREFIX + "/"))
+        and (parts.path == home or parts.path.startswith(home + "/"))
         and not target.startswith("//")
         and "\\" not in target
     )
@@ -126,10 +137,18 @@ def _finish(response):
     if pending is not None:
         value = base64.urlsafe_b64encode(orjson.dumps(pending)).decode()
         response.set_cookie(
-            FLASH_COOKIE, value, max_age=60, path=PREFIX, httponly=True, samesite="Strict", secure=request.is_secure
+            FLASH_COOKIE,
+            value,
+            max_age=60,
+            path=cookie_path(),
+            httponly=True,
+            samesite="Strict",
+            secure=request.is_secure,
         )
     elif g.pop("ui_flash_taken", False):
-        response.delete_cookie(FLASH_COOKIE, path=PREFIX, httponly=True, samesite="Strict", secure=request.is_secure)
+        response.delete_cookie(
+            FLASH_COOKIE, path=cookie_path(), httponly=True, samesite="Strict", secure=request.is_secure
+        )
     return response
 
 

@@ -118,3 +118,17 @@ def _parse_utc(text: str) -> int:
         raise ValueError(
             f"give a date and time (YYYY-MM-DDTHH:MM, UTC) or epoch seconds ({EARLIEST_SEC} to {LATEST_SEC})"
         ) from None
+
+
+@bp.route("/tenant", methods=["GET"])
+def open_tenant():
+    """The switcher's "Open tenant": that tenant's dashboard (created on first use, like any /t/{tenant}/ path)."""
+    from flask import redirect
+
+    from ...tenancy import NAME
+
+    name = request.args.get("name", "").strip()
+    if not NAME.fullmatch(name):
+        flash(f"Not a tenant name: {name!r} (lower-case letters, digits, '.', '_', '-'; up to 63)", "error")
+        return back("dashboard.sandbox")
+    return redirect(("" if name == "default" else f"/t/{name}") + "/_admin/ui/", 303)

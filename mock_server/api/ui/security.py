@@ -11,7 +11,7 @@ from ...runtime import get_runtime
 from .. import auth
 from ..guard import is_own_origin
 from . import sessions
-from .blueprint import BLUEPRINT_NAME, PREFIX, back, bp, is_local, render
+from .blueprint import BLUEPRINT_NAME, back, bp, cookie_path, is_local, render
 
 SESSION_COOKIE = "rwg_ui_session"
 CSRF_COOKIE = "rwg_ui_csrf"
@@ -71,7 +71,7 @@ def _guard():
 def _set_csrf_cookie(response):
     if g.pop("ui_csrf_new", False):
         response.set_cookie(
-            CSRF_COOKIE, g.ui_csrf, path=PREFIX, httponly=True, samesite="Strict", secure=request.is_secure
+            CSRF_COOKIE, g.ui_csrf, path=cookie_path(), httponly=True, samesite="Strict", secure=request.is_secure
         )
     return response
 
@@ -96,7 +96,7 @@ def login():
         SESSION_COOKIE,
         sessions.store().open(),
         max_age=SESSION_SECONDS,
-        path=PREFIX,
+        path=cookie_path(),
         httponly=True,
         samesite="Strict",
         secure=request.is_secure,
@@ -109,5 +109,7 @@ def logout():
     """End the session on the server (a copy of the cookie opens nothing after this) and drop the cookie."""
     sessions.store().close(request.cookies.get(SESSION_COOKIE, ""))
     response = back(f"{BLUEPRINT_NAME}.login")
-    response.delete_cookie(SESSION_COOKIE, path=PREFIX, httponly=True, samesite="Strict", secure=request.is_secure)
+    response.delete_cookie(
+        SESSION_COOKIE, path=cookie_path(), httponly=True, samesite="Strict", secure=request.is_secure
+    )
     return response
