@@ -72,6 +72,8 @@ class Settings:
     allowed_hosts: str = ""
     # tenants (the default included) one server holds; a new one past it: 503 JSON. Each holds its own copy of the
     # materialised inventory (~3.6 MB RSS with the default fixture) until copy-on-write inventory lands, hence 100.
+    # a JSON object {"<tenant>": "<password>"}: that tenant's Basic-auth username and password (its own sandbox)
+    tenants_file: str = ""
     max_tenants: int = 100
     # a tenant unused this many seconds is forgotten when a new one needs its room (0: never)
     tenant_idle_s: int = 0

@@ -8,6 +8,7 @@ always was (persistence included).
 
 from __future__ import annotations
 
+import os
 import re
 import threading
 import time
@@ -108,6 +109,23 @@ class Tenants:
         with self._lock:
             others = sorted(self._others.values(), key=lambda t: t.name)
         return [self.default, *others]
+
+
+def read_passwords(path: str | os.PathLike[str]) -> dict[str, bytes]:
+    """MOCK_TENANTS_FILE: {"<tenant>": "<password>"}; SystemExit naming the file and the problem otherwise."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"MOCK_TENANTS_FILE: {path}: {exc}") from None
+    if not isinstance(data, dict) or not data:
+        raise SystemExit(f"MOCK_TENANTS_FILE: {path}: must be a JSON object of tenant name -> password")
+    for name, password in data.items():
+        if not NAME.fullmatch(name) or not isinstance(password, str) or not password:
+            raise SystemExit(f"MOCK_TENANTS_FILE: {path}: {name!r} needs a tenant name and a non-empty password")
+    return {name: password.encode() for name, password in data.items()}
 
 
 def check_name(name: str) -> None:

@@ -54,7 +54,8 @@ class Exchange:
     steps: list[str] = field(default_factory=list)  # the steps taken, in order (MOCK_TRACE shows them)
     state: dict = field(default_factory=dict)  # step-private data (the fault plan)
     tenant: Any = None  # the tenancy.Tenant whose state this exchange works on (selected after authenticate)
-    user: str | None = None  # the Basic-auth username, under MOCK_BASIC_AUTH='*:PASSWORD'
+    user: str | None = None  # the Basic-auth username, under MOCK_BASIC_AUTH='*:PASSWORD' or MOCK_TENANTS_FILE
+    user_bound: bool = False  # the username is a MOCK_TENANTS_FILE tenant's, checked against its own password
 
     def answer(
         self, status: int, payload: Any = None, headers: list[tuple[str, str]] | None = None, out: bytes | None = None

@@ -25,9 +25,10 @@ from .. import accesslog
 from ..api.auth import NO_AUTH_WARNING, REALM, with_scheme
 from ..api.common import nests_deeper, too_deep_message
 from ..bodyread import declared_length, error_body
+from ..config import resolve_path
 from ..recording.replay_mock import answer_from
 from ..runtime import DEFAULT_TENANT
-from ..tenancy import ENVIRON_KEY, TenantRefused, Tenants, check_name, split_prefix
+from ..tenancy import ENVIRON_KEY, TenantRefused, Tenants, check_name, read_passwords, split_prefix
 from .errors import answer_error
 from .exchange import BodyRefused, Exchange, done, serving
 from .loader import loader_for
@@ -50,6 +51,8 @@ class V3Gateway:
         # un-prefixed request (a client that can only set its credentials still gets a sandbox of its own).
         user, _, password = settings.basic_auth.partition(":")
         self.any_user_password = password.encode() if user == "*" else None
+        # MOCK_TENANTS_FILE: a password per tenant; its username is bound to that tenant.
+        self.tenant_passwords = read_passwords(resolve_path(settings.tenants_file)) if settings.tenants_file else {}
         replaying = bool(settings.replay)
         self.max_body_bytes = settings.max_body_bytes
         self.max_json_depth = settings.max_json_depth
@@ -139,11 +142,22 @@ class V3Gateway:
         exchange.rpc = method.name
 
     def authenticate(self, exchange: Exchange) -> None:
-        """HTTP Basic when MOCK_BASIC_AUTH is set (401 otherwise); without it, a request with no credentials warns."""
+        """HTTP Basic when MOCK_BASIC_AUTH (or MOCK_TENANTS_FILE) is set: 401 otherwise; one constant-time compare.
+
+        Without credentials configured, a request that sends none draws a warning (Google always sends them).
+        """
         sent = exchange.environ.get("HTTP_AUTHORIZATION")
+        if self.tenant_passwords:
+            user, password = _basic_credentials(sent)
+            bound = self.tenant_passwords.get(user)
+            if bound is not None:
+                if not hmac.compare_digest(password, bound):
+                    exchange.fail(401, "missing or wrong HTTP Basic credentials", [("WWW-Authenticate", REALM)])
+                    return
+                exchange.user, exchange.user_bound = user, True
+                return
         if self.any_user_password is not None:
             user, password = _basic_credentials(sent)
-            # One constant-time compare of the password, whatever the username.
             if not hmac.compare_digest(password, self.any_user_password) or not user:
                 exchange.fail(401, "missing or wrong HTTP Basic credentials", [("WWW-Authenticate", REALM)])
                 return
@@ -151,7 +165,9 @@ class V3Gateway:
             return
         expected = self.basic_auth_header
         if expected is None:
-            if sent is None:
+            if self.tenant_passwords:  # only the file's tenants are let in
+                exchange.fail(401, "missing or wrong HTTP Basic credentials", [("WWW-Authenticate", REALM)])
+            elif sent is None:
                 exchange.warn(NO_AUTH_WARNING)
             return
         if sent is None or not hmac.compare_digest(with_scheme(sent, "Basic").encode(), expected.encode()):
@@ -163,6 +179,9 @@ class V3Gateway:
         name = exchange.environ.get(ENVIRON_KEY)
         if name is None:
             name = exchange.user if exchange.user is not None else DEFAULT_TENANT
+        elif exchange.user_bound and name != exchange.user:  # a tenant's own password opens only that tenant
+            exchange.fail(403, f"these credentials are tenant {exchange.user!r}'s, not {name!r}'s")
+            return
         try:
             exchange.tenant = self.tenants.get(name)
         except TenantRefused as refused:

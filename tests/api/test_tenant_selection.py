@@ -105,3 +105,34 @@ def test_the_dashboard_serves_each_tenant_and_switches_between_them():
     assert frozen.status_code == 303
     assert client.get("/t/acme/_admin/clock").get_json()["frozen"] is True
     assert client.get("/_admin/clock").get_json()["frozen"] is False
+
+
+@pytest.fixture
+def filed(tmp_path):
+    path = tmp_path / "tenants.json"
+    path.write_text('{"team-a": "pa55-a", "team-b": "pa55-b"}')
+    return create_app({"record": False, "tenants_file": str(path)}).test_client()
+
+
+def test_a_tenants_file_gives_each_tenant_its_own_password(filed):
+    assert filed.get("/v3/HealthCheck", headers=credentials("team-a", "pa55-a")).status_code == 200
+    assert filed.get("/t/team-b/v3/HealthCheck", headers=credentials("team-b", "pa55-b")).status_code == 200
+    assert filed.get("/v3/HealthCheck", headers=credentials("team-a", "pa55-b")).status_code == 401  # b's password
+    assert filed.get("/v3/HealthCheck", headers=credentials("team-c", "pa55-a")).status_code == 401  # not in the file
+    assert filed.get("/v3/HealthCheck").status_code == 401
+    names = [t["name"] for t in filed.get("/_admin/tenants").get_json()["tenants"]]
+    assert names == ["default", "team-a", "team-b"]
+
+
+def test_a_prefix_and_a_tenants_own_credentials_must_agree(filed):
+    answer = filed.get("/t/team-b/v3/HealthCheck", headers=credentials("team-a", "pa55-a"))
+    assert answer.status_code == 403
+    assert answer.get_json()["message"] == "these credentials are tenant 'team-a''s, not 'team-b''s"
+
+
+@pytest.mark.parametrize("content", ['{"Bad Name": "x"}', '{"ok": ""}', "[]", "{", "{}"])
+def test_a_broken_tenants_file_stops_the_start_with_one_line(tmp_path, content):
+    path = tmp_path / "tenants.json"
+    path.write_text(content)
+    with pytest.raises(SystemExit, match="MOCK_TENANTS_FILE: "):
+        create_app({"record": False, "tenants_file": str(path)})
