@@ -9,6 +9,7 @@ import threading
 import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
+from pathlib import Path
 
 from . import linewriter
 from .config import Settings, resolve_path
@@ -20,6 +21,11 @@ from .storage.persistence import CorruptStore, Persistence, decode_booking
 
 EXTENSION_KEY = "mock_server"
 DEFAULT_TENANT = "default"
+
+
+def tenant_file(path: Path, tenant: str) -> Path:
+    """The default tenant's own path; `db--acme.json` for tenant acme of `db.json`."""
+    return path if tenant == DEFAULT_TENANT else path.with_name(f"{path.stem}--{tenant}{path.suffix}")
 
 
 def tenant_seed(seed: int, tenant: str) -> int:
@@ -48,10 +54,11 @@ class Runtime:
             "Basic " + base64.b64encode(settings.basic_auth.encode()).decode() if settings.basic_auth else None
         )
         self.fixture_path = resolve_path(settings.fixture)
-        # Persistence keeps the default tenant's state (other tenants live in memory: see the README's Tenants).
+        # Each tenant persists to its own files beside MOCK_DB_PATH's (<name>--<tenant><suffix>), so its state
+        # survives a restart and an idle eviction: it is read back when a request names the tenant again.
         self.persistence = (
-            Persistence(resolve_path(settings.db_path), fsync=settings.db_fsync)
-            if settings.db_path and tenant == DEFAULT_TENANT
+            Persistence(tenant_file(resolve_path(settings.db_path), tenant), fsync=settings.db_fsync)
+            if settings.db_path
             else None
         )
         self._reset_lock = threading.Lock()

@@ -92,7 +92,9 @@ class Tenants:
             return
         cutoff = time.time() - self.idle_s
         for name in [name for name, tenant in self._others.items() if tenant.last_used < cutoff]:
-            del self._others[name]
+            persistence = self._others.pop(name).runtime.persistence
+            if persistence is not None:
+                persistence.close()  # its files stay: the tenant is read back when a request names it again
             self.evicted += 1
 
     def find(self, name: str) -> Tenant | None:
@@ -100,9 +102,14 @@ class Tenants:
         return self.default if name == DEFAULT_TENANT else self._others.get(name)
 
     def remove(self, name: str) -> bool:
-        """Forget a tenant and its state (not the default, which a reset empties instead)."""
+        """Forget a tenant and its state, on disk too (not the default, which a reset empties instead)."""
         with self._lock:
-            return self._others.pop(name, None) is not None
+            tenant = self._others.pop(name, None)
+        if tenant is None:
+            return False
+        if tenant.runtime.persistence is not None:
+            tenant.runtime.persistence.erase()
+        return True
 
     def all(self) -> list[Tenant]:
         """Every tenant, the default first, then by name."""

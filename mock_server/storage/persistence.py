@@ -155,6 +155,12 @@ class Persistence(BookingListener):
                     exc.strerror or exc,
                 )
 
+    def erase(self) -> None:
+        """Close and delete the snapshot and the log (a tenant that is deleted takes its state with it)."""
+        self.close()
+        for path in (self.path, self.wal_path):
+            path.unlink(missing_ok=True)
+
     def close(self) -> None:
         """Release the log file."""
         with self._write_lock:

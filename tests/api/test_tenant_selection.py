@@ -136,3 +136,19 @@ def test_a_broken_tenants_file_stops_the_start_with_one_line(tmp_path, content):
     path.write_text(content)
     with pytest.raises(SystemExit, match="MOCK_TENANTS_FILE: "):
         create_app({"record": False, "tenants_file": str(path)})
+
+
+def test_a_persistent_tenant_survives_a_restart_and_its_deletion_takes_its_files(tmp_path):
+    settings = {"record": False, "db_path": str(tmp_path / "db.json")}
+    first = create_app(settings)
+    body = create_body(find_slot(first.extensions["mock_server"], vertical="classes"), 1)
+    booked = first.test_client().post("/t/acme/v3/CreateBooking", json=body).get_json()["booking"]
+    assert (tmp_path / "db--acme.json").exists() and (tmp_path / "db--acme.json.wal").exists()
+    second = create_app(settings).test_client()  # a restart
+    status = second.post("/t/acme/v3/GetBookingStatus", json={"booking_id": booked["booking_id"]})
+    assert status.status_code == 200 and status.get_json()["booking_status"] == "CONFIRMED"
+    assert second.post("/v3/GetBookingStatus", json={"booking_id": booked["booking_id"]}).status_code == 404
+    assert second.delete("/_admin/tenants/acme").status_code == 204
+    assert not (tmp_path / "db--acme.json").exists() and not (tmp_path / "db--acme.json.wal").exists()
+    again = second.post("/t/acme/v3/GetBookingStatus", json={"booking_id": booked["booking_id"]})
+    assert again.status_code == 404  # a fresh tenant of the same name
