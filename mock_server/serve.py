@@ -154,11 +154,13 @@ def _granian(build: Callable[[], Flask], settings: Settings) -> None:
 
 def _load_in_worker(build: Callable[[], Flask], settings: Settings, *_) -> Flask:
     """granian's target loader: runs in the worker's main thread, where signal wiring is allowed."""
-    from .faults import engine_of, release_holds_on_stop
+    from .faults import release_holds_on_stop
+    from .tenancy import TENANTS_KEY
 
     app = build()
-    # On SIGTERM, requests held by a delay/timeout fault end at once instead of holding granian's graceful drain.
-    release_holds_on_stop(engine_of(app))
+    # On SIGTERM, requests held by a delay/timeout fault end at once instead of holding granian's graceful drain,
+    # in every tenant.
+    release_holds_on_stop(app.extensions[TENANTS_KEY])
     granian_wsgi.install(BodyLimits.of(settings), settings.threads)
     return app
 

@@ -16,7 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from .runtime import DEFAULT_TENANT, Runtime
+from .runtime import DEFAULT_TENANT, Runtime, tenant_file
+from .storage.persistence import CorruptStore
 
 if TYPE_CHECKING:
     from .faults.engine import FaultEngine
@@ -58,6 +59,7 @@ class Tenants:
         self.limit = limit
         self.idle_s = idle_s  # a tenant unused this long is forgotten when room is needed (0: never)
         self.evicted = 0
+        self.stopping = False  # the server is stopping: every engine, a new tenant's too, holds nothing
         self._others: dict[str, Tenant] = {}
         self._lock = threading.Lock()
 
@@ -83,8 +85,28 @@ class Tenants:
                         f"tenant limit reached: {self.limit} tenants (MOCK_MAX_TENANTS); "
                         "remove one with DELETE /_admin/tenants/<name>",
                     )
-                tenant = self._others[name] = self._build(name)
+                tenant = self._others[name] = self._make(name)
         return tenant
+
+    def _make(self, name: str) -> Tenant:
+        """Build a tenant; what its start-up refuses (a changed scenario or replay file, a damaged store of its
+        own) is a 503 naming why, never a 500 or a stopped server."""
+        try:
+            with self.default.runtime.state_policy():  # the serving process's GC policy, as for the default
+                tenant = self._build(name)
+        except SystemExit as exc:
+            raise TenantRefused(503, f"tenant {name!r} cannot start: {exc}") from None
+        except CorruptStore as exc:
+            raise TenantRefused(503, f"tenant {name!r} cannot start: {exc}") from None
+        if self.stopping:
+            tenant.engine.stop()
+        return tenant
+
+    def stop(self) -> None:
+        """The server is stopping: release every held request, in every tenant, now and from here on."""
+        self.stopping = True
+        for tenant in self.all():
+            tenant.engine.stop()
 
     def _evict_idle(self) -> None:
         """Forget the tenants idle for MOCK_TENANT_IDLE_S (their state lives in memory only; see the README)."""
@@ -92,9 +114,10 @@ class Tenants:
             return
         cutoff = time.time() - self.idle_s
         for name in [name for name, tenant in self._others.items() if tenant.last_used < cutoff]:
-            persistence = self._others.pop(name).runtime.persistence
-            if persistence is not None:
-                persistence.close()  # its files stay: the tenant is read back when a request names it again
+            tenant = self._others.pop(name)
+            tenant.recording.recorder.journal.close()  # its lines written, its descriptor released
+            if tenant.runtime.persistence is not None:
+                tenant.runtime.persistence.close()  # its files stay: the tenant is read back when named again
             self.evicted += 1
 
     def find(self, name: str) -> Tenant | None:
@@ -106,10 +129,22 @@ class Tenants:
         with self._lock:
             tenant = self._others.pop(name, None)
         if tenant is None:
-            return False
+            return self._erase_stored(name)  # evicted, or from before a restart: only on disk
+        tenant.recording.recorder.journal.close()
         if tenant.runtime.persistence is not None:
             tenant.runtime.persistence.erase()
         return True
+
+    def _erase_stored(self, name: str) -> bool:
+        """Delete the store files of a tenant that is not in memory; whether it had any."""
+        persistence = self.default.runtime.persistence
+        if persistence is None or not NAME.fullmatch(name):
+            return False
+        path = tenant_file(persistence.path, name)
+        found = [p for p in (path, path.with_name(path.name + ".wal")) if p.exists()]
+        for stored in found:
+            stored.unlink()
+        return bool(found)
 
     def all(self) -> list[Tenant]:
         """Every tenant, the default first, then by name."""

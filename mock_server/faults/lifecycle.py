@@ -11,7 +11,7 @@ log = logging.getLogger("mock_server")
 STOP_SIGNALS = frozenset({signal.SIGTERM, signal.SIGINT})
 
 
-def release_holds_on_stop(engine) -> None:
+def release_holds_on_stop(engine) -> None:  # anything with stop(): an engine, or the tenants registry
     """Call in the serving process's main thread: SIGTERM/SIGINT then releases every held request.
 
     granian drains in-flight requests before a worker exits, so a `timeout` fault holding a request

@@ -26,9 +26,16 @@ from .redact import (
 _SAFE_NAME = re.compile(r"[A-Za-z0-9_-][A-Za-z0-9._-]{0,127}")
 
 
+_started: dict[int, str] = {}  # pid -> its journal name: every tenant's journal is named after the same start
+
+
 def default_name() -> str:
-    """One journal per server start: session-YYYYmmdd-HHMMSS-<pid>."""
-    return time.strftime("session-%Y%m%d-%H%M%S", time.gmtime()) + f"-{os.getpid()}"
+    """One journal per server start: session-YYYYmmdd-HHMMSS-<pid> (a tenant made later keeps the start's name)."""
+    pid = os.getpid()
+    name = _started.get(pid)
+    if name is None:
+        name = _started[pid] = time.strftime("session-%Y%m%d-%H%M%S", time.gmtime()) + f"-{pid}"
+    return name
 
 
 def journal_path(settings, tenant: str = "default") -> Path:

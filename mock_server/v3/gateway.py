@@ -330,8 +330,11 @@ class V3Gateway:
         """Journal the exchange, with the body as sent even when no step needed it (a 404, a 401)."""
         self.read_body(exchange)
         tenant = exchange.tenant
-        if tenant is None:  # answered before a tenant was selected (404, 405, 401): the one its prefix names, if any
-            tenant = self.tenants.find(exchange.environ.get(ENVIRON_KEY, DEFAULT_TENANT)) or self.tenants.default
+        if tenant is None:  # answered before a tenant was selected (404, 405, 401, 503)
+            named = exchange.environ.get(ENVIRON_KEY)
+            tenant = self.tenants.default if named is None else self.tenants.find(named)
+            if tenant is None:
+                return  # a tenant that was never made: nobody's journal
         tenant.recording.recorder.record(exchange)
 
     @staticmethod

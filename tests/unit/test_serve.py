@@ -10,6 +10,7 @@ import pytest
 from mock_server import create_app, process, serve
 from mock_server.bodyread import BodyLimits
 from mock_server.config import Settings
+from mock_server.tenancy import TENANTS_KEY
 
 SERVING_PROCESS = serve.serving_process  # the real one: the fixture below stubs it for the other tests
 STATE_POLICY = process.state_policy
@@ -61,7 +62,7 @@ def test_granian_builds_the_app_in_the_worker_not_in_the_parent(monkeypatch):
     serve.serve(factory, settings)
     server = FakeGranian.made[0]
     assert built == ["worker"]
-    assert released == [faults.engine_of(server.app)]
+    assert released == [server.app.extensions[TENANTS_KEY]]  # every tenant's holds are released on stop
     assert server.app.extensions["mock_server"].settings == settings
     assert (server.options["port"], server.options["blocking_threads"], server.options["workers"]) == (
         18080,

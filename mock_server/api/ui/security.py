@@ -63,7 +63,8 @@ def _guard():
     if not token or signed_in(token):
         return None
     if request.method in ("GET", "HEAD") and request.accept_mimetypes.accept_html:
-        return redirect(url_for(f"{BLUEPRINT_NAME}.login", next=request.full_path.rstrip("?")), 303)
+        here = request.script_root + request.full_path.rstrip("?")  # under a tenant's prefix too
+        return redirect(url_for(f"{BLUEPRINT_NAME}.login", next=here), 303)
     abort(401, description="sign in at /_admin/ui/login, or send Authorization: Bearer <MOCK_ADMIN_TOKEN>")
 
 

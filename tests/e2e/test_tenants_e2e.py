@@ -1,0 +1,108 @@
+"""Two tenants of one real server, raced over HTTP: each has its own last spot, reset and journal."""
+
+from __future__ import annotations
+
+import json
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from tests.helpers import feed_slot
+
+pytestmark = pytest.mark.e2e
+
+TENANTS = ("a", "b")
+RACERS = 12  # per tenant
+
+
+def one_spot_slot(server) -> tuple[dict, dict | None]:
+    """A synchronous one-spot slot from the feed, and the payment its service asks for."""
+    services = {(s["merchant_id"], s["service_id"]): s for s in server.get("/feeds/services.json")["service"]}
+    for group in server.get("/feeds/availability.json")["service_availability"]:
+        for entry in group["availability"]:
+            if entry["spots_total"] == 1 and entry["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS":
+                prepaid = services[(entry["merchant_id"], entry["service_id"])].get("prepayment_type") == "REQUIRED"
+                return feed_slot(entry), {"prepayment_status": "PREPAYMENT_PROVIDED"} if prepaid else None
+    raise AssertionError("the fixture has no one-spot slot")
+
+
+def create_body(slot: dict, payment: dict | None, tenant: str, n: int) -> dict:
+    """A CreateBooking whose user names its tenant; the tokens repeat across tenants on purpose."""
+    body = {
+        "slot": slot,
+        "idempotency_token": f"race-{n}",
+        "user_information": {
+            "user_id": f"{tenant}-racer-{n}",
+            "given_name": "R",
+            "family_name": "C",
+            "telephone": "+1 555-010-0101",
+            "email": f"{tenant}{n}@example.com",
+        },
+    }
+    if payment:
+        body["payment_information"] = payment
+    return body
+
+
+def journal(server, name: str) -> list[dict]:
+    """The lines of a journal file (listing the tenant's recordings first writes out every pending line)."""
+    path = server.log.parent / "rec" / name
+    return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
+
+
+def test_racing_tenants_each_get_one_winner_and_keep_their_own_state_and_journal(start_server):
+    server = start_server(MOCK_RECORDING="race", MOCK_THREADS="8", MOCK_LOG_LEVEL="INFO")
+    slot, payment = one_spot_slot(server)
+
+    def attempt(job: tuple[str, int]) -> tuple[str, int, dict]:
+        tenant, n = job
+        status, body = server.post(f"/t/{tenant}/v3/CreateBooking", create_body(slot, payment, tenant, n))
+        return tenant, status, body
+
+    jobs = [(tenant, n) for n in range(RACERS) for tenant in TENANTS]  # interleaved: both races at once
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        results = list(pool.map(attempt, jobs, timeout=30))
+
+    winners = {}
+    for tenant in TENANTS:
+        answers = [body for t, status, body in results if t == tenant and status == 200]
+        assert len(answers) == RACERS, [(s, b) for t, s, b in results if t == tenant and s != 200]
+        won = [b["booking"] for b in answers if "booking" in b]
+        lost = [b["booking_failure"] for b in answers if "booking_failure" in b]
+        assert len(won) == 1 and len(lost) == RACERS - 1, (tenant, answers)
+        assert (won[0]["booking_id"], won[0]["status"], won[0]["slot"]) == ("B0000001", "CONFIRMED", slot)
+        assert won[0]["user_information"]["user_id"].startswith(f"{tenant}-racer-")
+        assert {f["cause"] for f in lost} == {"SLOT_UNAVAILABLE"}
+        winners[tenant] = won[0]
+    assert server.get("/_admin/health")["counts"]["bookings"] == 0  # the default took no part
+
+    reset = server.post("/t/a/_admin/reset", {})[1]
+    assert (reset["tenant"], reset["counts"]["bookings"]) == ("a", 0)
+    assert server.get("/t/a/_admin/bookings") == {"bookings": [], "count": 0}
+    kept = server.get("/t/b/_admin/bookings")
+    assert [(b["booking_id"], b["user_information"]) for b in kept["bookings"]] == [
+        ("B0000001", winners["b"]["user_information"])
+    ]
+    again = server.post("/t/a/v3/CreateBooking", create_body(slot, payment, "a", RACERS))[1]
+    assert (again["booking"]["booking_id"], again["booking"]["user_information"]["user_id"]) == (
+        "B0000001",
+        f"a-racer-{RACERS}",
+    )
+
+    for tenant in TENANTS:
+        assert server.get(f"/t/{tenant}/_admin/recordings")["recorded"] == RACERS + (tenant == "a")
+    lines = {tenant: journal(server, f"race--{tenant}.jsonl") for tenant in TENANTS}
+    for tenant, own in lines.items():
+        assert len(own) == RACERS + (tenant == "a")
+        assert {line["tenant"] for line in own} == {tenant}
+        assert {line["rpc"] for line in own} == {"CreateBooking"}
+        users = {line["request"]["body"]["user_information"]["user_id"] for line in own}
+        assert all(u.startswith(f"{tenant}-racer-") for u in users) and len(users) == len(own)
+        booked = [line["response"]["body"]["booking"] for line in own if "booking" in line["response"]["body"]]
+        assert booked[0] == winners[tenant]
+    assert [line for line in journal(server, "race.jsonl") if line["rpc"] == "CreateBooking"] == []
+
+    server.stop()  # the access log's buffer is written out on the way down
+    access = [json.loads(line) for line in server.log.read_text().splitlines() if line.startswith('{"method"')]
+    creates = [line.get("tenant") for line in access if line["path"] == "/v3/CreateBooking"]
+    assert sorted(creates) == ["a"] * (RACERS + 1) + ["b"] * RACERS
