@@ -106,3 +106,51 @@ def test_racing_tenants_each_get_one_winner_and_keep_their_own_state_and_journal
     access = [json.loads(line) for line in server.log.read_text().splitlines() if line.startswith('{"method"')]
     creates = [line.get("tenant") for line in access if line["path"] == "/v3/CreateBooking"]
     assert sorted(creates) == ["a"] * (RACERS + 1) + ["b"] * RACERS
+
+
+def _call(server, method: str, path: str, body: dict | None = None, headers: dict | None = None) -> tuple[int, dict]:
+    import urllib.error
+    import urllib.request
+
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(
+        server.url + path, data=data, method=method, headers={"Content-Type": "application/json", **(headers or {})}
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            raw = response.read()
+            return response.status, json.loads(raw) if raw else {}
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+
+
+def _basic(user: str, password: str) -> dict:
+    import base64
+
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def test_clock_faults_scenarios_selection_and_the_cap_over_http(start_server, tmp_path):
+    tenants_file = tmp_path / "tenants.json"
+    tenants_file.write_text('{"team-x": "x-pass"}')
+    server = start_server(MOCK_BASIC_AUTH="*:shared", MOCK_TENANTS_FILE=str(tenants_file), MOCK_MAX_TENANTS="4")
+    a, b = _basic("ci-a", "shared"), _basic("ci-b", "shared")
+    # The username names the tenant of an un-prefixed call; the clock and fault rules stay in it.
+    assert _call(server, "POST", "/t/ci-a/_admin/clock", {"freeze_at_sec": 1_900_000_000})[0] == 200
+    assert _call(server, "GET", "/t/ci-a/_admin/clock")[1]["now_sec"] == 1_900_000_000
+    assert _call(server, "GET", "/t/ci-b/_admin/clock")[1]["now_sec"] != 1_900_000_000
+    rule = {"method": "ListBookings", "kind": "http_error", "status": 503}
+    assert _call(server, "POST", "/t/ci-a/_admin/faults", rule)[0] == 201
+    assert _call(server, "POST", "/_admin/scenarios/flaky_payments", headers=None)[0] in (200, 201)  # default only
+    assert _call(server, "POST", "/v3/ListBookings", {"user_id": "u"}, a)[0] == 503
+    assert _call(server, "POST", "/v3/ListBookings", {"user_id": "u"}, b) == (200, {"bookings": []})
+    assert [r["id"] for r in _call(server, "GET", "/t/ci-b/_admin/faults")[1]["faults"]] == []
+    # A tenant's own password opens that tenant only; another prefix with it is a 403.
+    assert _call(server, "GET", "/v3/HealthCheck", headers=_basic("team-x", "x-pass"))[0] == 200
+    assert _call(server, "GET", "/v3/HealthCheck", headers=_basic("team-x", "shared"))[0] == 401
+    assert _call(server, "GET", "/t/ci-a/v3/HealthCheck", headers=_basic("team-x", "x-pass"))[0] == 403
+    # default, ci-a, ci-b, team-x: the cap of 4 is reached.
+    names = [t["name"] for t in _call(server, "GET", "/_admin/tenants")[1]["tenants"]]
+    assert names == ["default", "ci-a", "ci-b", "team-x"]
+    status, body = _call(server, "GET", "/v3/HealthCheck", headers=_basic("ci-c", "shared"))
+    assert status == 503 and body["message"].startswith("tenant limit reached: 4 tenants")
