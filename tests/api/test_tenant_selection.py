@@ -152,3 +152,20 @@ def test_a_persistent_tenant_survives_a_restart_and_its_deletion_takes_its_files
     assert not (tmp_path / "db--acme.json").exists() and not (tmp_path / "db--acme.json.wal").exists()
     again = second.post("/t/acme/v3/GetBookingStatus", json={"booking_id": booked["booking_id"]})
     assert again.status_code == 404  # a fresh tenant of the same name
+
+
+def test_reset_all_empties_every_tenant_and_only_unprefixed(tmp_path):
+    client = create_app({"record": False}).test_client()
+    runtime = client.application.extensions["mock_server"]
+    body = create_body(find_slot(runtime, vertical="classes"), 1)
+    for prefix in ("", "/t/a", "/t/b"):
+        assert client.post(f"{prefix}/v3/CreateBooking", json=body).get_json()["booking"]["booking_id"] == "B0000001"
+    assert client.post("/t/a/_admin/tenants/reset").status_code == 404  # it sees every tenant: un-prefixed only
+    reset = client.post("/_admin/tenants/reset")
+    assert reset.status_code == 200
+    assert [(t["name"], t["counts"]["bookings"]) for t in reset.get_json()["tenants"]] == [
+        ("default", 0),
+        ("a", 0),
+        ("b", 0),
+    ]
+    assert client.post("/_admin/tenants/reset", data="{", content_type="application/json").status_code == 400
