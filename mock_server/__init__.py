@@ -60,9 +60,10 @@ def _install_extensions(app: Flask, api):
     """Fault injection, exchange recording and the dashboard; the tenants; then the /v3 gateway over them."""
     from . import faults, recording
     from .api import ui
+    from .config import resolve_path
     from .faults.step import FaultSteps
     from .runtime import EXTENSION_KEY, Runtime
-    from .tenancy import TENANTS_KEY, Tenant, Tenants
+    from .tenancy import TENANTS_KEY, Tenant, Tenants, read_passwords
     from .v3.gateway import V3Gateway
 
     engine = faults.install(app, api)
@@ -78,8 +79,10 @@ def _install_extensions(app: Flask, api):
         own_engine = faults.engine_for(own)
         return Tenant(name, own, own_engine, recording.state_for(own), FaultSteps(own_engine, own, V3Gateway.load))
 
+    settings = runtime.settings
+    passwords = read_passwords(resolve_path(settings.tenants_file)) if settings.tenants_file else {}
     tenants = app.extensions[TENANTS_KEY] = Tenants(
-        default, build, runtime.settings.max_tenants, runtime.settings.tenant_idle_s
+        default, build, settings.max_tenants, settings.tenant_idle_s, passwords
     )
     return V3Gateway(tenants)
 

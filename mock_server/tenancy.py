@@ -53,8 +53,16 @@ class Tenant:
 class Tenants:
     """The registry: the default tenant, and the others by name, created on first use up to `limit`."""
 
-    def __init__(self, default: Tenant, build: Callable[[str], Tenant], limit: int, idle_s: float = 0):
+    def __init__(
+        self,
+        default: Tenant,
+        build: Callable[[str], Tenant],
+        limit: int,
+        idle_s: float = 0,
+        passwords: dict[str, bytes] | None = None,
+    ):
         self.default = default
+        self.passwords = passwords or {}  # MOCK_TENANTS_FILE: tenant -> its own Basic-auth password
         self._build = build
         self.limit = limit
         self.idle_s = idle_s  # a tenant unused this long is forgotten when room is needed (0: never)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import base64
 import hmac
 
-from flask import request
+from flask import current_app, request
 from flask_smorest import abort
 
 from .common import note_warning
@@ -67,6 +68,36 @@ def admin_blueprint(name: str, import_name: str, url_prefix: str, description: s
 
     @blp.before_request
     def _authorise():
-        check_bearer(get_runtime().settings.admin_token)
+        token = get_runtime().settings.admin_token
+        tenant = request.environ.get("mock_server.tenant")  # tenancy.ENVIRON_KEY: the tenant a prefix names
+        passwords = current_app.extensions["mock_server.tenants"].passwords  # tenancy.TENANTS_KEY
+        if tenant in passwords:
+            # A MOCK_TENANTS_FILE tenant's control plane: its own Basic credentials, or the admin token.
+            if token and bearer_ok(token):
+                return
+            user, password = basic_credentials(request.headers.get("Authorization"))
+            if user == tenant and hmac.compare_digest(password, passwords[tenant]):
+                return
+            abort(
+                401,
+                message=f"tenant {tenant!r}'s control plane takes its own Basic credentials "
+                "(MOCK_TENANTS_FILE) or the admin token",
+                headers={"WWW-Authenticate": REALM},
+            )
+        check_bearer(token)
 
     return blp
+
+
+def basic_credentials(header: str | None) -> tuple[str, bytes]:
+    """(username, password bytes) of a Basic Authorization header; ("", b"") when it is not one."""
+    if header is None:
+        return "", b""
+    scheme, _, encoded = header.partition(" ")
+    if scheme.lower() != "basic":
+        return "", b""
+    try:
+        user, _, password = base64.b64decode(encoded.strip(), validate=True).partition(b":")
+        return user.decode(), password
+    except (ValueError, UnicodeDecodeError):
+        return "", b""

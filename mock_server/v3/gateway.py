@@ -13,7 +13,6 @@ LocalStack serves its AWS data plane. MOCK_TRACE=1 adds an X-Sandbox-Steps heade
 
 from __future__ import annotations
 
-import base64
 import hmac
 import logging
 from collections.abc import Callable
@@ -22,13 +21,12 @@ import orjson
 from werkzeug.http import HTTP_STATUS_CODES
 
 from .. import accesslog
-from ..api.auth import NO_AUTH_WARNING, REALM, with_scheme
+from ..api.auth import NO_AUTH_WARNING, REALM, basic_credentials, with_scheme
 from ..api.common import nests_deeper, too_deep_message
 from ..bodyread import declared_length, error_body
-from ..config import resolve_path
 from ..recording.replay_mock import answer_from
 from ..runtime import DEFAULT_TENANT
-from ..tenancy import ENVIRON_KEY, TenantRefused, Tenants, check_name, read_passwords, split_prefix
+from ..tenancy import ENVIRON_KEY, TenantRefused, Tenants, check_name, split_prefix
 from .errors import answer_error
 from .exchange import BodyRefused, Exchange, done, serving
 from .loader import loader_for
@@ -52,7 +50,7 @@ class V3Gateway:
         user, _, password = settings.basic_auth.partition(":")
         self.any_user_password = password.encode() if user == "*" else None
         # MOCK_TENANTS_FILE: a password per tenant; its username is bound to that tenant.
-        self.tenant_passwords = read_passwords(resolve_path(settings.tenants_file)) if settings.tenants_file else {}
+        self.tenant_passwords = tenants.passwords
         replaying = bool(settings.replay)
         self.max_body_bytes = settings.max_body_bytes
         self.max_json_depth = settings.max_json_depth
@@ -148,7 +146,7 @@ class V3Gateway:
         """
         sent = exchange.environ.get("HTTP_AUTHORIZATION")
         if self.tenant_passwords:
-            user, password = _basic_credentials(sent)
+            user, password = basic_credentials(sent)
             bound = self.tenant_passwords.get(user)
             if bound is not None:
                 if not hmac.compare_digest(password, bound):
@@ -157,7 +155,7 @@ class V3Gateway:
                 exchange.user, exchange.user_bound = user, True
                 return
         if self.any_user_password is not None:
-            user, password = _basic_credentials(sent)
+            user, password = basic_credentials(sent)
             if not hmac.compare_digest(password, self.any_user_password) or not user:
                 exchange.fail(401, "missing or wrong HTTP Basic credentials", [("WWW-Authenticate", REALM)])
                 return
@@ -411,17 +409,3 @@ def _refuse(start_response, status: int, message: str) -> list[bytes]:
         [("Content-Type", "application/json"), ("Content-Length", str(len(body)))],
     )
     return [body]
-
-
-def _basic_credentials(header: str | None) -> tuple[str, bytes]:
-    """(username, password bytes) of a Basic Authorization header; ("", b"") when it is not one."""
-    if header is None:
-        return "", b""
-    scheme, _, encoded = header.partition(" ")
-    if scheme.lower() != "basic":
-        return "", b""
-    try:
-        user, _, password = base64.b64decode(encoded.strip(), validate=True).partition(b":")
-        return user.decode(), password
-    except (ValueError, UnicodeDecodeError):
-        return "", b""

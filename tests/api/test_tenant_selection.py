@@ -169,3 +169,20 @@ def test_reset_all_empties_every_tenant_and_only_unprefixed(tmp_path):
         ("b", 0),
     ]
     assert client.post("/_admin/tenants/reset", data="{", content_type="application/json").status_code == 400
+
+
+def test_a_filed_tenants_control_plane_takes_its_own_credentials(tmp_path):
+    path = tmp_path / "tenants.json"
+    path.write_text('{"team-a": "pa55-a", "team-b": "pa55-b"}')
+    client = create_app({"record": False, "tenants_file": str(path), "admin_token": "root"}).test_client()
+    refused = client.post("/t/team-a/_admin/reset")
+    assert refused.status_code == 401 and refused.headers["WWW-Authenticate"].startswith("Basic")
+    assert refused.get_json()["message"].startswith("tenant 'team-a''s control plane takes its own Basic credentials")
+    assert client.post("/t/team-a/_admin/reset", headers=credentials("team-b", "pa55-b")).status_code == 401
+    assert client.post("/t/team-a/_admin/reset", headers=credentials("team-a", "pa55-a")).status_code == 200
+    assert client.post("/t/team-a/_admin/reset", headers={"Authorization": "Bearer root"}).status_code == 200
+    header = {"X-Sandbox-Tenant": "team-b", **credentials("team-a", "pa55-a")}
+    assert client.post("/_admin/reset", headers=header).status_code == 401  # the header names team-b: its own only
+    # Other tenants and the default keep the admin token.
+    assert client.post("/t/other/_admin/reset").status_code == 401
+    assert client.post("/t/other/_admin/reset", headers={"Authorization": "Bearer root"}).status_code == 200
