@@ -75,7 +75,6 @@ def _install_extensions(app: Flask, api):
     def build(name: str) -> Tenant:
         # The parsed fixture is shared; everything a client can change is the tenant's own.
         own = Runtime(runtime.settings, name, fixture=runtime.fixture)
-        own.state_policy = runtime.state_policy  # the serving process's GC policy, when serve installed one
         own_engine = faults.engine_for(own)
         return Tenant(name, own, own_engine, recording.state_for(own), FaultSteps(own_engine, own, V3Gateway.load))
 

@@ -16,6 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from .domain.bookings import BookingListener, IdempotencyRecord
+from .domain.errors import StoreFailed
+from .domain.models import Booking
 from .runtime import DEFAULT_TENANT, Runtime, tenant_file
 from .storage.persistence import CorruptStore
 
@@ -48,6 +51,26 @@ class Tenant:
     recording: RecordingState
     faults: FaultSteps  # bound to this tenant's engine and runtime
     last_used: float = field(default_factory=time.time)
+    in_flight: int = 0  # /v3 requests working on it now: an idle eviction leaves a busy tenant alone
+
+    def forget(self, erase: bool) -> None:
+        """Let go of the tenant: a request still working on it changes nothing on disk from here on (its change is
+        refused, 503), its journal is written out and closed, and its store closed, or erased."""
+        with self.runtime.bookings.lock:
+            self.runtime.bookings.listener = _Gone()
+        self.recording.recorder.journal.close()
+        if self.runtime.persistence is not None:
+            if erase:
+                self.runtime.persistence.erase()
+            else:
+                self.runtime.persistence.close()
+
+
+class _Gone(BookingListener):
+    """The store listener of a tenant that was deleted or evicted: any change still in flight is refused (503)."""
+
+    def commit(self, booking: Booking, token: str | None = None, record: IdempotencyRecord | None = None) -> None:
+        raise StoreFailed("the tenant was deleted or evicted while this request ran; nothing was changed")
 
 
 class Tenants:
@@ -99,9 +122,10 @@ class Tenants:
     def _make(self, name: str) -> Tenant:
         """Build a tenant; what its start-up refuses (a changed scenario or replay file, a damaged store of its
         own) is a 503 naming why, never a 500 or a stopped server."""
+        # No GC settle here: a full collection of every tenant's state per build grows with the tenants (the
+        # serving process's PauseGuard freezes what survives a slow collection instead).
         try:
-            with self.default.runtime.state_policy():  # the serving process's GC policy, as for the default
-                tenant = self._build(name)
+            tenant = self._build(name)
         except SystemExit as exc:
             raise TenantRefused(503, f"tenant {name!r} cannot start: {exc}") from None
         except CorruptStore as exc:
@@ -121,11 +145,9 @@ class Tenants:
         if self.idle_s <= 0:
             return
         cutoff = time.time() - self.idle_s
-        for name in [name for name, tenant in self._others.items() if tenant.last_used < cutoff]:
-            tenant = self._others.pop(name)
-            tenant.recording.recorder.journal.close()  # its lines written, its descriptor released
-            if tenant.runtime.persistence is not None:
-                tenant.runtime.persistence.close()  # its files stay: the tenant is read back when named again
+        idle = [name for name, tenant in self._others.items() if tenant.last_used < cutoff and not tenant.in_flight]
+        for name in idle:
+            self._others.pop(name).forget(erase=False)  # its files stay: read back when a request names it again
             self.evicted += 1
 
     def find(self, name: str) -> Tenant | None:
@@ -136,11 +158,9 @@ class Tenants:
         """Forget a tenant and its state, on disk too (not the default, which a reset empties instead)."""
         with self._lock:
             tenant = self._others.pop(name, None)
-        if tenant is None:
-            return self._erase_stored(name)  # evicted, or from before a restart: only on disk
-        tenant.recording.recorder.journal.close()
-        if tenant.runtime.persistence is not None:
-            tenant.runtime.persistence.erase()
+            if tenant is None:
+                return self._erase_stored(name)  # evicted, or from before a restart: only on disk
+            tenant.forget(erase=True)
         return True
 
     def _erase_stored(self, name: str) -> bool:
@@ -176,6 +196,18 @@ def read_passwords(path: str | os.PathLike[str]) -> dict[str, bytes]:
         if not NAME.fullmatch(name) or not isinstance(password, str) or not password:
             raise SystemExit(f"MOCK_TENANTS_FILE: {path}: {name!r} needs a tenant name and a non-empty password")
     return {name: password.encode() for name, password in data.items()}
+
+
+def may_create(environ: dict) -> bool:
+    """May this request create a tenant? Not one a browser sends from another site (an <img> or a form on a web page
+    could otherwise fill MOCK_MAX_TENANTS); any other client may."""
+    if environ.get("HTTP_SEC_FETCH_SITE", "") == "cross-site":
+        return False
+    origin = environ.get("HTTP_ORIGIN")
+    if not origin:
+        return True
+    own = environ.get("HTTP_HOST", "").strip().lower()
+    return origin.strip().lower().split("://", 1)[-1] == own
 
 
 def check_name(name: str) -> None:

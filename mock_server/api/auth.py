@@ -56,7 +56,6 @@ def check_bearer(token: str) -> None:
 
 def admin_blueprint(name: str, import_name: str, url_prefix: str, description: str):
     """A control-plane blueprint: documented as such, and guarded by the admin token when one is set."""
-    from ..runtime import get_runtime
     from .common import Blueprint
 
     blp = Blueprint(
@@ -68,7 +67,7 @@ def admin_blueprint(name: str, import_name: str, url_prefix: str, description: s
 
     @blp.before_request
     def _authorise():
-        token = get_runtime().settings.admin_token
+        token = current_app.extensions["mock_server"].settings.admin_token  # shared: checked before any tenant is made
         tenant = request.environ.get("mock_server.tenant")  # tenancy.ENVIRON_KEY: the tenant a prefix names
         passwords = current_app.extensions["mock_server.tenants"].passwords  # tenancy.TENANTS_KEY
         if tenant in passwords:

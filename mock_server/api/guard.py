@@ -18,10 +18,10 @@ from __future__ import annotations
 import ipaddress
 from urllib.parse import urlsplit
 
-from flask import Flask, request
+from flask import Flask, current_app, request
 from webargs.core import is_json
 
-from ..runtime import get_runtime
+from ..runtime import EXTENSION_KEY
 from . import auth
 from .common import error_response
 
@@ -40,7 +40,7 @@ def _guard():
     rule = request.url_rule
     if rule is None or not rule.rule.startswith(CONTROL_PREFIX):
         return None  # not the control plane, or a 404/405 that reaches nothing
-    settings = get_runtime().settings
+    settings = current_app.extensions[EXTENSION_KEY].settings  # shared: no tenant is made before the checks pass
     refusal = _host_refusal(settings) or _origin_refusal()
     if refusal is not None and not auth.bearer_ok(settings.admin_token):
         return refusal

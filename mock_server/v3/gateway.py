@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hmac
 import logging
+import time
 from collections.abc import Callable
 
 import orjson
@@ -26,7 +27,7 @@ from ..api.common import nests_deeper, too_deep_message
 from ..bodyread import declared_length, error_body
 from ..recording.replay_mock import answer_from
 from ..runtime import DEFAULT_TENANT
-from ..tenancy import ENVIRON_KEY, TenantRefused, Tenants, check_name, split_prefix
+from ..tenancy import ENVIRON_KEY, TenantRefused, Tenants, check_name, may_create, split_prefix
 from .errors import answer_error
 from .exchange import BodyRefused, Exchange, done, serving
 from .loader import loader_for
@@ -86,6 +87,9 @@ class V3Gateway:
             self.run(exchange)
         finally:
             done(token)
+            if exchange.tenant is not None:  # the tenant's request is over: idle from now, if nothing else runs
+                exchange.tenant.in_flight -= 1
+                exchange.tenant.last_used = time.time()
         start_response(self.status_line(exchange.status), exchange.headers)
         if exchange.streamed:
             return exchange.out
@@ -180,10 +184,23 @@ class V3Gateway:
         elif exchange.user_bound and name != exchange.user:  # a tenant's own password opens only that tenant
             exchange.fail(403, f"these credentials are tenant {exchange.user!r}'s, not {name!r}'s")
             return
+        if name in self.tenant_passwords and not (exchange.user_bound and exchange.user == name):
+            # A MOCK_TENANTS_FILE tenant takes its own credentials only, whatever MOCK_BASIC_AUTH would let in.
+            exchange.fail(
+                401,
+                f"tenant {name!r} takes its own Basic credentials (MOCK_TENANTS_FILE)",
+                [("WWW-Authenticate", REALM)],
+            )
+            return
+        if self.tenants.find(name) is None and not may_create(exchange.environ):
+            exchange.fail(403, "a tenant is not created by a request from another web page")
+            return
         try:
-            exchange.tenant = self.tenants.get(name)
+            tenant = exchange.tenant = self.tenants.get(name)
         except TenantRefused as refused:
             exchange.fail(refused.status, refused.message)
+            return
+        tenant.in_flight += 1  # released when the exchange is done (run's finally)
 
     def read_json(self, exchange: Exchange) -> None:
         """Read the body and parse it as JSON; why it is not a usable object is answered when it is loaded.
@@ -329,7 +346,7 @@ class V3Gateway:
         self.read_body(exchange)
         tenant = exchange.tenant
         if tenant is None:  # answered before a tenant was selected (404, 405, 401, 503)
-            named = exchange.environ.get(ENVIRON_KEY)
+            named = exchange.environ.get(ENVIRON_KEY) or exchange.user
             tenant = self.tenants.default if named is None else self.tenants.find(named)
             if tenant is None:
                 return  # a tenant that was never made: nobody's journal
@@ -346,7 +363,9 @@ class V3Gateway:
                 exchange.started,
                 exchange.rpc,
                 {
-                    "tenant": exchange.environ.get(ENVIRON_KEY),
+                    "tenant": exchange.tenant.name
+                    if exchange.tenant is not None and exchange.tenant.name != DEFAULT_TENANT
+                    else exchange.environ.get(ENVIRON_KEY) or exchange.user,
                     "no_response": exchange.no_response,
                     "faults": exchange.faults,
                     "warnings": exchange.warnings,

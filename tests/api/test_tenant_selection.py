@@ -186,3 +186,58 @@ def test_a_filed_tenants_control_plane_takes_its_own_credentials(tmp_path):
     # Other tenants and the default keep the admin token.
     assert client.post("/t/other/_admin/reset").status_code == 401
     assert client.post("/t/other/_admin/reset", headers={"Authorization": "Bearer root"}).status_code == 200
+
+
+def test_a_web_page_cannot_create_a_tenant_and_refused_requests_create_none():
+    client = create_app({"record": False, "admin_token": "root"}).test_client()
+    cross = client.get("/t/from-page/v3/HealthCheck", headers={"Sec-Fetch-Site": "cross-site"})
+    assert cross.status_code == 403
+    assert cross.get_json()["message"] == "a tenant is not created by a request from another web page"
+    foreign = client.post(
+        "/t/from-page/v3/ListBookings", json={"user_id": "u"}, headers={"Origin": "http://evil.example"}
+    )
+    assert foreign.status_code == 403
+    assert client.get("/t/no-token/_admin/health").status_code == 401  # refused: creates nothing
+    assert client.get("/t/bad-host/_admin/health", headers={"Host": "evil.example"}).status_code == 403
+    assert client.get("/t/a-feed/feeds/merchants.json").status_code == 404
+    listed = client.get("/_admin/tenants", headers={"Authorization": "Bearer root"}).get_json()
+    assert [t["name"] for t in listed["tenants"]] == ["default"]
+    same_site = client.get("/t/mine/v3/HealthCheck", headers={"Origin": "http://localhost", "Host": "localhost"})
+    assert same_site.status_code == 200  # the dashboard's own page, or any non-browser client, may
+
+
+def test_a_filed_tenant_cannot_be_reached_with_the_shared_password(tmp_path):
+    path = tmp_path / "tenants.json"
+    path.write_text('{"team-a": "pa55-a"}')
+    client = create_app({"record": False, "tenants_file": str(path), "basic_auth": "*:shared"}).test_client()
+    for headers, route in (
+        (credentials("mallory", "shared"), "/t/team-a/v3/HealthCheck"),
+        ({**credentials("mallory", "shared"), "X-Sandbox-Tenant": "team-a"}, "/v3/HealthCheck"),
+        (credentials("team-a", "shared"), "/v3/HealthCheck"),
+    ):
+        answer = client.get(route, headers=headers)
+        assert answer.status_code == 401, (route, headers)
+    assert client.get("/t/team-a/v3/HealthCheck", headers=credentials("team-a", "pa55-a")).status_code == 200
+
+
+def test_a_change_in_flight_when_its_tenant_is_deleted_is_refused_not_resurrected(tmp_path):
+    import threading
+
+    settings = {"record": False, "db_path": str(tmp_path / "db.json")}
+    app = create_app(settings)
+    client = app.test_client()
+    body = create_body(find_slot(app.extensions["mock_server"], vertical="classes"), 1)
+    rule = {"method": "CreateBooking", "kind": "delay", "delay_ms": 600}
+    assert client.post("/t/x/_admin/faults", json=rule).status_code == 201
+    answers = []
+    held = threading.Thread(target=lambda: answers.append(client.post("/t/x/v3/CreateBooking", json=body)))
+    held.start()
+    import time
+
+    time.sleep(0.2)  # the booking is held by the delay
+    assert client.delete("/_admin/tenants/x").status_code == 204
+    held.join(10)
+    assert answers[0].status_code == 503 and "deleted or evicted" in answers[0].get_json()["message"]
+    assert not (tmp_path / "db--x.json.wal").exists() or (tmp_path / "db--x.json.wal").read_bytes() == b""
+    restarted = create_app(settings).test_client()
+    assert restarted.get("/t/x/_admin/bookings").get_json()["bookings"] == []

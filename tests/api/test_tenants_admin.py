@@ -152,9 +152,12 @@ def test_the_cap_counts_the_default_and_a_deleted_tenant_starts_afresh(tmp_path,
     client.post("/t/a/_admin/clock", json={"advance_sec": 60})
     client.post("/t/a/_admin/faults", json={"method": "HealthCheck", "kind": "http_error", "status": 500})
     assert client.get("/t/b/_admin/health").status_code == 200
-    for path in ("/v3/HealthCheck", "/_admin/health", "/feeds/merchants.json"):
+    for path in ("/v3/HealthCheck", "/_admin/health"):
         response = client.get(f"/t/c{path}")
         assert (response.status_code, response.get_json()) == (503, refused), path
+    feed = client.get("/t/c/feeds/merchants.json")  # feeds show a tenant, never make one
+    assert feed.status_code == 404
+    assert feed.get_json()["message"] == "no such tenant: 'c' (its first /v3 or /_admin request creates it)"
     assert client.get("/v3/HealthCheck").status_code == 200  # the default is always served
     assert [t["name"] for t in client.get("/_admin/tenants").get_json()["tenants"]] == ["default", "a", "b"]
 

@@ -17,6 +17,18 @@ blp = Blueprint(
 )
 
 
+@blp.before_request
+def _existing_tenant_only():
+    # Feeds are open to anyone (a web page too): they show a tenant, they never create one.
+    from flask import current_app
+
+    from ...tenancy import ENVIRON_KEY, TENANTS_KEY
+
+    name = request.environ.get(ENVIRON_KEY)
+    if name is not None and current_app.extensions[TENANTS_KEY].find(name) is None:
+        abort(404, message=f"no such tenant: {name!r} (its first /v3 or /_admin request creates it)")
+
+
 def _feed(key: str, entries: list) -> dict:
     runtime = get_runtime()
     now = runtime.clock.now()
