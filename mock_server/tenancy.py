@@ -232,4 +232,8 @@ def current_tenant() -> Tenant:
     if not has_request_context():
         return tenants.default
     name = request.environ.get(ENVIRON_KEY)
-    return tenants.default if name is None else tenants.get(name)
+    if name is None:
+        return tenants.default
+    if tenants.find(name) is None and not may_create(request.environ):
+        raise TenantRefused(403, "a tenant is not created by a request from another web page")
+    return tenants.get(name)

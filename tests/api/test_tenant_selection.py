@@ -241,3 +241,13 @@ def test_a_change_in_flight_when_its_tenant_is_deleted_is_refused_not_resurrecte
     assert not (tmp_path / "db--x.json.wal").exists() or (tmp_path / "db--x.json.wal").read_bytes() == b""
     restarted = create_app(settings).test_client()
     assert restarted.get("/t/x/_admin/bookings").get_json()["bookings"] == []
+
+
+def test_the_dashboard_of_a_tenant_not_yet_made_is_refused_to_another_site_and_not_made_before_sign_in():
+    client = create_app({"record": False, "admin_token": "root"}).test_client()
+    cross = client.get("/t/sneaky/_admin/ui/", headers={"Accept": "text/html", "Sec-Fetch-Site": "cross-site"})
+    assert cross.status_code == 403
+    sign_in = client.get("/t/sneaky/_admin/ui/", headers={"Accept": "text/html"})
+    assert sign_in.status_code == 303 and sign_in.headers["Location"].startswith("/t/sneaky/_admin/ui/login")
+    listed = client.get("/_admin/tenants", headers={"Authorization": "Bearer root"}).get_json()
+    assert [t["name"] for t in listed["tenants"]] == ["default"]

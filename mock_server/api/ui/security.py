@@ -5,9 +5,8 @@ from __future__ import annotations
 import hmac
 import secrets
 
-from flask import abort, g, redirect, request, url_for
+from flask import abort, current_app, g, redirect, request, url_for
 
-from ...runtime import get_runtime
 from .. import auth
 from ..guard import is_own_origin
 from . import sessions
@@ -59,7 +58,7 @@ def _guard():
             abort(403, description="missing or stale CSRF token: reload the page and try again")
     if request.endpoint in PUBLIC_ENDPOINTS:
         return None
-    token = get_runtime().settings.admin_token
+    token = current_app.extensions["mock_server"].settings.admin_token  # shared: no tenant made before the check
     if not token or signed_in(token):
         return None
     if request.method in ("GET", "HEAD") and request.accept_mimetypes.accept_html:
@@ -80,7 +79,7 @@ def _set_csrf_cookie(response):
 @bp.route("/login", methods=["GET", "POST"])
 def login():
     """Trade the admin token for an HttpOnly, SameSite=Strict session cookie."""
-    token = get_runtime().settings.admin_token
+    token = current_app.extensions["mock_server"].settings.admin_token  # shared: no tenant made before the check
     target = request.values.get("next", "")
     target = target if is_local(target) else url_for(f"{BLUEPRINT_NAME}.sandbox")
     if request.method == "GET":
