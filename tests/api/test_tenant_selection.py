@@ -160,15 +160,11 @@ def test_reset_all_empties_every_tenant_and_only_unprefixed(tmp_path):
     body = create_body(find_slot(runtime, vertical="classes"), 1)
     for prefix in ("", "/t/a", "/t/b"):
         assert client.post(f"{prefix}/v3/CreateBooking", json=body).get_json()["booking"]["booking_id"] == "B0000001"
-    assert client.post("/t/a/_admin/tenants/reset").status_code == 404  # it sees every tenant: un-prefixed only
-    reset = client.post("/_admin/tenants/reset")
-    assert reset.status_code == 200
-    assert [(t["name"], t["counts"]["bookings"]) for t in reset.get_json()["tenants"]] == [
-        ("default", 0),
-        ("a", 0),
-        ("b", 0),
-    ]
-    assert client.post("/_admin/tenants/reset", data="{", content_type="application/json").status_code == 400
+    prefixed = client.post("/t/a/_admin/reset", json={"all_tenants": True})  # it sees every tenant: un-prefixed only
+    assert prefixed.status_code == 400 and "without a /t/{tenant}/ prefix" in prefixed.get_json()["message"]
+    assert client.post("/_admin/reset", json={"all_tenants": True}).status_code == 200
+    listed = client.get("/_admin/tenants").get_json()["tenants"]
+    assert [(t["name"], t["counts"]["bookings"]) for t in listed] == [("default", 0), ("a", 0), ("b", 0)]
 
 
 def test_a_filed_tenants_control_plane_takes_its_own_credentials(tmp_path):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import request
+from flask import current_app, request
 from flask_smorest import abort
 
 from ...domain.clock import ClockRangeError
@@ -28,11 +28,23 @@ def health():
 @blp.route("/reset", methods=["POST"])
 @blp.response(200, schemas.HealthSchema, description="Back to the fixture state")
 def reset():
-    """Back to the fixture state: bookings and idempotency forgotten, slots re-anchored to today."""
+    """Back to the fixture state: bookings and idempotency forgotten, slots re-anchored to today.
+
+    `{"recordings": true}` empties the journal too; `{"all_tenants": true}` (un-prefixed only) resets every tenant.
+    """
     # The body is optional, but a broken one is a 400/415, not a reset.
     body = json_object_body(request) if request.get_data(cache=True) else {}
+    clear = body.get("recordings") is True
+    if body.get("all_tenants") is True:
+        from ...tenancy import ENVIRON_KEY, TENANTS_KEY
+
+        if request.environ.get(ENVIRON_KEY) is not None:
+            abort(400, message="all_tenants resets every tenant: send it without a /t/{tenant}/ prefix")
+        for tenant in current_app.extensions[TENANTS_KEY].all():
+            tenant.runtime.reset(clear_recordings=clear)
     runtime = get_runtime()
-    runtime.reset(clear_recordings=body.get("recordings") is True)
+    if body.get("all_tenants") is not True:
+        runtime.reset(clear_recordings=clear)
     return json_response(runtime.health())
 
 

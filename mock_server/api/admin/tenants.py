@@ -8,7 +8,7 @@ from marshmallow import Schema, fields
 
 from ...tenancy import ENVIRON_KEY, TENANTS_KEY, Tenant, Tenants
 from .. import auth
-from ..common import json_object_body, json_response
+from ..common import json_response
 from .schemas import CountsSchema
 
 blp = auth.admin_blueprint(
@@ -70,19 +70,6 @@ def list_tenants():
             "evicted": tenants.evicted,
         }
     )
-
-
-@blp.route("/reset", methods=["POST"])
-@blp.response(200, TenantListSchema, description="Every tenant back to the fixture state; the list after it")
-def reset_all():
-    """Reset every tenant, the default included (as POST /_admin/reset does each); {"recordings": true} empties
-    their journals too."""
-    body = json_object_body(request) if request.get_data(cache=True) else {}
-    clear = body.get("recordings") is True
-    tenants = _tenants()
-    for tenant in tenants.all():
-        tenant.runtime.reset(clear_recordings=clear)
-    return list_tenants()
 
 
 @blp.route("/<name>", methods=["DELETE"])
