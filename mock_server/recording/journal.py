@@ -73,19 +73,6 @@ class Journal:
         self._torn_at: int | None = None  # where the file must be cut back to before the next write
         self._batched = False  # lines wait for the background writer (set when the file is opened)
 
-    def append(self, record: dict, epoch: float) -> int:
-        """Number the record, index it and queue its line for the next write; returns its seq."""
-        record["seq"] = 0
-        response = record["response"]
-        seq = self.append_line(
-            orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE),
-            epoch,
-            record["rpc"],
-            response["status"] if response else None,
-        )
-        record["seq"] = seq
-        return seq
-
     def append_line(self, encoded: bytes, epoch: float, rpc: str, status: int | None) -> int:
         """Number an encoded record (it starts `{"seq":0,` and ends with a newline) and queue it; its seq.
 

@@ -20,13 +20,19 @@ def _record(rpc="HealthCheck", status=200, body=None):
     return {"seq": 0, "rpc": rpc, "response": {"status": status, "body": body}}
 
 
+def _append(journal: Journal, record: dict, epoch: float) -> int:
+    """A synthetic record as one journal line (the server's lines come from Recorder.encode); its seq."""
+    line = orjson.dumps(record, option=orjson.OPT_APPEND_NEWLINE)
+    return journal.append_line(line, epoch, record["rpc"], record["response"]["status"])
+
+
 # ---- journal ----
 
 
 def test_journal_numbers_lines_and_writes_nothing_until_the_first_exchange(tmp_path):
     journal = Journal(tmp_path / "sub" / "j.jsonl")
     assert not journal.path.exists() and list(journal.lines()) == []
-    assert [journal.append(_record(), 1.0) for _ in range(3)] == [1, 2, 3]
+    assert [_append(journal, _record(), 1.0) for _ in range(3)] == [1, 2, 3]
     assert [json.loads(line)["seq"] for line in journal.lines()] == [1, 2, 3]
     assert journal.get(2)["seq"] == 2 and journal.get(4) is None
 
@@ -34,7 +40,7 @@ def test_journal_numbers_lines_and_writes_nothing_until_the_first_exchange(tmp_p
 def test_journal_index_is_bounded_but_the_file_keeps_everything(tmp_path):
     journal = Journal(tmp_path / "j.jsonl", index_size=5)
     for n in range(20):
-        journal.append(_record(status=200 + n), float(n))
+        _append(journal, _record(status=200 + n), float(n))
     assert journal.recorded == 20 and journal.indexed == 5
     assert [e.seq for e in journal.snapshot()] == [16, 17, 18, 19, 20]
     assert journal.get(3)["response"]["status"] == 202  # evicted from memory, read from the file
@@ -44,7 +50,7 @@ def test_journal_index_is_bounded_but_the_file_keeps_everything(tmp_path):
 def test_journal_index_also_has_a_byte_budget(tmp_path):
     journal = Journal(tmp_path / "j.jsonl", index_size=1000, index_bytes=1000)
     for _ in range(50):
-        journal.append(_record(body="x" * 90), 0.0)  # ~150-byte lines
+        _append(journal, _record(body="x" * 90), 0.0)  # ~150-byte lines
     assert journal.indexed < 10 and sum(len(e.line) for e in journal.snapshot()) <= 1000
     assert journal.recorded == 50 and len(list(journal.lines())) == 50
 
@@ -53,7 +59,7 @@ def test_journal_continues_numbering_of_an_existing_recording_after_a_torn_line(
     path = tmp_path / "j.jsonl"
     path.write_bytes(b'{"seq":1,"rpc":"a"}\n{"seq":2,"rpc":"b"}\n{"seq":3,"rp')  # crashed mid-write
     journal = Journal(path)
-    assert journal.append(_record(), 0.0) == 3
+    assert _append(journal, _record(), 0.0) == 3
     journal.flush()
     raw = path.read_bytes().splitlines()
     assert raw[2] == b'{"seq":3,"rp' and json.loads(raw[3])["seq"] == 3  # the torn line stays alone on its line
@@ -62,7 +68,7 @@ def test_journal_continues_numbering_of_an_existing_recording_after_a_torn_line(
 def test_journal_continues_after_the_highest_seq_even_if_lines_landed_out_of_order(tmp_path):
     path = tmp_path / "j.jsonl"
     path.write_bytes(b'{"seq":1}\n{"seq":3}\n{"seq":2}\n')
-    assert Journal(path).append(_record(), 0.0) == 4
+    assert _append(Journal(path), _record(), 0.0) == 4
 
 
 def test_records_are_read_back_in_seq_order(tmp_path):
@@ -75,10 +81,10 @@ def test_records_are_read_back_in_seq_order(tmp_path):
 
 def test_journal_clear_empties_file_and_index(tmp_path):
     journal = Journal(tmp_path / "j.jsonl")
-    journal.append(_record(), 0.0)
+    _append(journal, _record(), 0.0)
     journal.clear()
     assert journal.path.read_bytes() == b"" and journal.indexed == 0 and journal.recorded == 0
-    assert journal.append(_record(), 0.0) == 1
+    assert _append(journal, _record(), 0.0) == 1
 
 
 def _append_from_threads(journal: Journal, threads: int = 4, each: int = 500) -> None:
@@ -86,7 +92,7 @@ def _append_from_threads(journal: Journal, threads: int = 4, each: int = 500) ->
 
     def append_many():
         for _ in range(each):
-            journal.append(_record(), 0.0)
+            _append(journal, _record(), 0.0)
 
     workers = [threading.Thread(target=append_many) for _ in range(threads)]
     for worker in workers:
@@ -103,7 +109,7 @@ def test_journal_without_a_background_writer_writes_each_line_as_it_comes(tmp_pa
     assert process.background_writer() is None  # as in any process that does not serve
     threads = threading.active_count()
     journal = Journal(tmp_path / "j.jsonl")
-    journal.append(_record(), 0.0)
+    _append(journal, _record(), 0.0)
     assert [json.loads(line)["seq"] for line in journal.path.read_bytes().splitlines()] == [1]  # no flush asked
     _append_from_threads(journal)
     assert [json.loads(line)["seq"] for line in journal.path.read_bytes().splitlines()] == list(range(1, 2002))
@@ -143,14 +149,14 @@ def test_journal_lines_reach_the_file_from_the_background_writer_in_seq_order(tm
 
 def test_journal_close_writes_what_is_pending(tmp_path):
     journal = Journal(tmp_path / "j.jsonl")
-    journal.append(_record(), 0.0)
+    _append(journal, _record(), 0.0)
     journal.close()
     assert json.loads(journal.path.read_bytes())["seq"] == 1
 
 
 def test_journal_embeds_raw_json_fragments(tmp_path):
     journal = Journal(tmp_path / "j.jsonl")
-    journal.append(_record(body=orjson.Fragment(b'{"a":"1"}')), 0.0)
+    _append(journal, _record(body=orjson.Fragment(b'{"a":"1"}')), 0.0)
     assert json.loads(next(journal.lines()))["response"]["body"] == {"a": "1"}
 
 
@@ -267,13 +273,13 @@ def test_the_journal_write_writes_everything_and_reports_a_failed_write(tmp_path
 
 def test_a_journal_that_cannot_be_written_says_so_once_and_keeps_indexing(tmp_path, caplog):
     journal = Journal(tmp_path / "j.jsonl")
-    journal.append(_record(), 0.0)
+    _append(journal, _record(), 0.0)
     journal.flush()
     os.close(journal._fd)
     journal._fd = os.open(tmp_path / "j.jsonl", os.O_RDONLY)  # every write now fails with EBADF
     with caplog.at_level("ERROR", logger="mock_server.recording"):
         for _ in range(3):
-            journal.append(_record(), 0.0)
+            _append(journal, _record(), 0.0)
             journal.flush()
     assert [r.getMessage().split(":")[0] for r in caplog.records] == [f"recording to {journal.path} failed"]
     assert journal.recorded == 4 and [e.seq for e in journal.snapshot()] == [1, 2, 3, 4]
@@ -425,20 +431,20 @@ def test_a_full_disk_keeps_whole_lines_and_never_leaves_a_torn_one_mid_file(
     from mock_server.recording import journal as journal_module
 
     journal = Journal(tmp_path / "j.jsonl")
-    journal.append(_record(), 0.0)
+    _append(journal, _record(), 0.0)
     journal.flush()
     for _ in range(3):
-        journal.append(_record(), 0.0)
+        _append(journal, _record(), 0.0)
     # The batch is torn 10 bytes into its second line.
     _fail_after(monkeypatch, journal_module, len(journal._pending[0]) + 10, cut_back_fails)
     journal.flush()
-    journal.append(_record(), 0.0)
+    _append(journal, _record(), 0.0)
     journal.flush()  # still full: dropped too
     error = "Read-only file system" if cut_back_fails else "No space left on device"  # the last failure
     dropped = 3  # the torn batch's first line was whole: kept (a failed cut is retried before the next write)
     assert journal.state()["dropped"] == dropped and journal.state()["error"] == error
     monkeypatch.undo()  # space again
-    journal.append(_record(), 0.0)
+    _append(journal, _record(), 0.0)
     journal.flush()
     lines = (tmp_path / "j.jsonl").read_bytes().splitlines()
     assert [orjson.loads(line)["seq"] for line in lines] == [1, 2, 6]  # whole lines only, in order
