@@ -203,11 +203,10 @@ def may_create(environ: dict) -> bool:
     could otherwise fill MOCK_MAX_TENANTS); any other client may."""
     if environ.get("HTTP_SEC_FETCH_SITE", "") == "cross-site":
         return False
+    from .api.guard import names_host  # the control plane's own same-origin test
+
     origin = environ.get("HTTP_ORIGIN")
-    if not origin:
-        return True
-    own = environ.get("HTTP_HOST", "").strip().lower()
-    return origin.strip().lower().split("://", 1)[-1] == own
+    return not origin or names_host(origin, environ.get("HTTP_HOST", ""))
 
 
 def check_name(name: str) -> None:

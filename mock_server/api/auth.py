@@ -8,8 +8,6 @@ import hmac
 from flask import current_app, request
 from flask_smorest import abort
 
-from .common import note_warning
-
 REALM = 'Basic realm="booking-server", charset="UTF-8"'
 NO_AUTH_WARNING = "no Basic auth sent (Google always sends it)"
 BEARER_CHECKED = "mock_server.bearer_ok"  # in the WSGI environ: per request, even under a shared app context
@@ -20,17 +18,6 @@ def with_scheme(header: str, scheme: str) -> str:
     word, space, rest = header.partition(" ")
     # Only the scheme word is case-folded: the credentials after it are compared exactly, in constant time.
     return f"{scheme} {rest}" if space and word.lower() == scheme.lower() else header
-
-
-def check_basic(expected_header: str | None) -> None:
-    """401 unless the request carries the configured Basic credentials (when any are configured)."""
-    sent = request.headers.get("Authorization")
-    if expected_header is None:
-        if sent is None:
-            note_warning(NO_AUTH_WARNING)
-        return
-    if sent is None or not hmac.compare_digest(with_scheme(sent, "Basic").encode(), expected_header.encode()):
-        abort(401, message="missing or wrong HTTP Basic credentials", headers={"WWW-Authenticate": REALM})
 
 
 def bearer_ok(token: str) -> bool:

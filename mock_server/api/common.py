@@ -13,12 +13,11 @@ from flask.json.provider import JSONProvider
 from flask_smorest import Blueprint as SmorestBlueprint
 from flask_smorest import abort
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, pre_load
-from webargs import core
 from webargs.flaskparser import FlaskParser
 
 from ..bodyread import error_body
 from ..runtime import EXTENSION_KEY
-from ..v3.exchange import note_warning as _note_warning
+from ..v3.exchange import note_warning  # the schemas note warnings on the exchange being served
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 _DIGITS = re.compile(r"-?[0-9]+")  # ASCII only: \d would take "١٢٣"
@@ -33,11 +32,6 @@ _ORJSON_TOO_DEEP = "depth limit exceeded"  # how orjson's JSONDecodeError starts
 def snake_case(name: str) -> str:
     """lowerCamelCase -> snake_case (snake_case stays as it is): proto3 JSON accepts both spellings."""
     return _CAMEL.sub("_", name).lower() if name and not name.islower() else name
-
-
-def note_warning(message: str) -> None:
-    """Attach a warning to the /v3 exchange being served (the access log and the recorder write it down)."""
-    _note_warning(message)
 
 
 def json_response(body, status: int = 200, headers: dict | None = None) -> Response:
@@ -82,25 +76,46 @@ class SandboxParser(FlaskParser):
 
 def json_object_body(req: flask.Request) -> dict:
     """The request body as a JSON object, or the 415/400 that says why it is not one."""
-    mimetype = req.mimetype
-    if mimetype and not core.is_json(mimetype):
-        abort(415, message=f"Content-Type must be application/json, got {mimetype!r}")
-    data = req.get_data(cache=True)
-    if not data:
-        abort(400, message="the request body must be a JSON object; it was empty")
     limit = flask.current_app.extensions[EXTENSION_KEY].settings.max_json_depth
-    try:
-        body = orjson.loads(data)
-    except orjson.JSONDecodeError as exc:
-        # orjson stops at 1024 levels with its own words; beyond the limit either way, so say the limit.
-        abort(
-            400, message=too_deep_message(limit) if str(exc).startswith(_ORJSON_TOO_DEEP) else f"malformed JSON: {exc}"
-        )
-    if nests_deeper(data, limit):
-        abort(400, message=too_deep_message(limit))
-    if not isinstance(body, dict):
-        abort(400, message=f"the request body must be a JSON object, not {type(body).__name__}")
+    body, refusal = read_json_object(req.get_data(cache=True), req.mimetype, limit)
+    if refusal is not None:
+        abort(refusal[0], message=refusal[1])
+    assert body is not None  # no refusal: a JSON object
     return body
+
+
+def read_json_object(data: bytes, mimetype: str, limit: int) -> tuple[dict | None, tuple[int, str] | None]:
+    """(the body when it is a JSON object, else None; why a method cannot take it: (status, message), or None).
+
+    The one reading of a JSON request body, for both planes. The body is parsed whatever the Content-Type says or
+    however deep it is (the data plane's faults match on what it names); the refusal still says why it is unusable.
+    """
+    body = None
+    if not data:
+        refusal: tuple[int, str] | None = (400, "the request body must be a JSON object; it was empty")
+    else:
+        try:
+            parsed = orjson.loads(data)
+        except orjson.JSONDecodeError as exc:
+            # orjson stops at 1024 levels with its own words; beyond the limit either way, so say the limit.
+            deep = str(exc).startswith(_ORJSON_TOO_DEEP)
+            refusal = (400, too_deep_message(limit) if deep else f"malformed JSON: {exc}")
+        else:
+            body = parsed if type(parsed) is dict else None
+            if nests_deeper(data, limit):
+                refusal = (400, too_deep_message(limit))
+            elif body is None:
+                refusal = (400, f"the request body must be a JSON object, not {type(parsed).__name__}")
+            else:
+                refusal = None
+    if mimetype and not is_json_type(mimetype):
+        refusal = (415, f"Content-Type must be application/json, got {mimetype!r}")
+    return body, refusal
+
+
+def is_json_type(mimetype: str) -> bool:
+    """application/json or application/*+json (as webargs decides): the bodies both planes read as JSON."""
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
 
 
 def too_deep_message(limit: int) -> str:

@@ -95,7 +95,12 @@ def _host_refusal(settings):
 
 def is_own_origin(url: str) -> bool:
     """Does an Origin (or a Referer: only its scheme and host:port count) name this server?"""
-    own = request.headers.get("Host", "").strip().lower()
+    return names_host(url, request.headers.get("Host", ""))
+
+
+def names_host(url: str, host_header: str) -> bool:
+    """Does an Origin or Referer URL name the server a request's Host header names?"""
+    own = host_header.strip().lower()
     try:
         parts = urlsplit(url.strip().lower())
     except ValueError:  # "http://[x": not an origin this server has

@@ -88,11 +88,6 @@ def note_warning(message: str) -> None:
         exchange.warn(message)
 
 
-def current() -> Exchange | None:
-    """The exchange being served in this context."""
-    return _current.get()
-
-
 def serving(exchange: Exchange | None):
     """Make `exchange` the current one; returns the token that `done` takes."""
     return _current.set(exchange)

@@ -23,7 +23,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 
 from .. import accesslog
 from ..api.auth import NO_AUTH_WARNING, REALM, basic_credentials, with_scheme
-from ..api.common import nests_deeper, too_deep_message
+from ..api.common import read_json_object
 from ..bodyread import declared_length, error_body
 from ..recording.replay_mock import answer_from
 from ..runtime import DEFAULT_TENANT
@@ -33,7 +33,6 @@ from .exchange import BodyRefused, Exchange, done, serving
 from .loader import loader_for
 from .methods import LISTING, METHODS
 
-_ORJSON_TOO_DEEP = "depth limit exceeded"  # how orjson's JSONDecodeError starts past its 1024 levels
 _INTERNAL_ERROR = {"code": 500, "status": "Internal Server Error"}  # flask-smorest's words for a 500
 _log = logging.getLogger("mock_server")  # where Flask logged a 500 ("Exception on <path> [<method>]")
 Step = Callable[[Exchange], None]
@@ -215,16 +214,12 @@ class V3Gateway:
                 413, f"request body over the {self.max_body_bytes}-byte limit (MOCK_MAX_BODY_BYTES)"
             )
             return
-        data = exchange.raw
         mimetype = exchange.environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
-        refused = (
-            self._parse(exchange, data)
-            if data
-            else BodyRefused(400, "the request body must be a JSON object; it was empty")
-        )
-        if mimetype and not _is_json(mimetype):
-            refused = BodyRefused(415, f"Content-Type must be application/json, got {mimetype!r}")
-        exchange.body_error = refused
+        body, refusal = read_json_object(exchange.raw, mimetype, self.max_json_depth)
+        exchange.body = body
+        # One valid JSON object within the depth the journal keeps as it is (a 415 is about the header only).
+        exchange.trusted = body is not None and (refusal is None or refusal[0] == 415)
+        exchange.body_error = None if refusal is None else BodyRefused(*refusal)
 
     def read_body(self, exchange: Exchange) -> bool:
         """Read the whole body into exchange.raw, once; False when it is over MOCK_MAX_BODY_BYTES (left unread)."""
@@ -252,23 +247,6 @@ class V3Gateway:
             return False
         exchange.raw = data
         return True
-
-    def _parse(self, exchange: Exchange, data: bytes) -> BodyRefused | None:
-        """Parse `data` into exchange.body (any JSON object); why the method cannot take it, or None."""
-        limit = self.max_json_depth
-        try:
-            body = orjson.loads(data)
-        except orjson.JSONDecodeError as exc:
-            # orjson stops at 1024 levels with its own words; beyond the limit either way, so say the limit.
-            message = too_deep_message(limit) if str(exc).startswith(_ORJSON_TOO_DEEP) else f"malformed JSON: {exc}"
-            return BodyRefused(400, message)
-        if type(body) is not dict:
-            return BodyRefused(400, f"the request body must be a JSON object, not {type(body).__name__}")
-        exchange.body = body
-        if nests_deeper(data, limit):
-            return BodyRefused(400, too_deep_message(limit))
-        exchange.trusted = True  # one valid JSON object within the depth the journal keeps as it is
-        return None
 
     @staticmethod
     def decide_fault(exchange: Exchange) -> None:
@@ -378,11 +356,6 @@ class V3Gateway:
         if line is None:
             line = self.status_lines[status] = f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown').upper()}"
         return line
-
-
-def _is_json(mimetype: str) -> bool:
-    """application/json or application/*+json, as webargs decides for the control plane."""
-    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
 
 
 class Dispatcher:

@@ -192,7 +192,7 @@ def test_a_web_page_cannot_create_a_tenant_and_refused_requests_create_none():
     foreign = client.post(
         "/t/from-page/v3/ListBookings", json={"user_id": "u"}, headers={"Origin": "http://evil.example"}
     )
-    assert foreign.status_code == 403
+    assert foreign.status_code == 403 and foreign.get_json() == cross.get_json()
     assert client.get("/t/no-token/_admin/health").status_code == 401  # refused: creates nothing
     assert client.get("/t/bad-host/_admin/health", headers={"Host": "evil.example"}).status_code == 403
     assert client.get("/t/a-feed/feeds/merchants.json").status_code == 404
@@ -212,7 +212,11 @@ def test_a_filed_tenant_cannot_be_reached_with_the_shared_password(tmp_path):
         (credentials("team-a", "shared"), "/v3/HealthCheck"),
     ):
         answer = client.get(route, headers=headers)
-        assert answer.status_code == 401, (route, headers)
+        assert answer.status_code == 401 and answer.headers["WWW-Authenticate"].startswith("Basic"), (route, headers)
+        assert answer.get_json()["message"] in (
+            "tenant 'team-a' takes its own Basic credentials (MOCK_TENANTS_FILE)",
+            "missing or wrong HTTP Basic credentials",
+        )
     assert client.get("/t/team-a/v3/HealthCheck", headers=credentials("team-a", "pa55-a")).status_code == 200
 
 
