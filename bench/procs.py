@@ -150,8 +150,14 @@ def sandbox(
     ready_timeout: float = 60.0,
     threads: int = THREADS,
     log_level: str = "INFO",
+    extra_env: dict[str, str] | None = None,
+    name: str = "",
 ) -> Server:
-    """`python app.py` as users run it (Basic auth on, access log on); recording on or off, journals in a temp dir."""
+    """`python app.py` as users run it (Basic auth on, access log on); recording on or off, journals in a temp dir.
+
+    extra_env overrides settings (e.g. MOCK_BASIC_AUTH='*:bench' for Basic-auth tenancy); name tells apart
+    servers otherwise configured alike (their logs).
+    """
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOCK_")}
     env.update(
         MOCK_HOST=HOST,
@@ -164,7 +170,8 @@ def sandbox(
     )
     if fixture:
         env["MOCK_FIXTURE"] = fixture
-    name = f"sandbox-record{record}-t{threads}" + (f"-{Path(fixture).stem}" if fixture else "")
+    env.update(extra_env or {})
+    name = name or f"sandbox-record{record}-t{threads}" + (f"-{Path(fixture).stem}" if fixture else "")
     return Server(name, [sys.executable, "app.py"], env, log_dir, "/_admin/health", ready_timeout)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import headtohead, loadgen, procs, report, targets, workloads  # noqa: E402
+from bench import headtohead, loadgen, procs, report, targets, tenancy, workloads  # noqa: E402
 from bench.procs import AUTH_HEADER  # noqa: E402
 
 
@@ -34,6 +34,7 @@ class Plan:
     thread_counts: tuple = (1, 2, 8)  # the thread sweep: sandbox and echo at each WSGI thread count
     startup_runs: int = 3
     install_wiremock: bool = True
+    tenants: int = 1000  # the tenants section: tenants made beside the probe tenant
 
 
 FULL = Plan(duration=10, warmup=2, scale_duration=5, sizes=(("1k", 3, 8), ("1M", 340, 60)))
@@ -52,8 +53,9 @@ SECTIONS = {
     "head_to_head": ("sandbox, its no-cliff variants and the baselines, alternating rounds", "head_to_head"),
     "threads": ("thread sweep", "thread_sweep"),
     "scaling": ("scaling", "scaling"),
+    "tenants": ("tenants: 1,000 in one server, and one among them", "tenants"),
 }
-STANDALONE = ("startup", "head_to_head", "scaling")  # sections that need no other section's results
+STANDALONE = ("startup", "head_to_head", "scaling", "tenants")  # sections that need no other section's results
 SCALE_CONNECTIONS = 4  # few connections: latency at a modest load, not saturation
 
 
@@ -69,7 +71,15 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="rwg-bench-") as tmp:
         tmp = Path(tmp)
         gen = loadgen.pick(args.loadgen, tmp)
-        out = {"meta": meta(args, plan, gen), "results": {}, "scaling": [], "threads": [], "startup": {}, "notes": []}
+        out = {
+            "meta": meta(args, plan, gen),
+            "results": {},
+            "scaling": [],
+            "threads": [],
+            "startup": {},
+            "tenants": {},
+            "notes": [],
+        }
         print(f"rwg-sandbox benchmark ({'quick' if args.quick else 'full'}), load generator: {gen.name}", flush=True)
         if os.getloadavg()[0] > 0.5 * (os.cpu_count() or 1):
             out["notes"].append(
@@ -85,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     out["targets"] = targets.evaluate(out["results"])
     out["meta"]["elapsed_s"] = round(time.perf_counter() - began, 1)
     report.print_report(out)
+    if out["tenants"]:
+        print("\n".join(tenancy.summary(out)))
     targets.print_table(out["targets"])
     print(f"\nwrote {report.write(out).relative_to(procs.ROOT)} in {out['meta']['elapsed_s']:.0f} s")
     return 0
@@ -110,6 +122,7 @@ def parse_args(argv):
     parser.add_argument("--no-scaling", action="store_true", help="skip the 1k vs 1M slots comparison")
     parser.add_argument("--no-wiremock", action="store_true", help="leave WireMock out of the head-to-head")
     parser.add_argument("--no-threads", action="store_true", help="skip the WSGI thread-count sweep")
+    parser.add_argument("--no-tenants", action="store_true", help="skip the 1,000-tenant section")
     parser.add_argument(
         "--only", choices=STANDALONE, help="run just this section (threads needs head_to_head's request and answer)"
     )
@@ -259,6 +272,10 @@ class Bench:
         for (label, flow), results in runs.items():
             rows[label][flow] = report.median_of(results)
         self.out["scaling"] = [rows[small_label], rows[big_label]]
+
+    def tenants(self) -> None:
+        """1,000 tenants in one server: memory per tenant; a probe tenant's latency there and alone (bench/tenancy)."""
+        tenancy.run(self, self.plan.tenants)
 
     def fill(self, port: int, slots: list[str], target: int) -> dict:
         """CreateBooking (kept) until the server holds `target` bookings; how long it took."""

@@ -31,11 +31,13 @@ class Workload:
     slots_total: int
 
 
-def call(port: int, method: str, path: str, body: bytes | None = None) -> tuple[int, dict]:
-    """One request with Basic auth; returns (status, parsed JSON)."""
+def call(
+    port: int, method: str, path: str, body: bytes | None = None, authorization: str = AUTH_HEADER
+) -> tuple[int, dict]:
+    """One request with Basic auth (the bench user's unless told); returns (status, parsed JSON)."""
     conn = http.client.HTTPConnection(HOST, port, timeout=120)
     try:
-        conn.request(method, path, body, {"Authorization": AUTH_HEADER, "Content-Type": "application/json"})
+        conn.request(method, path, body, {"Authorization": authorization, "Content-Type": "application/json"})
         response = conn.getresponse()
         return response.status, json.loads(response.read() or b"{}")
     finally:

@@ -70,11 +70,11 @@ class Settings:
     max_json_depth: int = 100  # deeper JSON request bodies get 400 (protobuf's own parser limit)
     # extra Host names /_admin answers to (comma-separated; "*" any), besides loopback and MOCK_HOST
     allowed_hosts: str = ""
-    # tenants (the default included) one server holds; a new one past it: 503 JSON. Each holds its own copy of the
-    # materialised inventory (~3.6 MB RSS with the default fixture) until copy-on-write inventory lands, hence 100.
     # a JSON object {"<tenant>": "<password>"}: that tenant's Basic-auth username and password (its own sandbox)
     tenants_file: str = ""
-    max_tenants: int = 100
+    # tenants (the default included) one server holds; a new one past it: 503 JSON. Tenants share the inventory, so
+    # each costs ~16 KB beyond its bookings (bench/tenancy.py)
+    max_tenants: int = 1000
     # a tenant unused this many seconds is forgotten when a new one needs its room (0: never)
     tenant_idle_s: int = 0
     trace: bool = False  # 1 adds an X-Sandbox-Steps response header naming the /v3 pipeline steps each request took

@@ -226,3 +226,15 @@ def serving_logs(stream) -> None:
     logging.logProcesses = False
     logging.logMultiprocessing = False
     linewriter.install(stream)
+
+
+def raise_open_file_limit() -> None:
+    """Lift this process's soft limit of open files to its hard limit (what a user may do without privileges)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard == resource.RLIM_INFINITY or soft < hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):  # e.g. an infinite hard limit the kernel caps lower: keep the soft one
+            pass

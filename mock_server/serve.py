@@ -79,6 +79,8 @@ def _build(factory: AppFactory, settings: Settings) -> Flask:
 def serving_process() -> None:
     """What the serving process sets up for itself (never done to an app used as a library, e.g. in tests)."""
     process.serving_logs(sys.stderr)
+    # One journal (and store) file per tenant: 1,000 tenants need more than a 1,024 soft limit allows.
+    process.raise_open_file_limit()
     # Short GC pauses as bookings pile up (see process).
     process.PauseGuard().install()
     # Batched output (the exchange journal) is written by this thread; without it, each line at once.

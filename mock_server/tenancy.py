@@ -1,9 +1,9 @@
 """Tenants: many isolated sandboxes in one server, each selected by a `/t/{tenant}/` path prefix.
 
-A tenant is created on first use and holds everything a client can change: bookings and idempotency tokens (over its
-own materialised inventory), the clock, the fault rules and dice, the journal, reset. What never changes is shared:
-the settings and the parsed fixture. Un-prefixed paths are the tenant `default`, which is the app's own state as it
-always was (persistence included).
+A tenant is created on first use and holds everything a client can change: bookings, idempotency tokens and the spots
+they hold, the clock, the fault rules and dice, the journal, reset. What never changes is shared: the settings, the
+parsed fixture and the inventory materialised from it (one per day, see storage/fixtures.materialise). Un-prefixed
+paths are the tenant `default`, which is the app's own state as it always was (persistence included).
 """
 
 from __future__ import annotations

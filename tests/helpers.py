@@ -31,7 +31,9 @@ def find_slot(
             continue
         if window is not None and bool(service.cancellation_window_sec) != window:
             continue
-        if slot.spots_open < min_spots or (spots_total is not None and slot.spots_total != spots_total):
+        if runtime.bookings.spots_open(slot) < min_spots or (
+            spots_total is not None and slot.spots_total != spots_total
+        ):
             continue
         if found == skip:
             return slot

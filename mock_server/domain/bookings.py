@@ -19,6 +19,7 @@ from .models import (
     PREPAYMENT_PROVIDED,
     Booking,
     JsonObject,
+    Slot,
     SlotSpec,
     UserInformation,
 )
@@ -59,6 +60,9 @@ class BookingService:
 
     Each mutation decides its change, hands it to the listener (write-ahead), and only then applies it
     in memory: a change the store could not keep is never made, so a retry never finds it done.
+
+    The inventory may be shared with other tenants and is never changed: the spots this service's bookings
+    hold are counted in `_taken`, so a tenant costs what it booked, not a copy of the inventory.
     """
 
     def __init__(
@@ -73,6 +77,7 @@ class BookingService:
         self._by_user: dict[str, dict[str, Booking]] = {}
         # (user_id, merchant_id, service_id, start_sec) -> active bookings of that user on that start.
         self._user_slot: dict[UserSlotKey, set[str]] = {}
+        self._taken: dict[Slot, int] = {}  # inventory entry -> spots held by active bookings (absent: none)
         self._seq = next_seq
 
     # ---- reads (no lock: each reads one consistent attribute at a time) ----
@@ -87,7 +92,7 @@ class BookingService:
         for spec in specs:
             if (merchant_id, spec.service_id) not in services:
                 inventory.service(merchant_id, spec.service_id)  # raises the error that names what is unknown
-            answers.append(spec.start_sec > now and inventory.has_open(spec))
+            answers.append(spec.start_sec > now and inventory.has_open(spec, self._taken))
         return answers
 
     def count_available(self, spec: SlotSpec) -> int:
@@ -95,7 +100,11 @@ class BookingService:
         self.inventory.service(spec.merchant_id, spec.service_id)
         if spec.start_sec <= self.clock.now():
             return 0
-        return sum(s.spots_open for s in self.inventory.candidates(spec))
+        return sum(self.spots_open(s) for s in self.inventory.candidates(spec))
+
+    def spots_open(self, slot: Slot) -> int:
+        """Spots of this inventory entry no active booking holds."""
+        return slot.spots_total - self._taken.get(slot, 0)
 
     def answered(self, token: str) -> bool:
         """True when a CreateBooking with this idempotency token succeeded (a retry answers its booking)."""
@@ -157,7 +166,7 @@ class BookingService:
                 payment_token_given or (payment or {}).get("prepayment_status") == PREPAYMENT_PROVIDED
             ):
                 raise BookingFailed("PAYMENT_ERROR", "prepayment required: this service must be paid when booking")
-            slot = next((s for s in entries if s.spots_open > 0), None)
+            slot = self._first_open(entries)
             if slot is None:
                 raise BookingFailed("SLOT_UNAVAILABLE", "no spot left in this slot")
 
@@ -178,7 +187,7 @@ class BookingService:
             # One record carries the booking and its token: both are kept, or neither.
             self.listener.commit(booking, token, record)
             self._seq += 1
-            slot.spots_open -= 1
+            self._take(slot)
             self._index(booking)
             self._tokens[token] = record
             return Outcome(dataclasses.replace(booking))
@@ -224,15 +233,15 @@ class BookingService:
             ):
                 raise BookingFailed("SLOT_ALREADY_BOOKED_BY_USER", "this user already holds the new slot")
             entries = self.inventory.candidates(target)
-            slot = booking.held if booking.held in entries else next((s for s in entries if s.spots_open > 0), None)
+            slot = booking.held if booking.held in entries else self._first_open(entries)
             if slot is None:
                 raise BookingFailed("SLOT_UNAVAILABLE", "the requested new slot is not available")
             self.listener.commit(dataclasses.replace(booking, slot=target, held=slot, updated_sec=now))
             self._unindex_user_slot(booking)
             if slot is not booking.held:
                 if booking.held is not None:
-                    booking.held.spots_open += 1
-                slot.spots_open -= 1
+                    self._free(booking.held)
+                self._take(slot)
                 booking.held = slot
             booking.slot = target
             booking.updated_sec = now
@@ -255,7 +264,7 @@ class BookingService:
         with self.lock:
             for booking in bookings:
                 if booking.is_active and booking.held is not None:
-                    booking.held.spots_open -= 1
+                    self._take(booking.held)
                 self._bookings[booking.booking_id] = booking
                 self._index(booking)
             self._tokens.update(tokens)
@@ -294,8 +303,21 @@ class BookingService:
         booking.updated_sec = now
         if was_active and not booking.is_active:
             if booking.held is not None:
-                booking.held.spots_open += 1
+                self._free(booking.held)
             self._unindex_user_slot(booking)
+
+    def _first_open(self, entries: list[Slot]) -> Slot | None:
+        return next((s for s in entries if s.spots_total > self._taken.get(s, 0)), None)
+
+    def _take(self, slot: Slot) -> None:
+        self._taken[slot] = self._taken.get(slot, 0) + 1
+
+    def _free(self, slot: Slot) -> None:
+        left = self._taken[slot] - 1
+        if left:
+            self._taken[slot] = left
+        else:
+            del self._taken[slot]
 
     def _user_slot_key(self, booking: Booking) -> UserSlotKey:
         s = booking.slot

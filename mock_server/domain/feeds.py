@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from .bookings import BookingService
 from .inventory import Inventory
 from .models import JsonObject, Slot
 
@@ -56,15 +57,16 @@ def services(inventory: Inventory) -> list[JsonObject]:
     return out
 
 
-def availability(inventory: Inventory, now_sec: int, merchant_id: str | None = None) -> list[JsonObject]:
+def availability(bookings: BookingService, now_sec: int, merchant_id: str | None = None) -> list[JsonObject]:
     """ServiceAvailability entries, one per service, with live spots_open; past slots left out."""
     grouped: dict[tuple[str, str], list[JsonObject]] = {}
-    for slot in _future(inventory, now_sec, merchant_id):
-        grouped.setdefault((slot.merchant_id, slot.service_id), []).append(availability_entry(slot))
+    for slot in _future(bookings.inventory, now_sec, merchant_id):
+        entry = availability_entry(slot, bookings.spots_open(slot))
+        grouped.setdefault((slot.merchant_id, slot.service_id), []).append(entry)
     return [{"availability": entries} for entries in grouped.values()]
 
 
-def availability_entry(slot: Slot) -> JsonObject:
+def availability_entry(slot: Slot, spots_open: int) -> JsonObject:
     """One Availability record in feed form (the spec's feed samples use JSON numbers)."""
     entry: JsonObject = {
         "merchant_id": slot.merchant_id,
@@ -72,7 +74,7 @@ def availability_entry(slot: Slot) -> JsonObject:
         "start_sec": slot.start_sec,
         "duration_sec": slot.duration_sec,
         "spots_total": slot.spots_total,
-        "spots_open": slot.spots_open,
+        "spots_open": spots_open,
         "confirmation_mode": slot.confirmation_mode,
     }
     resources = {

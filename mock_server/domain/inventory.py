@@ -1,16 +1,23 @@
-"""Inventory held in memory with the indexes that keep lookups flat as it grows."""
+"""Inventory held in memory with the indexes that keep lookups flat as it grows.
+
+An Inventory never changes once built, so tenants on the same fixture and day share one: what a tenant takes
+(spots held by its bookings) is kept apart, in a `Taken` map of its own.
+"""
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 
 from .errors import InvalidRequest
 from .models import Merchant, Service, Slot, SlotSpec
 
+# Spots taken per inventory entry, by one tenant's bookings; an entry nobody holds is absent.
+Taken = Mapping[Slot, int]
+
 
 class Inventory:
-    """Merchants, services and slots; every lookup is a dict hit, never a scan."""
+    """Merchants, services and slots, immutable; every lookup is a dict hit, never a scan."""
 
     def __init__(self, merchants: Iterable[Merchant], services: Iterable[Service], slots: Iterable[Slot]):
         self.merchants: dict[str, Merchant] = {m.merchant_id: m for m in merchants}
@@ -49,8 +56,8 @@ class Inventory:
             return []
         return [slot for slot in entries if spec.matches(slot)]
 
-    def has_open(self, spec: SlotSpec) -> bool:
-        """Whether any entry satisfying the spec has a spot open (stops at the first).
+    def has_open(self, spec: SlotSpec, taken: Taken) -> bool:
+        """Whether any entry satisfying the spec has a spot not `taken` (stops at the first).
 
         SlotSpec.matches written out: a lookup asks this for every slot_time, and a call per entry
         cost more than the comparisons (test_inventory checks the two agree on every entry).
@@ -58,7 +65,7 @@ class Inventory:
         duration, staff, room, party = spec.duration_sec, spec.staff_id, spec.room_id, spec.party_size
         for slot in self._by_start.get((spec.merchant_id, spec.service_id, spec.start_sec), ()):
             if (
-                slot.spots_open > 0
+                slot.spots_total > taken.get(slot, 0)
                 and (not party or party == slot.party_size)
                 and (duration is None or duration == slot.duration_sec)
                 and (not staff or staff == slot.staff_id)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, fields
+import threading
+import weakref
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -40,12 +42,20 @@ _SLOT_DEFAULTS = {
 
 @dataclass
 class FixtureData:
-    """The fixture tables as read from disk (still relative in time)."""
+    """The fixture tables as read from disk (still relative in time), and the inventories built from them."""
 
     meta: dict
     merchants: list[dict]
     services: list[dict]
     slots: list[tuple]  # in SLOT_FIELDS order
+    # Inventories materialised from these tables, by the local days they were anchored on. An inventory never
+    # changes, so every tenant of the same day shares one; it goes when the last tenant using it lets go.
+    _built: weakref.WeakValueDictionary[tuple, Inventory] = field(
+        default_factory=weakref.WeakValueDictionary, init=False, repr=False, compare=False
+    )
+    _building: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
+    # The merchants' zones, loaded once: ZoneInfo keeps only 8 zones strongly, and a fixture may use more.
+    _zones: tuple[tuple[str, ZoneInfo], ...] | None = field(default=None, init=False, repr=False, compare=False)
 
 
 def read(path: str | Path) -> FixtureData:
@@ -74,7 +84,27 @@ def _slot_tuple(doc: dict) -> tuple:
 
 
 def materialise(data: FixtureData, anchor_sec: int) -> Inventory:
-    """Build the live inventory: day N after the merchant's local date at `anchor_sec`, local time T -> epoch."""
+    """The live inventory: day N after the merchant's local date at `anchor_sec`, local time T -> epoch.
+
+    Built once per set of local days and shared (see FixtureData): a second tenant, or a reset on the same day,
+    costs a lookup, not another copy of every slot.
+    """
+    key = _local_days(data, anchor_sec)
+    with data._building:  # one build per day, even when tenants start together
+        inventory = data._built.get(key)
+        if inventory is None:
+            inventory = data._built[key] = _build(data, anchor_sec)
+    return inventory
+
+
+def _local_days(data: FixtureData, anchor_sec: int) -> tuple[tuple[str, dt.date], ...]:
+    """What a materialised inventory depends on besides the tables: the date at `anchor_sec` in each merchant zone."""
+    if data._zones is None:
+        data._zones = tuple((name, ZoneInfo(name)) for name in sorted({doc["timezone"] for doc in data.merchants}))
+    return tuple((name, dt.datetime.fromtimestamp(anchor_sec, zone).date()) for name, zone in data._zones)
+
+
+def _build(data: FixtureData, anchor_sec: int) -> Inventory:
     merchants = [_record(Merchant, doc) for doc in data.merchants]
     services = [_record(Service, doc) for doc in data.services]
     by_id = {m.merchant_id: m for m in merchants}
@@ -114,7 +144,6 @@ def materialise(data: FixtureData, anchor_sec: int) -> Inventory:
                 service_id,
                 start_of(merchant.timezone, day, local_time),
                 duration,
-                spots,
                 spots,
                 staff_id,
                 room_id,

@@ -37,7 +37,7 @@ def client(app):
 def last_spot(app):
     """A slot with one spot, neither prepaid nor asynchronous (the fixture is shared by every tenant)."""
     slot = find_slot(app.extensions[EXTENSION_KEY], spots_total=1)
-    assert slot.spots_open == 1
+    assert app.extensions[EXTENSION_KEY].bookings.spots_open(slot) == 1
     return slot
 
 

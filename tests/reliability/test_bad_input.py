@@ -356,7 +356,7 @@ def _state(client, runtime):
     """Bookings, spots of every slot, clock and fault rules."""
     return (
         client.get("/_admin/bookings?limit=100000").get_json(),
-        tuple(slot.spots_open for slot in runtime.bookings.inventory.slots()),
+        tuple(runtime.bookings.spots_open(slot) for slot in runtime.bookings.inventory.slots()),
         client.get("/_admin/clock").get_json(),
         client.get("/_admin/faults").get_json()["faults"],
     )

@@ -71,7 +71,7 @@ def state(client, runtime):
     """Bookings (with their status) and the spots of every slot."""
     return (
         client.get("/_admin/bookings?limit=100000").get_json(),
-        tuple(slot.spots_open for slot in runtime.bookings.inventory.slots()),
+        tuple(runtime.bookings.spots_open(slot) for slot in runtime.bookings.inventory.slots()),
     )
 
 

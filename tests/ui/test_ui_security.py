@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 
 from .client import PREFIX, csrf, flash, get, make_app, post, text
@@ -121,3 +123,60 @@ def test_errors_inside_the_dashboard_are_pages(open_client):
     assert "format must be jsonl or har" in text(response)
     assert response.mimetype == "text/html"
     assert flash(get(open_client, "/")) == ""
+
+
+def _basic(user: str, password: str) -> dict:
+    return {"Authorization": "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()}
+
+
+def test_a_filed_tenants_dashboard_takes_its_own_password_and_its_session_opens_no_other(tmp_path):
+    path = tmp_path / "tenants.json"
+    path.write_text('{"team-a": "pa55-a", "team-b": "pa55-b"}')
+    client = make_app(tmp_path, tenants_file=str(path)).test_client()
+    base, html = "/t/team-a/_admin/ui", {"Accept": "text/html"}
+    # No admin token: the default tenant's dashboard is open, team-a's is not.
+    assert get(client, "/").status_code == 200
+    page = client.get(base + "/faults", headers=html)
+    assert (page.status_code, page.headers["Location"]) == (303, base + "/login?next=/t/team-a/_admin/ui/faults")
+    scripted = client.get(base + "/exchanges/feed", headers={"Accept": "application/json"})
+    assert scripted.status_code == 401
+    assert scripted.get_json()["message"] == (
+        "sign in at /t/team-a/_admin/ui/login with tenant 'team-a''s password (MOCK_TENANTS_FILE) or the admin "
+        "token, or send its Basic credentials"
+    )
+    login = client.get(base + "/login", headers=html)
+    assert "This tenant has its own password" in text(login) and "Password or admin token" in text(login)
+    assert "Sign out" not in text(login)
+
+    def sign_in(secret: str):
+        form = {"csrf_token": client.get_cookie("rwg_ui_csrf", path=base).value, "token": secret, "next": base}
+        return client.post(base + "/login", data=form, headers={"Origin": "http://localhost", **html})
+
+    wrong = sign_in("pa55-b")
+    assert wrong.status_code == 401
+    assert "That is neither tenant 'team-a''s password (MOCK_TENANTS_FILE) nor the admin token." in text(wrong)
+    right = sign_in("pa55-a")
+    assert (right.status_code, right.headers["Location"]) == (303, base)
+    assert client.get_cookie("rwg_ui_session", path=base) is not None
+    opened = client.get(base + "/faults", headers=html)
+    assert opened.status_code == 200 and "Sign out" in text(opened)
+    # The session is team-a's: a copy of its cookie sent to team-b's dashboard opens nothing there.
+    client.set_cookie("rwg_ui_session", client.get_cookie("rwg_ui_session", path=base).value, path="/t/team-b")
+    assert client.get("/t/team-b/_admin/ui/faults", headers=html).status_code == 303
+    # Its Basic credentials open it too, as they open its /_admin; another tenant's do not.
+    fresh = make_app(tmp_path, tenants_file=str(path)).test_client()
+    assert fresh.get(base + "/faults", headers={**html, **_basic("team-a", "pa55-a")}).status_code == 200
+    assert fresh.get(base + "/faults", headers={**html, **_basic("team-b", "pa55-b")}).status_code == 303
+
+
+def test_the_admin_token_also_opens_a_filed_tenants_dashboard(tmp_path):
+    path = tmp_path / "tenants.json"
+    path.write_text('{"team-a": "pa55-a"}')
+    client = make_app(tmp_path, tenants_file=str(path), admin_token=TOKEN).test_client()
+    base = "/t/team-a/_admin/ui"
+    assert client.get(base + "/faults", headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
+    client.get(base + "/login", headers={"Accept": "text/html"})
+    form = {"csrf_token": client.get_cookie("rwg_ui_csrf", path=base).value, "token": TOKEN}
+    signed = client.post(base + "/login", data=form, headers={"Origin": "http://localhost"})
+    assert signed.status_code == 303
+    assert client.get(base + "/faults", headers={"Accept": "text/html"}).status_code == 200

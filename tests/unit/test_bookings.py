@@ -31,12 +31,12 @@ def service():
         Service("m2", "table", "Table", "dining", HOUR),
     ]
     slots = [
-        Slot("m1", "cut", NOW + 10 * HOUR, HOUR, 1, 1, staff_id="ann"),
-        Slot("m1", "cut", NOW + 10 * HOUR, HOUR, 1, 1, staff_id="bob"),
-        Slot("m1", "cut", NOW + 11 * HOUR, HOUR, 1, 1, staff_id="ann"),
-        Slot("m1", "color", NOW + 10 * HOUR, HOUR, 1, 1, staff_id="cat"),
-        Slot("m2", "table", NOW + 10 * HOUR, HOUR, 2, 2, party_size=2, confirmation_mode=ASYNCHRONOUS),
-        Slot("m2", "table", NOW + 10 * HOUR, HOUR, 1, 1, party_size=4, confirmation_mode=ASYNCHRONOUS),
+        Slot("m1", "cut", NOW + 10 * HOUR, HOUR, 1, staff_id="ann"),
+        Slot("m1", "cut", NOW + 10 * HOUR, HOUR, 1, staff_id="bob"),
+        Slot("m1", "cut", NOW + 11 * HOUR, HOUR, 1, staff_id="ann"),
+        Slot("m1", "color", NOW + 10 * HOUR, HOUR, 1, staff_id="cat"),
+        Slot("m2", "table", NOW + 10 * HOUR, HOUR, 2, party_size=2, confirmation_mode=ASYNCHRONOUS),
+        Slot("m2", "table", NOW + 10 * HOUR, HOUR, 1, party_size=4, confirmation_mode=ASYNCHRONOUS),
     ]
     return BookingService(Inventory(merchants, services, slots), SandboxClock(frozen_at=NOW))
 
@@ -95,7 +95,7 @@ def test_asynchronous_slots_start_pending_and_the_merchant_decides(service):
     booking = service.create(spec("table", merchant="m2", party_size=2), who(1), None, "a").booking
     assert booking.status == "PENDING_MERCHANT_CONFIRMATION"
     assert service.merchant_decision(booking.booking_id, confirm=False).booking.status == "DECLINED_BY_MERCHANT"
-    assert service.inventory.candidates(spec("table", merchant="m2", party_size=2))[0].spots_open == 2
+    assert service.spots_open(service.inventory.candidates(spec("table", merchant="m2", party_size=2))[0]) == 2
     with pytest.raises(InvalidRequest):
         service.merchant_decision(booking.booking_id, confirm=True)
 
@@ -151,3 +151,16 @@ def test_returned_bookings_are_copies(service):
     booking = service.create(spec(staff_id="ann"), who(1), None, "a").booking
     booking.status = "CANCELED"
     assert service.get(booking.booking_id).status == "CONFIRMED"
+
+
+def test_two_services_on_one_inventory_each_keep_their_own_spots(service):
+    # Tenants share one immutable inventory: a spot taken in one is still open in the other.
+    other = BookingService(service.inventory, SandboxClock(frozen_at=NOW))
+    ann = service.inventory.candidates(spec(staff_id="ann"))[0]
+    held = service.create(spec(staff_id="ann"), who(1), None, "a").booking
+    assert (service.spots_open(ann), other.spots_open(ann)) == (0, 1)
+    assert service.availability("m1", [spec(staff_id="ann")]) == [False]
+    assert other.availability("m1", [spec(staff_id="ann")]) == [True]
+    assert other.create(spec(staff_id="ann"), who(2), None, "a").booking.booking_id == "B0000001"
+    service.cancel(held.booking_id)
+    assert (service.spots_open(ann), other.spots_open(ann), ann.spots_total) == (1, 0, 1)

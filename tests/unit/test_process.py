@@ -190,3 +190,15 @@ def test_the_background_writer_forgets_a_writer_that_is_gone_and_survives_one_th
     del gone
     writer.flush_all()
     assert batch.flushes == 1 and len(writer._writers) == 2
+
+
+def test_the_open_file_limit_is_lifted_to_the_hard_limit():
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(soft, 256), hard))
+    try:
+        process.raise_open_file_limit()
+        assert resource.getrlimit(resource.RLIMIT_NOFILE) == (hard, hard)
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

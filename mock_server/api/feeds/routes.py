@@ -57,5 +57,5 @@ def availability_feed():
     merchant_id = request.args.get("merchant_id")
     if merchant_id is not None and merchant_id not in runtime.bookings.inventory.merchants:
         abort(404, message=f"unknown merchant_id {merchant_id!r}")
-    entries = feeds.availability(runtime.bookings.inventory, runtime.clock.now(), merchant_id)
+    entries = feeds.availability(runtime.bookings, runtime.clock.now(), merchant_id)
     return json_response(_feed("service_availability", entries))

@@ -76,7 +76,7 @@ def extension(key: str):
 
 def render(template: str, status: int = 200, **context):
     """Render a page with the shared context (nav, flash message, clock, CSRF token)."""
-    from .security import csrf_token
+    from .security import csrf_token, guarded
 
     runtime = get_runtime()
     shared = {
@@ -85,7 +85,7 @@ def render(template: str, status: int = 200, **context):
         "now_sec": runtime.clock.now(),
         "clock": runtime.clock.state(),
         "csrf_token": csrf_token(),
-        "auth_on": bool(runtime.settings.admin_token),
+        "auth_on": guarded(),
         "tenant": runtime.tenant,
         "tenants": [tenant.name for tenant in current_app.extensions[TENANTS_KEY].all()],
     }
@@ -172,7 +172,7 @@ def _error_page(error):
     message = getattr(error, "description", None) or "error"
     if request.accept_mimetypes.best == "application/json" or not request.accept_mimetypes.accept_html:
         return {"code": status, "message": message}, status
-    from .security import csrf_token
+    from .security import csrf_token, guarded
 
     return render_template(
         "ui_error.html",
@@ -181,7 +181,7 @@ def _error_page(error):
         message=message,
         flash=None,
         csrf_token=csrf_token(),
-        auth_on=bool(get_runtime().settings.admin_token),
+        auth_on=guarded(),
         clock=get_runtime().clock.state(),
     ), status
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from flask import request
 
 from ...domain.errors import BookingFailed, InvalidRequest, NotFound
-from ...domain.models import BOOKING_STATUSES
+from ...domain.models import BOOKING_STATUSES, Slot
 from ...runtime import get_runtime
 from . import timefmt
 from .blueprint import back, bp, flash, render
@@ -100,13 +100,13 @@ def inventory():
     day, problem = _day(request.args.get("day", ""), default=default)
     start, end = timefmt.day_bounds(day, tz)
     now = runtime.clock.now()
-    groups = {}
+    groups: dict[str, list[tuple[Slot, int]]] = {}  # service_id -> (slot, spots open), in start order
     for slot in inventory.slots(merchant.merchant_id, start, end):
-        groups.setdefault(slot.service_id, []).append(slot)
+        groups.setdefault(slot.service_id, []).append((slot, runtime.bookings.spots_open(slot)))
     services = [(inventory.services.get((merchant.merchant_id, sid)), sid, slots) for sid, slots in groups.items()]
     totals = {
-        "open": sum(s.spots_open for _, _, slots in services for s in slots),
-        "total": sum(s.spots_total for _, _, slots in services for s in slots),
+        "open": sum(spots for _, _, slots in services for _, spots in slots),
+        "total": sum(s.spots_total for _, _, slots in services for s, _ in slots),
     }
     return render(
         "ui_inventory.html",

@@ -20,37 +20,41 @@ def wall_clock() -> float:
 
 
 class SessionStore:
-    """One app's signed-in sessions: digest of the cookie's id -> the wall-clock second it expires."""
+    """One app's signed-in sessions: digest of the cookie's id -> (the wall-clock second it expires, its tenant).
+
+    A session opens the dashboard of the tenant it was signed in on, and no other: its cookie is scoped to that
+    tenant's path too, but a copy sent to another path must open nothing there either.
+    """
 
     def __init__(self) -> None:
-        self._expiry: dict[bytes, float] = {}
+        self._expiry: dict[bytes, tuple[float, str]] = {}
         self._lock = threading.Lock()
 
     def __len__(self) -> int:
         return len(self._expiry)
 
-    def open(self) -> str:
-        """A new session id, valid for SESSION_SECONDS."""
+    def open(self, tenant: str) -> str:
+        """A new session id for `tenant`'s dashboard, valid for SESSION_SECONDS."""
         session_id = secrets.token_urlsafe(32)
         now = wall_clock()
         with self._lock:
             self._drop_expired(now)
             while len(self._expiry) >= MAX_SESSIONS:
                 del self._expiry[next(iter(self._expiry))]  # insertion order: the oldest first
-            self._expiry[_key(session_id)] = now + SESSION_SECONDS
+            self._expiry[_key(session_id)] = (now + SESSION_SECONDS, tenant)
         return session_id
 
-    def valid(self, session_id: str) -> bool:
-        """True while the session is open and unexpired (an expired one is forgotten)."""
+    def valid(self, session_id: str, tenant: str) -> bool:
+        """True while the session is open, unexpired and `tenant`'s (an expired one is forgotten)."""
         if not session_id:
             return False
         key = _key(session_id)
         with self._lock:
-            expires = self._expiry.get(key)
-            if expires is not None and expires <= wall_clock():
+            found = self._expiry.get(key)
+            if found is not None and found[0] <= wall_clock():
                 del self._expiry[key]
-                expires = None
-        return expires is not None
+                found = None
+        return found is not None and found[1] == tenant
 
     def close(self, session_id: str) -> None:
         """Sign out: the id opens nothing from now on, whoever holds a copy of the cookie."""
@@ -58,7 +62,7 @@ class SessionStore:
             self._expiry.pop(_key(session_id), None)
 
     def _drop_expired(self, now: float) -> None:
-        for key in [k for k, expires in self._expiry.items() if expires <= now]:
+        for key in [k for k, (expires, _) in self._expiry.items() if expires <= now]:
             del self._expiry[key]
 
 
