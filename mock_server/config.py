@@ -78,6 +78,9 @@ class Settings:
     # a tenant unused this many seconds is forgotten when a new one needs its room (0: never)
     tenant_idle_s: int = 0
     trace: bool = False  # 1 adds an X-Sandbox-Steps response header naming the /v3 pipeline steps each request took
+    # where booking state lives: memory (this process) or a Redis URL (redis://, rediss://, unix://) shared by servers
+    store: str = "memory"
+    store_prefix: str = "rwg"  # the Redis key prefix: rwg:{<tenant>}:...
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -98,7 +101,27 @@ class Settings:
             raise SystemExit(
                 f"MOCK_MAX_JSON_DEPTH must be between 1 and {MAX_JSON_DEPTH}, got {settings.max_json_depth}"
             )
+        _check_store(settings)
         return settings
+
+
+STORE_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _check_store(settings: Settings) -> None:
+    """MOCK_STORE is `memory` or a Redis URL, and a Redis store is not combined with MOCK_DB_PATH."""
+    if settings.store == "memory":
+        return
+    if not settings.store.startswith(STORE_SCHEMES):
+        raise SystemExit(
+            f"MOCK_STORE must be memory or a Redis URL (redis://HOST:PORT/DB, rediss://..., "
+            f"unix:///path/redis.sock?db=N), got {settings.store!r}"
+        )
+    if settings.db_path:
+        raise SystemExit(
+            "MOCK_DB_PATH is the memory store's persistence; with MOCK_STORE on Redis, durability is Redis's "
+            "(its AOF): unset one of them"
+        )
 
 
 # Each field's real type (the annotations are strings under `from __future__ import annotations`).

@@ -15,7 +15,7 @@ from . import linewriter
 from .config import Settings, resolve_path
 from .domain.bookings import BookingListener, BookingService, IdempotencyRecord
 from .domain.clock import SandboxClock
-from .storage import fixtures
+from .storage import fixtures, redis_store
 from .storage.fixtures import FixtureData
 from .storage.persistence import CorruptStore, Persistence, decode_booking
 
@@ -68,6 +68,12 @@ class Runtime:
         self.state_policy: StatePolicy = nullcontext
         self.anchor_sec = self.clock.now()
         self.fixture = fixtures.read(self.fixture_path) if fixture is None else fixture
+        # MOCK_STORE on Redis: this tenant's client and key names (None: state in this process's memory).
+        self.shared_store = (
+            None
+            if settings.store == "memory"
+            else (redis_store.client_for(settings.store), redis_store.TenantKeys(settings.store_prefix, tenant))
+        )
         self.bookings = self._start()
 
     def reset(self, clear_recordings: bool = False) -> None:
@@ -92,6 +98,9 @@ class Runtime:
 
     def _replace_state(self, fresh: BookingService, anchor: int) -> None:
         old = self.bookings
+        if self.shared_store is not None:
+            # Every process serving the tenant sees the emptied state, and the new anchor day, at once.
+            redis_store.reset_tenant(*self.shared_store, anchor)
         with old.lock:
             if self.persistence is not None:
                 # The next generation's empty snapshot lands first (or StoreFailed, and nothing changes).
@@ -129,6 +138,7 @@ class Runtime:
             "seed": self.seed,
             "fixture": str(self.fixture_path),
             "persistent": self.persistence is not None,
+            "state": "memory" if self.shared_store is None else "redis",
             "anchor_sec": self.anchor_sec,
             "counts": {**self.bookings.inventory.counts(), **self.bookings.counts()},
             "clock": self.clock.state(),
@@ -140,10 +150,18 @@ class Runtime:
 
     def _fresh_service(self, anchor: int) -> BookingService:
         inventory = fixtures.materialise(self.fixture, anchor)
+        if self.shared_store is not None:
+            state = redis_store.RedisState(*self.shared_store, inventory)
+            return BookingService(inventory, self.clock, state=state)
         return BookingService(inventory, self.clock, listener=self.persistence)
 
     def _start(self) -> BookingService:
         """Build state, resuming persisted bookings (pinned to their original anchor day) if any."""
+        if self.shared_store is not None:
+            # The tenant's day is the one the first process to serve it chose: every process has the same inventory.
+            self.anchor_sec = redis_store.claim_anchor(*self.shared_store, self.anchor_sec)
+            self.bookings = self._fresh_service(self.anchor_sec)
+            return self.bookings
         persistence = self.persistence
         saved = persistence.load() if persistence is not None else None
         if saved is not None and saved["meta"].get("anchor_sec") is not None:

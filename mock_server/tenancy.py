@@ -20,6 +20,7 @@ from .domain.bookings import BookingListener, IdempotencyRecord
 from .domain.errors import StoreFailed
 from .domain.models import Booking
 from .runtime import DEFAULT_TENANT, Runtime, tenant_file
+from .storage import redis_store
 from .storage.persistence import CorruptStore
 
 if TYPE_CHECKING:
@@ -59,6 +60,8 @@ class Tenant:
         with self.runtime.bookings.lock:
             self.runtime.bookings.listener = _Gone()
         self.recording.recorder.journal.close()
+        if erase and self.runtime.shared_store is not None:
+            redis_store.reset_tenant(*self.runtime.shared_store, None)  # for every process serving it
         if self.runtime.persistence is not None:
             if erase:
                 self.runtime.persistence.erase()
@@ -128,7 +131,7 @@ class Tenants:
             tenant = self._build(name)
         except SystemExit as exc:
             raise TenantRefused(503, f"tenant {name!r} cannot start: {exc}") from None
-        except CorruptStore as exc:
+        except (CorruptStore, StoreFailed) as exc:
             raise TenantRefused(503, f"tenant {name!r} cannot start: {exc}") from None
         if self.stopping:
             tenant.engine.stop()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from mock_server import create_app
@@ -11,10 +13,38 @@ from mock_server.runtime import EXTENSION_KEY
 FROZEN_AT = 1767225600
 
 
-@pytest.fixture
-def app(tmp_path):
-    """A fresh sandbox: default fixture, frozen clock, recordings in a temp folder."""
-    return create_app({"clock": FROZEN_AT, "recordings_dir": str(tmp_path / "recordings")}, environ={})
+@pytest.fixture(scope="session")
+def redis_url():
+    """A Redis for the shared store's tests (see tests/redis_server.py), stopped at the end of the session."""
+    from tests.redis_server import url_or_skip
+
+    url, proc, folder = url_or_skip()
+    yield url
+    if proc is not None:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+STORES = ["memory", "redis"]  # the params of a fixture that runs its tests on each store
+
+
+def store_settings(request, kind: str) -> dict:
+    """The MOCK_STORE settings of `kind`: {} for memory; for redis, the test Redis under keys of this test only."""
+    if kind == "memory":
+        return {}
+    from tests.redis_server import forget, fresh_prefix
+
+    url, prefix = request.getfixturevalue("redis_url"), fresh_prefix()
+    request.addfinalizer(lambda: forget(url, prefix))
+    return {"store": url, "store_prefix": prefix}
+
+
+@pytest.fixture(params=STORES)
+def app(request, tmp_path):
+    """A fresh sandbox on each store: default fixture, frozen clock, recordings in a temp folder."""
+    settings = {"clock": FROZEN_AT, "recordings_dir": str(tmp_path / "recordings")}
+    return create_app({**settings, **store_settings(request, request.param)}, environ={})
 
 
 @pytest.fixture

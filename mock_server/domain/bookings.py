@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
 from .clock import SandboxClock
-from .errors import BookingFailed, InvalidRequest, NotFound
+from .errors import BookingFailed, InvalidRequest, NotFound, StoreFailed
 from .inventory import Inventory
 from .models import (
     ASYNCHRONOUS,
@@ -23,9 +24,13 @@ from .models import (
     SlotSpec,
     UserInformation,
 )
+from .state import BookingListener, BookingState, Change, IdempotencyRecord, MemoryState
 
-# (user_id, merchant_id, service_id, start_sec): one user's claim on one start of one service.
-UserSlotKey = tuple[str, str, str, int]
+__all__ = ["BookingListener", "BookingService", "IdempotencyRecord", "Outcome", "moved_slot"]
+
+# A shared store refuses a change another process got to first; the rules then decide again. Each try reads
+# what the winner left, so a second refusal needs a second winner: many in a row mean a store that cannot keep up.
+ATTEMPTS = 50
 
 
 @dataclass(slots=True)
@@ -37,78 +42,78 @@ class Outcome:
     replayed: bool = False
 
 
-@dataclass(slots=True)
-class IdempotencyRecord:
-    """The first successful answer to a token, and the payload it answered."""
-
-    fingerprint: str
-    booking: Booking
-
-
-class BookingListener:
-    """Receives every change before it is made (persistence implements this); the default does nothing."""
-
-    def commit(self, booking: Booking, token: str | None = None, record: IdempotencyRecord | None = None) -> None:
-        """Make this change durable (a booking's new state, and the token that answers it), or raise.
-
-        Called before memory changes: if it raises (StoreFailed), the change is not made.
-        """
-
-
 class BookingService:
-    """All booking state and rules; one lock around every mutation.
+    """The booking rules, over a BookingState (memory by default; see domain/state.py).
 
-    Each mutation decides its change, hands it to the listener (write-ahead), and only then applies it
-    in memory: a change the store could not keep is never made, so a retry never finds it done.
+    Each mutation reads the state, decides one Change and commits it under the state's lock. The state writes it
+    ahead (persistence) and applies it whole, or refuses it when another process changed what was read: the
+    mutation then decides again. A change the store could not keep is never made, so a retry never finds it done.
 
-    The inventory may be shared with other tenants and is never changed: the spots this service's bookings
-    hold are counted in `_taken`, so a tenant costs what it booked, not a copy of the inventory.
+    The inventory may be shared with other tenants and is never changed: the spots taken are the state's.
     """
 
     def __init__(
-        self, inventory: Inventory, clock: SandboxClock, listener: BookingListener | None = None, next_seq: int = 1
+        self,
+        inventory: Inventory,
+        clock: SandboxClock,
+        listener: BookingListener | None = None,
+        next_seq: int = 1,
+        state: BookingState | None = None,
     ):
         self.inventory = inventory
         self.clock = clock
-        self.listener = listener or BookingListener()
-        self.lock = threading.RLock()  # re-entrant: the persistence listener may snapshot under it
-        self._bookings: dict[str, Booking] = {}
-        self._tokens: dict[str, IdempotencyRecord] = {}
-        self._by_user: dict[str, dict[str, Booking]] = {}
-        # (user_id, merchant_id, service_id, start_sec) -> active bookings of that user on that start.
-        self._user_slot: dict[UserSlotKey, set[str]] = {}
-        self._taken: dict[Slot, int] = {}  # inventory entry -> spots held by active bookings (absent: none)
-        self._seq = next_seq
+        self.state: BookingState = MemoryState(next_seq, listener) if state is None else state
 
-    # ---- reads (no lock: each reads one consistent attribute at a time) ----
+    @property
+    def lock(self) -> AbstractContextManager[object]:
+        """The state's lock (held around each mutation)."""
+        return self.state.lock
+
+    @property
+    def listener(self) -> BookingListener:
+        """Told of every change before it is made (persistence; a forgotten tenant's refuses)."""
+        return self.state.listener
+
+    @listener.setter
+    def listener(self, listener: BookingListener) -> None:
+        self.state.listener = listener
+
+    # ---- reads ----
 
     def availability(self, merchant_id: str, specs: list[SlotSpec]) -> list[bool]:
         """For each requested slot, whether it can be booked right now."""
         inventory = self.inventory
         inventory.merchant(merchant_id)
         now = self.clock.now()
-        answers = []
         services = inventory.services
         for spec in specs:
             if (merchant_id, spec.service_id) not in services:
                 inventory.service(merchant_id, spec.service_id)  # raises the error that names what is unknown
-            answers.append(spec.start_sec > now and inventory.has_open(spec, self._taken))
-        return answers
+        # One read of the spots taken for every entry asked about (a shared store: one round trip).
+        taken = self.state.spots_taken(slot for spec in specs for slot in inventory.entries_at(spec))
+        return [spec.start_sec > now and inventory.has_open(spec, taken) for spec in specs]
 
     def count_available(self, spec: SlotSpec) -> int:
         """Open spots across the entries matching the spec (legacy CheckAvailability)."""
         self.inventory.service(spec.merchant_id, spec.service_id)
         if spec.start_sec <= self.clock.now():
             return 0
-        return sum(self.spots_open(s) for s in self.inventory.candidates(spec))
+        entries = self.inventory.candidates(spec)
+        taken = self.state.spots_taken(entries)
+        return sum(s.spots_total - taken.get(s, 0) for s in entries)
 
     def spots_open(self, slot: Slot) -> int:
         """Spots of this inventory entry no active booking holds."""
-        return slot.spots_total - self._taken.get(slot, 0)
+        return slot.spots_total - self.state.spots_taken((slot,)).get(slot, 0)
+
+    def spots_taken(self, slots: list[Slot]) -> dict[Slot, int]:
+        """Spots held of each of these entries, read at once (feeds and pages that show many)."""
+        taken = self.state.spots_taken(slots)
+        return {slot: taken.get(slot, 0) for slot in slots}
 
     def answered(self, token: str) -> bool:
         """True when a CreateBooking with this idempotency token succeeded (a retry answers its booking)."""
-        return token in self._tokens
+        return self.state.record(token) is not None
 
     def get(self, booking_id: str) -> Booking:
         """A copy of the booking, or NotFound."""
@@ -117,18 +122,17 @@ class BookingService:
     def list_for_user(self, user_id: str) -> list[Booking]:
         """The user's future bookings that still hold a spot, soonest first."""
         now = self.clock.now()
-        mine = [b for b in list(self._by_user.get(user_id, {}).values()) if b.is_active and b.slot.start_sec > now]
+        mine = [b for b in self.state.user_bookings(user_id) if b.is_active and b.slot.start_sec > now]
         mine.sort(key=lambda b: (b.slot.start_sec, b.booking_id))
         return [dataclasses.replace(b) for b in mine]
 
     def all_bookings(self) -> list[Booking]:
         """Every booking, oldest first."""
-        return [dataclasses.replace(b) for b in list(self._bookings.values())]
+        return [dataclasses.replace(b) for b in self.state.all_bookings()]
 
     def counts(self) -> dict[str, int]:
         """Booking counts for health."""
-        bookings = list(self._bookings.values())
-        return {"bookings": len(bookings), "active_bookings": sum(b.is_active for b in bookings)}
+        return self.state.counts()
 
     # ---- mutations ----
 
@@ -143,14 +147,24 @@ class BookingService:
     ) -> Outcome:
         """Book a spot; the same token after a success answers the original booking again."""
         fingerprint = _fingerprint(spec, user, payment)
-        with self.lock:
-            record = self._tokens.get(token)
+
+        def decide() -> Outcome | None:
+            record = self.state.record(token)
             if record is not None:
                 warnings = []
                 if record.fingerprint != fingerprint:
                     warnings.append("idempotency_token reused with a different payload; original booking returned")
                 return Outcome(dataclasses.replace(record.booking), warnings, replayed=True)
+            try:
+                return book()
+            except BookingFailed:
+                # A retry of this token, served by another thread or process, may have booked since it was read:
+                # then this call answers that booking (decide again), not the failure its own booking caused.
+                if self.state.record(token) is not None:
+                    return None
+                raise
 
+        def book() -> Outcome | None:
             service = self.inventory.service(spec.merchant_id, spec.service_id)
             if spec.duration_sec is None:
                 raise InvalidRequest("slot.duration_sec is required", field="slot.duration_sec")
@@ -160,7 +174,7 @@ class BookingService:
                 raise BookingFailed("SLOT_UNAVAILABLE", "no such slot in the merchant's inventory")
             if spec.start_sec <= now:
                 raise BookingFailed("SLOT_UNAVAILABLE", "the slot starts in the past")
-            if self._user_slot.get((user.user_id, spec.merchant_id, spec.service_id, spec.start_sec)):
+            if self.state.holds((user.user_id, spec.merchant_id, spec.service_id, spec.start_sec)):
                 raise BookingFailed("SLOT_ALREADY_BOOKED_BY_USER", "this user already holds this slot")
             if service.prepayment_required and not (
                 payment_token_given or (payment or {}).get("prepayment_status") == PREPAYMENT_PROVIDED
@@ -172,7 +186,7 @@ class BookingService:
 
             status = PENDING_MERCHANT_CONFIRMATION if slot.confirmation_mode == ASYNCHRONOUS else CONFIRMED
             booking = Booking(
-                booking_id=f"B{self._seq:07d}",
+                booking_id="",  # the state numbers it when it commits
                 slot=spec,
                 user=user,
                 status=status,
@@ -183,18 +197,14 @@ class BookingService:
                 created_sec=now,
                 updated_sec=now,
             )
-            record = IdempotencyRecord(fingerprint, dataclasses.replace(booking))
-            # One record carries the booking and its token: both are kept, or neither.
-            self.listener.commit(booking, token, record)
-            self._seq += 1
-            self._take(slot)
-            self._index(booking)
-            self._tokens[token] = record
-            return Outcome(dataclasses.replace(booking))
+            return self._committed(Change(None, booking, token, fingerprint))
+
+        return self._until_committed(decide)
 
     def cancel(self, booking_id: str) -> Outcome:
         """Cancel on the user's behalf and free the spot."""
-        with self.lock:
+
+        def decide() -> Outcome | None:
             booking = self._existing(booking_id)
             if booking.status == CANCELED:
                 raise BookingFailed("BOOKING_ALREADY_CANCELLED", "this booking is already cancelled")
@@ -202,8 +212,9 @@ class BookingService:
                 raise BookingFailed("BOOKING_NOT_CANCELLABLE", f"a {booking.status} booking cannot be cancelled")
             now = self.clock.now()
             self._check_window(booking, now, "cancellation closes")
-            self._set_status(booking, CANCELED, now)
-            return Outcome(dataclasses.replace(booking))
+            return self._committed(Change(booking, dataclasses.replace(booking, status=CANCELED, updated_sec=now)))
+
+        return self._until_committed(decide)
 
     def modify(
         self,
@@ -213,7 +224,8 @@ class BookingService:
         party_size: int | None = None,
     ) -> Outcome:
         """Reschedule and/or change the party size; on SLOT_UNAVAILABLE nothing changes."""
-        with self.lock:
+
+        def decide() -> Outcome | None:
             booking = self._existing(booking_id)
             if booking.status == CANCELED:
                 raise BookingFailed("BOOKING_ALREADY_CANCELLED", "a cancelled booking cannot be changed")
@@ -228,7 +240,7 @@ class BookingService:
             self._check_window(booking, now, "changes close")
             if target.start_sec <= now:
                 raise BookingFailed("SLOT_UNAVAILABLE", "the new time is in the past")
-            if target.start_sec != old.start_sec and self._user_slot.get(
+            if target.start_sec != old.start_sec and self.state.holds(
                 (booking.user.user_id, target.merchant_id, target.service_id, target.start_sec)
             ):
                 raise BookingFailed("SLOT_ALREADY_BOOKED_BY_USER", "this user already holds the new slot")
@@ -236,50 +248,61 @@ class BookingService:
             slot = booking.held if booking.held in entries else self._first_open(entries)
             if slot is None:
                 raise BookingFailed("SLOT_UNAVAILABLE", "the requested new slot is not available")
-            self.listener.commit(dataclasses.replace(booking, slot=target, held=slot, updated_sec=now))
-            self._unindex_user_slot(booking)
-            if slot is not booking.held:
-                if booking.held is not None:
-                    self._free(booking.held)
-                self._take(slot)
-                booking.held = slot
-            booking.slot = target
-            booking.updated_sec = now
-            self._index(booking)
-            return Outcome(dataclasses.replace(booking))
+            moved = dataclasses.replace(booking, slot=target, held=slot, updated_sec=now)
+            return self._committed(Change(booking, moved))
+
+        return self._until_committed(decide)
 
     def merchant_decision(self, booking_id: str, confirm: bool) -> Outcome:
         """The merchant confirms or declines a pending (asynchronous) booking."""
-        with self.lock:
+
+        def decide() -> Outcome | None:
             booking = self._existing(booking_id)
             if booking.status != PENDING_MERCHANT_CONFIRMATION:
                 raise InvalidRequest(f"booking {booking_id} is {booking.status}, not pending", field="booking_id")
-            self._set_status(booking, CONFIRMED if confirm else DECLINED_BY_MERCHANT, self.clock.now())
-            return Outcome(dataclasses.replace(booking))
+            status = CONFIRMED if confirm else DECLINED_BY_MERCHANT
+            return self._committed(
+                Change(booking, dataclasses.replace(booking, status=status, updated_sec=self.clock.now()))
+            )
 
-    # ---- persistence support ----
+        return self._until_committed(decide)
+
+    # ---- persistence support (the memory state's) ----
 
     def restore(self, bookings: list[Booking], tokens: dict[str, IdempotencyRecord], next_seq: int) -> None:
         """Load persisted state; spots held by active bookings are taken out of inventory again."""
-        with self.lock:
-            for booking in bookings:
-                if booking.is_active and booking.held is not None:
-                    self._take(booking.held)
-                self._bookings[booking.booking_id] = booking
-                self._index(booking)
-            self._tokens.update(tokens)
-            self._seq = max(self._seq, next_seq)
+        assert isinstance(self.state, MemoryState), "only the memory state is persisted to MOCK_DB_PATH"
+        self.state.restore(bookings, tokens, next_seq)
 
     @property
     def next_seq(self) -> int:
-        """The sequence number the next booking id will use."""
-        return self._seq
+        """The sequence number the next booking id will use (memory state)."""
+        assert isinstance(self.state, MemoryState)
+        return self.state.next_seq
 
     def tokens(self) -> dict[str, IdempotencyRecord]:
-        """A copy of the idempotency table (for snapshots)."""
-        return dict(self._tokens)
+        """A copy of the idempotency table (for snapshots; memory state)."""
+        assert isinstance(self.state, MemoryState)
+        return self.state.tokens()
 
     # ---- internals ----
+
+    def _until_committed(self, decide: Callable[[], Outcome | None]) -> Outcome:
+        """Read, decide and commit under the state's lock; again while the state refuses the change."""
+        for _ in range(ATTEMPTS):
+            with self.state.lock:
+                outcome = decide()
+            if outcome is not None:
+                return outcome
+        raise StoreFailed(f"the change lost to others {ATTEMPTS} times in a row; nothing was changed, try again")
+
+    def _committed(self, change: Change) -> Outcome | None:
+        booking = self.state.commit(change)
+        return None if booking is None else Outcome(dataclasses.replace(booking))
+
+    def _first_open(self, entries: list[Slot]) -> Slot | None:
+        taken = self.state.spots_taken(entries)
+        return next((s for s in entries if s.spots_total > taken.get(s, 0)), None)
 
     def _check_window(self, booking: Booking, now: int, closing: str) -> None:
         """OUTSIDE_CANCELLATION_WINDOW once the service's window before the start has begun."""
@@ -291,51 +314,10 @@ class BookingService:
             )
 
     def _existing(self, booking_id: str) -> Booking:
-        booking = self._bookings.get(booking_id)
+        booking = self.state.booking(booking_id)
         if booking is None:
             raise NotFound(f"unknown booking_id {booking_id!r}")
         return booking
-
-    def _set_status(self, booking: Booking, status: str, now: int) -> None:
-        self.listener.commit(dataclasses.replace(booking, status=status, updated_sec=now))
-        was_active = booking.is_active
-        booking.status = status
-        booking.updated_sec = now
-        if was_active and not booking.is_active:
-            if booking.held is not None:
-                self._free(booking.held)
-            self._unindex_user_slot(booking)
-
-    def _first_open(self, entries: list[Slot]) -> Slot | None:
-        return next((s for s in entries if s.spots_total > self._taken.get(s, 0)), None)
-
-    def _take(self, slot: Slot) -> None:
-        self._taken[slot] = self._taken.get(slot, 0) + 1
-
-    def _free(self, slot: Slot) -> None:
-        left = self._taken[slot] - 1
-        if left:
-            self._taken[slot] = left
-        else:
-            del self._taken[slot]
-
-    def _user_slot_key(self, booking: Booking) -> UserSlotKey:
-        s = booking.slot
-        return (booking.user.user_id, s.merchant_id, s.service_id, s.start_sec)
-
-    def _index(self, booking: Booking) -> None:
-        self._bookings[booking.booking_id] = booking
-        self._by_user.setdefault(booking.user.user_id, {})[booking.booking_id] = booking
-        if booking.is_active:
-            self._user_slot.setdefault(self._user_slot_key(booking), set()).add(booking.booking_id)
-
-    def _unindex_user_slot(self, booking: Booking) -> None:
-        key = self._user_slot_key(booking)
-        holders = self._user_slot.get(key)
-        if holders is not None:
-            holders.discard(booking.booking_id)
-            if not holders:
-                del self._user_slot[key]
 
 
 def moved_slot(old: SlotSpec, start_sec: int | None, duration_sec: int | None, party_size: int | None) -> SlotSpec:

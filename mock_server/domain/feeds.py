@@ -60,8 +60,10 @@ def services(inventory: Inventory) -> list[JsonObject]:
 def availability(bookings: BookingService, now_sec: int, merchant_id: str | None = None) -> list[JsonObject]:
     """ServiceAvailability entries, one per service, with live spots_open; past slots left out."""
     grouped: dict[tuple[str, str], list[JsonObject]] = {}
-    for slot in _future(bookings.inventory, now_sec, merchant_id):
-        entry = availability_entry(slot, bookings.spots_open(slot))
+    slots = list(_future(bookings.inventory, now_sec, merchant_id))
+    taken = bookings.spots_taken(slots)  # one read for the whole feed
+    for slot in slots:
+        entry = availability_entry(slot, slot.spots_total - taken[slot])
         grouped.setdefault((slot.merchant_id, slot.service_id), []).append(entry)
     return [{"availability": entries} for entries in grouped.values()]
 

@@ -56,6 +56,10 @@ class Inventory:
             return []
         return [slot for slot in entries if spec.matches(slot)]
 
+    def entries_at(self, spec: SlotSpec) -> list[Slot] | tuple[()]:
+        """Every entry at the spec's merchant, service and start, whatever its resources."""
+        return self._by_start.get((spec.merchant_id, spec.service_id, spec.start_sec), ())
+
     def has_open(self, spec: SlotSpec, taken: Taken) -> bool:
         """Whether any entry satisfying the spec has a spot not `taken` (stops at the first).
 

@@ -26,7 +26,7 @@ from tinydb import TinyDB
 from ..domain.bookings import BookingListener, IdempotencyRecord
 from ..domain.errors import StoreFailed
 from ..domain.inventory import Inventory
-from ..domain.models import Booking, SlotSpec, UserInformation
+from ..domain.models import Booking, Slot, SlotSpec, UserInformation
 from .tinystore import OrjsonStorage
 
 COMPACT_EVERY = 100_000  # log lines; folding is O(bookings), so it is rare
@@ -337,23 +337,26 @@ def encode_booking(booking: Booking) -> dict:
         "status": booking.status,
         "slot": booking.slot._asdict(),
         "user": {f: getattr(booking.user, f) for f in UserInformation.__dataclass_fields__},
-        "held": None
-        if held is None
-        else [
-            held.merchant_id,
-            held.service_id,
-            held.start_sec,
-            held.duration_sec,
-            held.staff_id,
-            held.room_id,
-            held.party_size,
-        ],
+        "held": None if held is None else slot_fields(held),
         "payment_information": booking.payment_information,
         "idempotency_token": booking.idempotency_token,
         "offer_id": booking.offer_id,
         "created_sec": booking.created_sec,
         "updated_sec": booking.updated_sec,
     }
+
+
+def slot_fields(slot: Slot) -> list:
+    """The fields that name an inventory entry (what Inventory.find_exact takes), in its order."""
+    return [
+        slot.merchant_id,
+        slot.service_id,
+        slot.start_sec,
+        slot.duration_sec,
+        slot.staff_id,
+        slot.room_id,
+        slot.party_size,
+    ]
 
 
 def decode_booking(doc: dict, inventory: Inventory) -> Booking:

@@ -94,6 +94,7 @@ def test_a_tenants_reset_empties_only_that_tenant(app, client, last_spot, tmp_pa
         "seed": tenant_seed(42, "a"),
         "fixture": "fixtures/default.json",
         "persistent": False,
+        "state": "memory",
         "anchor_sec": NOW,
         "counts": {**fixture_counts, "bookings": 0, "active_bookings": 0},
         "clock": {"now_sec": NOW, "frozen": True, "offset_sec": 0},

@@ -18,6 +18,7 @@ import pytest
 from mock_server.faults.engine import FaultEngine
 from mock_server.faults.rules import RuleSchema
 from mock_server.runtime import EXTENSION_KEY
+from tests.conftest import STORES, store_settings
 from tests.helpers import create_body, find_slot
 
 from .conftest import fresh_app
@@ -30,9 +31,9 @@ BUSINESS_RULES = [
 ]
 
 
-@pytest.fixture
-def app(tmp_path):
-    return fresh_app(tmp_path)
+@pytest.fixture(params=STORES)
+def app(request, tmp_path):
+    return fresh_app(tmp_path, **store_settings(request, request.param))
 
 
 def add_rule(client, **rule) -> dict:

@@ -8,6 +8,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
+from tests.conftest import STORES, store_settings
+
 from .support import (
     Http,
     consistency_problems,
@@ -22,9 +24,11 @@ pytestmark = pytest.mark.e2e
 THREADS = 24
 
 
-@pytest.fixture
-def sandbox(start_server):
-    server = start_server(MOCK_THREADS="16")
+@pytest.fixture(params=STORES)
+def sandbox(request, start_server):
+    """A real server on each store (Redis: the races are decided by its commit script, not a process lock)."""
+    env = {f"MOCK_{k.upper()}": v for k, v in store_settings(request, request.param).items()}
+    server = start_server(MOCK_THREADS="16", **env)
     return Http(server.url)
 
 

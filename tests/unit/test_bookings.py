@@ -14,13 +14,15 @@ from mock_server.domain.models import (
     SlotSpec,
     UserInformation,
 )
+from mock_server.storage import redis_store
+from tests.conftest import STORES, store_settings
 
 NOW = 1_000_000
 HOUR = 3600
 
 
-@pytest.fixture
-def service():
+@pytest.fixture(params=STORES)
+def service(request):
     merchants = [
         Merchant("m1", "Salon", "appointments", "UTC"),
         Merchant("m2", "Cafe", "dining", "UTC", confirmation_mode=ASYNCHRONOUS),
@@ -38,7 +40,17 @@ def service():
         Slot("m2", "table", NOW + 10 * HOUR, HOUR, 2, party_size=2, confirmation_mode=ASYNCHRONOUS),
         Slot("m2", "table", NOW + 10 * HOUR, HOUR, 1, party_size=4, confirmation_mode=ASYNCHRONOUS),
     ]
-    return BookingService(Inventory(merchants, services, slots), SandboxClock(frozen_at=NOW))
+    inventory = Inventory(merchants, services, slots)
+    return BookingService(inventory, SandboxClock(frozen_at=NOW), state=state_of(request, inventory))
+
+
+def state_of(request, inventory):
+    """The param's state: None (the memory default) or the test Redis under this test's own keys."""
+    settings = store_settings(request, request.param)
+    if not settings:
+        return None
+    client = redis_store.client_for(settings["store"])
+    return redis_store.RedisState(client, redis_store.TenantKeys(settings["store_prefix"], "t"), inventory)
 
 
 def spec(service_id="cut", hours=10, merchant="m1", **kw):
@@ -155,7 +167,7 @@ def test_returned_bookings_are_copies(service):
 
 def test_two_services_on_one_inventory_each_keep_their_own_spots(service):
     # Tenants share one immutable inventory: a spot taken in one is still open in the other.
-    other = BookingService(service.inventory, SandboxClock(frozen_at=NOW))
+    other = BookingService(service.inventory, SandboxClock(frozen_at=NOW))  # in memory, beside either store
     ann = service.inventory.candidates(spec(staff_id="ann"))[0]
     held = service.create(spec(staff_id="ann"), who(1), None, "a").booking
     assert (service.spots_open(ann), other.spots_open(ann)) == (0, 1)

@@ -104,6 +104,9 @@ class HealthSchema(Schema):
     seed = fields.Integer(metadata={"example": 42, "description": "The tenant's seed of the fault dice"})
     fixture = fields.String(metadata={"example": "fixtures/default.json"})
     persistent = fields.Boolean()
+    state = fields.String(
+        metadata={"example": "memory", "description": "Where booking state lives (MOCK_STORE): memory or redis"}
+    )
     anchor_sec = fields.Integer()
     counts = fields.Nested(CountsSchema)
     clock = fields.Nested(ClockStateSchema)

@@ -101,8 +101,10 @@ def inventory():
     start, end = timefmt.day_bounds(day, tz)
     now = runtime.clock.now()
     groups: dict[str, list[tuple[Slot, int]]] = {}  # service_id -> (slot, spots open), in start order
-    for slot in inventory.slots(merchant.merchant_id, start, end):
-        groups.setdefault(slot.service_id, []).append((slot, runtime.bookings.spots_open(slot)))
+    day_slots = list(inventory.slots(merchant.merchant_id, start, end))
+    taken = runtime.bookings.spots_taken(day_slots)
+    for slot in day_slots:
+        groups.setdefault(slot.service_id, []).append((slot, slot.spots_total - taken[slot]))
     services = [(inventory.services.get((merchant.merchant_id, sid)), sid, slots) for sid, slots in groups.items()]
     totals = {
         "open": sum(spots for _, _, slots in services for _, spots in slots),

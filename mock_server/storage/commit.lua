@@ -1,0 +1,40 @@
+-- One booking change, whole or not at all (storage/redis_store.py, RedisState.commit).
+-- KEYS: bookings, tokens, taken, claims, seq, active, the user's set of booking ids.
+-- ARGV: 1 booking id ('' = a new booking), 2 its JSON as the rules read it, 3 its new JSON (a new one's id is ''),
+--       4 idempotency token, 5 payload fingerprint (a JSON string), 6 slot key a spot is taken from ('' = none),
+--       7 that slot's spots_total, 8 slot key a spot goes back to, 9 user claim that must be free, 10 user claim
+--       released, 11 user claim made, 12 change in the count of active bookings.
+-- Answers false when what the rules read no longer holds (they read and decide again), else {id, stored JSON}.
+
+local id = ARGV[1]
+if id == '' then
+  if redis.call('HEXISTS', KEYS[2], ARGV[4]) == 1 then return false end  -- the token answered meanwhile
+elseif redis.call('HGET', KEYS[1], id) ~= ARGV[2] then
+  return false  -- the booking changed meanwhile
+end
+if ARGV[9] ~= '' and tonumber(redis.call('HGET', KEYS[4], ARGV[9]) or '0') > 0 then
+  return false  -- the user claimed that start meanwhile
+end
+if ARGV[6] ~= '' and tonumber(redis.call('HGET', KEYS[3], ARGV[6]) or '0') >= tonumber(ARGV[7]) then
+  return false  -- the last spot went meanwhile
+end
+
+local doc = ARGV[3]
+if id == '' then
+  id = string.format('B%07d', redis.call('INCR', KEYS[5]))
+  -- The rules encode a new booking with an empty id; a user's strings are JSON-escaped, so this is the field.
+  doc = string.gsub(doc, '"booking_id":""', '"booking_id":"' .. id .. '"', 1)
+  redis.call('HSET', KEYS[2], ARGV[4], '{"fingerprint":' .. ARGV[5] .. ',"booking":' .. doc .. '}')
+  redis.call('SADD', KEYS[7], id)
+end
+redis.call('HSET', KEYS[1], id, doc)
+
+local function count(key, field, by)
+  if field ~= '' and redis.call('HINCRBY', key, field, by) <= 0 then redis.call('HDEL', key, field) end
+end
+count(KEYS[3], ARGV[6], 1)
+count(KEYS[3], ARGV[8], -1)
+count(KEYS[4], ARGV[10], -1)
+count(KEYS[4], ARGV[11], 1)
+if ARGV[12] ~= '0' then redis.call('INCRBY', KEYS[6], ARGV[12]) end
+return {id, doc}

@@ -1,0 +1,231 @@
+"""Booking state on Redis (MOCK_STORE=redis://...): several processes and hosts serve one sandbox.
+
+The inventory is immutable and the same in every process (the fixture materialised on the tenant's anchor day, which
+is kept here), so it stays in process memory; only what changes lives in Redis, under one hash tag per tenant (its
+keys stay in one cluster slot): `<prefix>:{<tenant>}:`
+
+    anchor    STRING  the day the tenant's inventory is materialised on (set by the first process, or a reset)
+    taken     HASH    slot key -> spots held by active bookings (absent: none)
+    bookings  HASH    booking id -> booking JSON (persistence's encoding)
+    tokens    HASH    idempotency token -> {"fingerprint", "booking"}: the first answer
+    claims    HASH    user-slot key -> active bookings of that user on that start
+    user:<id> SET     the user's booking ids
+    seq       STRING  the last booking number given (B0000001 is 1)
+    active    STRING  how many bookings hold a spot
+
+A change is one Lua script (commit.lua): it checks that what the rules read still holds, then writes everything the
+change makes, or nothing.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Mapping
+from contextlib import nullcontext
+from pathlib import Path
+
+import orjson
+import redis
+
+from ..domain.errors import StoreFailed
+from ..domain.inventory import Inventory
+from ..domain.models import Booking, Slot
+from ..domain.state import BookingListener, Change, IdempotencyRecord, UserSlotKey, user_slot_key
+from .persistence import decode_booking, encode_booking, slot_fields
+
+COMMIT_LUA = (Path(__file__).with_name("commit.lua")).read_text()
+KEYS = ("bookings", "tokens", "taken", "claims", "seq", "active")
+CONNECT_TIMEOUT_S = 2.0
+_clients: dict[str, redis.Redis] = {}
+_clients_lock = threading.Lock()
+
+
+def client_for(url: str) -> redis.Redis:
+    """This process's client of the store at `url` (one connection pool, shared by every tenant and thread)."""
+    with _clients_lock:
+        found = _clients.get(url)
+        if found is None:
+            found = _clients[url] = redis.Redis.from_url(
+                url, socket_timeout=CONNECT_TIMEOUT_S, socket_connect_timeout=CONNECT_TIMEOUT_S
+            )
+        return found
+
+
+def slot_key(slot: Slot) -> bytes:
+    """An inventory entry's name in Redis: its identifying fields, as persistence's `held` names them."""
+    return orjson.dumps(slot_fields(slot))
+
+
+def claim_key(key: UserSlotKey) -> bytes:
+    """A user-slot claim's name in Redis."""
+    return orjson.dumps(key)
+
+
+class TenantKeys:
+    """The names of one tenant's keys."""
+
+    def __init__(self, prefix: str, tenant: str):
+        self.tag = f"{prefix}:{{{tenant}}}:"
+        self.anchor = self.tag + "anchor"
+        self.bookings, self.tokens, self.taken, self.claims, self.seq, self.active = (self.tag + k for k in KEYS)
+
+    def user(self, user_id: str) -> str:
+        """The set of a user's booking ids."""
+        return f"{self.tag}user:{user_id}"
+
+
+def unavailable(exc: redis.RedisError) -> StoreFailed:
+    """What a request answers while Redis cannot be reached (503): nothing was changed."""
+    return StoreFailed(f"the Redis store (MOCK_STORE) cannot be reached: {exc}; nothing was changed")
+
+
+def claim_anchor(client: redis.Redis, keys: TenantKeys, anchor_sec: int) -> int:
+    """The tenant's anchor day: the one stored by the first process to start it, else `anchor_sec` (now stored)."""
+    try:
+        client.set(keys.anchor, anchor_sec, nx=True)
+        return int(client.get(keys.anchor) or anchor_sec)
+    except redis.RedisError as exc:
+        raise unavailable(exc) from None
+
+
+def reset_tenant(client: redis.Redis, keys: TenantKeys, anchor_sec: int | None) -> None:
+    """Forget the tenant's bookings, tokens and counters, and anchor it anew (what every process sees next);
+    with no anchor, forget the tenant whole (DELETE /_admin/tenants/<name>)."""
+    try:
+        users = list(client.scan_iter(match=keys.tag + "user:*", count=1000))
+        pipe = client.pipeline(transaction=True)
+        pipe.unlink(*(keys.tag + k for k in KEYS), *users)
+        if anchor_sec is None:
+            pipe.unlink(keys.anchor)
+        else:
+            pipe.set(keys.anchor, anchor_sec)
+        pipe.execute()
+    except redis.RedisError as exc:
+        raise unavailable(exc) from None
+
+
+class RedisState:
+    """A tenant's booking state in Redis; reads are single commands, a change is one atomic script."""
+
+    def __init__(self, client: redis.Redis, keys: TenantKeys, inventory: Inventory):
+        self.lock = nullcontext()  # atomicity is the script's: it refuses a change whose reads went stale
+        self.listener = BookingListener()
+        self._client = client
+        self._keys = keys
+        self._inventory = inventory
+        self._commit = client.register_script(COMMIT_LUA)
+        # The stored JSON of each booking this thread read: a change commits only if it is still what is stored.
+        self._seen = threading.local()
+
+    def spots_taken(self, slots: Iterable[Slot]) -> Mapping[Slot, int]:
+        """One HMGET for every entry asked about."""
+        wanted = list(slots)
+        if not wanted:
+            return {}
+        values = self._run(self._client.hmget, self._keys.taken, [slot_key(s) for s in wanted])
+        return {slot: int(v) for slot, v in zip(wanted, values, strict=True) if v is not None}
+
+    def record(self, token: str) -> IdempotencyRecord | None:
+        """The first answer to the token."""
+        raw = self._run(self._client.hget, self._keys.tokens, token)
+        if raw is None:
+            return None
+        doc = orjson.loads(raw)
+        return IdempotencyRecord(doc["fingerprint"], self._decode(doc["booking"]))
+
+    def booking(self, booking_id: str) -> Booking | None:
+        """The booking as stored (remembered, so that a change to it commits only if nobody changed it first)."""
+        raw = self._run(self._client.hget, self._keys.bookings, booking_id)
+        if raw is None:
+            return None
+        self._remember(booking_id, raw)
+        return self._decode(orjson.loads(raw))
+
+    def holds(self, key: UserSlotKey) -> bool:
+        """Whether the user holds that start."""
+        return bool(self._run(self._client.hexists, self._keys.claims, claim_key(key)))
+
+    def user_bookings(self, user_id: str) -> list[Booking]:
+        """The user's bookings (one SMEMBERS, one HMGET)."""
+        ids = sorted(self._run(self._client.smembers, self._keys.user(user_id)))
+        if not ids:
+            return []
+        docs = self._run(self._client.hmget, self._keys.bookings, ids)
+        return [self._decode(orjson.loads(raw)) for raw in docs if raw is not None]
+
+    def all_bookings(self) -> list[Booking]:
+        """Every booking, oldest first."""
+        stored = self._run(self._client.hgetall, self._keys.bookings)
+        return [self._decode(orjson.loads(stored[k])) for k in sorted(stored)]
+
+    def counts(self) -> dict[str, int]:
+        """Booking counts (two commands in one round trip)."""
+        pipe = self._client.pipeline(transaction=False)
+        pipe.hlen(self._keys.bookings)
+        pipe.get(self._keys.active)
+        total, active = self._run(pipe.execute)
+        return {"bookings": int(total), "active_bookings": int(active or 0)}
+
+    def commit(self, change: Change) -> Booking | None:
+        """Run commit.lua; None when what the rules read changed meanwhile (they decide again)."""
+        before, after = change.before, change.after
+        if before is None:
+            self.listener.commit(after, change.token)
+        else:
+            self.listener.commit(after)
+        before_raw = b"" if before is None else self._seen_raw(before.booking_id)
+        take, free, claim = change.take, change.free, change.claim
+        keys = self._keys
+        args = [
+            "" if before is None else after.booking_id,
+            before_raw,
+            orjson.dumps(encode_booking(after)),
+            change.token,
+            orjson.dumps(change.fingerprint),
+            b"" if take is None else slot_key(take),
+            0 if take is None else take.spots_total,
+            b"" if free is None else slot_key(free),
+            b"" if claim is None else claim_key(claim),
+            claim_key(user_slot_key(before)) if before is not None and before.is_active else b"",
+            claim_key(user_slot_key(after)) if after.is_active else b"",
+            int(after.is_active) - int(before is not None and before.is_active),
+        ]
+        answer = self._run(
+            self._commit,
+            keys=[
+                keys.bookings,
+                keys.tokens,
+                keys.taken,
+                keys.claims,
+                keys.seq,
+                keys.active,
+                keys.user(after.user.user_id),
+            ],
+            args=args,
+        )
+        if answer is None:
+            return None
+        booking_id, raw = answer
+        self._remember(booking_id.decode(), raw)
+        return self._decode(orjson.loads(raw))
+
+    def _decode(self, doc: dict) -> Booking:
+        return decode_booking(doc, self._inventory)
+
+    def _remember(self, booking_id: str, raw: bytes) -> None:
+        seen = getattr(self._seen, "raw", None)
+        if seen is None:
+            seen = self._seen.raw = {}
+        elif len(seen) > 64:  # only the last reads of this thread matter
+            seen.clear()
+        seen[booking_id] = raw
+
+    def _seen_raw(self, booking_id: str) -> bytes:
+        return getattr(self._seen, "raw", {}).get(booking_id, b"")
+
+    @staticmethod
+    def _run(command, *args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise unavailable(exc) from None

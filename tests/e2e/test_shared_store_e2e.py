@@ -1,0 +1,148 @@
+"""Two real servers on one Redis (MOCK_STORE) serve one sandbox: races, retries, reset, a killed server, Redis down."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+import redis
+
+from tests.e2e.test_tenants_e2e import create_body, one_spot_slot
+from tests.helpers import feed_slot
+from tests.redis_server import forget, fresh_prefix, start_local
+
+pytestmark = pytest.mark.e2e
+
+RACERS = 16
+
+
+@pytest.fixture
+def pair(start_server, redis_url, tmp_path):
+    """Two servers on the test Redis, under keys of this test only, each with its own journal folder."""
+    prefix = fresh_prefix()
+    yield [
+        start_server(MOCK_STORE=redis_url, MOCK_STORE_PREFIX=prefix, MOCK_RECORDINGS_DIR=str(tmp_path / f"rec{n}"))
+        for n in (1, 2)
+    ]
+    forget(redis_url, prefix)
+
+
+def bookings(server) -> list[dict]:
+    return server.get("/_admin/bookings?limit=1000")["bookings"]
+
+
+def test_racing_for_the_last_spot_through_two_servers_one_wins(pair):
+    slot, payment = one_spot_slot(pair[0])
+    calls = [(pair[n % 2], create_body(slot, payment, "shared", n)) for n in range(RACERS)]
+    with ThreadPoolExecutor(max_workers=RACERS) as pool:
+        answers = list(pool.map(lambda call: call[0].post("/v3/CreateBooking", call[1]), calls))
+    won = [body["booking"] for status, body in answers if status == 200 and "booking" in body]
+    lost = [body["booking_failure"]["cause"] for status, body in answers if "booking_failure" in body]
+    assert len(won) == 1 and lost == ["SLOT_UNAVAILABLE"] * (RACERS - 1)
+    assert won[0]["booking_id"] == "B0000001"
+    # Both servers see the one booking and the slot full.
+    for server in pair:
+        assert [b["booking_id"] for b in bookings(server)] == ["B0000001"]
+        slot_time = {**{k: v for k, v in slot.items() if k != "resources"}, "resource_ids": slot.get("resources", {})}
+        lookup = {"merchant_id": slot["merchant_id"], "slot_time": [slot_time]}
+        status, body = server.post("/v3/BatchAvailabilityLookup", lookup)
+        assert status == 200 and body["slot_time_availability"][0]["available"] is False
+
+
+def test_one_token_retried_at_both_servers_at_once_books_once(pair):
+    slot, payment = one_spot_slot(pair[0])
+    body = create_body(slot, payment, "retry", 0)
+    with ThreadPoolExecutor(max_workers=RACERS) as pool:
+        answers = list(pool.map(lambda n: pair[n % 2].post("/v3/CreateBooking", body), range(RACERS)))
+    assert {status for status, _ in answers} == {200}
+    assert {answer["booking"]["booking_id"] for _, answer in answers} == {"B0000001"}
+    assert len(bookings(pair[0])) == 1 and len(bookings(pair[1])) == 1
+
+
+def test_a_cancel_and_a_reset_through_one_server_are_seen_by_the_other(pair):
+    one, two = pair
+    slot, payment = one_spot_slot(one)
+    status, answer = one.post("/v3/CreateBooking", create_body(slot, payment, "seen", 1))
+    booking_id = answer["booking"]["booking_id"]
+    status, cancelled = two.post("/v3/UpdateBooking", {"booking": {"booking_id": booking_id, "status": "CANCELED"}})
+    assert status == 200 and cancelled["booking"]["status"] == "CANCELED"
+    assert one.post("/v3/GetBookingStatus", {"booking_id": booking_id})[1]["booking_status"] == "CANCELED"
+    one.post("/v3/CreateBooking", create_body(slot, payment, "seen", 2))
+    assert len(bookings(two)) == 2
+    assert one.post("/_admin/reset", {})[0] == 200
+    assert bookings(two) == [] and two.get("/_admin/health")["counts"]["bookings"] == 0
+    # Ids start again at B0000001, whichever server books next.
+    status, again = two.post("/v3/CreateBooking", create_body(slot, payment, "seen", 3))
+    assert again["booking"]["booking_id"] == "B0000001"
+
+
+def test_a_server_killed_mid_stream_leaves_every_confirmed_booking_to_the_other(pair):
+    one, two = pair
+    feed = one.get("/feeds/availability.json")["service_availability"]
+    services = {(s["merchant_id"], s["service_id"]): s for s in one.get("/feeds/services.json")["service"]}
+    entries = [
+        e
+        for group in feed
+        for e in group["availability"]
+        if e["confirmation_mode"] == "CONFIRMATION_MODE_SYNCHRONOUS"
+        and services[(e["merchant_id"], e["service_id"])].get("prepayment_type") != "REQUIRED"
+    ][:200]
+
+    def book(n: int) -> str | None:
+        try:
+            status, body = one.post("/v3/CreateBooking", create_body(feed_slot(entries[n]), None, "kill", n))
+        except OSError:
+            return None  # the server died under this request
+        return body["booking"]["booking_id"] if status == 200 and "booking" in body else None
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(book, n) for n in range(len(entries))]
+        time.sleep(0.3)
+        one.stop(signal.SIGKILL)
+        confirmed = {f.result() for f in futures} - {None}
+    assert confirmed, "no booking was answered before the kill"
+    held = {b["booking_id"]: b["status"] for b in bookings(two)}
+    assert all(held.get(booking_id) == "CONFIRMED" for booking_id in confirmed)
+    # Whatever was committed without an answer is whole: counted, holding its spot, listed.
+    assert two.get("/_admin/health")["counts"]["active_bookings"] == len(held)
+
+
+def test_redis_down_is_a_clear_503_then_the_server_recovers_with_no_partial_booking(start_server, tmp_path):
+    url, proc, folder = start_local()
+    try:
+        server = start_server(MOCK_STORE=url, MOCK_STORE_PREFIX="down")
+        slot, payment = one_spot_slot(server)
+        assert server.post("/v3/CreateBooking", create_body(slot, payment, "down", 1))[0] == 200
+        proc.terminate()
+        proc.wait(timeout=10)
+        status, body = server.post("/v3/CreateBooking", create_body(slot, payment, "down", 2))
+        assert status == 503 and body["message"].startswith("the Redis store (MOCK_STORE) cannot be reached")
+        try:
+            server.get("/_admin/health")
+            raise AssertionError("health answered 200 with Redis down")
+        except OSError as error:  # urllib's HTTPError for the 503
+            assert getattr(error, "code", None) == 503
+        socket = url.removeprefix("unix://").split("?")[0]
+        proc = subprocess.Popen(
+            ["redis-server", "--port", "0", "--unixsocket", socket, "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                redis.Redis.from_url(url).ping()
+                break
+            except redis.RedisError:
+                time.sleep(0.05)
+        # The restarted Redis kept nothing (no persistence): the server serves its empty state at once.
+        assert server.get("/_admin/health")["status"] == "ready"
+        status, answer = server.post("/v3/CreateBooking", create_body(slot, payment, "down", 3))
+        assert status == 200 and answer["booking"]["booking_id"] == "B0000001"
+        assert [b["booking_id"] for b in bookings(server)] == ["B0000001"]
+    finally:
+        proc.kill()
+        proc.wait(timeout=10)
