@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench import headtohead, loadgen, procs, report, targets, tenancy, workloads  # noqa: E402
+from bench import headtohead, loadgen, procs, report, stores, targets, tenancy, workloads  # noqa: E402
 from bench.procs import AUTH_HEADER  # noqa: E402
 
 
@@ -54,8 +54,15 @@ SECTIONS = {
     "threads": ("thread sweep", "thread_sweep"),
     "scaling": ("scaling", "scaling"),
     "tenants": ("tenants: 1,000 in one server, and one among them", "tenants"),
+    "stores": ("the shared store: Redis against memory, 1 and 2 workers", "stores"),
 }
-STANDALONE = ("startup", "head_to_head", "scaling", "tenants")  # sections that need no other section's results
+STANDALONE = (
+    "startup",
+    "head_to_head",
+    "scaling",
+    "tenants",
+    "stores",
+)  # sections that need no other section's results
 SCALE_CONNECTIONS = 4  # few connections: latency at a modest load, not saturation
 
 
@@ -78,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
             "threads": [],
             "startup": {},
             "tenants": {},
+            "stores": {},
             "notes": [],
         }
         print(f"rwg-sandbox benchmark ({'quick' if args.quick else 'full'}), load generator: {gen.name}", flush=True)
@@ -97,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     report.print_report(out)
     if out["tenants"]:
         print("\n".join(tenancy.summary(out)))
+    if out["stores"]:
+        print("\n".join(stores.summary(out)))
     targets.print_table(out["targets"])
     print(f"\nwrote {report.write(out).relative_to(procs.ROOT)} in {out['meta']['elapsed_s']:.0f} s")
     return 0
@@ -123,6 +133,7 @@ def parse_args(argv):
     parser.add_argument("--no-wiremock", action="store_true", help="leave WireMock out of the head-to-head")
     parser.add_argument("--no-threads", action="store_true", help="skip the WSGI thread-count sweep")
     parser.add_argument("--no-tenants", action="store_true", help="skip the 1,000-tenant section")
+    parser.add_argument("--no-stores", action="store_true", help="skip the Redis store section")
     parser.add_argument(
         "--only", choices=STANDALONE, help="run just this section (threads needs head_to_head's request and answer)"
     )
@@ -276,6 +287,10 @@ class Bench:
     def tenants(self) -> None:
         """1,000 tenants in one server: memory per tenant; a probe tenant's latency there and alone (bench/tenancy)."""
         tenancy.run(self, self.plan.tenants)
+
+    def stores(self) -> None:
+        """Redis against memory, and 1 against 2 workers on Redis (bench/stores)."""
+        stores.run(self)
 
     def fill(self, port: int, slots: list[str], target: int) -> dict:
         """CreateBooking (kept) until the server holds `target` bookings; how long it took."""

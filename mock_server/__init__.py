@@ -48,6 +48,10 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
     _json_errors(app)
     accesslog.install(app)
     guard.install(app)  # after the access log's timer, so refused requests are logged with a duration
+    if settings.store != "memory":
+        from .tenancy import sync_current
+
+        app.before_request(sync_current)  # after the guard: a refused request costs Redis nothing
     app.extensions[GATEWAY_KEY] = gateway
     app.wsgi_app = Dispatcher(gateway, app.wsgi_app)  # type: ignore[method-assign]  # Flask's middleware idiom
     return app

@@ -81,6 +81,7 @@ class Settings:
     # where booking state lives: memory (this process) or a Redis URL (redis://, rediss://, unix://) shared by servers
     store: str = "memory"
     store_prefix: str = "rwg"  # the Redis key prefix: rwg:{<tenant>}:...
+    workers: int = 1  # worker processes of one server (granian); more than 1 needs a shared MOCK_STORE
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -109,7 +110,15 @@ STORE_SCHEMES = ("redis://", "rediss://", "unix://")
 
 
 def _check_store(settings: Settings) -> None:
-    """MOCK_STORE is `memory` or a Redis URL, and a Redis store is not combined with MOCK_DB_PATH."""
+    """MOCK_STORE is `memory` or a Redis URL, a Redis store is not combined with MOCK_DB_PATH, and several
+    MOCK_WORKERS share a store."""
+    if settings.workers < 1:
+        raise SystemExit(f"MOCK_WORKERS must be 1 or more, got {settings.workers}")
+    if settings.workers > 1 and settings.store == "memory":
+        raise SystemExit(
+            f"MOCK_WORKERS={settings.workers} needs a shared store: each worker process would hold its own bookings "
+            "in memory; set MOCK_STORE to a Redis URL (see Scaling out in the README), or MOCK_WORKERS=1"
+        )
     if settings.store == "memory":
         return
     if not settings.store.startswith(STORE_SCHEMES):

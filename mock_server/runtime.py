@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from . import linewriter
 from .config import Settings, resolve_path
@@ -18,6 +19,9 @@ from .domain.clock import SandboxClock
 from .storage import fixtures, redis_store
 from .storage.fixtures import FixtureData
 from .storage.persistence import CorruptStore, Persistence, decode_booking
+
+if TYPE_CHECKING:
+    from .storage.redis_control import SharedControl
 
 EXTENSION_KEY = "mock_server"
 DEFAULT_TENANT = "default"
@@ -74,7 +78,23 @@ class Runtime:
             if settings.store == "memory"
             else (redis_store.client_for(settings.store), redis_store.TenantKeys(settings.store_prefix, tenant))
         )
+        # With a Redis store: the clock and fault rules kept in step with the other servers (faults.engine_for sets it).
+        self.control: SharedControl | None = None
+        self.epoch = ""  # with a Redis store: the tenant's epoch there (redis_store.new_epoch)
         self.bookings = self._start()
+
+    def sync(self, counts: bool = False) -> None:
+        """Take on what other servers on the store changed (nothing to do in memory)."""
+        if self.control is not None:
+            self.control.sync(counts)
+
+    def adopt_epoch(self, epoch: str) -> None:
+        """Another server reset the tenant: its state there is the new epoch's, on that epoch's day (the state is
+        shared; this server only rebuilds its view, with that day's inventory)."""
+        with self._reset_lock:
+            self.epoch = epoch
+            self.anchor_sec = redis_store.anchor_of(epoch)
+            self.bookings = self._fresh_service(self.anchor_sec)
 
     def reset(self, clear_recordings: bool = False) -> None:
         """Back to the start state: clock as configured, fixtures re-anchored to its today, no bookings.
@@ -86,10 +106,20 @@ class Runtime:
         """
         # Served, the policy is the GC's: no collections meanwhile, then the previous state collected and the
         # new one frozen (see process).
-        with self._reset_lock, self.state_policy():
+        # A shared store: the clock's and the rules' changes below are published once, at the end (the control's
+        # lock is taken before the reset lock, in the order a load from another server's reset takes them).
+        deferring = self.control.deferring() if self.control is not None else nullcontext()
+        with deferring, self._reset_lock, self.state_policy():
             anchor = self.settings.clock if self.settings.clock is not None else int(time.time())
-            fresh = self._fresh_service(anchor)
-            self._replace_state(fresh, anchor)
+            previous = self.epoch
+            if self.shared_store is not None:
+                self.epoch = redis_store.new_epoch(anchor)
+            try:
+                fresh = self._fresh_service(anchor)
+                self._replace_state(fresh, anchor)
+            except BaseException:
+                self.epoch = previous  # the store refused the reset: nothing changed
+                raise
             self.clock.restart(frozen_at=self.settings.clock)
             self.rng = random.Random(self.seed)
             self.anchor_sec = anchor
@@ -99,8 +129,10 @@ class Runtime:
     def _replace_state(self, fresh: BookingService, anchor: int) -> None:
         old = self.bookings
         if self.shared_store is not None:
-            # Every process serving the tenant sees the emptied state, and the new anchor day, at once.
-            redis_store.reset_tenant(*self.shared_store, anchor)
+            # Every process serving the tenant sees the emptied state, and the new epoch, at once.
+            _, generation = redis_store.reset_tenant(*self.shared_store, self.epoch)
+            if self.control is not None:
+                self.control.expect(generation)
         with old.lock:
             if self.persistence is not None:
                 # The next generation's empty snapshot lands first (or StoreFailed, and nothing changes).
@@ -151,7 +183,7 @@ class Runtime:
     def _fresh_service(self, anchor: int) -> BookingService:
         inventory = fixtures.materialise(self.fixture, anchor)
         if self.shared_store is not None:
-            state = redis_store.RedisState(*self.shared_store, inventory)
+            state = redis_store.RedisState(*self.shared_store, inventory, self.epoch)
             return BookingService(inventory, self.clock, state=state)
         return BookingService(inventory, self.clock, listener=self.persistence)
 
@@ -159,7 +191,8 @@ class Runtime:
         """Build state, resuming persisted bookings (pinned to their original anchor day) if any."""
         if self.shared_store is not None:
             # The tenant's day is the one the first process to serve it chose: every process has the same inventory.
-            self.anchor_sec = redis_store.claim_anchor(*self.shared_store, self.anchor_sec)
+            self.epoch = redis_store.claim_epoch(*self.shared_store, self.anchor_sec)
+            self.anchor_sec = redis_store.anchor_of(self.epoch)
             self.bookings = self._fresh_service(self.anchor_sec)
             return self.bookings
         persistence = self.persistence

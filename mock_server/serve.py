@@ -42,6 +42,10 @@ def serve(factory: AppFactory, settings: Settings | None = None) -> None:
     runner = {"granian": _granian, "waitress": _waitress, "werkzeug": _werkzeug}.get(settings.server)
     if runner is None:
         raise SystemExit(f"MOCK_SERVER must be granian, waitress or werkzeug, not {settings.server!r}")
+    if settings.workers > 1 and settings.server != "granian":
+        raise SystemExit(
+            f"MOCK_WORKERS={settings.workers} needs MOCK_SERVER=granian ({settings.server} runs one process)"
+        )
     fixture = resolve_path(settings.fixture)
     if not fixture.is_file():  # said here, once, rather than as a traceback from the worker
         raise SystemExit(f"MOCK_FIXTURE: fixture file not found: {fixture}")
@@ -144,7 +148,7 @@ def _granian(build: Callable[[], Flask], settings: Settings) -> None:
         address=settings.host,
         port=settings.port,
         interface=Interfaces.WSGI,
-        workers=1,
+        workers=settings.workers,  # more than one only with a shared store (config refuses it otherwise)
         blocking_threads=settings.threads + granian_wsgi.READERS,
         backlog=BACKLOG,
         log_level=LogLevels.error,

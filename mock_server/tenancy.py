@@ -60,8 +60,6 @@ class Tenant:
         with self.runtime.bookings.lock:
             self.runtime.bookings.listener = _Gone()
         self.recording.recorder.journal.close()
-        if erase and self.runtime.shared_store is not None:
-            redis_store.reset_tenant(*self.runtime.shared_store, None)  # for every process serving it
         if self.runtime.persistence is not None:
             if erase:
                 self.runtime.persistence.erase()
@@ -158,13 +156,22 @@ class Tenants:
         return self.default if name == DEFAULT_TENANT else self._others.get(name)
 
     def remove(self, name: str) -> bool:
-        """Forget a tenant and its state, on disk too (not the default, which a reset empties instead)."""
+        """Forget a tenant and its state, on disk or in a shared store too (not the default, which a reset empties
+        instead). A shared store's copy goes first: when it cannot, the tenant stays as it was (503)."""
         with self._lock:
+            shared = self._erase_shared(name)
             tenant = self._others.pop(name, None)
             if tenant is None:
-                return self._erase_stored(name)  # evicted, or from before a restart: only on disk
+                return self._erase_stored(name) or shared  # evicted, from before a restart, or another server's
             tenant.forget(erase=True)
         return True
+
+    def _erase_shared(self, name: str) -> bool:
+        """Delete the tenant from a Redis store, for every server on it; whether it was there."""
+        store = self.default.runtime.shared_store
+        if store is None or not NAME.fullmatch(name):
+            return False
+        return redis_store.reset_tenant(store[0], redis_store.TenantKeys(store[1].prefix, name), None)[0]
 
     def _erase_stored(self, name: str) -> bool:
         """Delete the store files of a tenant that is not in memory; whether it had any."""
@@ -239,3 +246,15 @@ def current_tenant() -> Tenant:
     if tenants.find(name) is None and not may_create(request.environ):
         raise TenantRefused(403, "a tenant is not created by a request from another web page")
     return tenants.get(name)
+
+
+def sync_current() -> None:
+    """Before a control-plane request: take on what other servers on a shared store changed in its tenant (one that
+    exists: a request never creates a tenant for this), rule counts included."""
+    from flask import current_app, request
+
+    tenants: Tenants = current_app.extensions[TENANTS_KEY]
+    name = request.environ.get(ENVIRON_KEY)
+    tenant = tenants.default if name is None else tenants.find(name)
+    if tenant is not None:
+        tenant.runtime.sync(counts=True)

@@ -44,6 +44,8 @@ class SandboxClock:
         self._lock = threading.Lock()
         self._frozen_at = None if frozen_at is None else check_range(int(frozen_at))
         self._offset = 0
+        # Told after every change (a shared store publishes it to the other servers); None: nobody.
+        self.on_change: Callable[[], None] | None = None
 
     def now(self) -> int:
         """Current sandbox time in whole epoch seconds."""
@@ -68,11 +70,13 @@ class SandboxClock:
         with self._lock:
             self._frozen_at = frozen_at
             self._offset = 0
+        self._changed()
 
     def freeze(self, at: int | None = None) -> None:
         """Stop time, at `at` or at the current sandbox time; ClockRangeError (nothing changed) out of range."""
         with self._lock:
             self._frozen_at = self.now() if at is None else check_range(int(at))
+        self._changed()
 
     def unfreeze(self) -> None:
         """Let time run again from where it stands (the offset keeps it continuous)."""
@@ -80,6 +84,7 @@ class SandboxClock:
             if self._frozen_at is not None:
                 self._offset = self._frozen_at - int(self._wall())
                 self._frozen_at = None
+        self._changed()
 
     def advance(self, seconds: int) -> None:
         """Move time forward (or back, with a negative number); ClockRangeError (nothing changed) out of range."""
@@ -89,6 +94,21 @@ class SandboxClock:
                 self._frozen_at += int(seconds)
             else:
                 self._offset += int(seconds)
+        self._changed()
+
+    def export(self) -> dict[str, int | None]:
+        """What another process needs to run the same clock (a shared store's copy)."""
+        return {"frozen_at": self._frozen_at, "offset": self._offset}
+
+    def load(self, exported: dict[str, int | None]) -> None:
+        """Take on another process's clock (its `export()`); not a change of this one's, so nobody is told."""
+        with self._lock:
+            self._frozen_at = exported["frozen_at"]
+            self._offset = int(exported["offset"] or 0)
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()
 
     def state(self) -> ClockState:
         """A plain description for the admin API."""

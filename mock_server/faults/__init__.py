@@ -55,6 +55,12 @@ def engine_for(runtime) -> FaultEngine:
     except scenarios.ScenarioError as exc:
         raise SystemExit(f"MOCK_SCENARIO: {exc.message}") from None
     runtime.reset_hooks.append(reset)
+    if runtime.shared_store is not None:
+        from ..storage.redis_control import SharedControl
+
+        client, keys = runtime.shared_store
+        runtime.control = SharedControl(client, keys, runtime, engine, restart=reset)
+        runtime.control.attach()
     return engine
 
 

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
+import dataclasses
 import random
 import threading
 from collections import deque
+from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -60,6 +62,26 @@ class DuplicateRule(RuleError):
     """A rule id that is already taken."""
 
 
+class SharedCounters(Protocol):
+    """A shared store's side of the engine: rule budgets and dice that every process serving the tenant shares."""
+
+    def spend(self, rule: Rule) -> int | None:
+        """Spend one use of the rule: its fired count now, or None when other processes used it up."""
+        ...
+
+    def chance(self, rule: Rule) -> float:
+        """The rule's next draw in [0, 1), the same whichever process serves the call."""
+        ...
+
+    def between(self, rule: Rule, low: int, high: int) -> int:
+        """The rule's next integer draw in [low, high]."""
+        ...
+
+    def forget(self, rule_ids: list[str] | None) -> None:
+        """Clear what was counted for these rule ids (None: every rule): a rule added under an old id starts anew."""
+        ...
+
+
 class FaultEngine:
     """Active rules of one app; every counter changes under one lock."""
 
@@ -69,7 +91,13 @@ class FaultEngine:
         self._stopping = threading.Event()
         self._rules: list[Rule] = []
         self._retired: deque = deque(maxlen=RETIRED_KEPT)
-        self._ids = itertools.count(1)
+        self._next_id = 1
+        # With a shared store (MOCK_STORE on Redis): told after every change of the rules (to publish them), and
+        # the budgets and dice shared by every process. None: this process alone, its own counters and the rng.
+        self.on_change: Callable[[bool], None] | None = None  # told whether a client asked for the change
+        self.shared: SharedCounters | None = None
+        self._dirty = False  # the rules changed (a rule used up or expired while serving, too)
+        self._asked = False  # ... because a client asked (add, remove, clear, reset)
 
     @property
     def active(self) -> bool:
@@ -95,7 +123,7 @@ class FaultEngine:
             errors = cap_errors(data, self.max_hold_ms)
             if errors:
                 raise RuleError(errors)
-        with self._lock:
+        with self._changing():
             taken = {r.id for r in self._rules}
             wanted = [d["id"] for d in datas if d.get("id")]
             for rule_id in wanted:
@@ -106,38 +134,47 @@ class FaultEngine:
             for data in datas:
                 rule_id = data.get("id")
                 while rule_id is None or (rule_id in taken and not data.get("id")):
-                    rule_id = f"f{next(self._ids)}"
+                    rule_id = f"f{self._next_id}"
+                    self._next_id += 1
                 taken.add(rule_id)
                 added.append(build_rule(data, rule_id, now, source))
+            if self.shared is not None:
+                self.shared.forget([rule.id for rule in added])
             self._rules.extend(added)
+            self._dirty = self._asked = True
             return added
 
     def remove(self, rule_id: str) -> Rule | None:
         """Remove one rule; None when there is no such rule."""
-        with self._lock:
+        with self._changing():
             for rule in self._rules:
                 if rule.id == rule_id:
                     self._rules.remove(rule)
+                    self._dirty = self._asked = True
                     return rule
         return None
 
     def clear(self) -> int:
         """Remove every active rule; how many there were."""
-        with self._lock:
+        with self._changing():
             count = len(self._rules)
             self._rules = []
+            self._dirty = self._asked = True
             return count
 
     def reset(self) -> None:
         """Forget everything, ids included (the sandbox reset)."""
-        with self._lock:
+        with self._changing():
+            if self.shared is not None:
+                self.shared.forget(None)
             self._rules = []
             self._retired.clear()
-            self._ids = itertools.count(1)
+            self._next_id = 1
+            self._dirty = self._asked = True
 
     def rules(self, now: int) -> list[dict]:
         """Active rules (expired ones retired first), as the admin API shows them."""
-        with self._lock:
+        with self._changing():
             self._expire(now)
             return [r.describe() for r in self._rules]
 
@@ -155,7 +192,7 @@ class FaultEngine:
         """
         if not self._rules:
             return None
-        with self._lock:
+        with self._changing():
             self._expire(now)
             delay = outcome = None
             for rule in list(self._rules):
@@ -179,7 +216,7 @@ class FaultEngine:
         """After a view that committed a change and had no other outcome: the first matching COMMIT_KINDS rule."""
         if not self._rules:
             return None
-        with self._lock:
+        with self._changing():
             self._expire(now)
             for rule in list(self._rules):
                 if rule.kind in COMMIT_KINDS:
@@ -197,8 +234,10 @@ class FaultEngine:
         if not rule.applies_to(method) or not self._matches(rule, facts):
             return None
         # Drawn only for a rule that matched, so unrelated traffic never moves the sequence.
-        if rule.probability < 1.0 and not rng.random() < rule.probability:
-            return None
+        if rule.probability < 1.0:
+            draw = rng.random() if self.shared is None else self.shared.chance(rule)
+            if not draw < rule.probability:
+                return None
         return self._fire(rule, rng)
 
     @staticmethod
@@ -208,11 +247,21 @@ class FaultEngine:
                 return False
         return rule.kind not in GUARDED_KINDS or facts.admits(rule.kind)
 
-    def _fire(self, rule: Rule, rng: random.Random) -> Effect:
-        rule.fired += 1
+    def _fire(self, rule: Rule, rng: random.Random) -> Effect | None:
+        if self.shared is None:
+            rule.fired += 1
+        else:
+            fired = self.shared.spend(rule)
+            if fired is None:  # other processes spent its last use
+                self._retire(rule, "used_up")
+                return None
+            rule.fired = fired
         params = dict(rule.params)
         if rule.kind == "delay" and "delay_ms" not in params:
-            params = {"delay_ms": rng.randint(params.pop("min_ms"), params.pop("max_ms"))}
+            low, high = params.pop("min_ms"), params.pop("max_ms")
+            params = {
+                "delay_ms": rng.randint(low, high) if self.shared is None else self.shared.between(rule, low, high)
+            }
         if rule.times is not None and rule.fired >= rule.times:
             self._retire(rule, "used_up")
         return Effect(rule.id, rule.kind, params, rule.match, rule.fired)
@@ -224,6 +273,40 @@ class FaultEngine:
     def _retire(self, rule: Rule, reason: str) -> None:
         self._rules.remove(rule)
         self._retired.append({**rule.describe(), "retired": reason})
+        self._dirty = True
+
+    # ---- a shared store's copy ----
+
+    def export(self) -> dict:
+        """The rules, the retired ones and the next id, as another process rebuilds them (`load`)."""
+        with self._lock:
+            return {
+                "rules": [dataclasses.asdict(rule) for rule in self._rules],
+                "retired": list(self._retired),
+                "next_id": self._next_id,
+            }
+
+    def load(self, exported: dict) -> None:
+        """Take on another process's rules (its `export()`); not a change of this one's, so nobody is told."""
+        with self._lock:
+            self._rules = [Rule(**rule) for rule in exported["rules"]]
+            self._retired = deque(exported["retired"], maxlen=RETIRED_KEPT)
+            self._next_id = exported["next_id"]
+
+    def counted(self, fired: dict[str, int]) -> None:
+        """The fired counts every process spent (a shared store's), for the rules listing."""
+        with self._lock:
+            for rule in self._rules:
+                rule.fired = fired.get(rule.id, rule.fired)
+
+    @contextmanager
+    def _changing(self):
+        """The lock; once released, `on_change` is told if the rules changed under it, and whether a client asked."""
+        with self._lock:
+            yield
+            dirty, asked, self._dirty, self._asked = self._dirty, self._asked, False, False
+        if dirty and self.on_change is not None:
+            self.on_change(asked)
 
     # ---- holding requests ----
 

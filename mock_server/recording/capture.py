@@ -45,6 +45,8 @@ def journal_path(settings, tenant: str = "default") -> Path:
         # The name comes from the environment, but it must still not reach outside the folder.
         raise SystemExit(f"MOCK_RECORDING must be a plain name (letters, digits, '.', '_', '-'), not {name!r}")
     suffix = "" if tenant == "default" else f"--{tenant}"  # tenant names are plain: [a-z0-9][a-z0-9._-]*
+    if settings.workers > 1:  # each worker process journals what it served, to a file of its own
+        suffix += f"--worker-{os.getpid()}"
     return Path(settings.recordings_dir) / f"{name}{suffix}.jsonl"
 
 

@@ -1,11 +1,14 @@
 -- One booking change, whole or not at all (storage/redis_store.py, RedisState.commit).
--- KEYS: bookings, tokens, taken, claims, seq, active, the user's set of booking ids.
--- ARGV: 1 booking id ('' = a new booking), 2 its JSON as the rules read it, 3 its new JSON (a new one's id is ''),
---       4 idempotency token, 5 payload fingerprint (a JSON string), 6 slot key a spot is taken from ('' = none),
---       7 that slot's spots_total, 8 slot key a spot goes back to, 9 user claim that must be free, 10 user claim
---       released, 11 user claim made, 12 change in the count of active bookings.
--- Answers false when what the rules read no longer holds (they read and decide again), else {id, stored JSON}.
+-- KEYS: bookings, tokens, taken, claims, seq, active, the user's set of booking ids, users, anchor.
+-- ARGV: 1 booking id ('' = a new booking), 2 its JSON as the rules read it, 3 its new JSON (a new one's: every
+--       field but the id, from the first key on), 4 idempotency token, 5 payload fingerprint (a JSON string),
+--       6 slot key a spot is taken from ('' = none), 7 that slot's spots_total, 8 slot key a spot goes back to,
+--       9 user claim that must be free, 10 user claim released, 11 user claim made, 12 change in the count of
+--       active bookings, 13 the epoch the rules' inventory was built in, 14 the user id.
+-- Answers 'stale' when the tenant was reset or deleted since (another epoch, or none), false when what the rules
+-- read no longer holds (they read and decide again), else {id, stored JSON}.
 
+if redis.call('GET', KEYS[9]) ~= ARGV[13] then return 'stale' end
 local id = ARGV[1]
 if id == '' then
   if redis.call('HEXISTS', KEYS[2], ARGV[4]) == 1 then return false end  -- the token answered meanwhile
@@ -22,10 +25,10 @@ end
 local doc = ARGV[3]
 if id == '' then
   id = string.format('B%07d', redis.call('INCR', KEYS[5]))
-  -- The rules encode a new booking with an empty id; a user's strings are JSON-escaped, so this is the field.
-  doc = string.gsub(doc, '"booking_id":""', '"booking_id":"' .. id .. '"', 1)
+  doc = '{"booking_id":"' .. id .. '",' .. doc
   redis.call('HSET', KEYS[2], ARGV[4], '{"fingerprint":' .. ARGV[5] .. ',"booking":' .. doc .. '}')
   redis.call('SADD', KEYS[7], id)
+  redis.call('SADD', KEYS[8], ARGV[14])  -- so that a reset finds every user's set (reset.lua)
 end
 redis.call('HSET', KEYS[1], id, doc)
 

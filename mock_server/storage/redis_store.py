@@ -4,7 +4,10 @@ The inventory is immutable and the same in every process (the fixture materialis
 is kept here), so it stays in process memory; only what changes lives in Redis, under one hash tag per tenant (its
 keys stay in one cluster slot): `<prefix>:{<tenant>}:`
 
-    anchor    STRING  the day the tenant's inventory is materialised on (set by the first process, or a reset)
+    anchor    STRING  the epoch: `<anchor second>:<nonce>`, the day the tenant's inventory is materialised on (set by
+                      the first process to serve it, anew by each reset; a change checks it is still the same)
+    users     SET     every user with a booking set (what a reset deletes)
+    gen, control, fired, seen       the clock and fault rules every server shares (storage/redis_control.py)
     taken     HASH    slot key -> spots held by active bookings (absent: none)
     bookings  HASH    booking id -> booking JSON (persistence's encoding)
     tokens    HASH    idempotency token -> {"fingerprint", "booking"}: the first answer
@@ -19,6 +22,7 @@ change makes, or nothing.
 
 from __future__ import annotations
 
+import secrets
 import threading
 from collections.abc import Iterable, Mapping
 from contextlib import nullcontext
@@ -33,8 +37,10 @@ from ..domain.models import Booking, Slot
 from ..domain.state import BookingListener, Change, IdempotencyRecord, UserSlotKey, user_slot_key
 from .persistence import decode_booking, encode_booking, slot_fields
 
-COMMIT_LUA = (Path(__file__).with_name("commit.lua")).read_text()
-KEYS = ("bookings", "tokens", "taken", "claims", "seq", "active")
+COMMIT_LUA = Path(__file__).with_name("commit.lua").read_text()
+RESET_LUA = Path(__file__).with_name("reset.lua").read_text()
+KEYS = ("bookings", "tokens", "taken", "claims", "seq", "active", "users")  # a tenant's booking state
+CONTROL_KEYS = ("control", "fired", "seen")  # its clock and fault rules (storage/redis_control.py)
 CONNECT_TIMEOUT_S = 2.0
 _clients: dict[str, redis.Redis] = {}
 _clients_lock = threading.Lock()
@@ -65,9 +71,14 @@ class TenantKeys:
     """The names of one tenant's keys."""
 
     def __init__(self, prefix: str, tenant: str):
+        self.prefix = prefix
         self.tag = f"{prefix}:{{{tenant}}}:"
         self.anchor = self.tag + "anchor"
-        self.bookings, self.tokens, self.taken, self.claims, self.seq, self.active = (self.tag + k for k in KEYS)
+        self.gen = self.tag + "gen"
+        self.bookings, self.tokens, self.taken, self.claims, self.seq, self.active, self.users = (
+            self.tag + k for k in KEYS
+        )
+        self.control, self.fired, self.seen = (self.tag + k for k in CONTROL_KEYS)
 
     def user(self, user_id: str) -> str:
         """The set of a user's booking ids."""
@@ -79,40 +90,54 @@ def unavailable(exc: redis.RedisError) -> StoreFailed:
     return StoreFailed(f"the Redis store (MOCK_STORE) cannot be reached: {exc}; nothing was changed")
 
 
-def claim_anchor(client: redis.Redis, keys: TenantKeys, anchor_sec: int) -> int:
-    """The tenant's anchor day: the one stored by the first process to start it, else `anchor_sec` (now stored)."""
-    try:
-        client.set(keys.anchor, anchor_sec, nx=True)
-        return int(client.get(keys.anchor) or anchor_sec)
-    except redis.RedisError as exc:
-        raise unavailable(exc) from None
+def new_epoch(anchor_sec: int) -> str:
+    """A tenant's epoch as stored: its anchor day, and a nonce that tells one reset from the next on the same day."""
+    return f"{anchor_sec}:{secrets.token_hex(4)}"
 
 
-def reset_tenant(client: redis.Redis, keys: TenantKeys, anchor_sec: int | None) -> None:
-    """Forget the tenant's bookings, tokens and counters, and anchor it anew (what every process sees next);
-    with no anchor, forget the tenant whole (DELETE /_admin/tenants/<name>)."""
+def anchor_of(epoch: str | bytes) -> int:
+    """The anchor second of an epoch."""
+    text = epoch.decode() if isinstance(epoch, bytes) else epoch
+    return int(text.partition(":")[0])
+
+
+def claim_epoch(client: redis.Redis, keys: TenantKeys, anchor_sec: int) -> str:
+    """The tenant's epoch: the one stored by the first process to serve it, else a new one on `anchor_sec`."""
     try:
-        users = list(client.scan_iter(match=keys.tag + "user:*", count=1000))
-        pipe = client.pipeline(transaction=True)
-        pipe.unlink(*(keys.tag + k for k in KEYS), *users)
-        if anchor_sec is None:
-            pipe.unlink(keys.anchor)
-        else:
-            pipe.set(keys.anchor, anchor_sec)
-        pipe.execute()
+        client.set(keys.anchor, new_epoch(anchor_sec), nx=True)
+        stored = client.get(keys.anchor)
     except redis.RedisError as exc:
         raise unavailable(exc) from None
+    if stored is None:  # deleted between the two commands: claim again
+        return claim_epoch(client, keys, anchor_sec)
+    return stored if isinstance(stored, str) else stored.decode()
+
+
+def reset_tenant(client: redis.Redis, keys: TenantKeys, epoch: str | None) -> tuple[bool, int]:
+    """Forget the tenant's bookings, tokens, counters and rules, and start the new epoch, in one step that every
+    server sees next; with no epoch, forget the tenant whole (DELETE /_admin/tenants/<name>).
+
+    Whether it existed, and the generation the step made (see storage/redis_control.py).
+    """
+    state = [keys.users, *(keys.tag + k for k in KEYS if k != "users"), *(keys.tag + k for k in CONTROL_KEYS)]
+    try:
+        had = client.exists(keys.anchor)
+        generation = client.eval(RESET_LUA, len(state) + 2, *state, keys.gen, keys.anchor, keys.tag, epoch or "")
+    except redis.RedisError as exc:
+        raise unavailable(exc) from None
+    return bool(had), int(generation)
 
 
 class RedisState:
     """A tenant's booking state in Redis; reads are single commands, a change is one atomic script."""
 
-    def __init__(self, client: redis.Redis, keys: TenantKeys, inventory: Inventory):
+    def __init__(self, client: redis.Redis, keys: TenantKeys, inventory: Inventory, epoch: str):
         self.lock = nullcontext()  # atomicity is the script's: it refuses a change whose reads went stale
         self.listener = BookingListener()
         self._client = client
         self._keys = keys
         self._inventory = inventory
+        self._epoch = epoch  # a reset starts a new one: a change decided before it is refused (commit.lua)
         self._commit = client.register_script(COMMIT_LUA)
         # The stored JSON of each booking this thread read: a change commits only if it is still what is stored.
         self._seen = threading.local()
@@ -151,7 +176,8 @@ class RedisState:
         if not ids:
             return []
         docs = self._run(self._client.hmget, self._keys.bookings, ids)
-        return [self._decode(orjson.loads(raw)) for raw in docs if raw is not None]
+        mine = [self._decode(orjson.loads(raw)) for raw in docs if raw is not None]
+        return [b for b in mine if b.user.user_id == user_id]  # a set left from before a reset names others' ids
 
     def all_bookings(self) -> list[Booking]:
         """Every booking, oldest first."""
@@ -176,10 +202,13 @@ class RedisState:
         before_raw = b"" if before is None else self._seen_raw(before.booking_id)
         take, free, claim = change.take, change.free, change.claim
         keys = self._keys
-        args = [
+        doc = encode_booking(after)
+        if before is None:  # the script numbers it: every field but the id, the script puts the id first
+            del doc["booking_id"]
+        args: list[bytes | str | int] = [
             "" if before is None else after.booking_id,
             before_raw,
-            orjson.dumps(encode_booking(after)),
+            orjson.dumps(doc)[1:] if before is None else orjson.dumps(doc),
             change.token,
             orjson.dumps(change.fingerprint),
             b"" if take is None else slot_key(take),
@@ -189,22 +218,24 @@ class RedisState:
             claim_key(user_slot_key(before)) if before is not None and before.is_active else b"",
             claim_key(user_slot_key(after)) if after.is_active else b"",
             int(after.is_active) - int(before is not None and before.is_active),
+            self._epoch,
+            after.user.user_id,
         ]
-        answer = self._run(
-            self._commit,
-            keys=[
-                keys.bookings,
-                keys.tokens,
-                keys.taken,
-                keys.claims,
-                keys.seq,
-                keys.active,
-                keys.user(after.user.user_id),
-            ],
-            args=args,
-        )
+        user_keys = [keys.user(after.user.user_id), keys.users, keys.anchor]
+        try:
+            answer = self._commit(
+                keys=[keys.bookings, keys.tokens, keys.taken, keys.claims, keys.seq, keys.active, *user_keys], args=args
+            )
+        except redis.RedisError as exc:
+            # Sent, maybe run: unlike a read, a failed change cannot say that nothing changed.
+            raise StoreFailed(
+                f"the Redis store (MOCK_STORE) failed during the change ({exc}); it may or may not have been made: "
+                "read the booking back, or retry with the same idempotency token"
+            ) from None
         if answer is None:
             return None
+        if answer == b"stale":
+            raise StoreFailed("the tenant was reset or deleted while this request ran; nothing was changed, try again")
         booking_id, raw = answer
         self._remember(booking_id.decode(), raw)
         return self._decode(orjson.loads(raw))

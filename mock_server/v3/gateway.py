@@ -25,6 +25,7 @@ from .. import accesslog
 from ..api.auth import NO_AUTH_WARNING, REALM, basic_credentials, with_scheme
 from ..api.common import read_json_object
 from ..bodyread import declared_length, error_body
+from ..domain.errors import StoreFailed
 from ..recording.replay_mock import answer_from
 from ..runtime import DEFAULT_TENANT
 from ..tenancy import ENVIRON_KEY, TenantRefused, Tenants, check_name, may_create, split_prefix
@@ -115,13 +116,22 @@ class V3Gateway:
                 trace.append(name)
             try:
                 step(exchange)
-            except Exception:  # noqa: BLE001 - a bug after the answer was made
-                _log.exception("Exception on %s [%s] (%s)", exchange.path, exchange.http_method, name)
-                if name in ("apply_fault", "encode"):  # the answer is not whole: the JSON 500 instead
+            except Exception as exc:  # noqa: BLE001 - a bug after the answer was made, or a store that failed
+                if name in ("apply_fault", "encode"):  # the answer is not whole: the error's JSON instead
                     exchange.headers.clear()
                     exchange.streamed = False
-                    exchange.answer(500, dict(_INTERNAL_ERROR))
+                    if not isinstance(exc, StoreFailed):  # e.g. a shared store gone while a fault reads a booking
+                        _log.exception("Exception on %s [%s] (%s)", exchange.path, exchange.http_method, name)
+                        exchange.answer(500, dict(_INTERNAL_ERROR))
+                    else:  # after the view: what it changed stays changed, whatever the store says now
+                        exchange.fail(
+                            exc.status,
+                            f"{exc.message.partition(';')[0]}; the change this request asked for, if any, was made: "
+                            "read it back, or retry with the same idempotency token",
+                        )
                     self.encode(exchange)
+                else:
+                    _log.exception("Exception on %s [%s] (%s)", exchange.path, exchange.http_method, name)
 
     # --- STEPS -----------------------------------------------------------------------------------------
 
@@ -200,6 +210,11 @@ class V3Gateway:
             exchange.fail(refused.status, refused.message)
             return
         tenant.in_flight += 1  # released when the exchange is done (run's finally)
+        if tenant.runtime.control is not None:
+            try:
+                tenant.runtime.control.sync()  # what other servers on the store changed: rules, clock, a reset
+            except StoreFailed as failed:
+                exchange.fail(failed.status, failed.message)
 
     def read_json(self, exchange: Exchange) -> None:
         """Read the body and parse it as JSON; why it is not a usable object is answered when it is loaded.

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import subprocess
+import sys
 import time
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import redis
 
+from mock_server.config import ROOT
 from tests.e2e.test_tenants_e2e import create_body, one_spot_slot
 from tests.helpers import feed_slot
 from tests.redis_server import forget, fresh_prefix, start_local
@@ -146,3 +151,103 @@ def test_redis_down_is_a_clear_503_then_the_server_recovers_with_no_partial_book
     finally:
         proc.kill()
         proc.wait(timeout=10)
+
+
+def test_a_times_budget_is_shared_exactly_and_the_used_up_rule_retires_on_both(pair):
+    one, two = pair
+    rule = {"method": "GetBookingStatus", "kind": "http_error", "status": 503, "times": 3}
+    assert one.post("/_admin/faults", rule)[0] == 201
+    # Both servers list it before any call.
+    assert [r["kind"] for r in two.get("/_admin/faults")["faults"]] == ["http_error"]
+    statuses = [pair[n % 2].post("/v3/GetBookingStatus", {"booking_id": "B-none"})[0] for n in range(10)]
+    assert statuses.count(503) == 3 and statuses[:3] == [503, 503, 503]
+    assert set(statuses[3:]) == {404}
+    for server in pair:
+        listed = server.get("/_admin/faults")
+        assert listed["faults"] == [] and [(r["fired"], r["retired"]) for r in listed["retired"]] == [(3, "used_up")]
+
+
+def test_the_clock_frozen_through_one_server_stands_still_on_the_other(pair):
+    one, two = pair
+    slot, payment = one_spot_slot(one)
+    at = int(slot["start_sec"]) + 60  # just after the slot starts
+    assert one.post("/_admin/clock", {"freeze_at_sec": at})[1]["now_sec"] == at
+    assert two.get("/_admin/clock") == {"now_sec": at, "frozen": True, "offset_sec": 0}
+    status, answer = two.post("/v3/CreateBooking", create_body(slot, payment, "clock", 1))
+    assert answer["booking_failure"] == {"cause": "SLOT_UNAVAILABLE", "description": "the slot starts in the past"}
+    assert two.post("/_admin/clock", {"advance_sec": 60})[1]["now_sec"] == at + 60
+    assert one.get("/_admin/clock")["now_sec"] == at + 60
+
+
+def test_a_probability_rule_draws_the_same_sequence_whichever_server_serves_each_call(pair):
+    one, two = pair
+    rule = {"method": "GetBookingStatus", "kind": "http_error", "status": 500, "probability": 0.5}
+
+    def run(servers) -> list[int]:
+        assert one.post("/_admin/reset", {})[0] == 200
+        assert one.post("/_admin/faults", rule)[0] == 201
+        return [servers[n % len(servers)].post("/v3/GetBookingStatus", {"booking_id": "B-x"})[0] for n in range(24)]
+
+    alternating, through_two = run(pair), run([two])
+    assert alternating == through_two and {500, 404} == set(alternating)
+
+
+def test_a_scenario_loaded_and_rules_cleared_through_one_server_act_on_the_other(pair):
+    one, two = pair
+    status, loaded = one.post("/_admin/scenarios/flaky_payments", {})
+    assert status == 201 and loaded["faults"]
+    listed = two.get("/_admin/faults")["faults"]
+    assert [r["id"] for r in listed] == [r["id"] for r in loaded["faults"]]
+    request = urllib.request.Request(two.url + "/_admin/faults", method="DELETE")
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status in (200, 204)
+    assert one.get("/_admin/faults")["faults"] == []
+
+
+def test_mock_workers_serve_one_sandbox_from_several_processes(start_server, redis_url, tmp_path):
+    prefix = fresh_prefix()
+    server = start_server(MOCK_STORE=redis_url, MOCK_STORE_PREFIX=prefix, MOCK_WORKERS="2")
+    try:
+        # Two granian workers under the main process: every request below may land on either.
+        assert len(_group(server.process.pid)) >= 3
+        slot, payment = one_spot_slot(server)
+        with ThreadPoolExecutor(max_workers=RACERS) as pool:
+            answers = list(
+                pool.map(lambda n: server.post("/v3/CreateBooking", create_body(slot, payment, "w", n)), range(RACERS))
+            )
+        assert sum("booking" in body for _, body in answers) == 1
+        rule = {"method": "GetBookingStatus", "kind": "http_error", "status": 503, "times": 4}
+        assert server.post("/_admin/faults", rule)[0] == 201
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            statuses = list(pool.map(lambda _: server.post("/v3/GetBookingStatus", {"booking_id": "B0"})[0], range(20)))
+        assert statuses.count(503) == 4
+        assert server.post("/_admin/clock", {"freeze_at_sec": 1900000000})[0] == 200
+        assert {server.get("/_admin/clock")["now_sec"] for _ in range(10)} == {1900000000}
+    finally:
+        forget(redis_url, prefix)
+
+
+def _group(pgid: int) -> list[int]:
+    """Live processes of a process group."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def test_several_workers_on_the_memory_store_are_refused_with_one_line(tmp_path):
+    done = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env={**os.environ, "MOCK_WORKERS": "2", "MOCK_PORT": "0"},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "MOCK_WORKERS=2 needs a shared store" in done.stderr

@@ -50,7 +50,8 @@ def state_of(request, inventory):
     if not settings:
         return None
     client = redis_store.client_for(settings["store"])
-    return redis_store.RedisState(client, redis_store.TenantKeys(settings["store_prefix"], "t"), inventory)
+    keys = redis_store.TenantKeys(settings["store_prefix"], "t")
+    return redis_store.RedisState(client, keys, inventory, redis_store.claim_epoch(client, keys, NOW))
 
 
 def spec(service_id="cut", hours=10, merchant="m1", **kw):

@@ -124,3 +124,27 @@ def test_describe_names_each_type_and_shows_booleans_as_set_in_the_env():
     assert rows["MOCK_CLOCK"] == ("", "int | None") and rows["MOCK_READ_TIMEOUT_S"] == ("10.0", "float")
     assert rows["MOCK_PORT"] == ("8080", "int") and rows["MOCK_HOST"] == ("127.0.0.1", "str")
     assert "MOCK_FAST_PATH" not in rows
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"MOCK_STORE": "mysql://db"}, "MOCK_STORE must be memory or a Redis URL (redis://HOST:PORT/DB, rediss://..."),
+        (
+            {"MOCK_STORE": "redis://r:6379/0", "MOCK_DB_PATH": "data/state.json"},
+            "MOCK_DB_PATH is the memory store's persistence; with MOCK_STORE on Redis, durability is Redis's",
+        ),
+        ({"MOCK_WORKERS": "2"}, "MOCK_WORKERS=2 needs a shared store: each worker process would hold its own bookings"),
+        ({"MOCK_WORKERS": "0"}, "MOCK_WORKERS must be 1 or more, got 0"),
+    ],
+)
+def test_a_store_that_cannot_serve_as_configured_stops_the_start_naming_why(env, message):
+    with pytest.raises(SystemExit) as stopped:
+        Settings.load(env)
+    assert str(stopped.value).startswith(message)
+
+
+def test_redis_urls_and_several_workers_on_them_are_accepted():
+    for url in ("redis://127.0.0.1:6379/0", "rediss://r:6380/1", "unix:///tmp/r.sock?db=2"):
+        settings = Settings.load({"MOCK_STORE": url, "MOCK_WORKERS": "2"})
+        assert (settings.store, settings.workers) == (url, 2)
