@@ -10,44 +10,20 @@ what contention costs, not what more cores would give.
 from __future__ import annotations
 
 import shutil
-import subprocess
-import tempfile
-import time
-from pathlib import Path
 
-import redis
+from tests.redis_server import start_local
 
 from . import procs, report, workloads
 
 LATENCY_CONNECTIONS = 4
 
 
-def start_redis() -> tuple[str, subprocess.Popen, Path]:
-    """redis-server on a unix socket in a temp dir; its URL, process and dir."""
-    binary = shutil.which("redis-server")
-    if binary is None:
-        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
-    folder = Path(tempfile.mkdtemp(prefix="rwg-bench-redis-", dir="/tmp"))
-    socket = folder / "redis.sock"
-    proc = subprocess.Popen(
-        [binary, "--port", "0", "--unixsocket", str(socket), "--save", "", "--appendonly", "no"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"unix://{socket}?db=0"
-    for _ in range(200):
-        try:
-            if redis.Redis.from_url(url).ping():
-                return url, proc, folder
-        except redis.RedisError:
-            time.sleep(0.05)
-    proc.kill()
-    raise RuntimeError("redis-server did not start")
-
-
 def run(bench) -> None:
     """Measure the three sandboxes in turns; the medians and ratios go to out["stores"]."""
-    url, proc, folder = start_redis()
+    started = start_local()
+    if started is None:
+        raise RuntimeError("redis-server is not installed (apt-get install redis-server)")
+    url, proc, folder = started
     tmp = bench.tmp
     try:
         servers = {
