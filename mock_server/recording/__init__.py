@@ -36,6 +36,15 @@ def state_for(runtime) -> RecordingState:
     """A tenant's recorder (its own journal) and, in replay mode, its own book of the recording."""
     settings = runtime.settings
     state = RecordingState(Recorder(settings, runtime.clock, tenant=runtime.tenant))
+    if runtime.shared_store is not None:
+        # Every server's exchanges in one stream, in order; this server's file keeps what it served.
+        from ..storage.redis_journal import SharedJournal
+
+        client, keys = runtime.shared_store
+        journal = state.recorder.journal
+        shared = SharedJournal(journal, client, keys, journal.index_size, journal.index_bytes)
+        journal.index_size = 0  # the stream is what readers read: this server's file needs no index of its own
+        state.recorder.journal = shared  # type: ignore[assignment]
     if settings.replay:
         path = resolve_path(settings.replay)
         if not path.is_file():

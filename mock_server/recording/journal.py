@@ -58,8 +58,8 @@ class Journal:
 
     def __init__(self, path: Path, index_size: int = INDEX_SIZE, index_bytes: int = INDEX_BYTES):
         self.path = Path(path)
-        self._index_size = index_size
-        self._index_bytes = index_bytes
+        self.index_size = index_size
+        self.index_bytes = index_bytes
         self._held_bytes = 0
         self._lock = threading.Lock()
         self._fd: int | None = None  # opened on the first write: an app that records nothing leaves no file
@@ -90,7 +90,7 @@ class Journal:
             index = self._index
             index.append((seq, epoch, rpc, status, line))
             self._held_bytes += len(line)
-            while len(index) > self._index_size or (self._held_bytes > self._index_bytes and len(index) > 1):
+            while len(index) > self.index_size or (self._held_bytes > self.index_bytes and len(index) > 1):
                 self._held_bytes -= len(index.popleft()[4])
             self._pending.append(line)
         if not self._batched:
@@ -147,7 +147,7 @@ class Journal:
     def state(self) -> dict:
         """What /_admin/health says about the journal: lines written, and lines dropped by failed writes."""
         return {
-            "journal": str(self.path),
+            "journal": self.name,
             "recorded": self._seq,
             "dropped": self.dropped,
             **({"error": self.last_error} if self.last_error else {}),
@@ -163,10 +163,16 @@ class Journal:
         """Exchanges still held in memory."""
         return len(self._index)
 
-    def snapshot(self) -> list[IndexEntry]:
-        """The in-memory index, oldest first (a copy: writers keep appending)."""
+    def newest(self) -> Iterator[IndexEntry]:
+        """The in-memory index, newest first (from a copy: writers keep appending)."""
         with self._lock:
-            return [IndexEntry._make(entry) for entry in self._index]
+            entries = list(self._index)
+        return map(IndexEntry._make, reversed(entries))
+
+    @property
+    def name(self) -> str:
+        """What the listing and health name as the journal: its file."""
+        return str(self.path)
 
     def get(self, seq: int) -> dict | None:
         """One exchange by seq: from memory, else from the file; a line that holds no record as its stand-in."""

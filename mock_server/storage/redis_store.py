@@ -41,6 +41,7 @@ COMMIT_LUA = Path(__file__).with_name("commit.lua").read_text()
 RESET_LUA = Path(__file__).with_name("reset.lua").read_text()
 KEYS = ("bookings", "tokens", "taken", "claims", "seq", "active", "users")  # a tenant's booking state
 CONTROL_KEYS = ("control", "fired", "seen")  # its clock and fault rules (storage/redis_control.py)
+JOURNAL_KEYS = ("journal", "jseq")  # its exchanges (storage/redis_journal.py): a reset keeps them, a deletion not
 CONNECT_TIMEOUT_S = 2.0
 _clients: dict[str, redis.Redis] = {}
 _clients_lock = threading.Lock()
@@ -120,6 +121,8 @@ def reset_tenant(client: redis.Redis, keys: TenantKeys, epoch: str | None) -> tu
     Whether it existed, and the generation the step made (see storage/redis_control.py).
     """
     state = [keys.users, *(keys.tag + k for k in KEYS if k != "users"), *(keys.tag + k for k in CONTROL_KEYS)]
+    if epoch is None:
+        state += [keys.tag + k for k in JOURNAL_KEYS]
     try:
         had = client.exists(keys.anchor)
         generation = client.eval(RESET_LUA, len(state) + 2, *state, keys.gen, keys.anchor, keys.tag, epoch or "")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 
+import orjson
 import pytest
 
 from mock_server import create_app
@@ -124,3 +125,63 @@ def test_a_tenant_deleted_elsewhere_starts_afresh_with_the_start_clock_and_no_ru
     assert list_status(client_one, "/t/acme") == 200
     assert client_one.get("/t/acme/_admin/faults").get_json()["faults"] == []
     assert client_one.get("/t/acme/_admin/clock").get_json()["now_sec"] == FROZEN_AT
+
+
+def test_the_journal_through_either_server_holds_both_servers_exchanges_in_order(two):
+    clients = [app.test_client() for app in two]
+    for n in range(6):
+        assert clients[n % 2].post("/v3/ListBookings", json={"user_id": f"u{n}"}).status_code == 200
+    for client in clients:
+        listed = client.get("/_admin/recordings").get_json()
+        assert (listed["recorded"], listed["matched"]) == (6, 6)
+        assert [e["seq"] for e in listed["exchanges"]] == [6, 5, 4, 3, 2, 1]
+        assert [e["request"]["body"]["user_id"] for e in listed["exchanges"]] == [f"u{n}" for n in range(5, -1, -1)]
+        exported = [orjson.loads(line) for line in client.get("/_admin/recordings/export").data.splitlines()]
+        assert [(e["seq"], e["request"]["body"]["user_id"]) for e in exported] == [(n + 1, f"u{n}") for n in range(6)]
+        assert client.get("/_admin/recordings/4").get_json()["request"]["body"] == {"user_id": "u3"}
+    assert clients[1].delete("/_admin/recordings").get_json()["cleared"] == 6
+    assert clients[0].get("/_admin/recordings").get_json()["exchanges"] == []
+    assert clients[0].post("/v3/ListBookings", json={"user_id": "again"}).status_code == 200
+    assert [e["seq"] for e in clients[1].get("/_admin/recordings").get_json()["exchanges"]] == [1]
+
+
+def test_a_reset_keeps_the_shared_journal_and_a_deletion_erases_it(two):
+    client_one, client_two = (app.test_client() for app in two)
+    assert client_one.post("/t/acme/v3/ListBookings", json={"user_id": "before"}).status_code == 200
+    assert client_two.post("/t/acme/_admin/reset", json={}).status_code == 200
+    assert [e["seq"] for e in client_two.get("/t/acme/_admin/recordings").get_json()["exchanges"]] == [1]
+    assert client_two.delete("/_admin/tenants/acme").status_code == 204
+    assert client_one.post("/t/acme/v3/ListBookings", json={"user_id": "after"}).status_code == 200
+    listed = client_one.get("/t/acme/_admin/recordings").get_json()
+    assert [(e["seq"], e["request"]["body"]["user_id"]) for e in listed["exchanges"]] == [(1, "after")]
+
+
+def test_the_shared_journal_takes_a_line_this_servers_file_could_not(two, tmp_path):
+    (tmp_path / "rec1").write_text("a file where the folder should be")  # server one cannot open its journal file
+    clients = [app.test_client() for app in two]
+    assert clients[0].post("/v3/ListBookings", json={"user_id": "u0"}).status_code == 200
+    listed = clients[1].get("/_admin/recordings").get_json()
+    assert [(e["seq"], e["request"]["body"]["user_id"]) for e in listed["exchanges"]] == [(1, "u0")]
+    health = clients[0].get("/_admin/health").get_json()["recording"]
+    assert (health["recorded"], health["dropped"], health["file"]["recorded"]) == (1, 0, 0)
+    assert health["file"]["error"]
+
+
+def test_a_seq_past_any_redis_can_give_is_not_found_and_the_listing_names_the_stream(two):
+    client = two[0].test_client()
+    assert client.get("/_admin/recordings/99999999999999999999").status_code == 404
+    assert client.get("/_admin/recordings").get_json()["journal"].endswith(":{default}:journal")
+
+
+def test_numbering_goes_on_from_the_stream_when_its_counter_was_evicted(two, redis_url):
+    import redis
+
+    clients = [app.test_client() for app in two]
+    for n in range(3):
+        assert clients[n % 2].post("/v3/ListBookings", json={"user_id": f"u{n}"}).status_code == 200
+    keys = two[0].extensions[EXTENSION_KEY].shared_store[1]
+    redis.Redis.from_url(redis_url).delete(f"{keys.prefix}:{{default}}:jseq")
+    assert clients[1].post("/v3/ListBookings", json={"user_id": "u3"}).status_code == 200
+    listed = clients[0].get("/_admin/recordings").get_json()
+    assert [e["seq"] for e in listed["exchanges"]] == [4, 3, 2, 1]
+    assert listed["recorded"] == 4

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -238,3 +239,20 @@ def test_several_workers_on_the_memory_store_are_refused_with_one_line(tmp_path)
     )
     assert done.returncode != 0
     assert "MOCK_WORKERS=2 needs a shared store" in done.stderr
+
+
+def test_the_export_from_either_server_holds_every_exchange_of_both_in_order(pair):
+    slot, payment = one_spot_slot(pair[0])
+    calls = [(pair[n % 2], create_body(slot, payment, "journal", n)) for n in range(8)]
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        list(pool.map(lambda call: call[0].post("/v3/CreateBooking", call[1]), calls))
+    exports = []
+    for server in pair:
+        with urllib.request.urlopen(server.url + "/_admin/recordings/export", timeout=10) as response:
+            exports.append([json.loads(line) for line in response.read().splitlines()])
+    assert exports[0] == exports[1]
+    assert [e["seq"] for e in exports[0]] == list(range(1, 9))
+    users = sorted(e["request"]["body"]["user_information"]["user_id"] for e in exports[0])
+    assert users == sorted(f"journal-racer-{n}" for n in range(8))
+    won = [e for e in exports[0] if "booking" in e["response"]["body"]]
+    assert len(won) == 1 and won[0]["response"]["body"]["booking"]["booking_id"] == "B0000001"

@@ -42,7 +42,7 @@ def test_journal_index_is_bounded_but_the_file_keeps_everything(tmp_path):
     for n in range(20):
         _append(journal, _record(status=200 + n), float(n))
     assert journal.recorded == 20 and journal.indexed == 5
-    assert [e.seq for e in journal.snapshot()] == [16, 17, 18, 19, 20]
+    assert [e.seq for e in journal.newest()][::-1] == [16, 17, 18, 19, 20]
     assert journal.get(3)["response"]["status"] == 202  # evicted from memory, read from the file
     assert len(list(journal.lines())) == 20
 
@@ -51,7 +51,7 @@ def test_journal_index_also_has_a_byte_budget(tmp_path):
     journal = Journal(tmp_path / "j.jsonl", index_size=1000, index_bytes=1000)
     for _ in range(50):
         _append(journal, _record(body="x" * 90), 0.0)  # ~150-byte lines
-    assert journal.indexed < 10 and sum(len(e.line) for e in journal.snapshot()) <= 1000
+    assert journal.indexed < 10 and sum(len(e.line) for e in journal.newest()) <= 1000
     assert journal.recorded == 50 and len(list(journal.lines())) == 50
 
 
@@ -282,7 +282,7 @@ def test_a_journal_that_cannot_be_written_says_so_once_and_keeps_indexing(tmp_pa
             _append(journal, _record(), 0.0)
             journal.flush()
     assert [r.getMessage().split(":")[0] for r in caplog.records] == [f"recording to {journal.path} failed"]
-    assert journal.recorded == 4 and [e.seq for e in journal.snapshot()] == [1, 2, 3, 4]
+    assert journal.recorded == 4 and [e.seq for e in journal.newest()][::-1] == [1, 2, 3, 4]
 
 
 def test_the_journal_writes_many_lines_in_order_through_writev(tmp_path):

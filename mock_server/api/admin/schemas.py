@@ -84,10 +84,13 @@ class StoreStateSchema(Schema):
 class RecordingStateSchema(Schema):
     """The exchange journal: lines numbered, and lines a failed write left out."""
 
-    journal = fields.String()
+    journal = fields.String(metadata={"description": "the file (with MOCK_STORE on Redis: the tenant's stream)"})
     recorded = fields.Integer(metadata={"description": "exchanges numbered so far (the last seq)"})
-    dropped = fields.Integer(metadata={"description": "lines not written because the disk failed (never torn)"})
+    dropped = fields.Integer(metadata={"description": "lines not written because the disk (or Redis) failed"})
     error = fields.String(metadata={"description": "the last write error, if any"})
+    file = fields.Nested(
+        lambda: RecordingStateSchema(), metadata={"description": "With MOCK_STORE on Redis: this server's own file"}
+    )
 
 
 class LogStateSchema(Schema):

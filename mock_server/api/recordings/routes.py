@@ -32,12 +32,12 @@ def list_exchanges(query):
     state = get_state()
     journal = state.recorder.journal
     journal.flush()  # so the file this names holds every exchange listed (it is written in batches)
-    matching = [e for e in reversed(journal.snapshot()) if _matches(e, query)]
+    matching = [e for e in journal.newest() if _matches(e, query)]
     page = matching[query["offset"] : query["offset"] + query["limit"]]
     more = len(matching) > query["offset"] + len(page)
     body = {
         "enabled": state.recorder.enabled,
-        "journal": str(journal.path),
+        "journal": journal.name,
         "recorded": journal.recorded,
         "indexed": journal.indexed,
         "matched": len(matching),
@@ -69,7 +69,7 @@ def clear_exchanges():
     journal = get_state().recorder.journal
     cleared = journal.recorded
     journal.clear()
-    return json_response({"cleared": cleared, "journal": str(journal.path)})
+    return json_response({"cleared": cleared, "journal": journal.name})
 
 
 @blp.route("/export", methods=["GET"])

@@ -78,10 +78,10 @@ def _matches(entry, filters: dict) -> bool:
 
 def select(journal, filters: dict, after: int = 0) -> tuple[list[dict], int]:
     """Matching exchanges newer than `after`, newest first, at most `limit`; and the newest seq seen."""
-    entries = journal.snapshot()
-    last = entries[-1].seq if entries else 0
+    last = 0
     picked: list[dict] = []
-    for entry in reversed(entries):
+    for entry in journal.newest():  # read lazily: a poll stops at the first exchange it has already shown
+        last = last or entry.seq
         if entry.seq <= after or len(picked) >= filters["limit"]:
             break
         if _matches(entry, filters):
