@@ -54,6 +54,19 @@ def client(app):
 
 
 @pytest.fixture
+def strict_answers(app):
+    """Every 200 /v3 answer of `app` parsed strictly with tests/proto/v3.proto as it is sent (tests/proto_support.py).
+
+    Rejections are kept on the watch (`.problems`; `.checked` counts per method) and fail the test at teardown.
+    """
+    from tests.proto_support import watch_answers
+
+    watch = watch_answers(app)
+    yield watch
+    watch.assert_clean()
+
+
+@pytest.fixture
 def runtime(app):
     """The app's runtime (state, clock, inventory)."""
     return app.extensions[EXTENSION_KEY]
