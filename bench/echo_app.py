@@ -18,6 +18,7 @@ def default_answer(slots: int = 10) -> bytes:
                 "start_sec": str(1767279600 + i * 1800),
                 "duration_sec": "5400",
                 "resource_ids": {"party_size": 2},
+                "confirmation_mode": "CONFIRMATION_MODE_SYNCHRONOUS",
             },
             "available": True,
         }

@@ -21,6 +21,7 @@ from .models import (
     Booking,
     JsonObject,
     Slot,
+    SlotAnswer,
     SlotSpec,
     UserInformation,
 )
@@ -80,8 +81,12 @@ class BookingService:
 
     # ---- reads ----
 
-    def availability(self, merchant_id: str, specs: list[SlotSpec]) -> list[bool]:
-        """For each requested slot, whether it can be booked right now."""
+    def availability(self, merchant_id: str, specs: list[SlotSpec]) -> list[SlotAnswer]:
+        """For each requested slot, whether it can be booked right now and the confirmation mode to answer.
+
+        The mode is the inventory's (of the entry a booking would take; of a full one if none is open), whatever
+        the request said, as a partner answers from its own data. A slot not in inventory keeps the mode as sent.
+        """
         inventory = self.inventory
         inventory.merchant(merchant_id)
         now = self.clock.now()
@@ -91,7 +96,12 @@ class BookingService:
                 inventory.service(merchant_id, spec.service_id)  # raises the error that names what is unknown
         # One read of the spots taken for every entry asked about (a shared store: one round trip).
         taken = self.state.spots_taken(slot for spec in specs for slot in inventory.entries_at(spec))
-        return [spec.start_sec > now and inventory.has_open(spec, taken) for spec in specs]
+        answers = []
+        for spec in specs:
+            entry, has_open = inventory.lookup(spec, taken)
+            mode = spec.confirmation_mode if entry is None else entry.confirmation_mode
+            answers.append((has_open and spec.start_sec > now, mode))
+        return answers
 
     def count_available(self, spec: SlotSpec) -> int:
         """Open spots across the entries matching the spec (legacy CheckAvailability)."""
@@ -248,6 +258,9 @@ class BookingService:
             slot = booking.held if booking.held in entries else self._first_open(entries)
             if slot is None:
                 raise BookingFailed("SLOT_UNAVAILABLE", "the requested new slot is not available")
+            if target.availability_tag:
+                # The tag names an inventory entry: the booking now holds `slot`, so it carries that entry's tag.
+                target = target._replace(availability_tag=slot.availability_tag)
             moved = dataclasses.replace(booking, slot=target, held=slot, updated_sec=now)
             return self._committed(Change(booking, moved))
 

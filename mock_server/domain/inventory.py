@@ -60,23 +60,27 @@ class Inventory:
         """Every entry at the spec's merchant, service and start, whatever its resources."""
         return self._by_start.get((spec.merchant_id, spec.service_id, spec.start_sec), ())
 
-    def has_open(self, spec: SlotSpec, taken: Taken) -> bool:
-        """Whether any entry satisfying the spec has a spot not `taken` (stops at the first).
+    def lookup(self, spec: SlotSpec, taken: Taken) -> tuple[Slot | None, bool]:
+        """The entry a lookup answers for, and whether it has a spot not `taken`.
 
-        SlotSpec.matches written out: a lookup asks this for every slot_time, and a call per entry
-        cost more than the comparisons (test_inventory checks the two agree on every entry).
+        That entry is the first satisfying the spec with a spot open (the one CreateBooking would hold), else the
+        first satisfying it at all (full), else None. SlotSpec.matches is written out: a lookup asks this for every
+        slot_time, and a call per entry cost more than the comparisons (test_inventory checks the two agree).
         """
         duration, staff, room, party = spec.duration_sec, spec.staff_id, spec.room_id, spec.party_size
+        full = None
         for slot in self._by_start.get((spec.merchant_id, spec.service_id, spec.start_sec), ()):
             if (
-                slot.spots_total > taken.get(slot, 0)
-                and (not party or party == slot.party_size)
+                (not party or party == slot.party_size)
                 and (duration is None or duration == slot.duration_sec)
                 and (not staff or staff == slot.staff_id)
                 and (not room or room == slot.room_id)
             ):
-                return True
-        return False
+                if slot.spots_total > taken.get(slot, 0):
+                    return slot, True
+                if full is None:
+                    full = slot
+        return full, False
 
     def find_exact(
         self,

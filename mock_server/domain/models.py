@@ -160,6 +160,11 @@ class SlotSpec(NamedTuple):
         )
 
 
+# A lookup's answer for one requested slot: (bookable now, confirmation mode). A plain tuple: a NamedTuple is
+# built several times slower, and a lookup builds one per slot_time.
+SlotAnswer: TypeAlias = tuple[bool, str]
+
+
 @dataclass(slots=True, frozen=True)
 class UserInformation:
     """The user a booking is for; address is kept as the client sent it."""

@@ -34,10 +34,12 @@ BAL_REQUEST = {
     "merchant_id": "dining-001",
     "slot_time": [_SLOT_TIME, {**_SLOT_TIME, "resource_ids": {"party_size": 6}}],
 }
+# The answer adds each slot's confirmation_mode from inventory, as Google's slot-click sample shows.
+_ANSWERED = {**_SLOT_TIME, "confirmation_mode": "CONFIRMATION_MODE_SYNCHRONOUS"}
 BAL_RESPONSE = {
     "slot_time_availability": [
-        {"slot_time": _SLOT_TIME, "available": True},
-        {"slot_time": {**_SLOT_TIME, "resource_ids": {"party_size": 6}}, "available": False},
+        {"slot_time": _ANSWERED, "available": True},
+        {"slot_time": {**_ANSWERED, "resource_ids": {"party_size": 6}}, "available": False},
     ]
 }
 CHECK_REQUEST = {"slot": _SLOT}

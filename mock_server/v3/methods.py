@@ -29,8 +29,8 @@ def batch_availability_lookup(runtime, request: dict, exchange: Exchange) -> dic
     answers = runtime.bookings.availability(request["merchant_id"], specs)
     return {
         "slot_time_availability": [
-            {"slot_time": wire.slot_time(spec), "available": available}
-            for spec, available in zip(specs, answers, strict=True)
+            {"slot_time": wire.slot_time(spec, mode), "available": available}
+            for spec, (available, mode) in zip(specs, answers, strict=True)
         ]
     }
 

@@ -18,18 +18,19 @@ def resources(spec: SlotSpec) -> dict:
     return out
 
 
-def slot_time(spec: SlotSpec) -> dict:
-    """A BAL SlotTime, echoed as the client sent it (canonical form)."""
-    return _slot_fields({"service_id": spec.service_id}, spec, "resource_ids")
+def slot_time(spec: SlotSpec, confirmation_mode: str) -> dict:
+    """A BAL SlotTime: the client's, echoed in canonical form, with the confirmation mode the lookup answers."""
+    return _slot_fields({"service_id": spec.service_id}, spec, "resource_ids", confirmation_mode)
 
 
 def slot(spec: SlotSpec) -> dict:
     """A Slot."""
-    return _slot_fields({"merchant_id": spec.merchant_id, "service_id": spec.service_id}, spec, "resources")
+    out = {"merchant_id": spec.merchant_id, "service_id": spec.service_id}
+    return _slot_fields(out, spec, "resources", spec.confirmation_mode)
 
 
-def _slot_fields(out: dict, spec: SlotSpec, resources_key: str) -> dict:
-    """The fields SlotTime and Slot share (their resources differ only in name)."""
+def _slot_fields(out: dict, spec: SlotSpec, resources_key: str, confirmation_mode: str) -> dict:
+    """The fields SlotTime and Slot share (their resources differ only in name); confirmation_mode last."""
     out["start_sec"] = str(spec.start_sec)
     if spec.duration_sec is not None:
         out["duration_sec"] = str(spec.duration_sec)
@@ -37,8 +38,8 @@ def _slot_fields(out: dict, spec: SlotSpec, resources_key: str) -> dict:
         out["availability_tag"] = spec.availability_tag
     if spec.has_resources:
         out[resources_key] = resources(spec)
-    if spec.confirmation_mode:
-        out["confirmation_mode"] = spec.confirmation_mode
+    if confirmation_mode:
+        out["confirmation_mode"] = confirmation_mode
     return out
 
 

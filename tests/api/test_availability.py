@@ -2,12 +2,15 @@
 
 from tests.helpers import book, find_slot, lookup, slot_json, slot_time_json
 
+SYNCHRONOUS = {"confirmation_mode": "CONFIRMATION_MODE_SYNCHRONOUS"}
+ASYNCHRONOUS = {"confirmation_mode": "CONFIRMATION_MODE_ASYNCHRONOUS"}
+
 
 def _bal(client, merchant_id, slot_times):
     return client.post("/v3/BatchAvailabilityLookup", json={"merchant_id": merchant_id, "slot_time": slot_times})
 
 
-def test_one_answer_per_slot_time_in_order_echoing_it(client, runtime):
+def test_one_answer_per_slot_time_in_order_echoing_it_with_the_inventory_confirmation_mode(client, runtime):
     slot = find_slot(runtime, vertical="dining")
     later = runtime.bookings.inventory.find_exact(
         slot.merchant_id, slot.service_id, slot.start_sec + 1800, slot.duration_sec, "", "", slot.party_size
@@ -18,10 +21,91 @@ def test_one_answer_per_slot_time_in_order_echoing_it(client, runtime):
     assert response.status_code == 200
     assert response.get_json() == {
         "slot_time_availability": [
-            {"slot_time": requested[0], "available": True},
-            {"slot_time": requested[1], "available": False},
-            {"slot_time": requested[2], "available": True},
+            {"slot_time": {**requested[0], **SYNCHRONOUS}, "available": True},
+            {"slot_time": requested[1], "available": False},  # not in inventory: echoed as sent
+            {"slot_time": {**requested[2], **SYNCHRONOUS}, "available": True},
         ]
+    }
+
+
+def test_a_synchronous_merchants_slot_answers_confirmation_mode_synchronous(client):
+    # The README's walk-through: salon-002 confirms at once; the request names no mode, the answer does.
+    slot_time = {
+        "service_id": "haircut",
+        "start_sec": "1767344400",
+        "duration_sec": "1800",
+        "resource_ids": {"staff_id": "salon-002-st00"},
+    }
+    response = _bal(client, "salon-002", [slot_time])
+    assert response.status_code == 200
+    assert response.get_json() == {
+        "slot_time_availability": [
+            {
+                "slot_time": {
+                    "service_id": "haircut",
+                    "start_sec": "1767344400",
+                    "duration_sec": "1800",
+                    "resource_ids": {"staff_id": "salon-002-st00"},
+                    "confirmation_mode": "CONFIRMATION_MODE_SYNCHRONOUS",
+                },
+                "available": True,
+            }
+        ]
+    }
+
+
+def test_an_asynchronous_merchants_slot_answers_confirmation_mode_asynchronous_even_when_full(client, runtime):
+    # salon-005 and dining-010 confirm asynchronously: the slot click says so before CreateBooking answers PENDING.
+    salon = find_slot(runtime, vertical="appointments", asynchronous=True)
+    dinner = find_slot(runtime, vertical="dining", asynchronous=True)
+    assert (salon.merchant_id, dinner.merchant_id) == ("salon-005", "dining-010")
+    response = _bal(client, "salon-005", [slot_time_json(salon)])
+    assert response.get_json() == {
+        "slot_time_availability": [
+            {
+                "slot_time": {
+                    "service_id": "haircut",
+                    "start_sec": str(salon.start_sec),
+                    "duration_sec": "1800",
+                    "resource_ids": {"staff_id": "salon-005-st00"},
+                    "confirmation_mode": "CONFIRMATION_MODE_ASYNCHRONOUS",
+                },
+                "available": True,
+            }
+        ]
+    }
+    assert book(client, salon)["status"] == "PENDING_MERCHANT_CONFIRMATION"
+    # Held by a pending booking: no longer available, still asynchronous (the mode is the slot's, not the spot's).
+    response = _bal(client, "salon-005", [slot_time_json(salon)])
+    assert response.get_json() == {
+        "slot_time_availability": [{"slot_time": slot_time_json(salon, **ASYNCHRONOUS), "available": False}]
+    }
+    response = _bal(client, "dining-010", [slot_time_json(dinner)])
+    assert response.get_json() == {
+        "slot_time_availability": [{"slot_time": slot_time_json(dinner, **ASYNCHRONOUS), "available": True}]
+    }
+
+
+def test_a_confirmation_mode_sent_is_answered_with_the_inventorys(client, runtime):
+    # A partner answers from its own data: a wrong mode in the request is corrected, not echoed. A time not in
+    # inventory has no entry to answer from, so it is echoed as sent (and not available).
+    salon = find_slot(runtime, vertical="appointments", asynchronous=True)
+    missing = slot_time_json(salon, start_sec=str(salon.start_sec + 60), **SYNCHRONOUS)
+    response = _bal(client, salon.merchant_id, [slot_time_json(salon, **SYNCHRONOUS), missing])
+    assert response.get_json() == {
+        "slot_time_availability": [
+            {"slot_time": slot_time_json(salon, **ASYNCHRONOUS), "available": True},
+            {"slot_time": missing, "available": False},
+        ]
+    }
+
+
+def test_a_past_slot_is_unavailable_and_keeps_its_mode(client, runtime):
+    slot = find_slot(runtime, vertical="dining", asynchronous=True)
+    runtime.clock.freeze(slot.start_sec)
+    response = _bal(client, slot.merchant_id, [slot_time_json(slot)])
+    assert response.get_json() == {
+        "slot_time_availability": [{"slot_time": slot_time_json(slot, **ASYNCHRONOUS), "available": False}]
     }
 
 
@@ -81,7 +165,7 @@ def test_duration_must_match_when_given_and_may_be_omitted(client, runtime):
     assert answers == {
         "slot_time_availability": [
             {"slot_time": slot_time_json(slot, duration_sec=str(slot.duration_sec + 60)), "available": False},
-            {"slot_time": no_duration, "available": True},
+            {"slot_time": {**no_duration, **SYNCHRONOUS}, "available": True},
         ]
     }
 
@@ -135,7 +219,9 @@ def test_int64_as_number_and_camel_case_are_accepted_and_echoed_canonically(clie
             ],
         },
     )
-    assert response.get_json() == {"slot_time_availability": [{"slot_time": slot_time_json(slot), "available": True}]}
+    assert response.get_json() == {
+        "slot_time_availability": [{"slot_time": slot_time_json(slot, **SYNCHRONOUS), "available": True}]
+    }
 
 
 def test_check_availability_counts_open_spots(client, runtime):

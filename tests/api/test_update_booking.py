@@ -1,6 +1,6 @@
 """UpdateBooking: cancel, reschedule, party size and their failures; the full booking comes back."""
 
-from tests.helpers import book, find_slot, lookup, slot_json, user
+from tests.helpers import book, create_body, find_slot, lookup, slot_json, user
 
 
 def _update(client, booking_id, **fields):
@@ -12,7 +12,7 @@ def _entry(runtime, slot, hours=0, party_size=None):
     entry = runtime.bookings.inventory.find_exact(
         slot.merchant_id,
         slot.service_id,
-        slot.start_sec + hours * 3600,
+        slot.start_sec + int(hours * 3600),
         slot.duration_sec,
         slot.staff_id,
         slot.room_id,
@@ -58,6 +58,54 @@ def test_reschedule_moves_the_booking_and_keeps_its_id(client, runtime):
     assert response.get_json() == {"booking": {**booking, "slot": slot_json(slot, start_sec=str(target.start_sec))}}
     assert (runtime.bookings.spots_open(slot), runtime.bookings.spots_open(target)) == (1, 0)
     assert lookup(client, slot) is True and lookup(client, target) is False
+
+
+def test_reschedule_carries_the_new_slots_availability_tag_in_every_view(client, runtime):
+    # pilates@09:00 moved to 19:30 holds the 19:30 entry, so it carries that entry's tag: pilates@19:30.
+    slot = find_slot(runtime, vertical="classes", window=False)
+    target = _entry(runtime, slot, hours=10.5)
+    assert (slot.availability_tag, target.availability_tag) == ("pilates@09:00", "pilates@19:30")
+    body = create_body(slot)
+    body["slot"]["availability_tag"] = "pilates@09:00"  # as Google sends it, from the availability feed
+    booking = client.post("/v3/CreateBooking", json=body).get_json()["booking"]
+    assert booking["slot"]["availability_tag"] == "pilates@09:00"
+    response = _update(client, booking["booking_id"], slot={"start_sec": str(target.start_sec)})
+    assert response.status_code == 200
+    moved = {
+        "booking_id": booking["booking_id"],
+        "slot": {
+            "merchant_id": "studio-003",
+            "service_id": "pilates",
+            "start_sec": str(target.start_sec),
+            "duration_sec": "3000",
+            "availability_tag": "pilates@19:30",
+            "resources": {"room_id": "studio-003-room2"},
+        },
+        "user_information": user(1),
+        "status": "CONFIRMED",
+        "payment_information": {"prepayment_status": "PREPAYMENT_NOT_PROVIDED"},
+    }
+    assert response.get_json() == {"booking": moved}
+    status = client.post("/v3/GetBookingStatus", json={"booking_id": booking["booking_id"]})
+    assert status.get_json() == {
+        "booking_id": booking["booking_id"],
+        "booking_status": "CONFIRMED",
+        "prepayment_status": "PREPAYMENT_NOT_PROVIDED",
+    }
+    listed = client.post("/v3/ListBookings", json={"user_id": user(1)["user_id"]})
+    assert listed.get_json() == {"bookings": [moved]}
+    # Moving back takes the 09:00 entry's tag again; repeating a move changes nothing.
+    back = _update(client, booking["booking_id"], slot={"start_sec": str(slot.start_sec)}).get_json()
+    assert back["booking"]["slot"]["availability_tag"] == "pilates@09:00"
+    assert _update(client, booking["booking_id"], slot={"start_sec": str(slot.start_sec)}).get_json() == back
+
+
+def test_reschedule_of_a_booking_made_without_a_tag_adds_none(client, runtime):
+    slot = find_slot(runtime, vertical="classes", window=False)
+    target = _entry(runtime, slot, hours=10.5)
+    booking = book(client, slot)
+    response = _update(client, booking["booking_id"], slot={"start_sec": str(target.start_sec)})
+    assert response.get_json() == {"booking": {**booking, "slot": slot_json(target)}}
 
 
 def test_repeating_a_reschedule_changes_nothing_more(client, runtime):

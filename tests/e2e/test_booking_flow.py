@@ -55,7 +55,9 @@ def _available(server, merchant_id, entries):
         "/v3/BatchAvailabilityLookup", {"merchant_id": merchant_id, "slot_time": [_slot_time(e) for e in entries]}
     )
     assert status == 200
-    assert [a["slot_time"] for a in body["slot_time_availability"]] == [_slot_time(e) for e in entries]
+    # Each slot_time echoed, with the confirmation mode the feed gives its entry.
+    echoed = [{**_slot_time(e), "confirmation_mode": e["confirmation_mode"]} for e in entries]
+    assert [a["slot_time"] for a in body["slot_time_availability"]] == echoed
     return [a["available"] for a in body["slot_time_availability"]]
 
 

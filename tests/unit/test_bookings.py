@@ -8,6 +8,7 @@ from mock_server.domain.errors import BookingFailed, InvalidRequest, NotFound
 from mock_server.domain.inventory import Inventory
 from mock_server.domain.models import (
     ASYNCHRONOUS,
+    SYNCHRONOUS,
     Merchant,
     Service,
     Slot,
@@ -33,9 +34,9 @@ def service(request):
         Service("m2", "table", "Table", "dining", HOUR),
     ]
     slots = [
-        Slot("m1", "cut", NOW + 10 * HOUR, HOUR, 1, staff_id="ann"),
+        Slot("m1", "cut", NOW + 10 * HOUR, HOUR, 1, staff_id="ann", availability_tag="ann@10"),
         Slot("m1", "cut", NOW + 10 * HOUR, HOUR, 1, staff_id="bob"),
-        Slot("m1", "cut", NOW + 11 * HOUR, HOUR, 1, staff_id="ann"),
+        Slot("m1", "cut", NOW + 11 * HOUR, HOUR, 1, staff_id="ann", availability_tag="ann@11"),
         Slot("m1", "color", NOW + 10 * HOUR, HOUR, 1, staff_id="cat"),
         Slot("m2", "table", NOW + 10 * HOUR, HOUR, 2, party_size=2, confirmation_mode=ASYNCHRONOUS),
         Slot("m2", "table", NOW + 10 * HOUR, HOUR, 1, party_size=4, confirmation_mode=ASYNCHRONOUS),
@@ -58,6 +59,11 @@ def spec(service_id="cut", hours=10, merchant="m1", **kw):
     return SlotSpec(merchant, service_id, NOW + hours * HOUR, HOUR, **kw)
 
 
+def available(service, merchant_id, specs):
+    """Only the `available` of each lookup answer."""
+    return [available for available, _mode in service.availability(merchant_id, specs)]
+
+
 def who(n=1):
     return UserInformation(f"u{n}", "A", "B", "+1", f"u{n}@example.com")
 
@@ -69,7 +75,7 @@ def test_any_staff_books_each_free_person_then_runs_out(service):
     with pytest.raises(BookingFailed) as failure:
         service.create(spec(), who(3), None, "t3")
     assert failure.value.cause == "SLOT_UNAVAILABLE"
-    assert service.availability("m1", [spec(), spec(hours=11)]) == [False, True]
+    assert available(service, "m1", [spec(), spec(hours=11)]) == [False, True]
 
 
 def test_token_replay_returns_the_original_and_warns_on_other_payload(service):
@@ -127,11 +133,42 @@ def test_modify_moves_the_spot_or_changes_nothing(service):
     booking = service.create(spec(staff_id="ann"), who(1), None, "a").booking
     moved = service.modify(booking.booking_id, start_sec=NOW + 11 * HOUR).booking
     assert moved.slot.start_sec == NOW + 11 * HOUR
-    assert service.availability("m1", [spec(staff_id="ann"), spec(hours=11, staff_id="ann")]) == [True, False]
+    assert available(service, "m1", [spec(staff_id="ann"), spec(hours=11, staff_id="ann")]) == [True, False]
     with pytest.raises(BookingFailed) as failure:
         service.modify(booking.booking_id, start_sec=NOW + 12 * HOUR)
     assert failure.value.cause == "SLOT_UNAVAILABLE"
     assert service.get(booking.booking_id).slot.start_sec == NOW + 11 * HOUR
+
+
+def test_lookup_answers_the_inventory_confirmation_mode_whatever_was_sent(service):
+    # m1 confirms synchronously, m2 asynchronously; a full slot still has a mode, a time not in inventory keeps
+    # the mode as sent (none, or the request's).
+    service.create(spec("table", merchant="m2", party_size=4), who(1), None, "a")
+    assert service.availability("m1", [spec(staff_id="ann", confirmation_mode=ASYNCHRONOUS), spec(hours=12)]) == [
+        (True, SYNCHRONOUS),
+        (False, ""),
+    ]
+    answers = service.availability(
+        "m2",
+        [
+            spec("table", merchant="m2", party_size=2),
+            spec("table", merchant="m2", party_size=4),
+            spec("table", merchant="m2", hours=12, confirmation_mode=SYNCHRONOUS),
+        ],
+    )
+    assert answers == [(True, ASYNCHRONOUS), (False, ASYNCHRONOUS), (False, SYNCHRONOUS)]
+
+
+def test_a_move_carries_the_new_entrys_tag_when_the_booking_carries_one(service):
+    tagged = service.create(spec(staff_id="ann", availability_tag="ann@10"), who(1), None, "a").booking
+    untagged = service.create(spec(), who(2), None, "b").booking  # any staff: bob, the one left
+    moved = service.modify(tagged.booking_id, start_sec=NOW + 11 * HOUR).booking
+    assert moved.slot == spec(hours=11, staff_id="ann", availability_tag="ann@11")
+    assert service.get(tagged.booking_id).slot == moved.slot
+    service.cancel(moved.booking_id)
+    # Any staff at 11:00 is ann's tagged entry, but this booking never named a tag: it gets none.
+    moved = service.modify(untagged.booking_id, start_sec=NOW + 11 * HOUR).booking
+    assert moved.held.availability_tag == "ann@11" and moved.slot.availability_tag == ""
 
 
 def test_party_size_change_moves_to_the_other_table(service):
@@ -172,8 +209,8 @@ def test_two_services_on_one_inventory_each_keep_their_own_spots(service):
     ann = service.inventory.candidates(spec(staff_id="ann"))[0]
     held = service.create(spec(staff_id="ann"), who(1), None, "a").booking
     assert (service.spots_open(ann), other.spots_open(ann)) == (0, 1)
-    assert service.availability("m1", [spec(staff_id="ann")]) == [False]
-    assert other.availability("m1", [spec(staff_id="ann")]) == [True]
+    assert available(service, "m1", [spec(staff_id="ann")]) == [False]
+    assert available(other, "m1", [spec(staff_id="ann")]) == [True]
     assert other.create(spec(staff_id="ann"), who(2), None, "a").booking.booking_id == "B0000001"
     service.cancel(held.booking_id)
     assert (service.spots_open(ann), other.spots_open(ann), ann.spots_total) == (1, 0, 1)

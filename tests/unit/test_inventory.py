@@ -1,4 +1,4 @@
-"""Inventory: the written-out has_open agrees with SlotSpec.matches; one inventory per day, shared by tenants."""
+"""Inventory: the written-out lookup agrees with SlotSpec.matches; one inventory per day, shared by tenants."""
 
 import gc
 import itertools
@@ -7,13 +7,14 @@ import weakref
 
 from mock_server import create_app
 from mock_server.config import ROOT, Settings
-from mock_server.domain.models import SlotSpec
+from mock_server.domain.inventory import Inventory
+from mock_server.domain.models import ASYNCHRONOUS, SYNCHRONOUS, Merchant, Slot, SlotSpec
 from mock_server.runtime import Runtime
 from mock_server.storage import fixtures
 from mock_server.tenancy import TENANTS_KEY
 
 
-def test_has_open_agrees_with_matches_for_every_kind_of_spec():
+def test_lookup_agrees_with_matches_for_every_kind_of_spec():
     inventory = Runtime(Settings(clock=1767225600)).bookings.inventory
     rng = random.Random(7)
     entries = list(inventory.slots())
@@ -27,10 +28,25 @@ def test_has_open_agrees_with_matches_for_every_kind_of_spec():
         parties = (0, slot.party_size, slot.party_size + 1)
         for duration, staff_id, room_id, party in itertools.product(durations, staff, rooms, parties):
             spec = SlotSpec(slot.merchant_id, slot.service_id, slot.start_sec, duration, staff_id, room_id, party)
-            expected = any(s.spots_total > taken.get(s, 0) and spec.matches(s) for s in inventory.candidates(spec))
-            assert inventory.has_open(spec, taken) is expected, spec
+            matching = [s for s in inventory.entries_at(spec) if spec.matches(s)]
+            open_ = [s for s in matching if s.spots_total > taken.get(s, 0)]
+            expected = (open_[0], True) if open_ else (matching[0] if matching else None, False)
+            assert inventory.lookup(spec, taken) == expected, spec
             checked += 1
     assert checked == 300 * 81
+
+
+def test_lookup_answers_for_the_entry_a_booking_would_take_else_the_first_full_one():
+    # One start, two staff whose entries confirm differently (a feed may set the mode per slot).
+    ann = Slot("m", "cut", 7200, 3600, 1, staff_id="ann", confirmation_mode=ASYNCHRONOUS)
+    bob = Slot("m", "cut", 7200, 3600, 1, staff_id="bob", confirmation_mode=SYNCHRONOUS)
+    inventory = Inventory([Merchant("m", "Salon", "appointments", "UTC")], [], [ann, bob])
+    any_staff = SlotSpec("m", "cut", 7200)
+    assert inventory.lookup(any_staff, {}) == (ann, True)
+    assert inventory.lookup(any_staff, {ann: 1}) == (bob, True)
+    assert inventory.lookup(any_staff, {ann: 1, bob: 1}) == (ann, False)
+    assert inventory.lookup(any_staff._replace(staff_id="cat"), {}) == (None, False)
+    assert inventory.lookup(any_staff._replace(start_sec=7260), {}) == (None, False)
 
 
 DAY = 86_400
