@@ -28,6 +28,10 @@ CLASS_SERVICES = (  # (service_id, name, minutes, price, prepaid, cancel window 
     ("pilates", "Mat pilates", 50, 28, False, 0, ("09:00", "19:30")),
 )
 
+# Refund steps of a prepaid service (Google's RefundCondition): colouring is refunded in full when cancelled 48 h or
+# more before the start (later, inside its 24 h window, the payment is kept); HIIT and prepaid dinners never are.
+REFUND_CONDITIONS = {"color": [{"min_duration_before_start_sec": 48 * 3600, "refund_percent": 100}]}
+
 
 @dataclass(frozen=True)
 class FixtureSize:
@@ -132,6 +136,7 @@ def _service(
         "currency_code": "USD",
         "prepayment_required": prepaid,
         "cancellation_window_sec": window_hours * 3600,
+        **({"refund_conditions": REFUND_CONDITIONS[service_id]} if service_id in REFUND_CONDITIONS else {}),
         **extra,
     }
 

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 
+from . import payments
 from .clock import SandboxClock
 from .errors import BookingFailed, InvalidRequest, NotFound, StoreFailed
 from .inventory import Inventory
@@ -190,9 +191,12 @@ class BookingService:
                 payment_token_given or (payment or {}).get("prepayment_status") == PREPAYMENT_PROVIDED
             ):
                 raise BookingFailed("PAYMENT_ERROR", "prepayment required: this service must be paid when booking")
+            payments.check_price(service, payment)
             slot = self._first_open(entries)
             if slot is None:
                 raise BookingFailed("SLOT_UNAVAILABLE", "no spot left in this slot")
+            # The partner charges a token it is given (the mock's charge always succeeds; faults simulate declines).
+            paid = payments.paid_by_token(service, payment, token) if payment_token_given else payment
 
             status = PENDING_MERCHANT_CONFIRMATION if slot.confirmation_mode == ASYNCHRONOUS else CONFIRMED
             booking = Booking(
@@ -201,7 +205,7 @@ class BookingService:
                 user=user,
                 status=status,
                 held=slot,
-                payment_information=payment,
+                payment_information=paid,
                 idempotency_token=token,
                 offer_id=offer_id,
                 created_sec=now,
@@ -212,7 +216,7 @@ class BookingService:
         return self._until_committed(decide)
 
     def cancel(self, booking_id: str) -> Outcome:
-        """Cancel on the user's behalf and free the spot."""
+        """Cancel on the user's behalf, free the spot and refund a prepayment the service's refund rule allows."""
 
         def decide() -> Outcome | None:
             booking = self._existing(booking_id)
@@ -222,7 +226,10 @@ class BookingService:
                 raise BookingFailed("BOOKING_NOT_CANCELLABLE", f"a {booking.status} booking cannot be cancelled")
             now = self.clock.now()
             self._check_window(booking, now, "cancellation closes")
-            return self._committed(Change(booking, dataclasses.replace(booking, status=CANCELED, updated_sec=now)))
+            service = self.inventory.service(booking.slot.merchant_id, booking.slot.service_id)
+            payment = payments.after_cancel(service, booking.payment_information, booking.slot.start_sec - now)
+            cancelled = dataclasses.replace(booking, status=CANCELED, payment_information=payment, updated_sec=now)
+            return self._committed(Change(booking, cancelled))
 
         return self._until_committed(decide)
 

@@ -36,11 +36,12 @@ CONFIRMATION_MODES = ("CONFIRMATION_MODE_UNSPECIFIED", SYNCHRONOUS, ASYNCHRONOUS
 
 PREPAYMENT_PROVIDED = "PREPAYMENT_PROVIDED"
 PREPAYMENT_NOT_PROVIDED = "PREPAYMENT_NOT_PROVIDED"
+PREPAYMENT_REFUNDED = "PREPAYMENT_REFUNDED"
 PREPAYMENT_STATUSES = (
     "PREPAYMENT_STATUS_UNSPECIFIED",
     PREPAYMENT_PROVIDED,
     PREPAYMENT_NOT_PROVIDED,
-    "PREPAYMENT_REFUNDED",
+    PREPAYMENT_REFUNDED,
     "PREPAYMENT_CREDITED",
 )
 
@@ -105,6 +106,8 @@ class Service:
     prepayment_required: bool = False
     # Cancelling later than this many seconds before the start is refused (0 = any time before start).
     cancellation_window_sec: int = 0
+    # Google's RefundCondition steps: {"min_duration_before_start_sec", "refund_percent"}; none = not refundable.
+    refund_conditions: list[dict[str, int]] = field(default_factory=list)
     staff: list[dict[str, str]] = field(default_factory=list)  # staff_id, staff_name
     rooms: list[dict[str, str | int]] = field(default_factory=list)  # room_id, room_name, capacity
 

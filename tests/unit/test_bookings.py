@@ -30,7 +30,16 @@ def service(request):
     ]
     services = [
         Service("m1", "cut", "Cut", "appointments", HOUR, cancellation_window_sec=2 * HOUR),
-        Service("m1", "color", "Color", "appointments", HOUR, prepayment_required=True),
+        Service(
+            "m1",
+            "color",
+            "Color",
+            "appointments",
+            HOUR,
+            price_micros=120_000_000,
+            prepayment_required=True,
+            refund_conditions=[{"min_duration_before_start_sec": 5 * HOUR, "refund_percent": 100}],
+        ),
         Service("m2", "table", "Table", "dining", HOUR),
     ]
     slots = [
@@ -38,6 +47,7 @@ def service(request):
         Slot("m1", "cut", NOW + 10 * HOUR, HOUR, 1, staff_id="bob"),
         Slot("m1", "cut", NOW + 11 * HOUR, HOUR, 1, staff_id="ann", availability_tag="ann@11"),
         Slot("m1", "color", NOW + 10 * HOUR, HOUR, 1, staff_id="cat"),
+        Slot("m1", "color", NOW + 11 * HOUR, HOUR, 1, staff_id="cat"),
         Slot("m2", "table", NOW + 10 * HOUR, HOUR, 2, party_size=2, confirmation_mode=ASYNCHRONOUS),
         Slot("m2", "table", NOW + 10 * HOUR, HOUR, 1, party_size=4, confirmation_mode=ASYNCHRONOUS),
     ]
@@ -108,6 +118,43 @@ def test_prepayment(service):
     assert failure.value.cause == "PAYMENT_ERROR"
     paid = service.create(spec("color"), who(1), {"prepayment_status": "PREPAYMENT_PROVIDED"}, "b").booking
     assert paid.prepayment_status == "PREPAYMENT_PROVIDED"
+
+
+def test_a_payment_token_pays_and_the_payment_is_stored(service):
+    booking = service.create(spec("color"), who(1), None, "paid", payment_token_given=True).booking
+    paid = {
+        "prepayment_status": "PREPAYMENT_PROVIDED",
+        "payment_transaction_id": "txn-268ad70eb5bc4737",
+        "price": {"price_micros": "120000000", "currency_code": "USD"},
+    }
+    assert (booking.payment_information, booking.prepayment_status) == (paid, "PREPAYMENT_PROVIDED")
+    assert service.get(booking.booking_id).payment_information == paid
+    # A retry of the token answers the same charge; nothing is charged or booked again.
+    again = service.create(spec("color"), who(1), None, "paid", payment_token_given=True)
+    assert again.replayed and again.booking == booking
+
+
+def test_a_price_other_than_the_services_books_nothing(service):
+    for price in ({"price_micros": "1", "currency_code": "JPY"}, {"price_micros": "120000000", "currency_code": "EUR"}):
+        with pytest.raises(BookingFailed) as failure:
+            service.create(spec("color"), who(1), {"price": price}, "wrong", payment_token_given=True)
+        assert failure.value.cause == "PAYMENT_ERROR"
+    assert service.counts() == {"bookings": 0, "active_bookings": 0}
+    right = {"price": {"price_micros": "120000000", "currency_code": "USD"}}
+    assert service.create(spec("color"), who(1), right, "right", payment_token_given=True).booking.status == "CONFIRMED"
+
+
+def test_cancel_refunds_a_prepayment_early_enough_and_keeps_it_later(service):
+    early = service.create(spec("color"), who(1), None, "early", payment_token_given=True).booking
+    late = service.create(spec("color", hours=11), who(2), None, "late", payment_token_given=True).booking
+    service.clock.freeze(early.slot.start_sec - 5 * HOUR)  # exactly the step: refunded
+    refunded = service.cancel(early.booking_id).booking
+    assert refunded.payment_information == {**early.payment_information, "prepayment_status": "PREPAYMENT_REFUNDED"}
+    service.clock.freeze(late.slot.start_sec - 5 * HOUR + 1)
+    kept = service.cancel(late.booking_id).booking
+    assert (kept.status, kept.payment_information) == ("CANCELED", late.payment_information)
+    stored = {b.booking_id: b.prepayment_status for b in service.all_bookings()}
+    assert stored == {early.booking_id: "PREPAYMENT_REFUNDED", late.booking_id: "PREPAYMENT_PROVIDED"}
 
 
 def test_asynchronous_slots_start_pending_and_the_merchant_decides(service):

@@ -280,3 +280,24 @@ def test_a_snapshot_whose_log_cannot_be_emptied_still_counts(tmp_path, monkeypat
     state = Persistence(tmp_path / "db.json").load()
     assert [doc["user"]["user_id"] for doc in state["bookings"].values()] == ["u2"]
     assert persistence.state()["writable"] is True
+
+
+def test_a_paid_then_refunded_booking_keeps_its_payment_through_the_log_and_a_snapshot(tmp_path):
+    persistence = Persistence(tmp_path / "db.json")
+    service = _service(persistence)
+    slot = next(s for s in service.inventory.slots() if s.service_id == "color" and s.start_sec > ANCHOR + 3 * 86400)
+    spec = SlotSpec(slot.merchant_id, slot.service_id, slot.start_sec, slot.duration_sec, staff_id=slot.staff_id)
+    paid = service.create(spec, UserInformation("u1"), None, "t1", payment_token_given=True).booking
+    refunded = service.cancel(paid.booking_id).booking
+    assert refunded.prepayment_status == "PREPAYMENT_REFUNDED"
+
+    def restored() -> dict:
+        state = Persistence(tmp_path / "db.json").load()
+        fresh = _service(None)
+        return {b: decode_booking(doc, fresh.inventory).payment_information for b, doc in state["bookings"].items()}
+
+    assert restored() == {paid.booking_id: refunded.payment_information}  # from the log
+    persistence.write_snapshot({"anchor_sec": ANCHOR}, service.all_bookings(), service.tokens())
+    assert restored() == {paid.booking_id: refunded.payment_information}  # from the snapshot
+    token = Persistence(tmp_path / "db.json").load()["tokens"]["t1"]["booking"]
+    assert token["payment_information"] == paid.payment_information  # the create's answer, replayed as it was
