@@ -18,7 +18,7 @@ from .domain.bookings import BookingListener, BookingService, IdempotencyRecord
 from .domain.clock import SandboxClock
 from .storage import fixtures, redis_store
 from .storage.fixtures import FixtureData
-from .storage.persistence import CorruptStore, Persistence, decode_booking
+from .storage.persistence import CorruptStore, Persistence, decode_booking, decode_preference
 
 if TYPE_CHECKING:
     from .storage.redis_control import SharedControl
@@ -151,7 +151,10 @@ class Runtime:
         service = self.bookings
         with service.lock:
             self.persistence.write_snapshot(
-                self._meta(service, self.anchor_sec), service.all_bookings(), service.tokens()
+                self._meta(service, self.anchor_sec),
+                service.all_bookings(),
+                service.tokens(),
+                preferences=service.marketing.all(),
             )
 
     def _meta(self, service: BookingService, anchor: int) -> dict:
@@ -207,13 +210,14 @@ class Runtime:
                     token: IdempotencyRecord(rec["fingerprint"], decode_booking(rec["booking"], service.inventory))
                     for token, rec in saved["tokens"].items()
                 }
+                preferences = [decode_preference(doc) for doc in saved["marketing"].values()]
             except (KeyError, TypeError, ValueError) as exc:
                 raise CorruptStore(
-                    f"{persistence.path}: a stored booking cannot be read ({exc!r}); "
+                    f"{persistence.path}: a stored booking or marketing preference cannot be read ({exc!r}); "
                     "refusing to start (nothing was changed on disk)"
                 ) from None
             next_seq = max([saved["meta"].get("next_seq", 1)] + [_seq_of(b.booking_id) + 1 for b in bookings])
-            service.restore(bookings, tokens, next_seq)
+            service.restore(bookings, tokens, next_seq, preferences)
         self.bookings = service
         if self.persistence is not None:
             self.persistence.compactor = self.snapshot

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING
 
 from .domain.bookings import BookingListener, IdempotencyRecord
 from .domain.errors import StoreFailed
-from .domain.models import Booking
+from .domain.models import Booking, MarketingPreference
 from .runtime import DEFAULT_TENANT, Runtime, tenant_file
 from .storage import redis_store
 from .storage.persistence import CorruptStore
@@ -71,6 +71,9 @@ class _Gone(BookingListener):
     """The store listener of a tenant that was deleted or evicted: any change still in flight is refused (503)."""
 
     def commit(self, booking: Booking, token: str | None = None, record: IdempotencyRecord | None = None) -> None:
+        raise StoreFailed("the tenant was deleted or evicted while this request ran; nothing was changed")
+
+    def marketing(self, preference: MarketingPreference) -> None:
         raise StoreFailed("the tenant was deleted or evicted while this request ran; nothing was changed")
 
 

@@ -238,6 +238,17 @@ class Int64(fields.Field):
         return None if value is None else str(value)
 
 
+class Bool(fields.Boolean):
+    """proto3 bool: JSON true or false only (marshmallow's Boolean also takes "yes", "on", 1 and 0)."""
+
+    default_error_messages = {"invalid": "must be a JSON boolean: true or false"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if type(value) is not bool:
+            raise self.make_error("invalid")
+        return value
+
+
 def enum_field(values, **kwargs) -> fields.String:
     """A proto enum, by name."""
     from marshmallow.validate import OneOf

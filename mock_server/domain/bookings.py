@@ -12,6 +12,7 @@ from . import payments
 from .clock import SandboxClock
 from .errors import BookingFailed, InvalidRequest, NotFound, StoreFailed
 from .inventory import Inventory
+from .marketing import MarketingPreferences
 from .models import (
     ASYNCHRONOUS,
     CANCELED,
@@ -21,6 +22,7 @@ from .models import (
     PREPAYMENT_PROVIDED,
     Booking,
     JsonObject,
+    MarketingPreference,
     Slot,
     SlotAnswer,
     SlotSpec,
@@ -65,6 +67,8 @@ class BookingService:
         self.inventory = inventory
         self.clock = clock
         self.state: BookingState = MemoryState(next_seq, listener) if state is None else state
+        # The users' marketing preferences live in the same state: the same store, the same reset.
+        self.marketing = MarketingPreferences(self.state, clock)
 
     @property
     def lock(self) -> AbstractContextManager[object]:
@@ -289,10 +293,16 @@ class BookingService:
 
     # ---- persistence support (the memory state's) ----
 
-    def restore(self, bookings: list[Booking], tokens: dict[str, IdempotencyRecord], next_seq: int) -> None:
+    def restore(
+        self,
+        bookings: list[Booking],
+        tokens: dict[str, IdempotencyRecord],
+        next_seq: int,
+        preferences: list[MarketingPreference] | None = None,
+    ) -> None:
         """Load persisted state; spots held by active bookings are taken out of inventory again."""
         assert isinstance(self.state, MemoryState), "only the memory state is persisted to MOCK_DB_PATH"
-        self.state.restore(bookings, tokens, next_seq)
+        self.state.restore(bookings, tokens, next_seq, preferences or ())
 
     @property
     def next_seq(self) -> int:

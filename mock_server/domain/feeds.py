@@ -20,10 +20,12 @@ def metadata(generated_sec: int, nonce: int) -> JsonObject:
     }
 
 
-def merchants(inventory: Inventory) -> list[JsonObject]:
-    """Merchant feed entries."""
+def merchants(inventory: Inventory, merchant_id: str | None = None) -> list[JsonObject]:
+    """Merchant feed entries (one merchant's, when given)."""
     out: list[JsonObject] = []
     for m in inventory.merchants.values():
+        if merchant_id is not None and m.merchant_id != merchant_id:
+            continue
         out.append(
             {
                 "merchant_id": m.merchant_id,
@@ -37,10 +39,13 @@ def merchants(inventory: Inventory) -> list[JsonObject]:
     return out
 
 
-def services(inventory: Inventory) -> list[JsonObject]:
-    """Service feed entries, with the policies that drive failures (prepayment, cancellation window)."""
+def services(inventory: Inventory, merchant_id: str | None = None) -> list[JsonObject]:
+    """Service feed entries (one merchant's, when given), with the policies that drive failures (prepayment,
+    cancellation window)."""
     out: list[JsonObject] = []
     for s in inventory.services.values():
+        if merchant_id is not None and s.merchant_id != merchant_id:
+            continue
         entry: JsonObject = {
             "merchant_id": s.merchant_id,
             "service_id": s.service_id,

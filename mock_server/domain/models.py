@@ -209,3 +209,12 @@ class Booking:
     def is_active(self) -> bool:
         """True while the booking holds its spot."""
         return self.status in ACTIVE_STATUSES
+
+
+@dataclass(slots=True, frozen=True)
+class MarketingPreference:
+    """A user's consent (or not) to the partner's marketing, as the last SetMarketingPreference gave it."""
+
+    user: UserInformation
+    user_to_receive_marketing: bool
+    updated_sec: int = 0

@@ -6,6 +6,9 @@ the same rules' decision the same way. A state refuses a change (commit answers 
 longer so: another process booked the last spot, used the token, or changed the booking first. The rules then read
 and decide again. The in-memory state never refuses: BookingService holds its lock around read, decide and commit.
 A shared store (storage/redis_store.py) checks instead, in one atomic script.
+
+The same state keeps each user's marketing preference (SetMarketingPreference): one value per user, set whole, so a
+tenant's reset forgets it with the bookings.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Protocol
 
-from .models import Booking, Slot
+from .models import Booking, MarketingPreference, Slot
 
 # (user_id, merchant_id, service_id, start_sec): one user's claim on one start of one service.
 UserSlotKey = tuple[str, str, str, int]
@@ -39,6 +42,9 @@ class BookingListener:
 
         Called before memory changes: if it raises (StoreFailed), the change is not made.
         """
+
+    def marketing(self, preference: MarketingPreference) -> None:
+        """Make a user's new marketing preference durable, or raise (as commit does)."""
 
 
 def user_slot_key(booking: Booking) -> UserSlotKey:
@@ -125,6 +131,14 @@ class BookingState(Protocol):
         """Apply the change whole and answer the booking as stored (a new one gets its id), or None: re-decide."""
         ...
 
+    def marketing_preferences(self) -> list[MarketingPreference]:
+        """Every user's marketing preference, in no particular order."""
+        ...
+
+    def set_marketing_preference(self, preference: MarketingPreference) -> None:
+        """Keep the user's preference in place of any earlier one (StoreFailed: it was not kept)."""
+        ...
+
 
 class MemoryState:
     """Booking state in this process's memory: dicts and indexes, one re-entrant lock; never refuses a change."""
@@ -137,6 +151,7 @@ class MemoryState:
         self._by_user: dict[str, dict[str, Booking]] = {}
         self._claims: dict[UserSlotKey, set[str]] = {}  # active bookings of a user on one start
         self._taken: dict[Slot, int] = {}  # inventory entry -> spots held by active bookings (absent: none)
+        self._marketing: dict[str, MarketingPreference] = {}  # user id -> the user's last preference
         self.next_seq = next_seq
 
     def spots_taken(self, slots: Iterable[Slot]) -> Mapping[Slot, int]:
@@ -189,13 +204,29 @@ class MemoryState:
             self._tokens[change.token] = record
         return after
 
-    def restore(self, bookings: list[Booking], tokens: dict[str, IdempotencyRecord], next_seq: int) -> None:
+    def marketing_preferences(self) -> list[MarketingPreference]:
+        """Every user's preference."""
+        return list(self._marketing.values())
+
+    def set_marketing_preference(self, preference: MarketingPreference) -> None:
+        """Write ahead to the listener, then keep it (the caller holds the lock)."""
+        self.listener.marketing(preference)
+        self._marketing[preference.user.user_id] = preference
+
+    def restore(
+        self,
+        bookings: list[Booking],
+        tokens: dict[str, IdempotencyRecord],
+        next_seq: int,
+        preferences: Iterable[MarketingPreference] = (),
+    ) -> None:
         """Load persisted state; spots held by active bookings are taken again."""
         with self.lock:
             for booking in bookings:
                 self._apply(None, booking, _holding(booking), None)
             self._tokens.update(tokens)
             self.next_seq = max(self.next_seq, next_seq)
+            self._marketing.update((p.user.user_id, p) for p in preferences)
 
     def _apply(self, before: Booking | None, after: Booking, take: Slot | None, free: Slot | None) -> None:
         booking_id = after.booking_id

@@ -55,6 +55,7 @@ FIRST_KEY = {
     "UpdateBooking": "booking",
     "GetBookingStatus": "booking_id",
     "ListBookings": "bookings",
+    "SetMarketingPreference": "user_information",
     "HealthCheck": "status",
 }
 

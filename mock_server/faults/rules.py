@@ -16,16 +16,9 @@ from marshmallow import (
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
 from ..domain.models import CREDIT_CARD_TYPES, FAILURE_CAUSES
+from ..v3.methods import METHODS as V3_METHODS
 
-METHODS = (
-    "HealthCheck",
-    "BatchAvailabilityLookup",
-    "CheckAvailability",
-    "CreateBooking",
-    "UpdateBooking",
-    "GetBookingStatus",
-    "ListBookings",
-)
+METHODS = tuple(V3_METHODS)  # the v3 methods the gateway serves, in its order
 _CANONICAL_METHOD = {m.lower(): m for m in METHODS}
 BOOKING_METHODS = frozenset({"CreateBooking", "UpdateBooking"})  # the methods that answer booking_failure
 

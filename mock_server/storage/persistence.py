@@ -8,7 +8,8 @@ fails, the store stops taking changes until restart (never a half line followed 
 page cache, which a killed process cannot lose. At start-up (and on reset) the log is folded into a
 fresh snapshot written to a temporary file, fsync'd and renamed over the old one. Log records are
 whole-booking upserts: replaying one twice is harmless, which makes a crash between rename and
-truncate safe too. A store that cannot be read whole is refused, never silently shortened.
+truncate safe too. A user's marketing preference is a line of its own, a whole-preference upsert
+likewise. A store that cannot be read whole is refused, never silently shortened.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from tinydb import TinyDB
 from ..domain.bookings import BookingListener, IdempotencyRecord
 from ..domain.errors import StoreFailed
 from ..domain.inventory import Inventory
-from ..domain.models import Booking, Slot, SlotSpec, UserInformation
+from ..domain.models import Booking, MarketingPreference, Slot, SlotSpec, UserInformation
 from .tinystore import OrjsonStorage
 
 COMPACT_EVERY = 100_000  # log lines; folding is O(bookings), so it is rare
@@ -62,9 +63,7 @@ class Persistence(BookingListener):
 
     def commit(self, booking: Booking, token: str | None = None, record: IdempotencyRecord | None = None) -> None:
         """Write one change (a booking's new state, and the token that answers it) whole, or raise StoreFailed."""
-        if self._lines >= COMPACT_EVERY and self.compactor is not None:
-            # Before this change is written, so the snapshot holds exactly the lines written so far.
-            self.compactor()
+        self._compact_if_due()
         line = {"op": "booking", "booking": encode_booking(booking)}
         if token is not None and record is not None:
             line["token"] = {
@@ -73,6 +72,11 @@ class Persistence(BookingListener):
                 "booking": encode_booking(record.booking),
             }
         self._append(line)
+
+    def marketing(self, preference: MarketingPreference) -> None:
+        """Write a user's marketing preference whole, or raise StoreFailed."""
+        self._compact_if_due()
+        self._append({"op": "marketing", "preference": encode_preference(preference)})
 
     def state(self) -> dict:
         """What /_admin/health says about the store."""
@@ -90,7 +94,7 @@ class Persistence(BookingListener):
         """Snapshot + log as raw records, or None when nothing was persisted yet; CorruptStore if damaged."""
         if not self.path.exists() and not self.wal_path.exists():
             return None
-        state: dict[str, dict] = {"meta": {}, "bookings": {}, "tokens": {}}
+        state: dict[str, dict] = {"meta": {}, "bookings": {}, "tokens": {}, "marketing": {}}
         if self.path.exists():
             self._load_snapshot(state)
         self.generation = state["meta"].get("generation", 0)
@@ -108,6 +112,8 @@ class Persistence(BookingListener):
                 )
             if record.get("op") == "booking":
                 state["bookings"][record["booking"]["booking_id"]] = record["booking"]
+            elif record.get("op") == "marketing":
+                state["marketing"][record["preference"]["user"]["user_id"]] = record["preference"]
             token = record if record.get("op") == "token" else record.get("token")
             if token is not None:  # "op": "token" lines come from logs written before write-ahead
                 state["tokens"][token["token"]] = token
@@ -115,7 +121,12 @@ class Persistence(BookingListener):
         return state
 
     def write_snapshot(
-        self, meta: dict, bookings: list[Booking], tokens: dict[str, IdempotencyRecord], generation: int | None = None
+        self,
+        meta: dict,
+        bookings: list[Booking],
+        tokens: dict[str, IdempotencyRecord],
+        generation: int | None = None,
+        preferences: list[MarketingPreference] | None = None,
     ) -> None:
         """Replace the snapshot atomically with this state and empty the log; StoreFailed if it cannot.
 
@@ -135,6 +146,7 @@ class Persistence(BookingListener):
                         {"token": t, "fingerprint": r.fingerprint, "booking": encode_booking(r.booking)}
                         for t, r in tokens.items()
                     )
+                    db.table("marketing").insert_multiple(encode_preference(p) for p in preferences or ())
                 os.replace(tmp, self.path)
             except OSError as exc:
                 _discard(tmp)
@@ -167,6 +179,11 @@ class Persistence(BookingListener):
             self._close()
 
     # ---- internals ----
+
+    def _compact_if_due(self) -> None:
+        if self._lines >= COMPACT_EVERY and self.compactor is not None:
+            # Before this change is written, so the snapshot holds exactly the lines written so far.
+            self.compactor()
 
     def _append(self, record: dict) -> None:
         record["gen"] = self.generation
@@ -222,6 +239,9 @@ class Persistence(BookingListener):
             for doc in tables.get("tokens", {}).values():
                 _check_token(doc)
                 state["tokens"][doc["token"]] = doc
+            for doc in tables.get("marketing", {}).values():  # absent from snapshots written before it existed
+                _check_preference(doc)
+                state["marketing"][doc["user"]["user_id"]] = doc
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise CorruptStore(f"{self.path}: damaged record in the snapshot ({exc!r})") from None
 
@@ -314,6 +334,13 @@ def _check_token(doc: dict) -> None:
     _check_booking(doc["booking"])
 
 
+def _check_preference(doc: dict) -> None:
+    if not isinstance(doc["user"], dict) or not isinstance(doc["user"]["user_id"], str):
+        raise TypeError("user must be an object with a string user_id")
+    if type(doc["user_to_receive_marketing"]) is not bool:
+        raise TypeError("user_to_receive_marketing is not a boolean")
+
+
 def _check_record(record: dict) -> None:
     """A log record has the shape the loader relies on (else the line is damaged)."""
     if type(record.get("gen", 0)) is not int:
@@ -325,6 +352,8 @@ def _check_record(record: dict) -> None:
             _check_token(record["token"])
     elif op == "token":
         _check_token(record)
+    elif op == "marketing":
+        _check_preference(record["preference"])
     else:
         raise ValueError(f"unknown op {op!r}")
 
@@ -336,7 +365,7 @@ def encode_booking(booking: Booking) -> dict:
         "booking_id": booking.booking_id,
         "status": booking.status,
         "slot": booking.slot._asdict(),
-        "user": {f: getattr(booking.user, f) for f in UserInformation.__dataclass_fields__},
+        "user": encode_user(booking.user),
         "held": None if held is None else slot_fields(held),
         "payment_information": booking.payment_information,
         "idempotency_token": booking.idempotency_token,
@@ -344,6 +373,32 @@ def encode_booking(booking: Booking) -> dict:
         "created_sec": booking.created_sec,
         "updated_sec": booking.updated_sec,
     }
+
+
+def encode_user(user: UserInformation) -> dict:
+    """A user as plain JSON-able data."""
+    return {f: getattr(user, f) for f in UserInformation.__dataclass_fields__}
+
+
+def decode_user(doc: dict) -> UserInformation:
+    """A user back from encode_user's data (the address pairs as tuples again)."""
+    user = dict(doc)
+    user["address"] = tuple(tuple(pair) for pair in user.get("address") or ())
+    return UserInformation(**user)
+
+
+def encode_preference(preference: MarketingPreference) -> dict:
+    """A marketing preference as plain JSON-able data."""
+    return {
+        "user": encode_user(preference.user),
+        "user_to_receive_marketing": preference.user_to_receive_marketing,
+        "updated_sec": preference.updated_sec,
+    }
+
+
+def decode_preference(doc: dict) -> MarketingPreference:
+    """A marketing preference back from encode_preference's data."""
+    return MarketingPreference(decode_user(doc["user"]), doc["user_to_receive_marketing"], doc.get("updated_sec", 0))
 
 
 def slot_fields(slot: Slot) -> list:
@@ -361,14 +416,12 @@ def slot_fields(slot: Slot) -> list:
 
 def decode_booking(doc: dict, inventory: Inventory) -> Booking:
     """Rebuild a booking and re-attach it to its inventory entry."""
-    user = dict(doc["user"])
-    user["address"] = tuple(tuple(pair) for pair in user.get("address") or ())
     held = doc.get("held")
     return Booking(
         booking_id=doc["booking_id"],
         status=doc["status"],
         slot=SlotSpec(**doc["slot"]),
-        user=UserInformation(**user),
+        user=decode_user(doc["user"]),
         held=inventory.find_exact(*held) if held else None,
         payment_information=doc.get("payment_information"),
         idempotency_token=doc.get("idempotency_token", ""),

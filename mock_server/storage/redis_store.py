@@ -15,6 +15,7 @@ keys stay in one cluster slot): `<prefix>:{<tenant>}:`
     user:<id> SET     the user's booking ids
     seq       STRING  the last booking number given (B0000001 is 1)
     active    STRING  how many bookings hold a spot
+    marketing HASH    user id -> the user's marketing preference JSON (SetMarketingPreference; marketing.lua)
 
 A change is one Lua script (commit.lua): it checks that what the rules read still holds, then writes everything the
 change makes, or nothing.
@@ -33,13 +34,14 @@ import redis
 
 from ..domain.errors import StoreFailed
 from ..domain.inventory import Inventory
-from ..domain.models import Booking, Slot
+from ..domain.models import Booking, MarketingPreference, Slot
 from ..domain.state import BookingListener, Change, IdempotencyRecord, UserSlotKey, user_slot_key
-from .persistence import decode_booking, encode_booking, slot_fields
+from .persistence import decode_booking, decode_preference, encode_booking, encode_preference, slot_fields
 
 COMMIT_LUA = Path(__file__).with_name("commit.lua").read_text()
 RESET_LUA = Path(__file__).with_name("reset.lua").read_text()
-KEYS = ("bookings", "tokens", "taken", "claims", "seq", "active", "users")  # a tenant's booking state
+MARKETING_LUA = Path(__file__).with_name("marketing.lua").read_text()
+KEYS = ("bookings", "tokens", "taken", "claims", "seq", "active", "users", "marketing")  # a tenant's booking state
 CONTROL_KEYS = ("control", "fired", "seen")  # its clock and fault rules (storage/redis_control.py)
 JOURNAL_KEYS = ("journal", "jseq")  # its exchanges (storage/redis_journal.py): a reset keeps them, a deletion not
 CONNECT_TIMEOUT_S = 2.0
@@ -76,7 +78,7 @@ class TenantKeys:
         self.tag = f"{prefix}:{{{tenant}}}:"
         self.anchor = self.tag + "anchor"
         self.gen = self.tag + "gen"
-        self.bookings, self.tokens, self.taken, self.claims, self.seq, self.active, self.users = (
+        self.bookings, self.tokens, self.taken, self.claims, self.seq, self.active, self.users, self.marketing = (
             self.tag + k for k in KEYS
         )
         self.control, self.fired, self.seen = (self.tag + k for k in CONTROL_KEYS)
@@ -142,6 +144,7 @@ class RedisState:
         self._inventory = inventory
         self._epoch = epoch  # a reset starts a new one: a change decided before it is refused (commit.lua)
         self._commit = client.register_script(COMMIT_LUA)
+        self._set_marketing = client.register_script(MARKETING_LUA)
         # The stored JSON of each booking this thread read: a change commits only if it is still what is stored.
         self._seen = threading.local()
 
@@ -242,6 +245,25 @@ class RedisState:
         booking_id, raw = answer
         self._remember(booking_id.decode(), raw)
         return self._decode(orjson.loads(raw))
+
+    def marketing_preferences(self) -> list[MarketingPreference]:
+        """Every user's preference (one HVALS)."""
+        return [decode_preference(orjson.loads(raw)) for raw in self._run(self._client.hvals, self._keys.marketing)]
+
+    def set_marketing_preference(self, preference: MarketingPreference) -> None:
+        """Run marketing.lua: kept in this epoch, or StoreFailed (the tenant was reset meanwhile, or Redis failed)."""
+        self.listener.marketing(preference)
+        keys = self._keys
+        args: list[bytes | str] = [preference.user.user_id, orjson.dumps(encode_preference(preference)), self._epoch]
+        try:
+            answer = self._set_marketing(keys=[keys.marketing, keys.anchor], args=args)
+        except redis.RedisError as exc:
+            raise StoreFailed(
+                f"the Redis store (MOCK_STORE) failed while keeping the preference ({exc}); it may or may not have "
+                "been kept: send it again"
+            ) from None
+        if answer == b"stale":
+            raise StoreFailed("the tenant was reset or deleted while this request ran; nothing was changed, try again")
 
     def _decode(self, doc: dict) -> Booking:
         return decode_booking(doc, self._inventory)

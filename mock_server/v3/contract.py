@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, post_load, validates_schema
 from marshmallow.validate import Length, Range
 
-from ..api.common import BaseSchema, Int64, enum_field
+from ..api.common import BaseSchema, Bool, Int64, enum_field
 from ..domain import models as m
 
 NON_EMPTY = Length(min=1, error="must not be empty")
@@ -271,6 +271,14 @@ class ListBookingsRequestSchema(BaseSchema):
     """ListBookingsRequest."""
 
     user_id = _required_str(metadata={"example": "4242424242424242424"})
+
+
+class SetMarketingPreferenceRequestSchema(BaseSchema):
+    """SetMarketingPreferenceRequest (an add-on Google enables per integration)."""
+
+    user_information = fields.Nested(UserInformationSchema, required=True)
+    # Required in the doc, but a proto3 bool: a printer that omits defaults sends `false` as no field at all.
+    user_to_receive_marketing = Bool(load_default=False, metadata={"example": True})
 
 
 _SLOT_SPEC_FIELDS = (

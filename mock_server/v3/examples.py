@@ -58,3 +58,5 @@ STATUS_RESPONSE = {
     "booking_status": "CONFIRMED",
     "prepayment_status": "PREPAYMENT_NOT_PROVIDED",
 }
+MARKETING_REQUEST = {"user_information": _USER, "user_to_receive_marketing": True}
+MARKETING_RESPONSE = MARKETING_REQUEST  # kept, and echoed

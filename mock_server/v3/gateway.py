@@ -32,7 +32,7 @@ from ..tenancy import ENVIRON_KEY, TenantRefused, Tenants, check_name, may_creat
 from .errors import answer_error
 from .exchange import BodyRefused, Exchange, done, serving
 from .loader import loader_for
-from .methods import LISTING, METHODS
+from .methods import LISTING, METHODS, NOT_IMPLEMENTED
 
 _INTERNAL_ERROR = {"code": 500, "status": "Internal Server Error"}  # flask-smorest's words for a 500
 _log = logging.getLogger("mock_server")  # where Flask logged a 500 ("Exception on <path> [<method>]")
@@ -57,6 +57,14 @@ class V3Gateway:
         self.max_json_depth = settings.max_json_depth
         self.trace = settings.trace
         self.routes = {f"/v3/{name}".lower(): method for name, method in METHODS.items()}
+        self.not_implemented = {  # path -> (method, the 501's message)
+            f"/v3/{name}".lower(): (
+                name,
+                f"/v3/{name} is a documented v3 method (of {integration}) that this sandbox does not implement; "
+                f"v3 methods: {LISTING}",
+            )
+            for name, integration in NOT_IMPLEMENTED.items()
+        }
         self.status_lines: dict[int, str] = {}
         steps: list[tuple[str, Step]] = [
             ("route", self.route),
@@ -136,11 +144,18 @@ class V3Gateway:
     # --- STEPS -----------------------------------------------------------------------------------------
 
     def route(self, exchange: Exchange) -> None:
-        """The v3 method, by name in any case, with or without a trailing slash; 404 or 405 JSON otherwise."""
+        """The v3 method, by name in any case, with or without a trailing slash; otherwise 501 JSON for a documented
+        method the sandbox does not implement, 404 for anything else, 405 for a verb the method does not take."""
         path = exchange.path
-        method = self.routes.get(path.lower().rstrip("/"))
+        key = path.lower().rstrip("/")
+        method = self.routes.get(key)
         if method is None:
-            exchange.fail(404, f"no such path: {path}; v3 methods: {LISTING}")
+            unserved = self.not_implemented.get(key)
+            if unserved is not None:
+                exchange.rpc = unserved[0]  # named in the access log and the journal; no step after this one runs
+                exchange.fail(501, unserved[1])
+            else:
+                exchange.fail(404, f"no such path: {path}; v3 methods: {LISTING}")
             return
         canonical = f"/v3/{method.name}"
         if not path.startswith(canonical):

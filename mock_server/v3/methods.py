@@ -1,4 +1,7 @@
-"""The seven v3 methods: (runtime, loaded request, exchange) -> the answer's JSON; errors raise (errors.py)."""
+"""The v3 methods served: (runtime, loaded request, exchange) -> the answer's JSON; errors raise (errors.py).
+
+The documented methods it does not serve are listed too (NOT_IMPLEMENTED): the gateway answers them 501.
+"""
 
 from __future__ import annotations
 
@@ -84,6 +87,12 @@ def list_bookings(runtime, request: dict, exchange: Exchange) -> dict:
     return {"bookings": [wire.booking(b) for b in runtime.bookings.list_for_user(request["user_id"])]}
 
 
+def set_marketing_preference(runtime, request: dict, exchange: Exchange) -> dict:
+    """SetMarketingPreference (add-on): keep the user's consent to partner marketing, per user, and echo it."""
+    preference = runtime.bookings.marketing.set(request["user_information"], request["user_to_receive_marketing"])
+    return wire.marketing_preference(preference)
+
+
 def plan_update(change: dict, current: Booking) -> tuple[str, tuple]:
     """What an UpdateBooking asks of `current`: ("cancel", ()) or ("modify", (start, duration, party_size)).
 
@@ -128,6 +137,14 @@ METHODS = {
         V3Method("UpdateBooking", update_booking, contract.UpdateBookingRequestSchema),
         V3Method("GetBookingStatus", get_booking_status, contract.GetBookingStatusRequestSchema),
         V3Method("ListBookings", list_bookings, contract.ListBookingsRequestSchema),
+        V3Method("SetMarketingPreference", set_marketing_preference, contract.SetMarketingPreferenceRequestSchema),
     )
 }
 LISTING = ", ".join(sorted(f"/v3/{name}" for name in METHODS))
+# Documented v3 methods this sandbox does not serve, and the integration they belong to: the status table's 501
+# ("not implemented"), so a client can tell them from a typo (404).
+NOT_IMPLEMENTED = {
+    "CheckOrderFulfillability": "order-based booking servers",
+    "CreateOrder": "order-based booking servers",
+    "ListOrders": "order-based booking servers",
+}

@@ -98,3 +98,10 @@ class ListBookingsResponseSchema(BaseSchema):
     """ListBookingsResponse."""
 
     bookings = fields.List(fields.Nested(BookingSchema), required=True)
+
+
+class SetMarketingPreferenceResponseSchema(BaseSchema):
+    """SetMarketingPreferenceResponse: the user and the preference, as kept."""
+
+    user_information = fields.Nested(UserInformationSchema, required=True)
+    user_to_receive_marketing = fields.Boolean(required=True)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..domain.errors import BookingFailed
-from ..domain.models import Booking, SlotSpec, UserInformation
+from ..domain.models import Booking, MarketingPreference, SlotSpec, UserInformation
 
 
 def resources(spec: SlotSpec) -> dict:
@@ -70,6 +70,14 @@ def booking(b: Booking) -> dict:
     if b.offer_id:
         out["offer_info"] = {"offer_id": b.offer_id}
     return out
+
+
+def marketing_preference(preference: MarketingPreference) -> dict:
+    """A SetMarketingPreferenceResponse (`user_to_receive_marketing` always printed, as `available` is)."""
+    return {
+        "user_information": user_information(preference.user),
+        "user_to_receive_marketing": preference.user_to_receive_marketing,
+    }
 
 
 def booking_failure(exc: BookingFailed) -> dict:

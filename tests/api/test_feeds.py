@@ -1,5 +1,7 @@
 """Feeds in Actions Center format, reflecting live state."""
 
+import pytest
+
 from tests.conftest import FROZEN_AT
 from tests.helpers import book, find_slot
 
@@ -71,3 +73,33 @@ def test_availability_feed_leaves_out_the_past_and_unknown_merchants_404(client,
     fewer = _feed_slot_count(client)
     assert 0 < fewer < total
     assert client.get("/feeds/availability.json?merchant_id=nope").status_code == 404
+
+
+def test_merchant_id_narrows_the_merchant_feed_to_that_merchant(client):
+    everyone = client.get("/feeds/merchants.json").get_json()["merchant"]
+    salon = next(m for m in everyone if m["merchant_id"] == "salon-002")
+    body = client.get("/feeds/merchants.json?merchant_id=salon-002").get_json()
+    assert body == {**client.get("/feeds/merchants.json").get_json(), "merchant": [salon]}
+
+
+def test_merchant_id_narrows_the_service_feed_to_that_merchants_services(client):
+    everything = client.get("/feeds/services.json").get_json()["service"]
+    body = client.get("/feeds/services.json?merchant_id=salon-002").get_json()
+    assert body["service"] == [s for s in everything if s["merchant_id"] == "salon-002"]
+    assert [s["service_id"] for s in body["service"]] == ["haircut", "color", "manicure"]
+    assert body["metadata"] == client.get("/feeds/services.json").get_json()["metadata"]
+
+
+def test_merchant_id_narrows_the_availability_feed_to_that_merchants_slots(client):
+    everything = client.get("/feeds/availability.json").get_json()["service_availability"]
+    body = client.get("/feeds/availability.json?merchant_id=salon-002").get_json()
+    assert body["service_availability"] == [g for g in everything if g["availability"][0]["merchant_id"] == "salon-002"]
+    assert len(body["service_availability"]) == 3
+
+
+@pytest.mark.parametrize("feed", ["merchants", "services", "availability"])
+@pytest.mark.parametrize("merchant_id", ["nope", ""])
+def test_every_feed_answers_an_unknown_merchant_with_a_404(client, feed, merchant_id):
+    answer = client.get(f"/feeds/{feed}.json?merchant_id={merchant_id}")
+    assert answer.status_code == 404
+    assert answer.get_json() == {"code": 404, "status": "Not Found", "message": f"unknown merchant_id {merchant_id!r}"}

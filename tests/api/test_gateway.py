@@ -230,3 +230,43 @@ def test_a_path_next_to_v3_is_a_404_naming_the_methods(client):
     answer = client.get("/v3x")
     assert answer.status_code == 404
     assert answer.get_json()["message"].startswith("no such path: /v3x; v3 methods: /v3/BatchAvailabilityLookup")
+
+
+LISTING = (
+    "/v3/BatchAvailabilityLookup, /v3/CheckAvailability, /v3/CreateBooking, /v3/GetBookingStatus, /v3/HealthCheck, "
+    "/v3/ListBookings, /v3/SetMarketingPreference, /v3/UpdateBooking"
+)
+
+
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/v3/CheckOrderFulfillability", "CheckOrderFulfillability"),
+        ("/v3/CreateOrder", "CreateOrder"),
+        ("/v3/ListOrders", "ListOrders"),
+        ("/v3/listorders/", "ListOrders"),  # any case, a trailing slash: as the methods served are routed
+    ],
+)
+def test_a_documented_order_method_is_a_501_not_a_typos_404(app, client, path, name):
+    answer = client.post(path, json={"user_id": "u1"})
+    assert answer.status_code == 501 and answer.content_type == "application/json"
+    assert answer.get_json() == {
+        "code": 501,
+        "status": "Not Implemented",
+        "message": f"/v3/{name} is a documented v3 method (of order-based booking servers) that this sandbox does "
+        f"not implement; v3 methods: {LISTING}",
+    }
+    assert steps(answer) == "route,apply_fault,encode"
+    [record] = [json.loads(line) for line in journal_file(app).read_text().splitlines()]
+    assert (record["rpc"], record["response"]["status"]) == (name, 501)
+
+
+@pytest.mark.parametrize("path", ["/v3/CreateOrders", "/v3/ListOrder", "/v3/CreateOrder/x"])
+def test_a_near_miss_of_an_order_method_is_still_a_404(client, path):
+    answer = client.post(path, json={})
+    assert answer.status_code == 404
+    assert answer.get_json() == {
+        "code": 404,
+        "status": "Not Found",
+        "message": f"no such path: {path}; v3 methods: {LISTING}",
+    }

@@ -19,6 +19,7 @@ from tests.helpers import (
     journal_file,
     slot_json,
     slot_time_json,
+    user,
 )
 
 from .conftest import fresh_app
@@ -33,6 +34,7 @@ METHODS = (
     "UpdateBooking",
     "GetBookingStatus",
     "ListBookings",
+    "SetMarketingPreference",
 )
 
 
@@ -52,6 +54,7 @@ def valid_bodies(runtime, booking_id: str) -> dict[str, dict]:
         "UpdateBooking": {"booking": {"booking_id": booking_id, "status": "CANCELED"}},
         "GetBookingStatus": {"booking_id": booking_id},
         "ListBookings": {"user_id": "1000000000000000001"},
+        "SetMarketingPreference": {"user_information": user(5), "user_to_receive_marketing": True},
     }
 
 
@@ -68,9 +71,10 @@ def sandbox(tmp_path_factory):
 
 
 def state(client, runtime):
-    """Bookings (with their status) and the spots of every slot."""
+    """Bookings (with their status), the users' marketing preferences and the spots of every slot."""
     return (
         client.get("/_admin/bookings?limit=100000").get_json(),
+        client.get("/_admin/marketing-preferences").get_json(),
         tuple(runtime.bookings.spots_open(slot) for slot in runtime.bookings.inventory.slots()),
     )
 

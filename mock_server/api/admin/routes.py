@@ -1,4 +1,4 @@
-"""/_admin: readiness, reset, bookings, clock. Never faulted, never recorded."""
+"""/_admin: readiness, reset, bookings, marketing preferences, clock. Never faulted, never recorded."""
 
 from __future__ import annotations
 
@@ -14,7 +14,10 @@ from ..common import json_object_body, json_response
 from . import schemas
 
 blp = auth.admin_blueprint(
-    "Admin", __name__, "/_admin", "Control plane: health, reset, bookings and the sandbox clock."
+    "Admin",
+    __name__,
+    "/_admin",
+    "Control plane: health, reset, bookings, marketing preferences and the sandbox clock.",
 )
 
 
@@ -79,6 +82,19 @@ def merchant_decision(body, booking_id):
     except InvalidRequest as exc:
         abort(409, message=exc.message)
     return json_response(admin_booking(outcome.booking))
+
+
+@blp.route("/marketing-preferences", methods=["GET"])
+@blp.arguments(schemas.MarketingFilterSchema, location="query")
+@blp.response(200, schemas.MarketingPreferenceListSchema, description="Each user's preference, by user id")
+def marketing_preferences(query):
+    """The users' marketing preferences, as SetMarketingPreference last set them (optional `user_id` filter)."""
+    rows = [
+        {**wire.marketing_preference(p), "updated_sec": p.updated_sec}
+        for p in get_runtime().bookings.marketing.all()
+        if query.get("user_id") in (None, p.user.user_id)
+    ]
+    return json_response({"marketing_preferences": rows, "count": len(rows)})
 
 
 @blp.route("/clock", methods=["GET"])

@@ -44,6 +44,12 @@ class BookingFilterSchema(Schema):
     limit = fields.Integer(load_default=1000, validate=Range(min=1, max=100_000))
 
 
+class MarketingFilterSchema(Schema):
+    """Filter of the admin marketing-preferences list."""
+
+    user_id = fields.String()
+
+
 class MerchantDecisionSchema(Schema):
     """A merchant's answer to a pending booking."""
 
@@ -148,4 +154,19 @@ class BookingListSchema(Schema):
     """Admin bookings list."""
 
     bookings = fields.List(fields.Nested(AdminBookingSchema))
+    count = fields.Integer()
+
+
+class AdminMarketingPreferenceSchema(Schema):
+    """A user's marketing preference, as the last SetMarketingPreference set it."""
+
+    user_information = fields.Dict()
+    user_to_receive_marketing = fields.Boolean()
+    updated_sec = fields.Integer(metadata={"description": "sandbox time of the SetMarketingPreference"})
+
+
+class MarketingPreferenceListSchema(Schema):
+    """Admin marketing-preferences list."""
+
+    marketing_preferences = fields.List(fields.Nested(AdminMarketingPreferenceSchema))
     count = fields.Integer()

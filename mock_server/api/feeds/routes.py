@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import request
 from flask_smorest import abort
+from marshmallow import Schema, fields
 
 from ...domain import feeds
 from ...runtime import get_runtime
@@ -15,6 +16,14 @@ blp = Blueprint(
     url_prefix="/feeds",
     description="Merchants, services and availability feeds, so a client can discover what to book.",
 )
+
+
+class FeedQuerySchema(Schema):
+    """The query every feed takes."""
+
+    merchant_id = fields.String(
+        metadata={"description": "only this merchant's entries (404 for a merchant not in the inventory)"}
+    )
 
 
 @blp.before_request
@@ -35,27 +44,38 @@ def _feed(key: str, entries: list) -> dict:
     return {"metadata": feeds.metadata(now, nonce=now), key: entries}
 
 
+def _merchant(query: dict) -> str | None:
+    """The merchant a feed is narrowed to (None: every merchant); 404 for one the inventory does not have."""
+    merchant_id = query.get("merchant_id")
+    if merchant_id is not None and merchant_id not in get_runtime().bookings.inventory.merchants:
+        abort(404, message=f"unknown merchant_id {merchant_id!r}")
+    return merchant_id
+
+
 @blp.route("/merchants.json", methods=["GET"])
-@blp.response(200, description="Merchant feed")
-def merchants_feed():
+@blp.arguments(FeedQuerySchema, location="query")
+@blp.response(200, description="Merchant feed; `?merchant_id=` narrows it")
+def merchants_feed(query):
     """Merchant feed."""
-    return json_response(_feed("merchant", feeds.merchants(get_runtime().bookings.inventory)))
+    merchant_id = _merchant(query)
+    return json_response(_feed("merchant", feeds.merchants(get_runtime().bookings.inventory, merchant_id)))
 
 
 @blp.route("/services.json", methods=["GET"])
-@blp.response(200, description="Service feed")
-def services_feed():
+@blp.arguments(FeedQuerySchema, location="query")
+@blp.response(200, description="Service feed; `?merchant_id=` narrows it")
+def services_feed(query):
     """Service feed."""
-    return json_response(_feed("service", feeds.services(get_runtime().bookings.inventory)))
+    merchant_id = _merchant(query)
+    return json_response(_feed("service", feeds.services(get_runtime().bookings.inventory, merchant_id)))
 
 
 @blp.route("/availability.json", methods=["GET"])
+@blp.arguments(FeedQuerySchema, location="query")
 @blp.response(200, description="Availability feed (live spots_open); `?merchant_id=` narrows it")
-def availability_feed():
+def availability_feed(query):
     """Availability feed of future slots."""
     runtime = get_runtime()
-    merchant_id = request.args.get("merchant_id")
-    if merchant_id is not None and merchant_id not in runtime.bookings.inventory.merchants:
-        abort(404, message=f"unknown merchant_id {merchant_id!r}")
+    merchant_id = _merchant(query)
     entries = feeds.availability(runtime.bookings, runtime.clock.now(), merchant_id)
     return json_response(_feed("service_availability", entries))
