@@ -378,6 +378,8 @@ def test_every_v3_method_is_driven_and_its_answer_parsed(client, feeds, watch):
     call(client, "GetBookingStatus", {"booking_id": booking["booking_id"]})
     call(client, "ListBookings", {"user_id": user(1)["user_id"]})
     update(client, booking["booking_id"], status="CANCELED")
+    call(client, "SetMarketingPreference", {"user_information": user(1), "user_to_receive_marketing": True})
+    call(client, "SetMarketingPreference", {"user_information": user(2), "user_to_receive_marketing": False})
     assert sorted(watch.checked) == sorted(METHODS)
 
 
