@@ -13,7 +13,7 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
     """Build the app: settings -> runtime -> control plane (Flask) -> the /v3 data plane in front of it."""
     from flask_smorest import Api
 
-    from . import accesslog
+    from . import accesslog, metrics
     from .api import guard, register_blueprints
     from .api.common import OrjsonProvider
     from .runtime import EXTENSION_KEY, Runtime
@@ -53,6 +53,7 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
 
         app.before_request(sync_current)  # after the guard: a refused request costs Redis nothing
     app.extensions[GATEWAY_KEY] = gateway
+    app.extensions[metrics.REGISTRY_KEY] = metrics.app_registry(gateway.tenants.all, gateway.unattributed)
     app.wsgi_app = Dispatcher(gateway, app.wsgi_app)  # type: ignore[method-assign]  # Flask's middleware idiom
     return app
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from .domain.bookings import BookingListener, IdempotencyRecord
 from .domain.errors import StoreFailed
 from .domain.models import Booking, MarketingPreference
+from .metrics import ExchangeCounts
 from .runtime import DEFAULT_TENANT, Runtime, tenant_file
 from .storage import redis_store
 from .storage.persistence import CorruptStore
@@ -53,6 +54,7 @@ class Tenant:
     faults: FaultSteps  # bound to this tenant's engine and runtime
     last_used: float = field(default_factory=time.time)
     in_flight: int = 0  # /v3 requests working on it now: an idle eviction leaves a busy tenant alone
+    counts: ExchangeCounts = field(default_factory=ExchangeCounts)  # its /v3 figures (GET /_admin/metrics)
 
     def forget(self, erase: bool) -> None:
         """Let go of the tenant: a request still working on it changes nothing on disk from here on (its change is

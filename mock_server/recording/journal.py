@@ -154,6 +154,11 @@ class Journal:
         }
 
     @property
+    def pending(self) -> int:
+        """Lines queued for the background writer, not yet in the file (the metrics' journal lag)."""
+        return len(self._pending)
+
+    @property
     def recorded(self) -> int:
         """Exchanges in the file (the last seq)."""
         return self._seq

@@ -85,6 +85,11 @@ class SharedJournal:
         self.local.flush()
 
     @property
+    def pending(self) -> int:
+        """Lines queued for this server's file, not yet written (the stream took each as it came)."""
+        return self.local.pending
+
+    @property
     def recorded(self) -> int:
         """The last seq given, by any server."""
         return int(self._read(self._client.get, self._seq) or 0)

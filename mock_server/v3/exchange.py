@@ -50,6 +50,7 @@ class Exchange:
     headers: list[tuple[str, str]] = field(default_factory=list)  # beyond Content-Type and Content-Length
     streamed: bool = False  # `out` is an iterable whose headers are final as they are (drop_connection)
     trusted: bool = False  # `raw` is one valid JSON object as read (recorded without a second parse)
+    replayed: bool = False  # CreateBooking answered the booking an earlier request made (same idempotency token)
     touched: bool = False  # a fault changed the answer after it was made: record what was sent, parsed
     steps: list[str] = field(default_factory=list)  # the steps taken, in order (MOCK_TRACE shows them)
     state: dict = field(default_factory=dict)  # step-private data (the fault plan)

@@ -3,7 +3,7 @@
     STEPS   route -> authenticate -> read_json -> decide_fault -> load_request -> call_method
             (a step that answers skips the rest; in replay mode call_method answers from the recording and
             load_request is not a step: a replay matches what was sent, valid or not)
-    ALWAYS  apply_fault -> encode -> log_access -> record
+    ALWAYS  apply_fault -> encode -> log_access -> measure -> record
             (apply_fault changes an answer only when decide_fault planned it: any answer, errors included)
 
 Flask never sees a /v3 request: its request machinery, webargs and smorest cost several times the work itself
@@ -26,9 +26,10 @@ from ..api.auth import NO_AUTH_WARNING, REALM, basic_credentials, with_scheme
 from ..api.common import read_json_object
 from ..bodyread import declared_length, error_body
 from ..domain.errors import StoreFailed
+from ..metrics import ExchangeCounts
 from ..recording.replay_mock import answer_from
 from ..runtime import DEFAULT_TENANT
-from ..tenancy import ENVIRON_KEY, TenantRefused, Tenants, check_name, may_create, split_prefix
+from ..tenancy import ENVIRON_KEY, Tenant, TenantRefused, Tenants, check_name, may_create, split_prefix
 from .errors import answer_error
 from .exchange import BodyRefused, Exchange, done, serving
 from .loader import loader_for
@@ -66,6 +67,7 @@ class V3Gateway:
             for name, integration in NOT_IMPLEMENTED.items()
         }
         self.status_lines: dict[int, str] = {}
+        self.unattributed = ExchangeCounts()  # exchanges answered before a tenant was selected, naming none that exists
         steps: list[tuple[str, Step]] = [
             ("route", self.route),
             ("authenticate", self.authenticate),
@@ -80,6 +82,7 @@ class V3Gateway:
             ("apply_fault", self.apply_fault),
             ("encode", self.encode),
             ("log_access", self.log_access),
+            ("measure", self.measure),
         ]
         if settings.record:
             always.append(("record", self.record))
@@ -349,16 +352,27 @@ class V3Gateway:
         if self.trace:
             exchange.headers.append(("X-Sandbox-Steps", ",".join(exchange.steps)))
 
+    def measure(self, exchange: Exchange) -> None:
+        """Count the finished exchange in its tenant's metrics (the journal's figures are read when scraped)."""
+        tenant = self.owner(exchange)
+        counts = self.unattributed if tenant is None else tenant.counts
+        counts.count(exchange, time.perf_counter() - exchange.started)
+
     def record(self, exchange: Exchange) -> None:
         """Journal the exchange, with the body as sent even when no step needed it (a 404, a 401)."""
         self.read_body(exchange)
+        tenant = self.owner(exchange)
+        if tenant is not None:  # else a tenant that was never made: nobody's journal
+            tenant.recording.recorder.record(exchange)
+
+    def owner(self, exchange: Exchange) -> Tenant | None:
+        """The tenant an exchange belongs to: the one selected, else (answered before that: a 404, 405, 401, 503)
+        the one its prefix or username names if it exists, else `default` when it names none."""
         tenant = exchange.tenant
-        if tenant is None:  # answered before a tenant was selected (404, 405, 401, 503)
+        if tenant is None:
             named = exchange.environ.get(ENVIRON_KEY) or exchange.user
             tenant = self.tenants.default if named is None else self.tenants.find(named)
-            if tenant is None:
-                return  # a tenant that was never made: nobody's journal
-        tenant.recording.recorder.record(exchange)
+        return tenant
 
     @staticmethod
     def log_access(exchange: Exchange) -> None:

@@ -56,6 +56,7 @@ def create_booking(runtime, request: dict, exchange: Exchange) -> dict:
     )
     for warning in outcome.warnings:
         exchange.warn(warning)
+    exchange.replayed = outcome.replayed  # the metrics count a made booking once
     return {"booking": wire.booking(outcome.booking)}
 
 

@@ -154,7 +154,7 @@ def test_the_gateway_declares_its_steps_in_one_ordered_list(app):
         "load_request",
         "call_method",
     ]
-    assert [name for name, _ in gateway.always] == ["apply_fault", "encode", "log_access", "record"]
+    assert [name for name, _ in gateway.always] == ["apply_fault", "encode", "log_access", "measure", "record"]
 
 
 def test_a_schema_error_keyed_by_list_index_is_a_json_400(client):

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from flask import current_app, request
+from flask import Response, current_app, request
 from flask_smorest import abort
 
+from ... import metrics as sandbox_metrics
 from ...domain.clock import ClockRangeError
 from ...domain.errors import InvalidRequest, NotFound
 from ...runtime import get_runtime
@@ -49,6 +50,24 @@ def reset():
     if body.get("all_tenants") is not True:
         runtime.reset(clear_recordings=clear)
     return json_response(runtime.health())
+
+
+@blp.route("/metrics", methods=["GET"])
+@blp.response(200, description="Prometheus text format (OpenMetrics when the Accept header asks for it)")
+def metrics():
+    """Prometheus metrics: /v3 requests, latency, faults fired, booking outcomes, journal lag, per tenant.
+
+    Un-prefixed: every tenant's series; under /t/{tenant}/: that tenant's only (none when it does not exist yet).
+    """
+    from ...tenancy import ENVIRON_KEY, TENANTS_KEY
+
+    name = request.environ.get(ENVIRON_KEY)
+    if name is None:
+        registry = current_app.extensions[sandbox_metrics.REGISTRY_KEY]
+    else:  # a tenant's own control plane (its own credentials may open it) shows nobody else's figures
+        registry = sandbox_metrics.tenant_registry(current_app.extensions[TENANTS_KEY].find(name))
+    body, content_type = sandbox_metrics.exposition(registry, request.headers.get("Accept"))
+    return Response(body, content_type=content_type)
 
 
 @blp.route("/bookings", methods=["GET"])
