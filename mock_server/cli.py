@@ -83,10 +83,11 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _extensions():
-    """Subcommands contributed by other packages (e.g. recording replay)."""
+    """Subcommands contributed by other packages (e.g. recording replay, state snapshots)."""
+    from . import state_cli
     from .recording import cli as recording_cli
 
-    return [recording_cli.register]
+    return [recording_cli.register, state_cli.register]
 
 
 def _serve(args) -> int:

@@ -14,14 +14,16 @@ from typing import TYPE_CHECKING
 
 from . import linewriter
 from .config import Settings, resolve_path
-from .domain.bookings import BookingListener, BookingService, IdempotencyRecord
+from .domain.bookings import BookingListener, BookingService
 from .domain.clock import SandboxClock
 from .storage import fixtures, redis_store
 from .storage.fixtures import FixtureData
-from .storage.persistence import CorruptStore, Persistence, decode_booking, decode_preference
+from .storage.persistence import CorruptStore, Persistence, decode_booking, decode_preference, decode_record
 
 if TYPE_CHECKING:
+    from .faults.engine import FaultEngine
     from .storage.redis_control import SharedControl
+    from .storage.snapshot import Restored
 
 EXTENSION_KEY = "mock_server"
 DEFAULT_TENANT = "default"
@@ -126,18 +128,58 @@ class Runtime:
             for hook in self.reset_hooks:
                 hook(clear_recordings)
 
-    def _replace_state(self, fresh: BookingService, anchor: int) -> None:
+    def restore(self, restored: Restored, engine: FaultEngine) -> None:
+        """Replace the tenant's state with a saved one (PUT /_admin/state; storage/snapshot.py checked it), whole:
+        bookings, tokens, sequence and preferences, on the document's anchor day, then its clock and fault rules.
+
+        As in a reset, the store takes the new state first (a shared store's in one transaction with the clock and
+        rules, persistence's as the next generation's snapshot), or StoreFailed and nothing changed.
+        """
+        # A shared store: the control's lock is held throughout, so no load from another server interleaves.
+        deferring = self.control.deferring() if self.control is not None else nullcontext()
+        with deferring, self._reset_lock, self.state_policy():
+            anchor = restored.anchor_sec
+            previous = self.epoch
+            if self.shared_store is not None:
+                self.epoch = redis_store.new_epoch(anchor)
+                fresh = self._fresh_service(anchor)
+            else:
+                fresh = restored.service
+                if self.persistence is not None:
+                    fresh.listener = self.persistence
+            try:
+                self._replace_state(fresh, anchor, restored)
+            except BaseException:
+                self.epoch = previous  # the store refused the restore: nothing changed
+                raise
+            self.anchor_sec = anchor
+            # Loads, not changes: nothing is published (a shared store has them from the transaction already).
+            self.clock.load(restored.clock)
+            engine.load(restored.rules)
+
+    def _replace_state(self, fresh: BookingService, anchor: int, restored: Restored | None = None) -> None:
+        """The tenant's state becomes `fresh`: empty (a reset), or a restored document's."""
         old = self.bookings
         if self.shared_store is not None:
-            # Every process serving the tenant sees the emptied state, and the new epoch, at once.
-            _, generation = redis_store.reset_tenant(*self.shared_store, self.epoch)
+            # Every process serving the tenant sees the new state, and the new epoch, at once.
+            if restored is None:
+                _, generation = redis_store.reset_tenant(*self.shared_store, self.epoch)
+            else:
+                generation = redis_store.restore_tenant(
+                    *self.shared_store, self.epoch, restored.state, restored.control(), restored.fired()
+                )
             if self.control is not None:
                 self.control.expect(generation)
         with old.lock:
             if self.persistence is not None:
-                # The next generation's empty snapshot lands first (or StoreFailed, and nothing changes).
+                # The next generation's snapshot lands first (or StoreFailed, and nothing changes).
+                content = fresh.state.content()
                 self.persistence.write_snapshot(
-                    self._meta(fresh, anchor), [], {}, generation=self.persistence.generation + 1
+                    self._meta(fresh, anchor),
+                    content.bookings,
+                    content.tokens,
+                    generation=self.persistence.generation + 1,
+                    preferences=content.preferences,
                 )
             # A request that waited for the old state's lock may still commit there: detach it from
             # persistence so it cannot write into the new generation.
@@ -206,10 +248,7 @@ class Runtime:
         if persistence is not None and saved is not None:
             try:
                 bookings = [decode_booking(doc, service.inventory) for doc in saved["bookings"].values()]
-                tokens = {
-                    token: IdempotencyRecord(rec["fingerprint"], decode_booking(rec["booking"], service.inventory))
-                    for token, rec in saved["tokens"].items()
-                }
+                tokens = {token: decode_record(rec, service.inventory) for token, rec in saved["tokens"].items()}
                 preferences = [decode_preference(doc) for doc in saved["marketing"].values()]
             except (KeyError, TypeError, ValueError) as exc:
                 raise CorruptStore(

@@ -34,6 +34,17 @@ class IdempotencyRecord:
     booking: Booking
 
 
+@dataclass(slots=True)
+class StateContent:
+    """A tenant's booking state whole, as a state snapshot saves it (GET /_admin/state): the spots taken and the
+    users' claims follow from the bookings."""
+
+    bookings: list[Booking]  # by booking id
+    tokens: dict[str, IdempotencyRecord]
+    next_seq: int  # the number the next booking id takes
+    preferences: list[MarketingPreference]  # by user id
+
+
 class BookingListener:
     """Receives every change before it is made (persistence implements this); the default does nothing."""
 
@@ -135,6 +146,10 @@ class BookingState(Protocol):
         """Every user's marketing preference, in no particular order."""
         ...
 
+    def content(self) -> StateContent:
+        """The whole state at one moment (what a state snapshot saves)."""
+        ...
+
     def set_marketing_preference(self, preference: MarketingPreference) -> None:
         """Keep the user's preference in place of any earlier one (StoreFailed: it was not kept)."""
         ...
@@ -212,6 +227,22 @@ class MemoryState:
         """Write ahead to the listener, then keep it (the caller holds the lock)."""
         self.listener.marketing(preference)
         self._marketing[preference.user.user_id] = preference
+
+    def content(self) -> StateContent:
+        """The whole state, read under the lock."""
+        with self.lock:
+            return StateContent(
+                sorted(self._bookings.values(), key=lambda b: b.booking_id),
+                dict(sorted(self._tokens.items())),
+                self.next_seq,
+                sorted(self._marketing.values(), key=lambda p: p.user.user_id),
+            )
+
+    def held(self) -> tuple[dict[Slot, int], dict[UserSlotKey, int]]:
+        """The spots taken per inventory entry and the active bookings per user claim (a shared store's restore
+        copies them: they are derived here, once, from the bookings)."""
+        with self.lock:
+            return dict(self._taken), {key: len(ids) for key, ids in self._claims.items()}
 
     def restore(
         self,

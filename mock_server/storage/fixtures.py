@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import threading
 import weakref
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import orjson
 from tinydb import TinyDB
 
 from ..domain.inventory import Inventory
@@ -56,6 +58,15 @@ class FixtureData:
     _building: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False, compare=False)
     # The merchants' zones, loaded once: ZoneInfo keeps only 8 zones strongly, and a fixture may use more.
     _zones: tuple[tuple[str, ZoneInfo], ...] | None = field(default=None, init=False, repr=False, compare=False)
+    _digest: str | None = field(default=None, init=False, repr=False, compare=False)
+
+    def digest(self) -> str:
+        """What names this inventory (a state document saved from another fixture or seed has another): a hash of
+        the merchants, services and slots, computed once."""
+        if self._digest is None:
+            tables = orjson.dumps([self.merchants, self.services, self.slots], option=orjson.OPT_SORT_KEYS)
+            self._digest = "sha256:" + hashlib.sha256(tables).hexdigest()
+        return self._digest
 
 
 def read(path: str | Path) -> FixtureData:

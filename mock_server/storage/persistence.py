@@ -66,11 +66,7 @@ class Persistence(BookingListener):
         self._compact_if_due()
         line = {"op": "booking", "booking": encode_booking(booking)}
         if token is not None and record is not None:
-            line["token"] = {
-                "token": token,
-                "fingerprint": record.fingerprint,
-                "booking": encode_booking(record.booking),
-            }
+            line["token"] = encode_token(token, record)
         self._append(line)
 
     def marketing(self, preference: MarketingPreference) -> None:
@@ -142,10 +138,7 @@ class Persistence(BookingListener):
                 with TinyDB(tmp, storage=OrjsonStorage) as db:  # the storage fsyncs each write
                     db.table("meta").insert(meta)
                     db.table("bookings").insert_multiple(encode_booking(b) for b in bookings)
-                    db.table("tokens").insert_multiple(
-                        {"token": t, "fingerprint": r.fingerprint, "booking": encode_booking(r.booking)}
-                        for t, r in tokens.items()
-                    )
+                    db.table("tokens").insert_multiple(encode_token(t, r) for t, r in tokens.items())
                     db.table("marketing").insert_multiple(encode_preference(p) for p in preferences or ())
                 os.replace(tmp, self.path)
             except OSError as exc:
@@ -373,6 +366,16 @@ def encode_booking(booking: Booking) -> dict:
         "created_sec": booking.created_sec,
         "updated_sec": booking.updated_sec,
     }
+
+
+def encode_token(token: str, record: IdempotencyRecord) -> dict:
+    """An idempotency token with the first answer it gave, as plain JSON-able data."""
+    return {"token": token, "fingerprint": record.fingerprint, "booking": encode_booking(record.booking)}
+
+
+def decode_record(doc: dict, inventory: Inventory) -> IdempotencyRecord:
+    """A token's record back from encode_token's data."""
+    return IdempotencyRecord(doc["fingerprint"], decode_booking(doc["booking"], inventory))
 
 
 def encode_user(user: UserInformation) -> dict:

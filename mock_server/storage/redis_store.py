@@ -18,7 +18,8 @@ keys stay in one cluster slot): `<prefix>:{<tenant>}:`
     marketing HASH    user id -> the user's marketing preference JSON (SetMarketingPreference; marketing.lua)
 
 A change is one Lua script (commit.lua): it checks that what the rules read still holds, then writes everything the
-change makes, or nothing.
+change makes, or nothing. A reset is one script too (reset.lua); a state snapshot's restore (PUT /_admin/state) is that
+script and the writes of the whole saved state in one MULTI/EXEC (`restore_tenant`).
 """
 
 from __future__ import annotations
@@ -35,8 +36,23 @@ import redis
 from ..domain.errors import StoreFailed
 from ..domain.inventory import Inventory
 from ..domain.models import Booking, MarketingPreference, Slot
-from ..domain.state import BookingListener, Change, IdempotencyRecord, UserSlotKey, user_slot_key
-from .persistence import decode_booking, decode_preference, encode_booking, encode_preference, slot_fields
+from ..domain.state import (
+    BookingListener,
+    Change,
+    IdempotencyRecord,
+    MemoryState,
+    StateContent,
+    UserSlotKey,
+    user_slot_key,
+)
+from .persistence import (
+    decode_booking,
+    decode_preference,
+    decode_record,
+    encode_booking,
+    encode_preference,
+    slot_fields,
+)
 
 COMMIT_LUA = Path(__file__).with_name("commit.lua").read_text()
 RESET_LUA = Path(__file__).with_name("reset.lua").read_text()
@@ -133,6 +149,55 @@ def reset_tenant(client: redis.Redis, keys: TenantKeys, epoch: str | None) -> tu
     return bool(had), int(generation)
 
 
+def restore_tenant(
+    client: redis.Redis, keys: TenantKeys, epoch: str, saved: MemoryState, control: dict[str, bytes], fired: dict
+) -> int:
+    """Replace the tenant's state with `saved` (a state snapshot, restored in memory first, which derives the spots
+    taken and the claims), its clock and rules with `control` and their uses with `fired`, under a new epoch: one
+    MULTI/EXEC holding the reset's script and the writes, so every other server sees the old state or the new one.
+
+    The generation the step made (see storage/redis_control.py).
+    """
+    content = saved.content()
+    taken, claims = saved.held()
+    state = [keys.users, *(keys.tag + k for k in KEYS if k != "users"), *(keys.tag + k for k in CONTROL_KEYS)]
+    by_user: dict[str, list[str]] = {}
+    for booking in content.bookings:
+        by_user.setdefault(booking.user.user_id, []).append(booking.booking_id)
+    try:
+        with client.pipeline(transaction=True) as pipe:
+            pipe.eval(RESET_LUA, len(state) + 2, *state, keys.gen, keys.anchor, keys.tag, epoch)
+            if content.bookings:
+                bookings = {b.booking_id: orjson.dumps(encode_booking(b)) for b in content.bookings}
+                pipe.hset(keys.bookings, mapping=bookings)  # type: ignore[arg-type]
+                pipe.sadd(keys.users, *by_user)
+                for user_id, ids in by_user.items():
+                    pipe.sadd(keys.user(user_id), *ids)
+            if content.tokens:
+                tokens = {
+                    token: orjson.dumps({"fingerprint": r.fingerprint, "booking": encode_booking(r.booking)})
+                    for token, r in content.tokens.items()
+                }
+                pipe.hset(keys.tokens, mapping=tokens)  # type: ignore[arg-type]
+            if taken:
+                pipe.hset(keys.taken, mapping={slot_key(s): n for s, n in taken.items()})
+                pipe.set(keys.active, sum(taken.values()))
+            if claims:
+                pipe.hset(keys.claims, mapping={claim_key(k): n for k, n in claims.items()})
+            if content.next_seq > 1:
+                pipe.set(keys.seq, content.next_seq - 1)
+            if content.preferences:
+                preferences = {p.user.user_id: orjson.dumps(encode_preference(p)) for p in content.preferences}
+                pipe.hset(keys.marketing, mapping=preferences)  # type: ignore[arg-type]
+            pipe.hset(keys.control, mapping=control)  # type: ignore[arg-type]
+            if fired:
+                pipe.hset(keys.fired, mapping=fired)
+            generation = pipe.execute()[0]
+    except redis.RedisError as exc:
+        raise unavailable(exc) from None
+    return int(generation)
+
+
 class RedisState:
     """A tenant's booking state in Redis; reads are single commands, a change is one atomic script."""
 
@@ -161,8 +226,7 @@ class RedisState:
         raw = self._run(self._client.hget, self._keys.tokens, token)
         if raw is None:
             return None
-        doc = orjson.loads(raw)
-        return IdempotencyRecord(doc["fingerprint"], self._decode(doc["booking"]))
+        return decode_record(orjson.loads(raw), self._inventory)
 
     def booking(self, booking_id: str) -> Booking | None:
         """The booking as stored (remembered, so that a change to it commits only if nobody changed it first)."""
@@ -197,6 +261,22 @@ class RedisState:
         pipe.get(self._keys.active)
         total, active = self._run(pipe.execute)
         return {"bookings": int(total), "active_bookings": int(active or 0)}
+
+    def content(self) -> StateContent:
+        """The whole state, read in one MULTI/EXEC (no change lands between its parts)."""
+        keys = self._keys
+        pipe = self._client.pipeline(transaction=True)
+        pipe.hgetall(keys.bookings)
+        pipe.hgetall(keys.tokens)
+        pipe.get(keys.seq)
+        pipe.hvals(keys.marketing)
+        bookings, tokens, seq, preferences = self._run(pipe.execute)
+        return StateContent(
+            [self._decode(orjson.loads(bookings[k])) for k in sorted(bookings)],
+            {k.decode(): decode_record(orjson.loads(tokens[k]), self._inventory) for k in sorted(tokens)},
+            int(seq or 0) + 1,
+            sorted((decode_preference(orjson.loads(raw)) for raw in preferences), key=lambda p: p.user.user_id),
+        )
 
     def commit(self, change: Change) -> Booking | None:
         """Run commit.lua; None when what the rules read changed meanwhile (they decide again)."""

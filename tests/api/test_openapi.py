@@ -69,6 +69,8 @@ def test_admin_operations_are_documented_with_schemas(client, runtime):
         ("/_admin/marketing-preferences", "get"),
         ("/_admin/clock", "get"),
         ("/_admin/clock", "post"),
+        ("/_admin/state", "get"),
+        ("/_admin/state", "put"),
     ]:
         content = spec["paths"][path][method]["responses"]["200"]["content"]["application/json"]
         assert content["schema"], (path, method)

@@ -9,6 +9,8 @@ from ... import metrics as sandbox_metrics
 from ...domain.clock import ClockRangeError
 from ...domain.errors import InvalidRequest, NotFound
 from ...runtime import get_runtime
+from ...storage import snapshot
+from ...tenancy import current_tenant
 from ...v3 import wire
 from .. import auth
 from ..common import json_object_body, json_response
@@ -18,7 +20,7 @@ blp = auth.admin_blueprint(
     "Admin",
     __name__,
     "/_admin",
-    "Control plane: health, reset, bookings, marketing preferences and the sandbox clock.",
+    "Control plane: health, reset, state snapshots, bookings, marketing preferences and the sandbox clock.",
 )
 
 
@@ -68,6 +70,31 @@ def metrics():
         registry = sandbox_metrics.tenant_registry(current_app.extensions[TENANTS_KEY].find(name))
     body, content_type = sandbox_metrics.exposition(registry, request.headers.get("Accept"))
     return Response(body, content_type=content_type)
+
+
+@blp.route("/state", methods=["GET"])
+@blp.response(200, schemas.StateDocumentSchema, description="The tenant's state as one document")
+def state_save():
+    """A snapshot of the tenant's state: bookings, idempotency tokens, the id sequence, marketing preferences, the
+    clock and the fault rules with their counters, on the inventory it was saved on (PUT restores it)."""
+    tenant = current_tenant()
+    return json_response(snapshot.save(tenant.runtime, tenant.engine))
+
+
+@blp.route("/state", methods=["PUT"])
+@blp.response(200, schemas.HealthSchema, description="The state was replaced by the document's")
+@blp.alt_response(400, description="A bad document, or one saved on another inventory: nothing was restored")
+def state_load():
+    """Replace the tenant's state with a snapshot (GET's document), whole: every server on a shared store sees the
+    old state or the new one, never half."""
+    body = json_object_body(request)
+    tenant = current_tenant()
+    try:
+        restored = snapshot.load(body, tenant.runtime)
+    except snapshot.StateDocumentError as exc:
+        abort(400, message=f"invalid state document: {exc}; nothing was restored")
+    tenant.runtime.restore(restored, tenant.engine)
+    return json_response(tenant.runtime.health())
 
 
 @blp.route("/bookings", methods=["GET"])

@@ -170,3 +170,16 @@ class MarketingPreferenceListSchema(Schema):
 
     marketing_preferences = fields.List(fields.Nested(AdminMarketingPreferenceSchema))
     count = fields.Integer()
+
+
+class StateDocumentSchema(Schema):
+    """A tenant's state snapshot (storage/snapshot.py): PUT /_admin/state takes back what GET answers."""
+
+    format = fields.Integer(metadata={"example": 1, "description": "the document's format version"})
+    inventory = fields.Dict(metadata={"description": "fixture_digest and anchor_sec: the inventory it was saved on"})
+    clock = fields.Dict(metadata={"description": "frozen_at (epoch second or null) and offset (seconds)"})
+    next_seq = fields.Integer(metadata={"description": "the number the next booking id takes"})
+    bookings = fields.List(fields.Dict())
+    idempotency = fields.List(fields.Dict(), metadata={"description": "token, fingerprint and the booking answered"})
+    marketing_preferences = fields.List(fields.Dict())
+    fault_rules = fields.Dict(metadata={"description": "rules (with fired counts), retired and next_id"})
