@@ -31,7 +31,7 @@ from ..runtime import DEFAULT_TENANT
 from ..tenancy import ENVIRON_KEY, TenantRefused, Tenants, check_name, may_create, split_prefix
 from .errors import answer_error
 from .exchange import BodyRefused, Exchange, done, serving
-from .loader import loader_for
+from .loader import RequestInvalid, loader_for, unknown_fields
 from .methods import LISTING, METHODS, NOT_IMPLEMENTED
 
 _INTERNAL_ERROR = {"code": 500, "status": "Internal Server Error"}  # flask-smorest's words for a 500
@@ -52,7 +52,7 @@ class V3Gateway:
         self.any_user_password = password.encode() if user == "*" else None
         # MOCK_TENANTS_FILE: a password per tenant; its username is bound to that tenant.
         self.tenant_passwords = tenants.passwords
-        replaying = bool(settings.replay)
+        replaying = self.replaying = bool(settings.replay)
         self.max_body_bytes = settings.max_body_bytes
         self.max_json_depth = settings.max_json_depth
         self.trace = settings.trace
@@ -230,6 +230,8 @@ class V3Gateway:
                 tenant.runtime.control.sync()  # what other servers on the store changed: rules, clock, a reset
             except StoreFailed as failed:
                 exchange.fail(failed.status, failed.message)
+                return
+        exchange.fidelity = tenant.runtime.fidelity.current  # one pair for the whole exchange, however it changes
 
     def read_json(self, exchange: Exchange) -> None:
         """Read the body and parse it as JSON; why it is not a usable object is answered when it is loaded.
@@ -305,6 +307,10 @@ class V3Gateway:
                 if exchange.body_error is not None:
                     raise exchange.body_error
                 schema = METHODS[exchange.rpc or ""].request
+                if schema is not None and exchange.fidelity.strict:
+                    unknown = unknown_fields(schema, exchange.body)
+                    if unknown:  # as Google's strict protobuf parser refuses them (lenient: dropped with a warning)
+                        raise RequestInvalid.unknown(unknown)
                 exchange.request = {} if schema is None else loader_for(schema)(exchange.body)
             except Exception as exc:
                 state["load_error"] = exc
