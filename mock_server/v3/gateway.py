@@ -4,7 +4,8 @@
             (a step that answers skips the rest; in replay mode call_method answers from the recording and
             load_request is not a step: a replay matches what was sent, valid or not)
     ALWAYS  apply_fault -> encode -> log_access -> record
-            (apply_fault changes an answer only when decide_fault planned it: any answer, errors included)
+            (apply_fault changes an answer only when decide_fault planned it: any answer, errors included;
+            encode prints a 200 in the tenant's response profile, v3/profiles.py)
 
 Flask never sees a /v3 request: its request machinery, webargs and smorest cost several times the work itself
 (bench/inprocess.py measures it), so the control plane keeps them and the data plane is plain WSGI, as
@@ -33,6 +34,7 @@ from .errors import answer_error
 from .exchange import BodyRefused, Exchange, done, serving
 from .loader import RequestInvalid, loader_for, unknown_fields
 from .methods import LISTING, METHODS, NOT_IMPLEMENTED
+from .profiles import CANONICAL, shape
 
 _INTERNAL_ERROR = {"code": 500, "status": "Internal Server Error"}  # flask-smorest's words for a 500
 _log = logging.getLogger("mock_server")  # where Flask logged a 500 ("Exception on <path> [<method>]")
@@ -347,7 +349,12 @@ class V3Gateway:
             return  # drop_connection: headers made to be refused, a body never sent
         out = exchange.out
         if out is None:
-            out = exchange.out = b"" if exchange.payload is None else orjson.dumps(exchange.payload)
+            payload = exchange.payload
+            profile = exchange.fidelity.response_profile
+            if profile != CANONICAL and exchange.status == 200 and type(payload) is dict and not self.replaying:
+                # The tenant's response profile; a replayed answer goes out as it was recorded.
+                payload = exchange.payload = shape(exchange.rpc or "", payload, profile, exchange.request)
+            out = exchange.out = b"" if payload is None else orjson.dumps(payload)
         head = [("Content-Length", str(len(out)))]
         if exchange.content_type is not None:
             head.insert(0, ("Content-Type", exchange.content_type))
