@@ -10,6 +10,7 @@ from typing import Any
 
 from marshmallow import Schema
 
+from ..api.common import snake_case
 from ..domain.bookings import moved_slot
 from ..domain.errors import InvalidRequest
 from ..domain.models import CANCELED, Booking
@@ -94,10 +95,21 @@ def unsupported_changes(change: dict, current: Booking) -> list[tuple[str, str]]
     for key in ("staff_id", "room_id"):
         if resources.get(key) and resources[key] != getattr(current.slot, key):
             out.append((f"booking.slot.resources.{key}", "cannot be changed by UpdateBooking; cancel and book again"))
-    for key in ("user_information", "payment_information"):
-        if change.get(key):
+    kept = {"user_information": wire.user_information(current.user), "payment_information": current.payment_information}
+    for key, now in kept.items():
+        sent = change.get(key)
+        if sent and _comparable(sent) != _comparable(now or {}):  # a whole booking echoed back changes nothing
             out.append((f"booking.{key}", "is not changed by UpdateBooking"))
     return out
+
+
+def _comparable(value: Any) -> Any:
+    """A message as sent, in one spelling: snake_case names, no empty fields, numbers as strings (int64 either way)."""
+    if type(value) is dict:
+        return {snake_case(k): _comparable(v) for k, v in value.items() if v not in (None, "", {}, [])}
+    if type(value) is int:
+        return str(value)
+    return value
 
 
 def object_to(exchange: Exchange, field: str, why: str) -> None:

@@ -114,6 +114,15 @@ def test_strict_mode_refuses_a_staff_change_that_lenient_mode_ignores_with_a_war
     )
 
 
+def test_a_whole_booking_echoed_back_changes_nothing_in_strict_mode_either(client, runtime, notes):
+    booking = book(client, find_slot(runtime, vertical="classes"))
+    strict(client)
+    echoed = {**booking, "userInformation": {**booking.pop("user_information"), "language_code": None}}
+    response = client.post("/v3/UpdateBooking", json={"update_mask": "status", "booking": echoed})
+    assert (response.status_code, response.get_json()) == (200, {"booking": {**booking, "user_information": user()}})
+    assert served(notes) == []
+
+
 def test_strict_mode_refuses_user_information_in_an_update(client, runtime):
     booking = book(client, find_slot(runtime, vertical="appointments"))
     strict(client)
