@@ -82,6 +82,9 @@ class Settings:
     store: str = "memory"
     store_prefix: str = "rwg"  # the Redis key prefix: rwg:{<tenant>}:...
     workers: int = 1  # worker processes of one server (granian); more than 1 needs a shared MOCK_STORE
+    # each tenant's starting fidelity settings (/_admin/settings changes them per tenant; a reset restores these)
+    strict: bool = False  # 1: unknown /v3 request fields, impossible updates and contradictions are 400s
+    response_profile: str = "canonical"  # canonical | minimal (defaults omitted) | numbers (int64 as JSON numbers)
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -103,7 +106,14 @@ class Settings:
                 f"MOCK_MAX_JSON_DEPTH must be between 1 and {MAX_JSON_DEPTH}, got {settings.max_json_depth}"
             )
         _check_store(settings)
+        if settings.response_profile not in RESPONSE_PROFILES:
+            allowed = ", ".join(RESPONSE_PROFILES)
+            raise SystemExit(f"MOCK_RESPONSE_PROFILE must be one of {allowed}, got {settings.response_profile!r}")
         return settings
+
+
+# How /v3 answers are printed (v3/profiles.py): as today, defaults omitted everywhere, int64 as JSON numbers.
+RESPONSE_PROFILES = ("canonical", "minimal", "numbers")
 
 
 STORE_SCHEMES = ("redis://", "rediss://", "unix://")

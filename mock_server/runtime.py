@@ -16,6 +16,7 @@ from . import linewriter
 from .config import Settings, resolve_path
 from .domain.bookings import BookingListener, BookingService
 from .domain.clock import SandboxClock
+from .domain.fidelity import FidelitySettings
 from .storage import fixtures, redis_store
 from .storage.fixtures import FixtureData
 from .storage.persistence import CorruptStore, Persistence, decode_booking, decode_preference, decode_record
@@ -51,6 +52,8 @@ class Runtime:
         self.settings = settings
         self.tenant = tenant
         self.clock = SandboxClock(frozen_at=settings.clock)
+        # Strict mode and the response profile: per tenant, shared on a Redis store like the clock.
+        self.fidelity = FidelitySettings(settings.strict, settings.response_profile)
         # The fault dice: the default tenant's are MOCK_SEED's, as always; another tenant's are derived from the seed
         # and its name, so no tenant's traffic can shift another's draws.
         self.seed = settings.seed if tenant == DEFAULT_TENANT else tenant_seed(settings.seed, tenant)
@@ -99,7 +102,8 @@ class Runtime:
             self.bookings = self._fresh_service(self.anchor_sec)
 
     def reset(self, clear_recordings: bool = False) -> None:
-        """Back to the start state: clock as configured, fixtures re-anchored to its today, no bookings.
+        """Back to the start state: clock and fidelity settings as configured, fixtures re-anchored to its today, no
+        bookings.
 
         Each reset hook is called with `clear_recordings` (the recorder empties its journal when it is True).
 
@@ -123,6 +127,7 @@ class Runtime:
                 self.epoch = previous  # the store refused the reset: nothing changed
                 raise
             self.clock.restart(frozen_at=self.settings.clock)
+            self.fidelity.restart()  # a reset is back to MOCK_STRICT and MOCK_RESPONSE_PROFILE too
             self.rng = random.Random(self.seed)
             self.anchor_sec = anchor
             for hook in self.reset_hooks:

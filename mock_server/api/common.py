@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from decimal import Decimal
 from typing import Any, cast
 
 import flask
@@ -20,7 +21,9 @@ from ..runtime import EXTENSION_KEY
 from ..v3.exchange import note_warning  # the schemas note warnings on the exchange being served
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+INT32_MIN, INT32_MAX = -(2**31), 2**31 - 1
 _DIGITS = re.compile(r"-?[0-9]+")  # ASCII only: \d would take "١٢٣"
+_EXPONENT_FORM = re.compile(r"-?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")  # 1.7e9, 1700000000.0
 _CAMEL = re.compile(r"(?<!^)(?=[A-Z])")
 # nests_deeper: keep only string quotes and brackets, every bracket as [ or ].
 _NOT_STRUCTURE = bytes(b for b in range(256) if b not in b'"[]{}')
@@ -198,7 +201,7 @@ class BaseSchema(Schema):
 
 
 class Int64(fields.Field):
-    """proto3 int64: accepted as a JSON string or number, emitted as a string."""
+    """proto3 int64: accepted in every proto3 JSON form (proto_integer), emitted as a string."""
 
     default_error_messages = {
         "invalid": "must be an int64 (a decimal string or an integer)",
@@ -214,28 +217,83 @@ class Int64(fields.Field):
         self.minimum = minimum
 
     def _deserialize(self, value, attr, data, **kwargs):
-        if isinstance(value, bool):
-            raise self.make_error("invalid")
-        if isinstance(value, int):
+        if type(value) in (int, float):  # noted before the value is judged, as the loader's plans note it
             note_warning(f"int64 field {attr} sent as a JSON number (Google sends strings)")
-            number = value
-        elif isinstance(value, str) and _DIGITS.fullmatch(value.strip()):
-            text = value.strip()
-            significant = text.lstrip("-").lstrip("0") or "0"
-            if len(significant) > 19:
-                # Out of range anyway; and int() refuses strings over 4300 digits with a ValueError (a 500).
-                raise self.make_error("range")
-            number = -int(significant) if text.startswith("-") else int(significant)
-        else:
-            raise self.make_error("invalid")
-        if not INT64_MIN <= number <= INT64_MAX:
-            raise self.make_error("range")
+        number = _integer(self, value, INT64_MIN, INT64_MAX)
         if self.minimum is not None and number < self.minimum:
             raise ValidationError(f"must be at least {self.minimum}")
         return number
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else str(value)
+
+
+class Int32(fields.Integer):
+    """proto3 int32: a JSON number or a string, in any form proto_integer reads (marshmallow's strict Integer
+    takes JSON integers only; Google's parsers also take "4", 4.0 and "4e0")."""
+
+    default_error_messages = {"invalid": "must be an int32 (an integer)", "range": "out of the int32 range"}
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        return _integer(self, value, INT32_MIN, INT32_MAX)
+
+
+def _integer(field: fields.Field, value: Any, low: int, high: int) -> int:
+    """proto_integer within [low, high], or the field's own "invalid" / "range" error."""
+    try:
+        number = proto_integer(value)
+    except OverflowError:
+        raise field.make_error("range") from None
+    except ValueError:
+        raise field.make_error("invalid") from None
+    if not low <= number <= high:
+        raise field.make_error("range")
+    return number
+
+
+def proto_integer(value: Any) -> int:
+    """A proto3 JSON integer, read as protobuf's own JSON parsers read one: a JSON number or a string, decimal or in
+    exponent form (1700000000, "1700000000", 1.7e9, "1.7e9", 1700000000.0), as long as its value is whole.
+
+    The one parser of integers on the wire. ValueError: not a whole number; OverflowError: far out of any range.
+    """
+    kind = type(value)
+    if kind is int:
+        return value
+    if kind is float:
+        if not value.is_integer():  # 1.5, inf, nan
+            raise ValueError(value)
+        return int(value)
+    if kind is not str:  # a bool (JSON true is no number), a list, an object
+        raise ValueError(value)
+    text = value.strip()
+    if _DIGITS.fullmatch(text):
+        significant = text.lstrip("-").lstrip("0") or "0"
+        if len(significant) > 19:
+            # Out of range anyway; and int() refuses strings over 4300 digits with a ValueError.
+            raise OverflowError(value)
+        return -int(significant) if text.startswith("-") else int(significant)
+    if not _EXPONENT_FORM.fullmatch(text):
+        raise ValueError(value)
+    number = Decimal(text)
+    if number.adjusted() > 19:  # checked before int(): "1e999999999" would build a billion digits
+        raise OverflowError(value)
+    if number != number.to_integral_value():
+        raise ValueError(value)
+    return int(number)
+
+
+class ProtoEnum(fields.String):
+    """A proto enum: by name, or (proto3 JSON allows it) by number; `values` are listed in number order from 0."""
+
+    def __init__(self, values, **kwargs):
+        super().__init__(**kwargs)
+        self.values = tuple(values)
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if type(value) is int and 0 <= value < len(self.values):
+            return self.values[value]
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class Bool(fields.Boolean):
@@ -249,9 +307,9 @@ class Bool(fields.Boolean):
         return value
 
 
-def enum_field(values, **kwargs) -> fields.String:
-    """A proto enum, by name."""
+def enum_field(values, **kwargs) -> ProtoEnum:
+    """A proto enum, by name or number (`values` in number order from 0, as the domain's tuples list them)."""
     from marshmallow.validate import OneOf
 
     metadata = {"enum": list(values), **kwargs.pop("metadata", {})}
-    return fields.String(validate=OneOf(values), metadata=metadata, **kwargs)
+    return ProtoEnum(values, validate=OneOf(values), metadata=metadata, **kwargs)

@@ -10,8 +10,9 @@ import bisect
 from collections.abc import Iterable, Iterator, Mapping
 
 from .errors import InvalidRequest
-from .models import Merchant, Service, Slot, SlotSpec
+from .models import CONFIRMATION_MODES, Merchant, Service, Slot, SlotSpec
 
+UNSPECIFIED_MODE = CONFIRMATION_MODES[0]  # claims nothing, as an absent confirmation_mode
 # Spots taken per inventory entry, by one tenant's bookings; an entry nobody holds is absent.
 Taken = Mapping[Slot, int]
 
@@ -55,6 +56,21 @@ class Inventory:
         if not entries:
             return []
         return [slot for slot in entries if spec.matches(slot)]
+
+    def contradiction(self, spec: SlotSpec) -> tuple[str, str] | None:
+        """(field, why) when the spec's availability_tag or confirmation_mode is not what the inventory entries it
+        names say; None when it claims neither, names no entry, or an entry agrees (strict mode's 400)."""
+        tag, mode = spec.availability_tag, spec.confirmation_mode
+        if not tag and mode in ("", UNSPECIFIED_MODE):
+            return None
+        entries = self.candidates(spec)
+        if not entries:
+            return None  # nothing to contradict: the slot is simply not there (unavailable, or SLOT_UNAVAILABLE)
+        if tag and all(entry.availability_tag != tag for entry in entries):
+            return "availability_tag", f"{tag!r} is not the inventory entry's tag ({entries[0].availability_tag!r})"
+        if mode not in ("", UNSPECIFIED_MODE) and all(entry.confirmation_mode != mode for entry in entries):
+            return "confirmation_mode", f"{mode} is not the inventory entry's mode ({entries[0].confirmation_mode})"
+        return None
 
     def entries_at(self, spec: SlotSpec) -> list[Slot] | tuple[()]:
         """Every entry at the spec's merchant, service and start, whatever its resources."""

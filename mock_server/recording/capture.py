@@ -126,6 +126,9 @@ class Recorder:
             encoded_body = body if type(body) is bytes else orjson.dumps(body)
             response = _RESPONSE % (exchange.status, orjson.dumps(dict(exchange.headers)), encoded_body)
         tail = self._tenant_tail
+        in_force = exchange.fidelity.journal_form()  # None under the built-in defaults: the line as it always was
+        if in_force is not None:
+            tail += b',"settings":' + orjson.dumps(in_force)
         if exchange.no_response:
             tail += b',"no_response":' + orjson.dumps(exchange.no_response)
         if redact:

@@ -1,16 +1,17 @@
-"""What a tenant's servers share on Redis besides bookings: the clock, the fault rules, their budgets and dice.
+"""What a tenant's servers share on Redis besides bookings: the clock, the fidelity settings (strict mode, response
+profile), the fault rules, their budgets and dice.
 
 Each server keeps a copy of the clock and the rules, so a request reads no Redis for them, with the generation and
 epoch it copied. A change made through any server (a rule added, removed or used up, the clock frozen or moved, a
-reset) is written whole with the generation bumped (`publish`), only if nobody else wrote since this server's copy
-(else the change is refused, 503, and the copy reloaded). Every server compares generation and epoch when a request
-starts (one MGET) and takes on the stored state when either moved (`sync`).
+setting patched, a reset) is written whole with the generation bumped (`publish`), only if nobody else wrote since
+this server's copy (else the change is refused, 503, and the copy reloaded). Every server compares generation and
+epoch when a request starts (one MGET) and takes on the stored state when either moved (`sync`).
 
 Budgets and dice are counted in Redis: a `times: 3` rule fires three times across all servers, and the n-th draw of
 a rule is a hash of (seed, tenant, rule, n), the same whichever server makes it.
 
     <prefix>:{<tenant>}:gen      STRING  the generation (never reset: a reset is a change like another)
-    <prefix>:{<tenant>}:control  HASH    clock, rules (FaultEngine.export)
+    <prefix>:{<tenant>}:control  HASH    clock, settings (FidelitySettings.export), rules (FaultEngine.export)
     <prefix>:{<tenant>}:fired    HASH    rule id -> uses spent
     <prefix>:{<tenant>}:seen     HASH    rule id -> draws made
 """
@@ -46,7 +47,7 @@ return fired
 
 
 class SharedControl:
-    """One tenant's clock and fault rules, kept in step with every other server on the store."""
+    """One tenant's clock, fidelity settings and fault rules, kept in step with every other server on the store."""
 
     def __init__(
         self, client: redis.Redis, keys: TenantKeys, runtime: Runtime, engine: FaultEngine, restart: Callable[[], None]
@@ -65,6 +66,7 @@ class SharedControl:
     def attach(self) -> None:
         """Take on the stored state, or store this server's (the first to serve the tenant); then publish changes."""
         self._runtime.clock.on_change = self.publish
+        self._runtime.fidelity.on_change = self.publish
         self._engine.on_change = self.publish
         self._engine.shared = self
         self.sync()
@@ -95,6 +97,7 @@ class SharedControl:
                 self._pending = True
                 return
             clock, rules = orjson.dumps(self._runtime.clock.export()), orjson.dumps(self._engine.export())
+            settings = orjson.dumps(self._runtime.fidelity.export())
             try:
                 with self._client.pipeline(transaction=True) as pipe:
                     pipe.watch(self._keys.gen)
@@ -104,6 +107,7 @@ class SharedControl:
                     pipe.multi()
                     pipe.hset(self._keys.control, "clock", clock)
                     pipe.hset(self._keys.control, "rules", rules)
+                    pipe.hset(self._keys.control, "settings", settings)
                     pipe.incr(self._keys.gen)
                     *_, self._generation = pipe.execute()
             except redis.WatchError:
@@ -111,8 +115,8 @@ class SharedControl:
                 if not asked:
                     return
                 raise StoreFailed(
-                    "another server changed this tenant's clock or fault rules at the same moment; this change was "
-                    "not made: try again"
+                    "another server changed this tenant's clock, settings or fault rules at the same moment; this "
+                    "change was not made: try again"
                 ) from None
             except redis.RedisError as exc:
                 self._generation = None  # the next request reloads the stored state: this change is dropped
@@ -120,7 +124,7 @@ class SharedControl:
 
     @contextmanager
     def deferring(self) -> Iterator[None]:
-        """Hold publishes until the block ends, then publish once (a reset changes the clock and the rules);
+        """Hold publishes until the block ends, then publish once (a reset changes the clock, settings and rules);
         on an error, publish nothing and reload at the next request."""
         with self._lock:
             if self._deferred is not None:  # inside another deferring block: its end publishes
@@ -198,9 +202,12 @@ class SharedControl:
                 self._generation = None if generation is None else int(generation)
                 with self.deferring():
                     self._runtime.clock.restart(frozen_at=self._runtime.settings.clock)
+                    self._runtime.fidelity.restart()
                     self._restart_rules()
                     self._pending = True
                 return
             self._runtime.clock.load(orjson.loads(control[b"clock"]))
+            # None (a store written before settings were shared): the defaults, until a server changes them.
+            self._runtime.fidelity.load(orjson.loads(control[b"settings"]) if b"settings" in control else None)
             self._engine.load(orjson.loads(control[b"rules"]))
             self._generation = None if generation is None else int(generation)

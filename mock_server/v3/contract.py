@@ -8,7 +8,7 @@ from typing import Any
 from marshmallow import ValidationError, fields, post_load, validates_schema
 from marshmallow.validate import Length, Range
 
-from ..api.common import BaseSchema, Bool, Int64, enum_field
+from ..api.common import BaseSchema, Bool, Int32, Int64, ProtoEnum, enum_field
 from ..domain import models as m
 
 NON_EMPTY = Length(min=1, error="must not be empty")
@@ -40,7 +40,7 @@ class ResourceIdsSchema(BaseSchema):
 
     staff_id = fields.String()
     room_id = fields.String()
-    party_size = fields.Integer(strict=True, validate=Range(min=0, max=10_000), metadata={"example": 2})
+    party_size = Int32(validate=Range(min=0, max=10_000), metadata={"example": 2})
 
 
 class SlotTimeSchema(BaseSchema):
@@ -229,7 +229,7 @@ def _wire_form(value: dict) -> dict:
 def _only_int64_numbers(schema) -> bool:
     """Are the schema's fields strings, int64s and messages of the same (what _wire_form relies on)?"""
     return all(
-        type(field) in (fields.String, Int64)
+        type(field) in (fields.String, ProtoEnum, Int64)
         or (type(field) is fields.Nested and not field.many and _only_int64_numbers(field.schema))
         for field in schema.fields.values()
     )

@@ -10,6 +10,7 @@ from typing import Any
 import orjson
 
 from ..bodyread import error_payload
+from ..domain.fidelity import BUILT_IN, Fidelity
 
 _current: ContextVar[Exchange | None] = ContextVar("mock_server.v3.exchange", default=None)
 
@@ -57,6 +58,7 @@ class Exchange:
     tenant: Any = None  # the tenancy.Tenant whose state this exchange works on (selected after authenticate)
     user: str | None = None  # the Basic-auth username, under MOCK_BASIC_AUTH='*:PASSWORD' or MOCK_TENANTS_FILE
     user_bound: bool = False  # the username is a MOCK_TENANTS_FILE tenant's, checked against its own password
+    fidelity: Fidelity = BUILT_IN  # the tenant's strict mode and response profile, as the exchange started
 
     def answer(
         self, status: int, payload: Any = None, headers: list[tuple[str, str]] | None = None, out: bytes | None = None

@@ -4,7 +4,8 @@
             (a step that answers skips the rest; in replay mode call_method answers from the recording and
             load_request is not a step: a replay matches what was sent, valid or not)
     ALWAYS  apply_fault -> encode -> log_access -> measure -> record
-            (apply_fault changes an answer only when decide_fault planned it: any answer, errors included)
+            (apply_fault changes an answer only when decide_fault planned it: any answer, errors included;
+            encode prints a 200 in the tenant's response profile, v3/profiles.py)
 
 Flask never sees a /v3 request: its request machinery, webargs and smorest cost several times the work itself
 (bench/inprocess.py measures it), so the control plane keeps them and the data plane is plain WSGI, as
@@ -32,8 +33,9 @@ from ..runtime import DEFAULT_TENANT
 from ..tenancy import ENVIRON_KEY, Tenant, TenantRefused, Tenants, check_name, may_create, split_prefix
 from .errors import answer_error
 from .exchange import BodyRefused, Exchange, done, serving
-from .loader import loader_for
+from .loader import RequestInvalid, loader_for, unknown_fields
 from .methods import LISTING, METHODS, NOT_IMPLEMENTED
+from .profiles import CANONICAL, shape
 
 _INTERNAL_ERROR = {"code": 500, "status": "Internal Server Error"}  # flask-smorest's words for a 500
 _log = logging.getLogger("mock_server")  # where Flask logged a 500 ("Exception on <path> [<method>]")
@@ -53,7 +55,7 @@ class V3Gateway:
         self.any_user_password = password.encode() if user == "*" else None
         # MOCK_TENANTS_FILE: a password per tenant; its username is bound to that tenant.
         self.tenant_passwords = tenants.passwords
-        replaying = bool(settings.replay)
+        replaying = self.replaying = bool(settings.replay)
         self.max_body_bytes = settings.max_body_bytes
         self.max_json_depth = settings.max_json_depth
         self.trace = settings.trace
@@ -233,6 +235,8 @@ class V3Gateway:
                 tenant.runtime.control.sync()  # what other servers on the store changed: rules, clock, a reset
             except StoreFailed as failed:
                 exchange.fail(failed.status, failed.message)
+                return
+        exchange.fidelity = tenant.runtime.fidelity.current  # one pair for the whole exchange, however it changes
 
     def read_json(self, exchange: Exchange) -> None:
         """Read the body and parse it as JSON; why it is not a usable object is answered when it is loaded.
@@ -308,6 +312,10 @@ class V3Gateway:
                 if exchange.body_error is not None:
                     raise exchange.body_error
                 schema = METHODS[exchange.rpc or ""].request
+                if schema is not None and exchange.fidelity.strict:
+                    unknown = unknown_fields(schema, exchange.body)
+                    if unknown:  # as Google's strict protobuf parser refuses them (lenient: dropped with a warning)
+                        raise RequestInvalid.unknown(unknown)
                 exchange.request = {} if schema is None else loader_for(schema)(exchange.body)
             except Exception as exc:
                 state["load_error"] = exc
@@ -344,7 +352,12 @@ class V3Gateway:
             return  # drop_connection: headers made to be refused, a body never sent
         out = exchange.out
         if out is None:
-            out = exchange.out = b"" if exchange.payload is None else orjson.dumps(exchange.payload)
+            payload = exchange.payload
+            profile = exchange.fidelity.response_profile
+            if profile != CANONICAL and exchange.status == 200 and type(payload) is dict and not self.replaying:
+                # The tenant's response profile; a replayed answer goes out as it was recorded.
+                payload = exchange.payload = shape(exchange.rpc or "", payload, profile, exchange.request)
+            out = exchange.out = b"" if payload is None else orjson.dumps(payload)
         head = [("Content-Length", str(len(out)))]
         if exchange.content_type is not None:
             head.insert(0, ("Content-Type", exchange.content_type))

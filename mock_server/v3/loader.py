@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, ValidationError
+from marshmallow import Schema, ValidationError, fields
 
-from ..api.common import invalid_request_message
+from ..api.common import invalid_request_message, snake_case
 from .plans import Convert, Off, message_plan
 
 
@@ -32,8 +32,49 @@ class RequestInvalid(Exception):
         errors = {"json": messages}
         return cls(invalid_request_message(errors), errors)
 
+    @classmethod
+    def unknown(cls, paths: list[str]) -> RequestInvalid:
+        """The strict-mode 400 for fields the message does not have, each named by its path in the body."""
+        errors = {"json": {path: ["Unknown field."] for path in paths}}
+        return cls(
+            "invalid request: "
+            + "; ".join(f"{path}: unknown field (strict mode; see /_admin/settings)" for path in paths),
+            errors,
+        )
+
 
 _loaders: dict[type, Convert] = {}
+_schemas: dict[type, Schema] = {}
+
+
+def unknown_fields(schema_class: type[Schema], body: object) -> list[str]:
+    """Strict mode: the path of every key in `body` the message does not have (e.g. `slot_time[0].resources`).
+
+    Keys are read as the loader reads them (snake_case or lowerCamelCase); a null counts too, as protobuf's
+    strict parser counts it. The lenient loader drops the same keys with a warning.
+    """
+    schema = _schemas.get(schema_class)
+    if schema is None:
+        schema = _schemas[schema_class] = schema_class()
+    found: list[str] = []
+    _walk(schema, body, "", found)
+    return found
+
+
+def _walk(schema: Schema, value: object, prefix: str, found: list[str]) -> None:
+    if type(value) is not dict:
+        return  # not an object: the loader says what is wrong with it
+    known = schema.load_fields
+    for key, item in value.items():
+        field = known.get(key) or known.get(snake_case(key))
+        path = f"{prefix}.{key}" if prefix else key
+        if field is None:
+            found.append(path)
+        elif isinstance(field, fields.Nested) and isinstance(field.schema, Schema):
+            _walk(field.schema, item, path, found)
+        elif isinstance(field, fields.List) and isinstance(field.inner, fields.Nested) and type(item) is list:
+            for index, each in enumerate(item):
+                _walk(field.inner.schema, each, f"{path}[{index}]", found)
 
 
 def loader_for(schema_class: type[Schema]) -> Convert:

@@ -10,6 +10,8 @@ from typing import Any
 
 from marshmallow import Schema
 
+from ..api.common import snake_case
+from ..domain.bookings import moved_slot
 from ..domain.errors import InvalidRequest
 from ..domain.models import CANCELED, Booking
 from . import contract, wire
@@ -29,6 +31,10 @@ def batch_availability_lookup(runtime, request: dict, exchange: Exchange) -> dic
     limit = runtime.settings.max_slot_times
     if len(specs) > limit:
         raise InvalidRequest(f"too many slot_time entries: {len(specs)} > {limit}")
+    inventory = runtime.bookings.inventory
+    for index, spec in enumerate(specs):
+        if spec.availability_tag or spec.confirmation_mode:
+            contradicts(exchange, inventory, spec, f"slot_time[{index}]")
     answers = runtime.bookings.availability(request["merchant_id"], specs)
     return {
         "slot_time_availability": [
@@ -41,11 +47,13 @@ def batch_availability_lookup(runtime, request: dict, exchange: Exchange) -> dic
 def check_availability(runtime, request: dict, exchange: Exchange) -> dict:
     """CheckAvailability (legacy, still used by Google's test client): open spots of one slot."""
     spec = request["slot"]
+    contradicts(exchange, runtime.bookings.inventory, spec, "slot")
     return {"slot": wire.slot(spec), "count_available": runtime.bookings.count_available(spec)}
 
 
 def create_booking(runtime, request: dict, exchange: Exchange) -> dict:
     """CreateBooking: book a spot; idempotent on idempotency_token."""
+    contradicts(exchange, runtime.bookings.inventory, request["slot"], "slot")
     outcome = runtime.bookings.create(
         request["slot"],
         request["user_information"],
@@ -70,7 +78,53 @@ def update_booking(runtime, request: dict, exchange: Exchange) -> dict:
         if change.get("slot"):
             exchange.warn("UpdateBooking: slot ignored, status CANCELED cancels the booking")
         return {"booking": wire.booking(bookings.cancel(current.booking_id).booking)}
+    for field, why in unsupported_changes(change, current):
+        object_to(exchange, field, why)
+    slot = change.get("slot") or {}
+    target = moved_slot(current.slot, *changes)._replace(
+        availability_tag=slot.get("availability_tag", ""), confirmation_mode=slot.get("confirmation_mode", "")
+    )
+    contradicts(exchange, bookings.inventory, target, "booking.slot")
     return {"booking": wire.booking(bookings.modify(current.booking_id, *changes).booking)}
+
+
+def unsupported_changes(change: dict, current: Booking) -> list[tuple[str, str]]:
+    """What an UpdateBooking asks that the sandbox cannot do (it moves start and duration, and resizes the party):
+    (field, why) for each; lenient mode ignores them (with a warning), strict mode answers 400."""
+    out = []
+    resources = (change.get("slot") or {}).get("resources") or {}
+    for key in ("staff_id", "room_id"):
+        if resources.get(key) and resources[key] != getattr(current.slot, key):
+            out.append((f"booking.slot.resources.{key}", "cannot be changed by UpdateBooking; cancel and book again"))
+    kept = {"user_information": wire.user_information(current.user), "payment_information": current.payment_information}
+    for key, now in kept.items():
+        sent = change.get(key)
+        if sent and _comparable(sent) != _comparable(now or {}):  # a whole booking echoed back changes nothing
+            out.append((f"booking.{key}", "is not changed by UpdateBooking"))
+    return out
+
+
+def _comparable(value: Any) -> Any:
+    """A message as sent, in one spelling: snake_case names, no empty fields, numbers as strings (int64 either way)."""
+    if type(value) is dict:
+        return {snake_case(k): _comparable(v) for k, v in value.items() if v not in (None, "", {}, [])}
+    if type(value) is int:
+        return str(value)
+    return value
+
+
+def object_to(exchange: Exchange, field: str, why: str) -> None:
+    """A request the sandbox cannot honour as sent: 400 in strict mode, else served with a warning."""
+    if exchange.fidelity.strict:
+        raise InvalidRequest(f"invalid request: {field} {why} (strict mode; see /_admin/settings)", field=field)
+    exchange.warn(f"{field} {why}; ignored (strict mode would answer 400)")
+
+
+def contradicts(exchange: Exchange, inventory, spec, prefix: str) -> None:
+    """Object to an availability_tag or confirmation_mode the inventory entry the spec names contradicts."""
+    found = inventory.contradiction(spec)
+    if found is not None:
+        object_to(exchange, f"{prefix}.{found[0]}", found[1])
 
 
 def get_booking_status(runtime, request: dict, exchange: Exchange) -> dict:

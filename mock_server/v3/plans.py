@@ -14,7 +14,7 @@ from typing import Any, TypeGuard, TypeVar
 from marshmallow import Schema, ValidationError, fields, missing
 from marshmallow.validate import Length, OneOf, Range
 
-from ..api.common import INT64_MAX, INT64_MIN, BaseSchema, Int64, snake_case
+from ..api.common import INT32_MAX, INT32_MIN, INT64_MAX, INT64_MIN, BaseSchema, Int32, Int64, ProtoEnum, snake_case
 from . import exchange
 from .contract import BUILDS, CHECKS, ROLE
 from .exchange import note_warning
@@ -187,11 +187,16 @@ def _read_field(i: int, name: str, field: fields.Field, namespace: dict) -> str:
 def _conversion(i: int, name: str, field: fields.Field, namespace: dict) -> list[str]:
     """Lines that turn the JSON value `v` into the field's loaded value, or raise Off."""
     own = field.pre_load or field.post_load  # the field's own functions: its deserialize runs them
-    string = not own and _is(field, fields.String)
-    integer = not own and _is(field, fields.Integer) and field.strict
+    # An enum read inline by name; by number (rare) the plan declines and the field's own load reads it.
+    string = not own and (_is(field, fields.String) or _is(field, ProtoEnum))
+    # An int32 read inline when a JSON integer in its range; any other form (a string, 4.0) by the field's own load.
+    int32 = not own and _is(field, Int32)
+    integer = int32 or (not own and _is(field, fields.Integer) and field.strict)
     reader = None if own or string or integer else _reader(field, name)
     if string or integer:
         lines, tests = [], [f"type(v) is not {'str' if string else 'int'}"]
+        if int32:
+            tests += _bounds("v", f"{i}_int32", INT32_MIN, INT32_MAX, True, True, namespace)
     elif reader is None:
         namespace[f"f{i}"] = _whole(field, name)
         return [f"v = f{i}(v)"]

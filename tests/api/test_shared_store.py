@@ -111,7 +111,9 @@ def test_a_rule_change_racing_another_servers_is_refused_and_this_server_takes_t
     client_one.get("/_admin/faults")  # server one's copy is current
     assert client_two.post("/_admin/faults", json={**RULE, "id": "theirs"}).status_code == 201
     # Server one changes its copy without having seen server two's write (two requests at the same instant).
-    with pytest.raises(StoreFailed, match="another server changed this tenant's clock or fault rules at the same"):
+    with pytest.raises(
+        StoreFailed, match="another server changed this tenant's clock, settings or fault rules at the same"
+    ):
         engine_one.add({**RULE, "id": "mine"}, FROZEN_AT)
     listed = client_one.get("/_admin/faults").get_json()["faults"]
     assert [r["id"] for r in listed] == ["theirs"]

@@ -129,3 +129,17 @@ def test_the_sandbox_page_shows_health_and_settings_without_secrets(tmp_path):
     assert "pw-secret" not in page.get_data(as_text=True)
     fragment = get(client, "/?fragment=status").get_data(as_text=True)
     assert "<html" not in fragment and "Merchants" in fragment
+
+
+def test_the_sandbox_page_shows_and_changes_the_fidelity_settings(client):
+    html = get(client, "/").get_data(as_text=True)
+    assert '<input id="fidelity-strict" name="strict" type="checkbox" value="1">' in html
+    assert '<option value="canonical" selected>canonical</option>' in html
+    page = post(client, "/fidelity", {"strict": "1", "response_profile": "minimal"})
+    assert flash(page) == "Strict mode on, response profile minimal."
+    assert client.get("/_admin/settings").get_json() == {"strict": True, "response_profile": "minimal"}
+    html = get(client, "/").get_data(as_text=True)
+    assert 'value="1" checked>' in html and '<option value="minimal" selected>minimal</option>' in html
+    refused = post(client, "/fidelity", {"response_profile": "compact"})
+    assert flash(refused) == "Settings unchanged: response_profile must be one of canonical, minimal, numbers."
+    assert client.get("/_admin/settings").get_json() == {"strict": True, "response_profile": "minimal"}

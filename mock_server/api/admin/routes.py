@@ -1,4 +1,4 @@
-"""/_admin: readiness, reset, bookings, marketing preferences, clock. Never faulted, never recorded."""
+"""/_admin: readiness, reset, bookings, marketing preferences, clock, settings. Never faulted, never recorded."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ blp = auth.admin_blueprint(
     "Admin",
     __name__,
     "/_admin",
-    "Control plane: health, reset, state snapshots, bookings, marketing preferences and the sandbox clock.",
+    "Control plane: health, reset, state snapshots, bookings, marketing preferences, the sandbox clock and the "
+    "fidelity settings.",
 )
 
 
@@ -169,6 +170,24 @@ def clock_change(body):
     except ClockRangeError as exc:  # an advance past either end: the clock refuses, unchanged
         abort(400, message=f"invalid request: {exc}")
     return json_response(clock.state())
+
+
+@blp.route("/settings", methods=["GET"])
+@blp.response(200, schemas.SettingsSchema, description="The tenant's fidelity settings")
+def settings_state():
+    """The tenant's strict mode and response profile (a reset puts back MOCK_STRICT and MOCK_RESPONSE_PROFILE)."""
+    return json_response(get_runtime().fidelity.state())
+
+
+@blp.route("/settings", methods=["PATCH"])
+@blp.arguments(schemas.SettingsSchema, example={"strict": True, "response_profile": "minimal"})
+@blp.response(200, schemas.SettingsSchema, description="The settings after the change")
+@blp.alt_response(400, description="An unknown setting or a bad value, named")
+def settings_change(body):
+    """Change the tenant's strict mode and/or response profile; what the body does not name stays as it is."""
+    fidelity = get_runtime().fidelity
+    fidelity.change(body)
+    return json_response(fidelity.state())
 
 
 def admin_booking(b) -> dict:

@@ -3,8 +3,10 @@
 from marshmallow import Schema, ValidationError, fields, validates_schema
 from marshmallow.validate import OneOf, Range
 
+from ...config import RESPONSE_PROFILES
 from ...domain.clock import EARLIEST_SEC, LATEST_SEC
 from ...domain.models import BOOKING_STATUSES
+from ..common import Bool
 
 
 class ClockChangeSchema(Schema):
@@ -75,6 +77,21 @@ class ClockStateSchema(Schema):
     now_sec = fields.Integer(metadata={"example": 1767225600})
     frozen = fields.Boolean()
     offset_sec = fields.Integer()
+
+
+class SettingsSchema(Schema):
+    """A tenant's fidelity settings; a PATCH names only those it changes (an unknown name is a 400)."""
+
+    strict = Bool(  # JSON true/false only: truthy={True} would also take 1 (1 == True)
+        metadata={"description": "unknown /v3 request fields, impossible updates and contradictions are 400s"},
+    )
+    response_profile = fields.String(
+        validate=OneOf(RESPONSE_PROFILES),
+        metadata={
+            "enum": list(RESPONSE_PROFILES),
+            "description": "canonical (as Google's samples), minimal (defaults omitted), numbers (int64 as numbers)",
+        },
+    )
 
 
 class StoreStateSchema(Schema):

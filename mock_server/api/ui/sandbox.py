@@ -1,4 +1,4 @@
-"""Sandbox page: health, seed and fixture, settings, reset and the sandbox clock."""
+"""Sandbox page: health, seed and fixture, settings, fidelity settings, reset and the sandbox clock."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 
 from flask import request
 
+from ...config import RESPONSE_PROFILES
 from ...domain.clock import EARLIEST_SEC, LATEST_SEC
+from ...domain.fidelity import SettingsError
 from ...recording import STATE_KEY as RECORDING_KEY
 from ...runtime import get_runtime
 from . import timefmt
@@ -56,6 +58,8 @@ def sandbox():
         settings=settings_rows(runtime.settings),
         journal=journal,
         units=list(UNITS),
+        fidelity=runtime.fidelity.current,
+        profiles=RESPONSE_PROFILES,
         **_status_context(),
     )
 
@@ -66,11 +70,30 @@ def reset():
     runtime = get_runtime()
     clear = bool(request.form.get("clear_recordings"))
     runtime.reset(clear_recordings=clear)
-    text = "Sandbox reset: bookings forgotten, slots re-anchored, fault rules back to the start-up scenario"
+    text = (
+        "Sandbox reset: bookings forgotten, slots re-anchored, fault rules back to the start-up scenario, "
+        "settings as configured"
+    )
     state = extension(RECORDING_KEY)
     if clear and state is not None:
         text += ", exchange log emptied"
     flash(text + ".", "success")
+    return back("dashboard.sandbox")
+
+
+@bp.route("/fidelity", methods=["POST"])
+def fidelity():
+    """Strict mode and the response profile of this tenant, as PATCH /_admin/settings changes them."""
+    settings = get_runtime().fidelity
+    try:
+        settings.change(
+            {"strict": bool(request.form.get("strict")), "response_profile": request.form.get("response_profile", "")}
+        )
+    except SettingsError as exc:
+        flash(f"Settings unchanged: {exc.field} {exc.message}.", "error")
+        return back("dashboard.sandbox")
+    now = settings.current
+    flash(f"Strict mode {'on' if now.strict else 'off'}, response profile {now.response_profile}.", "success")
     return back("dashboard.sandbox")
 
 
