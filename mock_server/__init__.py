@@ -14,7 +14,7 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
     from flask_smorest import Api
 
     from . import accesslog
-    from .api import guard, register_blueprints
+    from .api import guard, index, register_blueprints
     from .api.common import OrjsonProvider
     from .runtime import EXTENSION_KEY, Runtime
     from .v3 import openapi
@@ -44,6 +44,7 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
     )
     openapi.document(api)
     register_blueprints(api)
+    index.install(app)
     gateway = _install_extensions(app, api)
     _json_errors(app)
     accesslog.install(app)
