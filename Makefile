@@ -3,10 +3,18 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# `make run` needs only the runtime dependencies; tests and lint add the `test` extra (pytest, Playwright, mypy...).
+RUN_STAMP := $(VENV)/.runtime
 
 IMAGE  ?= localhost/rwg-sandbox
 
 .PHONY: run test test-fast lint bench fixtures image test-container clean
+
+$(RUN_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $(RUN_STAMP)
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,8 +22,8 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
-## run: serve the sandbox with the default fixtures on http://127.0.0.1:8080
-run: $(STAMP)
+## run: serve the sandbox with the default fixtures on http://127.0.0.1:8080 (installs the runtime dependencies only)
+run: $(RUN_STAMP)
 	$(BIN)/python app.py
 
 ## test: the whole suite (unit, API, end-to-end)
@@ -37,7 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/run.py
 
 ## fixtures: regenerate fixtures/default.json (seed 42, default size)
-fixtures: $(STAMP)
+fixtures: $(RUN_STAMP)
 	$(BIN)/rwg-sandbox fixtures generate --seed 42 --out fixtures/default.json
 
 ## image: build the Docker image with buildah on a locally bootstrapped Debian base

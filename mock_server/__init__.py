@@ -14,7 +14,7 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
     from flask_smorest import Api
 
     from . import accesslog, metrics
-    from .api import guard, register_blueprints
+    from .api import docs_assets, guard, index, register_blueprints
     from .api.common import OrjsonProvider
     from .runtime import EXTENSION_KEY, Runtime
     from .v3 import openapi
@@ -30,11 +30,10 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
         OPENAPI_URL_PREFIX="/",
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
-        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
         OPENAPI_REDOC_PATH="/redoc",
-        OPENAPI_REDOC_URL="https://cdn.jsdelivr.net/npm/redoc/bundles/redoc.standalone.js",
         MAX_CONTENT_LENGTH=settings.max_body_bytes,
     )
+    docs_assets.configure(app)  # before Api(): it reads the docs' asset URLs when it registers /docs and /redoc
     app.extensions[EXTENSION_KEY] = Runtime(settings)
     api = Api(
         app,
@@ -44,6 +43,7 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
     )
     openapi.document(api)
     register_blueprints(api)
+    index.install(app)
     gateway = _install_extensions(app, api)
     _json_errors(app)
     accesslog.install(app)

@@ -57,7 +57,7 @@ class BodyLimits:
 
 def error_payload(code: int, message: str, errors=None) -> dict:
     """The JSON every error of the sandbox has: {code, status, message}, and `errors` when a schema said why."""
-    payload = {"code": code, "status": _phrase(code), "message": message}
+    payload = {"code": code, "status": reason_phrase(code), "message": message}
     if errors is not None:
         payload["errors"] = errors
     return payload
@@ -68,9 +68,14 @@ def error_body(code: int, message: str) -> bytes:
     return orjson.dumps(error_payload(code, message))
 
 
-def _phrase(code: int) -> str:
-    # 499 is nginx's, not in http.HTTPStatus; a fault may answer it.
-    return "Client Closed Request" if code == 499 else HTTPStatus(code).phrase
+def reason_phrase(code: int) -> str:
+    """The reason phrase of a status code the sandbox answers ('Unknown' for one it has no name for)."""
+    if code == 499:  # nginx's, not in http.HTTPStatus; a fault may answer it
+        return "Client Closed Request"
+    try:
+        return HTTPStatus(code).phrase
+    except ValueError:
+        return "Unknown"
 
 
 def error_headers(body: bytes) -> list[tuple[str, str]]:
@@ -80,7 +85,7 @@ def error_headers(body: bytes) -> list[tuple[str, str]]:
 
 def status_line(code: int) -> str:
     """'408 Request Timeout', as WSGI's start_response takes it."""
-    return f"{code} {_phrase(code)}"
+    return f"{code} {reason_phrase(code)}"
 
 
 def has_body(environ) -> bool:

@@ -52,9 +52,9 @@ def build_parser() -> argparse.ArgumentParser:
         serve.add_argument(flag, dest=env, metavar=env.removeprefix("MOCK_"), help=f"{text} [{env}]")
     serve.set_defaults(handler=_serve)
 
-    fixtures = sub.add_parser("fixtures", help="fixture files").add_subparsers(
-        title="fixture commands", metavar="ACTION"
-    )
+    fixtures_parser = sub.add_parser("fixtures", help="fixture files", description="Fixture files.")
+    fixtures_parser.set_defaults(handler=_usage_of(fixtures_parser))  # no ACTION: this command's usage
+    fixtures = fixtures_parser.add_subparsers(title="fixture commands", metavar="ACTION")
     gen = fixtures.add_parser(
         "generate",
         help="generate a fixture file from a seed",
@@ -64,10 +64,13 @@ def build_parser() -> argparse.ArgumentParser:
     gen.add_argument("--seed", type=int, default=42, help="generator seed (default 42)")
     gen.add_argument("--merchants", type=int, default=12, help="number of merchants (default 12)")
     gen.add_argument("--days", type=int, default=14, help="days of slots after today (default 14)")
-    gen.add_argument("--out", default="fixtures/default.json", help="output file (default fixtures/default.json)")
+    # Required: a default would silently overwrite the committed fixtures/default.json.
+    gen.add_argument("--out", required=True, help="output file, or - for stdout")
     gen.set_defaults(handler=_generate)
 
-    feeds = sub.add_parser("feeds", help="Actions Center feeds").add_subparsers(title="feed commands", metavar="ACTION")
+    feeds_parser = sub.add_parser("feeds", help="Actions Center feeds", description="Actions Center feeds.")
+    feeds_parser.set_defaults(handler=_usage_of(feeds_parser))
+    feeds = feeds_parser.add_subparsers(title="feed commands", metavar="ACTION")
     export = feeds.add_parser(
         "export",
         help="write merchants.json, services.json and availability.json",
@@ -80,6 +83,16 @@ def build_parser() -> argparse.ArgumentParser:
     for register in _extensions():
         register(sub)
     return parser
+
+
+def _usage_of(parser: argparse.ArgumentParser):
+    """A handler for a command given without its ACTION: print that command's help, exit 2."""
+
+    def usage(args) -> int:
+        parser.print_help()
+        return 2
+
+    return usage
 
 
 def _extensions():
@@ -106,17 +119,22 @@ def _serve(args) -> int:
 
 
 def _generate(args) -> int:
-    from .fixturegen import FixtureSize, generate, write
+    from .fixturegen import FixtureSize, generate, render, write
 
     if args.merchants < 1 or args.days < 1:
         print("--merchants and --days must be at least 1", file=sys.stderr)
         return 2
     tables = generate(args.seed, FixtureSize(merchants=args.merchants, days=args.days))
-    write(tables, args.out)
-    print(
-        f"wrote {args.out}: {len(tables['merchants'])} merchants, {len(tables['services'])} services, "
+    summary = (
+        f"{len(tables['merchants'])} merchants, {len(tables['services'])} services, "
         f"{len(tables['slots'])} slots (seed {args.seed})"
     )
+    if args.out == "-":
+        sys.stdout.write(render(tables))
+        print(f"wrote stdout: {summary}", file=sys.stderr)  # stdout holds the fixture alone
+        return 0
+    write(tables, args.out)
+    print(f"wrote {args.out}: {summary}")
     return 0
 
 

@@ -71,8 +71,13 @@ def generate(seed: int = 42, size: FixtureSize = FixtureSize()) -> dict:
 
 def write(tables: dict, path: str | Path) -> None:
     """Write the tables as a TinyDB JSON document, byte-identical for identical tables."""
-    document = {name: {str(i + 1): doc for i, doc in enumerate(docs)} for name, docs in tables.items()}
     Path(path).parent.mkdir(parents=True, exist_ok=True)
+    Path(path).write_text(render(tables), encoding="utf-8")
+
+
+def render(tables: dict) -> str:
+    """The tables as the text of a TinyDB JSON document, byte-identical for identical tables."""
+    document = {name: {str(i + 1): doc for i, doc in enumerate(docs)} for name, docs in tables.items()}
     # One document per line keeps the committed file diffable without bloating it.
     lines = ["{"]
     for t_index, (name, docs) in enumerate(sorted(document.items())):
@@ -83,7 +88,7 @@ def write(tables: dict, path: str | Path) -> None:
             lines.append(f"{json.dumps(doc_id)}: {json.dumps(doc, sort_keys=True, separators=(',', ':'))}{comma}")
         lines.append("}" + ("," if t_index < len(document) - 1 else ""))
     lines.append("}")
-    Path(path).write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return "\n".join(lines) + "\n"
 
 
 def _merchant(fake, rng: random.Random, index: int, vertical: str) -> dict:

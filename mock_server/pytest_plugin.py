@@ -25,6 +25,20 @@ import urllib.request
 import pytest
 
 
+class SandboxError(Exception):
+    """The sandbox refused a control-plane call: its status and its JSON error's message, as the server said them."""
+
+    def __init__(self, method: str, path: str, status: int, body: bytes):
+        try:
+            answer = json.loads(body)
+            message = answer.get("message", body.decode()) if isinstance(answer, dict) else body.decode()
+        except ValueError:  # not JSON (a proxy's page): the text as it came
+            answer, message = None, body.decode(errors="replace")
+        super().__init__(f"{method} {path}: HTTP {status}: {message}")
+        self.status = status
+        self.answer = answer  # the parsed JSON error ({code, status, message, errors?}), or None
+
+
 class SandboxHandle:
     """What a test gets: the base URL and the control plane as methods."""
 
@@ -40,7 +54,7 @@ class SandboxHandle:
         self._call("DELETE", "/_admin/recordings")
 
     def add_fault(self, kind: str, method: str = "*", **rule) -> dict:
-        """Add a fault rule (see the README's fault modes); returns it with its id."""
+        """Add a fault rule (see the README's fault modes); returns it with its id. A bad rule: SandboxError."""
         return self._call("POST", "/_admin/faults", {"kind": kind, "method": method, **rule})
 
     def clear_faults(self) -> None:
@@ -69,8 +83,11 @@ class SandboxHandle:
     def _call(self, method: str, path: str, body: dict | None = None):
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=self._headers)
-        with urllib.request.urlopen(request, timeout=30) as response:
-            raw = response.read()
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                raw = response.read()
+        except urllib.error.HTTPError as error:  # "HTTP Error 400: BAD REQUEST" alone would hide the server's why
+            raise SandboxError(method, path, error.code, error.read()) from None
         return json.loads(raw) if raw else None
 
 
@@ -111,7 +128,7 @@ class _SharedServer:
     def __exit__(self, *exc) -> None:
         try:  # the tenant's state goes with the session; a server without the endpoint keeps it until idle
             SandboxHandle(self.base_url, self.admin_token)._call("DELETE", f"/_admin/tenants/{self.tenant}")
-        except (urllib.error.URLError, OSError):
+        except (SandboxError, urllib.error.URLError, OSError):
             pass
 
 

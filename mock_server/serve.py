@@ -71,11 +71,12 @@ def _build(factory: AppFactory, settings: Settings) -> Flask:
     # Each reset rebuilds the state: under the same policy.
     app.extensions[EXTENSION_KEY].state_policy = process.state_policy
     log.info(
-        "Booking Server v3 sandbox on http://%s:%s (server=%s, threads=%s)",
+        "Booking Server v3 sandbox on http://%s:%s (server=%s, threads=%s, fixture=%s)",
         settings.host,
         settings.port,
         settings.server,
         settings.threads,
+        app.extensions[EXTENSION_KEY].fixture_path.resolve(),  # the file really read, whatever the working directory
     )
     return app
 

@@ -6,12 +6,12 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Iterable, Iterator
-from http import HTTPStatus
 from urllib.parse import parse_qsl, urlsplit
 
 import orjson
 
 from .. import __version__
+from ..bodyread import reason_phrase
 from .capture import decode_body
 from .lines import Reader
 
@@ -99,10 +99,7 @@ def _response(resp: dict | None, record: dict) -> dict:
     text = body_text(resp.get("body"))
     size = len(text.encode())
     status = int(resp.get("status", 0))
-    try:
-        reason = HTTPStatus(status).phrase
-    except ValueError:
-        reason = ""
+    reason = reason_phrase(status) if status else ""
     headers = resp.get("headers") or {}
     return {
         "status": status,

@@ -42,6 +42,23 @@ _SLOT_DEFAULTS = {
 }
 
 
+TABLES = ("meta", "merchants", "services", "slots")
+# What a document of the fixture can get wrong: a missing key, a value of the wrong type or form.
+_DOCUMENT_ERRORS = (KeyError, TypeError, ValueError, AttributeError)
+
+
+class FixtureError(ValueError):
+    """A fixture file the sandbox cannot use: names the file and the table, document or key at fault."""
+
+    def __init__(self, source: str | Path, where: str, what: str):
+        super().__init__(f"fixture {source}: {where}: {what}")
+
+
+def _problem(exc: Exception) -> str:
+    """An exception as a reader of the fixture needs it: a missing key is named as such."""
+    return f"missing key {exc}" if isinstance(exc, KeyError) else f"{type(exc).__name__}: {exc}"
+
+
 @dataclass
 class FixtureData:
     """The fixture tables as read from disk (still relative in time), and the inventories built from them."""
@@ -50,6 +67,7 @@ class FixtureData:
     merchants: list[dict]
     services: list[dict]
     slots: list[tuple]  # in SLOT_FIELDS order
+    source: str = ""  # the file it was read from, for error messages
     # Inventories materialised from these tables, by the local days they were anchored on. An inventory never
     # changes, so every tenant of the same day shares one; it goes when the last tenant using it lets go.
     _built: weakref.WeakValueDictionary[tuple, Inventory] = field(
@@ -77,17 +95,38 @@ def read(path: str | Path) -> FixtureData:
     with TinyDB(path, storage=OrjsonStorage, access_mode="r") as db:
         # The raw tables: TinyDB's Document wrapping would cost seconds at a million slots.
         tables = db.storage.read() or {}
+    if not isinstance(tables, dict):
+        raise FixtureError(path, "the document", f"must be a JSON object of tables {TABLES}, not {_kind(tables)}")
 
     def docs(name: str) -> list[dict]:
         table = tables.get(name, {})
-        return [table[key] for key in sorted(table, key=int)]
+        if not isinstance(table, dict):
+            raise FixtureError(path, f"table {name!r}", f'must be an object {{"1": {{...}}, ...}}, not {_kind(table)}')
+        for key in table:
+            if not key.isdigit():
+                raise FixtureError(path, f"table {name!r}", f"key {key!r} is not a document number")
+        documents = [table[key] for key in sorted(table, key=int)]
+        for key in table:  # a cheap pass: each document must at least be an object
+            if not isinstance(table[key], dict):
+                raise FixtureError(path, f"{name}[{key!r}]", f"must be an object, not {_kind(table[key])}")
+        return documents
 
     meta = docs("meta")
-    slot_table = tables.pop("slots", {})
-    slots = [_slot_tuple(slot_table[key]) for key in sorted(slot_table, key=int)]
+    slots = [_slot_tuple(doc) for doc in docs("slots")]
+    tables.pop("slots", None)
     return FixtureData(
-        meta=meta[0] if meta else {}, merchants=docs("merchants"), services=docs("services"), slots=slots
+        meta=meta[0] if meta else {},
+        merchants=docs("merchants"),
+        services=docs("services"),
+        slots=slots,
+        source=str(path),
     )
+
+
+def _kind(value: object) -> str:
+    """A JSON value's kind, as a fixture's author would call it."""
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", type(None): "null"}
+    return names.get(type(value), "a number")
 
 
 def _slot_tuple(doc: dict) -> tuple:
@@ -100,7 +139,10 @@ def materialise(data: FixtureData, anchor_sec: int) -> Inventory:
     Built once per set of local days and shared (see FixtureData): a second tenant, or a reset on the same day,
     costs a lookup, not another copy of every slot.
     """
-    key = _local_days(data, anchor_sec)
+    try:
+        key = _local_days(data, anchor_sec)
+    except _DOCUMENT_ERRORS as exc:  # a merchant without a usable time zone
+        raise FixtureError(data.source, "merchants", f"timezone: {_problem(exc)}") from None
     with data._building:  # one build per day, even when tenants start together
         inventory = data._built.get(key)
         if inventory is None:
@@ -116,8 +158,8 @@ def _local_days(data: FixtureData, anchor_sec: int) -> tuple[tuple[str, dt.date]
 
 
 def _build(data: FixtureData, anchor_sec: int) -> Inventory:
-    merchants = [_record(Merchant, doc) for doc in data.merchants]
-    services = [_record(Service, doc) for doc in data.services]
+    merchants = [_record(Merchant, doc, data.source, "merchants", n) for n, doc in enumerate(data.merchants, 1)]
+    services = [_record(Service, doc, data.source, "services", n) for n, doc in enumerate(data.services, 1)]
     by_id = {m.merchant_id: m for m in merchants}
     zones: dict[str, ZoneInfo] = {}
     starts: dict[tuple[str, int, str], int] = {}  # many slots share (zone, day, time): convert once
@@ -133,7 +175,18 @@ def _build(data: FixtureData, anchor_sec: int) -> Inventory:
             value = starts[key] = int(local.timestamp())
         return value
 
-    slots = []
+    slots: list[Slot] = []
+    try:
+        _add_slots(data, slots, by_id, start_of)
+    except _DOCUMENT_ERRORS as exc:
+        bad = data.slots[len(slots)]  # the slot that was being added
+        where = f"slots: document {len(slots) + 1} in number order (merchant_id {bad[0]!r}, service_id {bad[1]!r})"
+        raise FixtureError(data.source, where, _problem(exc)) from None
+    return Inventory(merchants, services, slots)
+
+
+def _add_slots(data: FixtureData, slots: list[Slot], by_id: dict[str, Merchant], start_of) -> None:
+    """Append the fixture's slots to `slots`, materialised (its length says how far it got)."""
     for (
         merchant_id,
         service_id,
@@ -165,10 +218,13 @@ def _build(data: FixtureData, anchor_sec: int) -> Inventory:
                 room_name,
             )
         )
-    return Inventory(merchants, services, slots)
 
 
-def _record(cls, doc: dict):
+def _record(cls, doc: dict, source: str, table: str, position: int):
     """Build a dataclass from a document, ignoring keys it does not know (newer fixture files)."""
     known = {f.name for f in fields(cls)}
-    return cls(**{k: v for k, v in doc.items() if k in known})
+    try:
+        return cls(**{k: v for k, v in doc.items() if k in known})
+    except TypeError as exc:  # a required key missing
+        message = str(exc).split(") ", 1)[-1]  # "__init__() missing 1 required ..." -> "missing 1 required ..."
+        raise FixtureError(source, f"{table}: document {position} in number order", message) from None

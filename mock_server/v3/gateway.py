@@ -25,7 +25,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from .. import accesslog
 from ..api.auth import NO_AUTH_WARNING, REALM, basic_credentials, with_scheme
 from ..api.common import read_json_object
-from ..bodyread import declared_length, error_body
+from ..bodyread import declared_length, error_body, reason_phrase
 from ..domain.errors import StoreFailed
 from ..metrics import ExchangeCounts
 from ..recording.replay_mock import answer_from
@@ -411,7 +411,8 @@ class V3Gateway:
         """'404 NOT FOUND', worded as werkzeug words it."""
         line = self.status_lines.get(status)
         if line is None:
-            line = self.status_lines[status] = f"{status} {HTTP_STATUS_CODES.get(status, 'Unknown').upper()}"
+            reason = HTTP_STATUS_CODES.get(status) or reason_phrase(status)  # 499: "Client Closed Request"
+            line = self.status_lines[status] = f"{status} {reason.upper()}"
         return line
 
 

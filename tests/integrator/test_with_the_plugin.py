@@ -3,6 +3,8 @@
 import json
 import urllib.request
 
+import pytest
+
 
 def _post(url, body):
     request = urllib.request.Request(
@@ -74,3 +76,12 @@ def test_a_fault_shows_in_my_clients_answer_and_in_the_exchanges(rwg_sandbox):
     assert _create(rwg_sandbox, entry, "faulted")["booking"]["status"] == "CONFIRMED"  # the rule was used up
     exchanges = rwg_sandbox.exchanges(method="CreateBooking")
     assert [e["faults"] for e in exchanges] == [[], [{"id": rule["id"], "kind": "slot_taken"}]]
+
+
+def test_a_rule_the_sandbox_refuses_raises_with_the_servers_message(rwg_sandbox):
+    with pytest.raises(
+        Exception, match=r"POST /_admin/faults: HTTP 400: invalid request: status: Must be one of: 400"
+    ) as refused:
+        rwg_sandbox.add_fault("http_error", method="CreateBooking", status=418)
+    assert type(refused.value).__name__ == "SandboxError"
+    assert refused.value.status == 400 and refused.value.answer["errors"]["json"]["status"]

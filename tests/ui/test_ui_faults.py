@@ -152,3 +152,31 @@ def test_without_javascript_every_parameter_input_is_labelled(client):
     assert inputs and set(inputs) <= labels
     for name in ("cause", "status", "delay_ms", "hold_ms", "commit", "match_booking_id"):
         assert f'id="f-{name}"' in body
+
+
+def test_numeric_inputs_carry_a_real_inputmode_attribute(client):
+    from html.parser import HTMLParser
+
+    class Inputs(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.attrs: dict[str, dict] = {}
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "input" and dict(attrs).get("name"):
+                self.attrs[dict(attrs)["name"]] = dict(attrs)
+
+    page = Inputs()
+    page.feed(get(client, "/faults").get_data(as_text=True))
+    modes = {name: attrs["inputmode"] for name, attrs in page.attrs.items() if "inputmode" in attrs}
+    assert modes == {
+        "times": "numeric",
+        "probability": "decimal",
+        "ttl_s": "numeric",
+        "retry_after_s": "numeric",
+        "delay_ms": "numeric",
+        "min_ms": "numeric",
+        "max_ms": "numeric",
+        "hold_ms": "numeric",
+    }
+    assert page.attrs["times"]["aria-describedby"] == "hint-times"  # no stray space before a lone id

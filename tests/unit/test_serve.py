@@ -9,7 +9,7 @@ import pytest
 
 from mock_server import create_app, process, serve
 from mock_server.bodyread import BodyLimits
-from mock_server.config import Settings
+from mock_server.config import ROOT, Settings
 from mock_server.tenancy import TENANTS_KEY
 
 SERVING_PROCESS = serve.serving_process  # the real one: the fixture below stubs it for the other tests
@@ -123,7 +123,11 @@ def test_the_start_line_comes_once_the_app_is_built_and_names_address_server_and
     with caplog.at_level(logging.INFO, logger="mock_server"):
         serve.serve(create_app, Settings.load({}, server="waitress", port=9123, threads=2, clock=NOW, record=0))
     assert built[0].extensions["mock_server"].settings.port == 9123
-    assert "Booking Server v3 sandbox on http://127.0.0.1:9123 (server=waitress, threads=2)" in caplog.text
+    fixture = ROOT / "fixtures" / "default.json"  # resolved: the path the server really reads
+    assert (
+        f"Booking Server v3 sandbox on http://127.0.0.1:9123 (server=waitress, threads=2, fixture={fixture})"
+        in caplog.text
+    )
 
 
 def test_an_app_that_cannot_be_built_is_one_error_line_and_exit_1(monkeypatch, caplog):
