@@ -135,7 +135,8 @@ class Runtime:
 
     def restore(self, restored: Restored, engine: FaultEngine) -> None:
         """Replace the tenant's state with a saved one (PUT /_admin/state; storage/snapshot.py checked it), whole:
-        bookings, tokens, sequence and preferences, on the document's anchor day, then its clock and fault rules.
+        bookings, tokens, sequence and preferences, on the document's anchor day, then its clock, fault rules and
+        fidelity settings.
 
         As in a reset, the store takes the new state first (a shared store's in one transaction with the clock and
         rules, persistence's as the next generation's snapshot), or StoreFailed and nothing changed.
@@ -161,6 +162,7 @@ class Runtime:
             # Loads, not changes: nothing is published (a shared store has them from the transaction already).
             self.clock.load(restored.clock)
             engine.load(restored.rules)
+            self.fidelity.load(restored.settings)
 
     def _replace_state(self, fresh: BookingService, anchor: int, restored: Restored | None = None) -> None:
         """The tenant's state becomes `fresh`: empty (a reset), or a restored document's."""

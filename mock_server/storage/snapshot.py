@@ -20,6 +20,7 @@ import orjson
 
 from ..domain.bookings import BookingService
 from ..domain.clock import ClockRangeError, check_range
+from ..domain.fidelity import FidelitySettings, SettingsError
 from ..domain.inventory import Inventory
 from ..domain.models import BOOKING_STATUSES, Booking, MarketingPreference, SlotSpec, UserInformation
 from ..domain.state import IdempotencyRecord, MemoryState
@@ -49,6 +50,7 @@ SECTIONS = (
     "idempotency",
     "marketing_preferences",
     "fault_rules",
+    "settings",
 )
 _BOOKING_ID = re.compile(r"B[0-9]{7,}")
 _RULE_FIELDS = tuple(f.name for f in dataclasses.fields(Rule))
@@ -67,6 +69,7 @@ class Restored:
     service: BookingService  # on a MemoryState: the spots taken and the claims derived from the bookings
     clock: dict
     rules: dict  # FaultEngine.export()'s shape
+    settings: dict  # FidelitySettings.export()'s shape
 
     @property
     def state(self) -> MemoryState:
@@ -76,7 +79,11 @@ class Restored:
 
     def control(self) -> dict[str, bytes]:
         """The clock and rules as a shared store keeps them (storage/redis_control.py)."""
-        return {"clock": orjson.dumps(self.clock), "rules": orjson.dumps(self.rules)}
+        return {
+            "clock": orjson.dumps(self.clock),
+            "rules": orjson.dumps(self.rules),
+            "settings": orjson.dumps(self.settings),
+        }
 
     def fired(self) -> dict[str, int]:
         """Each rule's uses spent (a shared store counts them apart from the rules)."""
@@ -95,6 +102,7 @@ def save(runtime: Runtime, engine: FaultEngine) -> dict:
         "idempotency": [encode_token(token, record) for token, record in content.tokens.items()],
         "marketing_preferences": [encode_preference(p) for p in content.preferences],
         "fault_rules": engine.export(),
+        "settings": runtime.fidelity.export(),
     }
 
 
@@ -116,7 +124,8 @@ def load(doc: dict, runtime: Runtime) -> Restored:
     _unique([p.user.user_id for p in preferences], "marketing_preferences", "user.user_id")
     clock = _clock(doc["clock"])
     rules = _rules(doc["fault_rules"])
-    restored = Restored(anchor, BookingService(inventory, runtime.clock), clock, rules)
+    settings = _settings(doc["settings"], runtime)
+    restored = Restored(anchor, BookingService(inventory, runtime.clock), clock, rules, settings)
     restored.state.restore(bookings, tokens, next_seq, preferences)
     taken, _ = restored.state.held()
     for slot, count in taken.items():
@@ -237,6 +246,17 @@ def _preference(doc: Any, at: str) -> MarketingPreference:
         raise StateDocumentError(f"{at}.user_to_receive_marketing: must be true or false")
     _int(doc["updated_sec"], f"{at}.updated_sec")
     return decode_preference(doc)
+
+
+def _settings(section: Any, runtime: Runtime) -> dict:
+    """The fidelity settings, checked as PATCH /_admin/settings checks them (one checker)."""
+    _exact_keys(section, ("strict", "response_profile"), "settings")
+    checked = FidelitySettings(*runtime.fidelity.defaults)
+    try:
+        checked.change(section)
+    except SettingsError as exc:
+        raise StateDocumentError(f"settings.{exc.field}: {exc.message}") from None
+    return checked.export()
 
 
 def _clock(section: Any) -> dict:

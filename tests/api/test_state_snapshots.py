@@ -31,6 +31,7 @@ def saved(client, runtime):
     assert client.post("/_admin/faults", json=rule).status_code == 201
     assert client.post("/v3/GetBookingStatus", json={"booking_id": "B0000001"}).status_code == 503  # 1 of 3 spent
     assert client.post("/_admin/clock", json={"freeze_at_sec": SAVED_AT}).status_code == 200
+    assert client.patch("/_admin/settings", json={"strict": True, "response_profile": "minimal"}).status_code == 200
     document = client.get("/_admin/state").get_json()
     assert client.post("/_admin/reset").status_code == 200
     return {"document": document, "first": first, "first_body": first_body, "slot": classes}
@@ -56,6 +57,7 @@ def test_the_document_holds_the_whole_state(saved, runtime):
     assert answered["B0000001"] == "tok-first" and set(answered) == {"B0000001", "B0000002"}
     assert [p["user"]["user_id"] for p in doc["marketing_preferences"]] == [user(1)["user_id"]]
     assert [(r["id"], r["fired"], r["times"]) for r in doc["fault_rules"]["rules"]] == [("flaky", 1, 3)]
+    assert doc["settings"] == {"strict": True, "response_profile": "minimal"}
 
 
 def test_a_restored_state_saves_as_the_same_document(client, saved):
@@ -82,6 +84,7 @@ def test_after_a_restore_bookings_tokens_ids_clock_and_rules_behave_as_saved(cli
     again = client.post("/v3/CreateBooking", json=create_body(saved["slot"], user_n=3)).get_json()
     assert again["booking"]["booking_id"] == "B0000003"
     assert client.get("/_admin/clock").get_json() == {"now_sec": SAVED_AT, "frozen": True, "offset_sec": 0}
+    assert client.get("/_admin/settings").get_json() == {"strict": True, "response_profile": "minimal"}
 
 
 def test_a_restore_replaces_what_the_tenant_had(client, saved, runtime):
@@ -91,7 +94,7 @@ def test_a_restore_replaces_what_the_tenant_had(client, saved, runtime):
     restore(client, saved["document"])
     assert client.get("/_admin/state").get_json() == saved["document"]
     listed = client.post("/v3/ListBookings", json={"user_id": user(9)["user_id"]}).get_json()
-    assert listed == {"bookings": []}
+    assert listed == {}  # no booking, in the restored `minimal` profile, which leaves out an empty list
 
 
 def _mangled(document, change):
@@ -135,6 +138,8 @@ BAD_DOCUMENTS = [
         _set(["marketing_preferences", 0, "user_to_receive_marketing"], "yes"),
         "marketing_preferences[0].user_to_receive_marketing: must be true or false",
     ),
+    (_set(["settings", "strict"], "yes"), "settings.strict: must be a JSON boolean: true or false"),
+    (_set(["settings", "response_profile"], "loud"), "settings.response_profile: must be one of canonical,"),
     (
         _set(["inventory", "fixture_digest"], "sha256:0"),
         "inventory: the document was saved on another inventory (fixture digest 'sha256:0')",
