@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from typing import Any, cast
 
 import flask
@@ -275,10 +275,14 @@ def proto_integer(value: Any) -> int:
         return -int(significant) if text.startswith("-") else int(significant)
     if not _EXPONENT_FORM.fullmatch(text):
         raise ValueError(value)
-    number = Decimal(text)
-    if number.adjusted() > 19:  # checked before int(): "1e999999999" would build a billion digits
-        raise OverflowError(value)
-    if number != number.to_integral_value():
+    try:
+        number = Decimal(text)
+        if number.adjusted() > 19:  # checked before int(): "1e999999999" would build a billion digits
+            raise OverflowError(value)
+        whole = number == number.to_integral_value()
+    except InvalidOperation:  # an exponent past what decimal can hold at all ("1e99999999999999999999")
+        raise OverflowError(value) from None
+    if not whole:
         raise ValueError(value)
     return int(number)
 

@@ -41,6 +41,7 @@ if TYPE_CHECKING:
     from ..runtime import Runtime
 
 FORMAT = 1
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024  # what PUT /_admin/state takes (MOCK_MAX_BODY_BYTES, if larger)
 SECTIONS = (
     "format",
     "inventory",
@@ -112,7 +113,12 @@ def load(doc: dict, runtime: Runtime) -> Restored:
         raise StateDocumentError(f"format: this server reads format {FORMAT}; the document's is {doc.get('format')!r}")
     _exact_keys(doc, SECTIONS, "the document")
     anchor = _inventory(doc["inventory"], runtime)
-    inventory = fixtures.materialise(runtime.fixture, anchor)
+    try:
+        inventory = fixtures.materialise(runtime.fixture, anchor)
+    except (ValueError, OverflowError):  # a day the fixture's slots cannot be placed on (past the year 9999)
+        raise StateDocumentError(
+            f"inventory.anchor_sec: {anchor} is a day this server cannot place the fixture's slots on"
+        ) from None
     bookings = _list(doc["bookings"], "bookings", lambda d, at: _booking(d, inventory, at))
     ids = _unique([b.booking_id for b in bookings], "bookings", "booking_id")
     next_seq = _int(doc["next_seq"], "next_seq", low=1)

@@ -61,12 +61,22 @@ def unknown_fields(schema_class: type[Schema], body: object) -> list[str]:
     return found
 
 
+def json_name(name: str) -> str:
+    """A field's proto3 JSON name: lowerCamelCase, as protoc derives it (each letter after an underscore upper)."""
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)
+
+
 def _walk(schema: Schema, value: object, prefix: str, found: list[str]) -> None:
     if type(value) is not dict:
         return  # not an object: the loader says what is wrong with it
     known = schema.load_fields
     for key, item in value.items():
-        field = known.get(key) or known.get(snake_case(key))
+        field = known.get(key)
+        if field is None:
+            name = snake_case(key)
+            if json_name(name) == key:  # protobuf takes a name or its lowerCamelCase json_name, not "MerchantId"
+                field = known.get(name)
         path = f"{prefix}.{key}" if prefix else key
         if field is None:
             found.append(path)

@@ -14,8 +14,9 @@ from ..api.common import snake_case
 from ..domain.bookings import moved_slot
 from ..domain.errors import InvalidRequest
 from ..domain.models import CANCELED, Booking
-from . import contract, wire
+from . import contract, profiles, wire
 from .exchange import Exchange
+from .loader import RequestInvalid, loader_for
 
 Method = Callable[[Any, Any, Exchange], dict]
 
@@ -96,12 +97,38 @@ def unsupported_changes(change: dict, current: Booking) -> list[tuple[str, str]]
     for key in ("staff_id", "room_id"):
         if resources.get(key) and resources[key] != getattr(current.slot, key):
             out.append((f"booking.slot.resources.{key}", "cannot be changed by UpdateBooking; cancel and book again"))
-    kept = {"user_information": wire.user_information(current.user), "payment_information": current.payment_information}
-    for key, now in kept.items():
+    # A whole booking echoed back changes nothing, however proto3 JSON spells it (names, enum numbers, defaults).
+    kept: dict[str, tuple[Any, Callable[[Any], Any]]] = {
+        "user_information": (wire.user_information(current.user), _user_as_stored),
+        "payment_information": (_payment_as_stored(current.payment_information or {}), _payment_as_stored),
+        "offer_info": ({"offer_id": current.offer_id} if current.offer_id else {}, _comparable),
+        "virtual_session_info": ({}, _comparable),
+    }
+    for key, (now, as_stored) in kept.items():
         sent = change.get(key)
-        if sent and _comparable(sent) != _comparable(now or {}):  # a whole booking echoed back changes nothing
+        if sent and as_stored(sent) != now:
             out.append((f"booking.{key}", "is not changed by UpdateBooking"))
     return out
+
+
+_PAYMENT = contract.PaymentInformationSchema()
+
+
+def _user_as_stored(sent: Any) -> Any:
+    """A UserInformation as the booking keeps it (None when it is no whole UserInformation)."""
+    try:
+        return wire.user_information(loader_for(contract.UserInformationSchema)(sent))
+    except RequestInvalid:
+        return None
+
+
+def _payment_as_stored(sent: Any) -> Any:
+    """A PaymentInformation in stored wire form with its proto3 defaults left out (None when it does not load)."""
+    try:
+        loaded = contract.wire_form(loader_for(contract.PaymentInformationSchema)(sent))
+    except RequestInvalid:
+        return None
+    return profiles.without_defaults(_PAYMENT, loaded)
 
 
 def _comparable(value: Any) -> Any:

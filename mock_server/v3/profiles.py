@@ -43,7 +43,7 @@ def shape(rpc: str, payload: dict, profile: str, request: Any) -> dict:
     if rpc == "UpdateBooking" and _cancels(request) and type(payload.get("booking")) is dict:
         booking = payload["booking"]
         return {"booking": {key: booking[key] for key in ("booking_id", "status") if key in booking}}
-    return _minimal(schema, payload)
+    return without_defaults(schema, payload)
 
 
 def _cancels(request: Any) -> bool:
@@ -51,7 +51,7 @@ def _cancels(request: Any) -> bool:
     return type(request) is dict and (request.get("booking") or {}).get("status") == CANCELED
 
 
-def _minimal(schema: Schema, value: dict) -> dict:
+def without_defaults(schema: Schema, value: dict) -> dict:
     out: dict[str, Any] = {}
     known = schema.fields
     for key, item in value.items():
@@ -59,12 +59,13 @@ def _minimal(schema: Schema, value: dict) -> dict:
         if field is None:
             out[key] = item  # not the message's: printed as built
         elif isinstance(field, fields.Nested) and type(item) is dict:
-            out[key] = _minimal(field.schema, item)
+            out[key] = without_defaults(field.schema, item)
         elif isinstance(field, fields.List) and type(item) is list:
             if item:  # an empty repeated field is its default
                 inner = field.inner
+                inner_schema = inner.schema if isinstance(inner, fields.Nested) else None
                 out[key] = [
-                    _minimal(inner.schema, each) if isinstance(inner, fields.Nested) and type(each) is dict else each
+                    without_defaults(inner_schema, each) if inner_schema is not None and type(each) is dict else each
                     for each in item
                 ]
         elif not _at_default(field, item):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import orjson
 import pytest
 
 from mock_server import create_app
@@ -141,6 +142,10 @@ BAD_DOCUMENTS = [
     (_set(["settings", "strict"], "yes"), "settings.strict: must be a JSON boolean: true or false"),
     (_set(["settings", "response_profile"], "loud"), "settings.response_profile: must be one of canonical,"),
     (
+        _set(["inventory", "anchor_sec"], 253402128000),
+        "inventory.anchor_sec: 253402128000 is a day this server cannot place the fixture's slots on",
+    ),
+    (
         _set(["inventory", "fixture_digest"], "sha256:0"),
         "inventory: the document was saved on another inventory (fixture digest 'sha256:0')",
     ),
@@ -246,3 +251,13 @@ def test_on_redis_every_server_sees_the_restored_state_at_once(redis_url, tmp_pa
         assert redis_store.anchor_of(other.application.extensions[EXTENSION_KEY].epoch) == FROZEN_AT
     finally:
         forget(redis_url, prefix)
+
+
+def test_a_document_larger_than_any_v3_request_is_taken(client, saved, app):
+    limit = app.config["MAX_CONTENT_LENGTH"]
+    padded = orjson.dumps(saved["document"]) + b" " * (limit + 1)  # as a state of many bookings would be
+    response = client.put("/_admin/state", data=padded, content_type="application/json")
+    assert response.status_code == 200, response.get_json()
+    assert client.get("/_admin/state").get_json() == saved["document"]
+    too_large = client.post("/_admin/faults", data=b" " * (limit + 1), content_type="application/json")
+    assert too_large.status_code == 413

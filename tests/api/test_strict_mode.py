@@ -220,3 +220,43 @@ def test_numbers_that_are_not_whole_or_in_range_are_still_400s(client, runtime, 
     body = {"merchant_id": slot.merchant_id, "slot_time": [slot_time_json(slot, **form)]}
     answer = client.post("/v3/BatchAvailabilityLookup", json=body)
     assert (answer.status_code, answer.get_json()["message"]) == (400, f"invalid request: {message}")
+
+
+@pytest.mark.parametrize(
+    ("method", "body", "path"),
+    [
+        ("BatchAvailabilityLookup", {"MerchantId": "dining-001", "slot_time": []}, "MerchantId"),
+        ("GetBookingStatus", {"BookingId": "B0000001"}, "BookingId"),
+        ("ListBookings", {"user_ID": "u1"}, "user_ID"),
+    ],
+)
+def test_strict_mode_takes_a_fields_name_or_its_json_name_only(client, method, body, path):
+    assert client.patch("/_admin/settings", json={"strict": True}).status_code == 200
+    answer = client.post(f"/v3/{method}", json=body)
+    assert answer.status_code == 400
+    assert answer.get_json()["message"] == f"invalid request: {path}: unknown field (strict mode; see /_admin/settings)"
+
+
+def test_a_booking_echoed_back_in_any_proto3_spelling_changes_nothing_in_strict_mode(client, runtime, notes):
+    payment = {
+        "prepayment_status": "PREPAYMENT_NOT_PROVIDED",
+        "deposit": {"min_advance_cancellation_sec": "0", "deposit_type": "FIXED_RATE_DEFAULT"},
+    }
+    booking = book(client, find_slot(runtime, vertical="classes"), payment_information=payment, offer_id="spring")
+    assert booking["offer_info"] == {"offer_id": "spring"}
+    strict(client)
+    # As a client would echo it: an enum by number, an int64 as a number, defaults left out or spelled otherwise.
+    echoed = {
+        **booking,
+        "payment_information": {"prepaymentStatus": 2, "deposit": {"min_advance_cancellation_sec": 0}},
+        "virtual_session_info": {},
+    }
+    response = client.post("/v3/UpdateBooking", json={"booking": {**echoed, "status": "CONFIRMED"}})
+    assert (response.status_code, response.get_json()) == (200, {"booking": booking})
+    assert served(notes) == ["int64 field min_advance_cancellation_sec sent as a JSON number (Google sends strings)"]
+    other_offer = {**echoed, "offer_info": {"offer_id": "autumn"}}
+    response = client.post("/v3/UpdateBooking", json={"booking": other_offer})
+    assert (response.status_code, response.get_json()["message"]) == (
+        400,
+        f"invalid request: booking.offer_info is not changed by UpdateBooking{HINT}",
+    )

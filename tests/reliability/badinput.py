@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from marshmallow import Schema, fields
 from marshmallow.validate import Length, OneOf, Range
 
-from mock_server.api.common import Int64
+from mock_server.api.common import Int32, Int64
 from mock_server.config import Settings
 
 JSON = "application/json"
@@ -98,7 +98,9 @@ def bad_values(field) -> list[tuple[str, object]]:
             ("float", 1.5),
             ("empty", ""),
             ("hex", "0x10"),
-            ("exponent", "1e3"),
+            ("fractional exponent", "15e-1"),
+            ("exponent past int64", "1e30"),
+            ("exponent past decimal", "1e99999999999999999999"),
             ("unicode digits", "\u0661\u0662\u0663"),
             ("2^63", 2**63),
             ("20 digits", "99999999999999999999"),
@@ -117,7 +119,9 @@ def bad_values(field) -> list[tuple[str, object]]:
     if isinstance(field, fields.Boolean):
         return [("string true", "true"), ("string yes", "yes"), ("object", {}), ("list", [])]
     if isinstance(field, fields.Integer):
-        values = [("string", "2"), ("float", 2.5), ("bool", True), ("object", {})]
+        # An int32 also takes "2", 2.0 and "2e0" (proto3 JSON, Int32); a marshmallow Integer takes numbers only.
+        wrong_string = ("fractional string", "2.5") if isinstance(field, Int32) else ("string", "2")
+        values = [wrong_string, ("float", 2.5), ("bool", True), ("object", {})]
         for validator in field.validators:
             if isinstance(validator, Range) and validator.min is not None:
                 values.append(("below range", validator.min - 1))

@@ -39,7 +39,9 @@ def test_what_is_not_a_whole_number_is_a_value_error(value):
         proto_integer(value)
 
 
-@pytest.mark.parametrize("value", ["1e999999999", "9" * 5000, "-" + "1" * 30])
+@pytest.mark.parametrize(
+    "value", ["1e999999999", "9" * 5000, "-" + "1" * 30, "1e99999999999999999999", "1e-99999999999999999999"]
+)
 def test_what_is_far_out_of_range_is_refused_before_it_is_built(value):
     with pytest.raises(OverflowError):
         proto_integer(value)

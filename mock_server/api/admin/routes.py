@@ -88,6 +88,8 @@ def state_save():
 def state_load():
     """Replace the tenant's state with a snapshot (GET's document), whole: every server on a shared store sees the
     old state or the new one, never half."""
+    # A saved state is far larger than any /v3 request (~2 KB a booking): GET's document must always come back.
+    request.max_content_length = max(request.max_content_length or 0, snapshot.MAX_DOCUMENT_BYTES)
     body = json_object_body(request)
     tenant = current_tenant()
     try:
