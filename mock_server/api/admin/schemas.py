@@ -200,3 +200,4 @@ class StateDocumentSchema(Schema):
     idempotency = fields.List(fields.Dict(), metadata={"description": "token, fingerprint and the booking answered"})
     marketing_preferences = fields.List(fields.Dict())
     fault_rules = fields.Dict(metadata={"description": "rules (with fired counts), retired and next_id"})
+    settings = fields.Dict(metadata={"description": "the fidelity settings: strict and response_profile"})
