@@ -67,14 +67,22 @@ def _request(args, method: str, body: bytes | None = None) -> tuple[int, bytes]:
         return exc.code, exc.read()
 
 
-def _save(args) -> int:
+def _call(args, action: str, method: str, body: bytes | None = None) -> bytes | None:
+    """The server's 200 answer; None after saying on stderr why there is none (unreachable, or a 4xx/5xx)."""
     try:
-        status, body = _request(args, "GET")
+        status, answer = _request(args, method, body)
     except (urllib.error.URLError, OSError) as exc:
-        print(f"state save: cannot reach {args.url}: {exc}", file=sys.stderr)
-        return 1
+        print(f"state {action}: cannot reach {args.url}: {exc}", file=sys.stderr)
+        return None
     if status != 200:
-        print(f"state save: {status}: {body.decode(errors='replace')}", file=sys.stderr)
+        print(f"state {action}: {status}: {answer.decode(errors='replace')}", file=sys.stderr)
+        return None
+    return answer
+
+
+def _save(args) -> int:
+    body = _call(args, "save", "GET")
+    if body is None:
         return 1
     if args.out:
         Path(args.out).write_bytes(body + b"\n")
@@ -90,13 +98,7 @@ def _load(args) -> int:
     except OSError as exc:
         print(f"state load: cannot read {args.file}: {exc.strerror or exc}", file=sys.stderr)
         return 2
-    try:
-        status, body = _request(args, "PUT", data)
-    except (urllib.error.URLError, OSError) as exc:
-        print(f"state load: cannot reach {args.url}: {exc}", file=sys.stderr)
-        return 1
-    if status != 200:
-        print(f"state load: {status}: {body.decode(errors='replace')}", file=sys.stderr)
+    if _call(args, "load", "PUT", data) is None:
         return 1
     print(f"restored {args.file} into {state_url(args.url, args.tenant)}", file=sys.stderr)
     return 0

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
+from ..api.common import flatten_messages
 from ..domain.bookings import BookingService
 from ..domain.clock import ClockRangeError, check_range
 from ..domain.fidelity import FidelitySettings, SettingsError
@@ -53,6 +54,7 @@ SECTIONS = (
     "fault_rules",
     "settings",
 )
+_RULE_SCHEMA = RuleSchema()  # the checks POST /_admin/faults makes, built once
 _BOOKING_ID = re.compile(r"B[0-9]{7,}")
 _RULE_FIELDS = tuple(f.name for f in dataclasses.fields(Rule))
 _USER_FIELDS = tuple(UserInformation.__dataclass_fields__)
@@ -287,10 +289,11 @@ def _rules(section: Any) -> dict:
             raise StateDocumentError(f"{at}.params: must be an object")
         # The rule as POST /_admin/faults takes it: the same checks of its kind, parameters, match and budget.
         fields = ("id", "method", "kind", "match", "times", "probability", "ttl_s")
-        errors = RuleSchema().validate({**doc["params"], **{name: doc[name] for name in fields}})
+        errors = _RULE_SCHEMA.validate({**doc["params"], **{name: doc[name] for name in fields}})
         if errors:
             first = next(iter(errors))
-            raise StateDocumentError(f"{at}.{first}: {' '.join(str(m).rstrip('.') for m in _messages(errors[first]))}")
+            said = " ".join(m.rstrip(".") for m in flatten_messages(errors[first]))
+            raise StateDocumentError(f"{at}.{first}: {said}")
         _int(doc["created_sec"], f"{at}.created_sec")
         _int(doc["fired"], f"{at}.fired", low=0)
         _str(doc["source"], f"{at}.source")
@@ -329,13 +332,6 @@ def _unique(values: list[str], at: str, name: str) -> list[str]:
             raise StateDocumentError(f"{at}: {name} {value!r} appears twice")
         seen.add(value)
     return values
-
-
-def _messages(errors: Any) -> list:
-    """marshmallow's messages of one field, flattened (a nested schema's are a dict of lists)."""
-    if isinstance(errors, dict):
-        return [f"{key}: {message}" for key, value in errors.items() for message in _messages(value)]
-    return list(errors) if isinstance(errors, list) else [errors]
 
 
 def _is(value: Any, kind: type) -> bool:

@@ -53,11 +53,8 @@ def unknown_fields(schema_class: type[Schema], body: object) -> list[str]:
     Keys are read as the loader reads them (snake_case or lowerCamelCase); a null counts too, as protobuf's
     strict parser counts it. The lenient loader drops the same keys with a warning.
     """
-    schema = _schemas.get(schema_class)
-    if schema is None:
-        schema = _schemas[schema_class] = schema_class()
     found: list[str] = []
-    _walk(schema, body, "", found)
+    _walk(_schema(schema_class), body, "", found)
     return found
 
 
@@ -91,8 +88,16 @@ def loader_for(schema_class: type[Schema]) -> Convert:
     """`schema_class().load` for a parsed JSON object, fast; raises RequestInvalid for an invalid body."""
     loader = _loaders.get(schema_class)
     if loader is None:
-        loader = _loaders[schema_class] = _loader(schema_class())
+        loader = _loaders[schema_class] = _loader(_schema(schema_class))
     return loader
+
+
+def _schema(schema_class: type[Schema]) -> Schema:
+    """The one instance of a request schema (the loader and the strict check share it)."""
+    schema = _schemas.get(schema_class)
+    if schema is None:
+        schema = _schemas[schema_class] = schema_class()
+    return schema
 
 
 def _loader(schema: Schema) -> Convert:
