@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import cache
 from pathlib import Path
 
 from flask import Blueprint, Flask, send_from_directory
@@ -14,7 +15,9 @@ REDOC_DIR = Path(__file__).parent / "static" / "redoc"
 bp = Blueprint("docs_assets", __name__, url_prefix=PREFIX)
 
 
+@cache
 def _swagger_ui_dir() -> str:
+    """Where swagger-ui-bundle keeps its files (imported on first use: most runs never open /docs)."""
     # The swagger-ui-bundle package ships Swagger UI's release files (Apache-2.0).
     from swagger_ui_bundle import swagger_ui_path
 

@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import redis
 
 from ..recording.journal import IndexEntry, Journal
+from ..recording.lines import record_of, stand_in
 from .redis_store import JOURNAL_KEYS, TenantKeys, unavailable
 
 log = logging.getLogger("mock_server")
@@ -119,15 +120,13 @@ class SharedJournal:
 
     def get(self, seq: int) -> dict | None:
         """One exchange by seq."""
-        from ..recording import lines
-
         if not 0 < seq <= LAST_SEQ:
             return None
         found = self._read(self._client.xrange, self._stream, f"{seq}-1", f"{seq}-1")
         if not found:
             return None
         line = found[0][1][b"line"]
-        return lines.record_of(line) or lines.stand_in(line)
+        return record_of(line) or stand_in(line)
 
     def lines(self) -> Iterator[bytes]:
         """Every line the stream holds, in seq order. The first chunk is read now, so an export Redis cannot serve

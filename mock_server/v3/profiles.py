@@ -12,6 +12,7 @@ proto fields are judged at their default. A message field stays when empty: prot
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from marshmallow import Schema, fields
@@ -51,7 +52,23 @@ def _cancels(request: Any) -> bool:
     return type(request) is dict and (request.get("booking") or {}).get("status") == CANCELED
 
 
+_OMIT = object()  # a leaf rule's answer: leave this field out
+
+
 def without_defaults(schema: Schema, value: dict) -> dict:
+    """`value` with every field of `schema` at its proto3 default left out (an empty repeated field included)."""
+    return _walk(schema, value, lambda field, item: _OMIT if _at_default(field, item) else item, drop_empty=True)
+
+
+def _numbers(schema: Schema, value: dict) -> dict:
+    """`value` with every int64 field of `schema` printed as a JSON number."""
+    return _walk(
+        schema, value, lambda field, item: int(item) if isinstance(field, Int64) and type(item) is str else item
+    )
+
+
+def _walk(schema: Schema, value: dict, leaf: Callable[[fields.Field, Any], Any], drop_empty: bool = False) -> dict:
+    """`value` rebuilt along `schema`: messages and repeated messages walked into, each scalar field through `leaf`."""
     out: dict[str, Any] = {}
     known = schema.fields
     for key, item in value.items():
@@ -59,17 +76,21 @@ def without_defaults(schema: Schema, value: dict) -> dict:
         if field is None:
             out[key] = item  # not the message's: printed as built
         elif isinstance(field, fields.Nested) and type(item) is dict:
-            out[key] = without_defaults(field.schema, item)
+            out[key] = _walk(field.schema, item, leaf, drop_empty)
         elif isinstance(field, fields.List) and type(item) is list:
-            if item:  # an empty repeated field is its default
+            if item or not drop_empty:
                 inner = field.inner
                 inner_schema = inner.schema if isinstance(inner, fields.Nested) else None
                 out[key] = [
-                    without_defaults(inner_schema, each) if inner_schema is not None and type(each) is dict else each
+                    _walk(inner_schema, each, leaf, drop_empty)
+                    if inner_schema is not None and type(each) is dict
+                    else each
                     for each in item
                 ]
-        elif not _at_default(field, item):
-            out[key] = item
+        else:
+            printed = leaf(field, item)
+            if printed is not _OMIT:
+                out[key] = printed
     return out
 
 
@@ -82,19 +103,3 @@ def _at_default(field: fields.Field, item: Any) -> bool:
     if isinstance(field, ProtoEnum):
         return item == field.values[0]
     return False
-
-
-def _numbers(schema: Schema, value: dict) -> dict:
-    out: dict[str, Any] = {}
-    known = schema.fields
-    for key, item in value.items():
-        field = known.get(key)
-        if isinstance(field, Int64) and type(item) is str:
-            out[key] = int(item)
-        elif isinstance(field, fields.Nested) and type(item) is dict:
-            out[key] = _numbers(field.schema, item)
-        elif isinstance(field, fields.List) and isinstance(field.inner, fields.Nested) and type(item) is list:
-            out[key] = [_numbers(field.inner.schema, each) if type(each) is dict else each for each in item]
-        else:
-            out[key] = item
-    return out
