@@ -80,6 +80,10 @@ class SandboxHandle:
         """One of the feeds: merchants, services, availability."""
         return self._call("GET", f"/feeds/{name}.json")
 
+    def export_har(self) -> dict:
+        """The recorded exchanges as a HAR 1.2 document (for browser devtools and HAR viewers)."""
+        return self._call("GET", "/_admin/recordings/export?format=har")
+
     def _call(self, method: str, path: str, body: dict | None = None):
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.url + path, data=data, method=method, headers=self._headers)

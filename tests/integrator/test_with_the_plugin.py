@@ -78,6 +78,23 @@ def test_a_fault_shows_in_my_clients_answer_and_in_the_exchanges(rwg_sandbox):
     assert [e["faults"] for e in exchanges] == [[], [{"id": rule["id"], "kind": "slot_taken"}]]
 
 
+def test_the_exchanges_export_as_har(rwg_sandbox):
+    entry = _first_open_class(rwg_sandbox)
+    booking_id = _create(rwg_sandbox, entry, "har-token")["booking"]["booking_id"]
+    [har_entry] = rwg_sandbox.export_har()["log"]["entries"]
+    assert (har_entry["request"]["method"], har_entry["request"]["url"].rsplit("/", 2)[1:]) == (
+        "POST",
+        ["v3", "CreateBooking"],
+    )
+    assert (
+        har_entry["response"]["status"],
+        json.loads(har_entry["response"]["content"]["text"])["booking"]["booking_id"],
+    ) == (
+        200,
+        booking_id,
+    )
+
+
 def test_a_rule_the_sandbox_refuses_raises_with_the_servers_message(rwg_sandbox):
     with pytest.raises(
         Exception, match=r"POST /_admin/faults: HTTP 400: invalid request: status: Must be one of: 400"
