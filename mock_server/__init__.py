@@ -13,7 +13,7 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
     """Build the app: settings -> runtime -> control plane (Flask) -> the /v3 data plane in front of it."""
     from flask_smorest import Api
 
-    from . import accesslog, metrics
+    from . import accesslog, metrics, notify
     from .api import docs_assets, guard, index, register_blueprints
     from .api.common import OrjsonProvider
     from .runtime import EXTENSION_KEY, Runtime
@@ -35,6 +35,7 @@ def create_app(overrides: dict | None = None, environ: dict | None = None) -> Fl
     )
     docs_assets.configure(app)  # before Api(): it reads the docs' asset URLs when it registers /docs and /redoc
     app.extensions[EXTENSION_KEY] = Runtime(settings)
+    notify.install(app, settings)  # no thread yet: it starts with the first notification
     api = Api(
         app,
         spec_kwargs={

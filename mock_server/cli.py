@@ -21,6 +21,8 @@ SERVE_FLAGS = (
     ("--recording", "MOCK_RECORDING", "name of the recording (recordings/<name>.jsonl)"),
     ("--server", "MOCK_SERVER", "WSGI server: granian (default), waitress or werkzeug"),
     ("--threads", "MOCK_THREADS", "worker threads (default 8)"),
+    ("--notify-url", "MOCK_NOTIFY_URL", "send booking notifications (Maps Booking API) to this base URL"),
+    ("--partner-id", "MOCK_PARTNER_ID", "partner id in notification paths (default sandbox-partner)"),
 )
 
 

@@ -85,6 +85,13 @@ class Settings:
     # each tenant's starting fidelity settings (/_admin/settings changes them per tenant; a reset restores these)
     strict: bool = False  # 1: unknown /v3 request fields, impossible updates and contradictions are 400s
     response_profile: str = "canonical"  # canonical | minimal (defaults omitted) | numbers (int64 as JSON numbers)
+    # booking notifications (Maps Booking API PATCH .../notification/partners/{partner}/bookings/{id}) go to this
+    # base URL (http:// or https://; unset: none are sent) when a merchant action changes a booking (/_admin)
+    notify_url: str = ""
+    partner_id: str = "sandbox-partner"  # the {partner_id} of notification paths and resource names
+    notify_attempts: int = 5  # tries per notification; connection errors, timeouts, 5xx and 429 are retried
+    notify_backoff_s: float = 0.5  # wait before the first retry, doubled before each next one
+    notify_timeout_s: float = 5.0  # one attempt's deadline to connect and be answered
 
     @classmethod
     def load(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
@@ -106,6 +113,7 @@ class Settings:
                 f"MOCK_MAX_JSON_DEPTH must be between 1 and {MAX_JSON_DEPTH}, got {settings.max_json_depth}"
             )
         _check_store(settings)
+        _check_notify(settings)
         if settings.response_profile not in RESPONSE_PROFILES:
             allowed = ", ".join(RESPONSE_PROFILES)
             raise SystemExit(f"MOCK_RESPONSE_PROFILE must be one of {allowed}, got {settings.response_profile!r}")
@@ -117,6 +125,16 @@ RESPONSE_PROFILES = ("canonical", "minimal", "numbers")
 
 
 STORE_SCHEMES = ("redis://", "rediss://", "unix://")
+
+
+def _check_notify(settings: Settings) -> None:
+    """MOCK_NOTIFY_URL is an http(s) base URL; a partner id is a plain name; at least one attempt."""
+    if settings.notify_url and not settings.notify_url.startswith(("http://", "https://")):
+        raise SystemExit(f"MOCK_NOTIFY_URL must be an http:// or https:// base URL, got {settings.notify_url!r}")
+    if not settings.partner_id or "/" in settings.partner_id or "?" in settings.partner_id:
+        raise SystemExit(f"MOCK_PARTNER_ID must be a non-empty name without '/' or '?', got {settings.partner_id!r}")
+    if not 1 <= settings.notify_attempts <= 20:
+        raise SystemExit(f"MOCK_NOTIFY_ATTEMPTS must be between 1 and 20, got {settings.notify_attempts}")
 
 
 def _check_store(settings: Settings) -> None:

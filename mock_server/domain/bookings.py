@@ -18,6 +18,9 @@ from .models import (
     CANCELED,
     CONFIRMED,
     DECLINED_BY_MERCHANT,
+    FAILED,
+    NO_SHOW,
+    NO_SHOW_PENALIZED,
     PENDING_MERCHANT_CONFIRMATION,
     PREPAYMENT_PROVIDED,
     Booking,
@@ -44,6 +47,7 @@ class Outcome:
     booking: Booking
     warnings: list[str] = field(default_factory=list)
     replayed: bool = False
+    before: Booking | None = None  # the booking as it was, when this call changed it (notifications diff the two)
 
 
 class BookingService:
@@ -245,7 +249,27 @@ class BookingService:
         party_size: int | None = None,
     ) -> Outcome:
         """Reschedule and/or change the party size; on SLOT_UNAVAILABLE nothing changes."""
+        return self._reschedule(booking_id, start_sec, duration_sec, party_size, by_merchant=False)
 
+    def merchant_move(
+        self,
+        booking_id: str,
+        start_sec: int | None = None,
+        duration_sec: int | None = None,
+        party_size: int | None = None,
+    ) -> Outcome:
+        """The merchant moves a booking to another time of the same service: UpdateBooking's availability rules,
+        without the cancellation window (that policy binds the user, not the merchant)."""
+        return self._reschedule(booking_id, start_sec, duration_sec, party_size, by_merchant=True)
+
+    def _reschedule(
+        self,
+        booking_id: str,
+        start_sec: int | None,
+        duration_sec: int | None,
+        party_size: int | None,
+        by_merchant: bool,
+    ) -> Outcome:
         def decide() -> Outcome | None:
             booking = self._existing(booking_id)
             if booking.status == CANCELED:
@@ -257,8 +281,9 @@ class BookingService:
             if target == old:
                 return Outcome(dataclasses.replace(booking))  # a repeated update changes nothing
             now = self.clock.now()
-            # Moving a booking late is cancelling it late: the same policy window applies.
-            self._check_window(booking, now, "changes close")
+            if not by_merchant:
+                # Moving a booking late is cancelling it late: the same policy window applies.
+                self._check_window(booking, now, "changes close")
             if target.start_sec <= now:
                 raise BookingFailed("SLOT_UNAVAILABLE", "the new time is in the past")
             if target.start_sec != old.start_sec and self.state.holds(
@@ -288,6 +313,55 @@ class BookingService:
             return self._committed(
                 Change(booking, dataclasses.replace(booking, status=status, updated_sec=self.clock.now()))
             )
+
+        return self._until_committed(decide)
+
+    def merchant_cancel(self, booking_id: str) -> Outcome:
+        """The merchant cancels an active booking, at any time, and refunds a prepayment whole (it was not the
+        user's doing, so the service's refund conditions do not apply)."""
+
+        def decide() -> Outcome | None:
+            booking = self._existing(booking_id)
+            if not booking.is_active:
+                raise InvalidRequest(f"booking {booking_id} is {booking.status}: it holds no spot to cancel")
+            payment = payments.refunded(booking.payment_information)
+            cancelled = dataclasses.replace(
+                booking, status=CANCELED, payment_information=payment, updated_sec=self.clock.now()
+            )
+            return self._committed(Change(booking, cancelled))
+
+        return self._until_committed(decide)
+
+    def mark_no_show(self, booking_id: str, penalized: bool) -> Outcome:
+        """The user did not come: a CONFIRMED booking whose start has passed becomes NO_SHOW (NO_SHOW_PENALIZED:
+        the merchant charged its no-show fee)."""
+
+        def decide() -> Outcome | None:
+            booking = self._existing(booking_id)
+            if booking.status != CONFIRMED:
+                raise InvalidRequest(f"booking {booking_id} is {booking.status}: only a CONFIRMED one can be a no-show")
+            now = self.clock.now()
+            if booking.slot.start_sec > now:
+                raise InvalidRequest(f"booking {booking_id} has not started yet (at {booking.slot.start_sec})")
+            status = NO_SHOW_PENALIZED if penalized else NO_SHOW
+            return self._committed(Change(booking, dataclasses.replace(booking, status=status, updated_sec=now)))
+
+        return self._until_committed(decide)
+
+    def fail(self, booking_id: str) -> Outcome:
+        """A pending (asynchronous) booking could not be completed: FAILED, its spot freed, a prepayment refunded."""
+
+        def decide() -> Outcome | None:
+            booking = self._existing(booking_id)
+            if booking.status != PENDING_MERCHANT_CONFIRMATION:
+                raise InvalidRequest(f"booking {booking_id} is {booking.status}, not pending: it cannot fail now")
+            failed = dataclasses.replace(
+                booking,
+                status=FAILED,
+                payment_information=payments.refunded(booking.payment_information),
+                updated_sec=self.clock.now(),
+            )
+            return self._committed(Change(booking, failed))
 
         return self._until_committed(decide)
 
@@ -328,7 +402,7 @@ class BookingService:
 
     def _committed(self, change: Change) -> Outcome | None:
         booking = self.state.commit(change)
-        return None if booking is None else Outcome(dataclasses.replace(booking))
+        return None if booking is None else Outcome(dataclasses.replace(booking), before=change.before)
 
     def _first_open(self, entries: list[Slot]) -> Slot | None:
         taken = self.state.spots_taken(entries)

@@ -81,3 +81,10 @@ def after_cancel(service: Service, payment: JsonObject | None, seconds_before_st
     if refund_percent(service, seconds_before_start) <= 0:
         return payment
     return {**payment, "prepayment_status": PREPAYMENT_REFUNDED}
+
+
+def refunded(payment: JsonObject | None) -> JsonObject | None:
+    """The PaymentInformation once the partner gives a prepayment back whole (its own cancel, a failure)."""
+    if not payment or payment.get("prepayment_status") != PREPAYMENT_PROVIDED:
+        return payment
+    return {**payment, "prepayment_status": PREPAYMENT_REFUNDED}

@@ -174,3 +174,12 @@ def malformed(exchange: Exchange, body: bytes) -> None:
     exchange.headers.clear()
     exchange.content_type = "application/json"
     exchange.answer(200, None, out=body)
+
+
+def notification_failure(effect: Effect) -> tuple[int | None, dict | None]:
+    """What a booking notification's attempt gets instead of the receiver's answer: (status, JSON body), or
+    (None, None) when it times out."""
+    if effect.params.get("timeout"):
+        return None, None
+    status = effect.params.get("status", 500)
+    return status, error_payload(status, f"{HTTP_MESSAGES[status]} (sandbox fault {effect.rule_id})")

@@ -19,7 +19,9 @@ from ..domain.models import CREDIT_CARD_TYPES, FAILURE_CAUSES
 from ..v3.methods import METHODS as V3_METHODS
 
 METHODS = tuple(V3_METHODS)  # the v3 methods the gateway serves, in its order
-_CANONICAL_METHOD = {m.lower(): m for m in METHODS}
+# What the sandbox sends out (notify/): only the kinds that name them apply there, never a "*" rule of another kind.
+OUTBOUND_METHODS = ("BookingNotification",)
+_CANONICAL_METHOD = {m.lower(): m for m in (*METHODS, *OUTBOUND_METHODS)}
 BOOKING_METHODS = frozenset({"CreateBooking", "UpdateBooking"})  # the methods that answer booking_failure
 
 # kind -> the methods it makes sense on (None: every method).
@@ -34,6 +36,8 @@ KINDS: dict[str, frozenset | None] = {
     "malformed_json": None,
     "empty_response": None,
     "drop_connection": None,
+    # a booking notification's attempt fails as if the receiver answered `status` (500 by default), or timed out
+    "notification_failure": frozenset(OUTBOUND_METHODS),
 }
 # Kinds that answer a business failure: they only fire on a request the server would go on to decide (valid, and
 # not a replay of a token that succeeded); on any other request they neither fire nor spend.
@@ -56,6 +60,7 @@ PARAMS: dict[str, tuple] = {
     "malformed_json": ("commit",),
     "empty_response": ("commit",),
     "drop_connection": ("commit",),
+    "notification_failure": ("status", "timeout"),
 }
 ALL_PARAMS = frozenset(name for names in PARAMS.values() for name in names)
 CAUSES = tuple(c for c in FAILURE_CAUSES if c != "CAUSE_UNSPECIFIED")
@@ -77,9 +82,11 @@ def canonical_method(name: str) -> str | None:
 
 
 def applies(kind: str, method: str) -> bool:
-    """True when a fault of this kind means something on this v3 method."""
+    """True when a fault of this kind means something on this v3 (or outbound) method."""
     methods = KINDS[kind]
-    return methods is None or method in methods
+    if methods is None:
+        return method not in OUTBOUND_METHODS  # transport faults of /v3 answers say nothing of what goes out
+    return method in methods
 
 
 @dataclass(slots=True)
@@ -159,7 +166,11 @@ class RuleSchema(Schema):
     )
     method = fields.String(
         required=True,
-        metadata={"description": "a v3 method name, or * for all", "enum": ["*", *METHODS], "example": "CreateBooking"},
+        metadata={
+            "description": "a v3 method name, BookingNotification (what the sandbox sends), or * for all",
+            "enum": ["*", *METHODS, *OUTBOUND_METHODS],
+            "example": "CreateBooking",
+        },
     )
     kind = fields.String(required=True, validate=OneOf(tuple(KINDS)), metadata={"example": "slot_taken"})
     match = fields.Nested(MatchSchema, metadata={"example": {"merchant_id": "dining-001"}})
@@ -188,6 +199,7 @@ class RuleSchema(Schema):
     max_ms = _ms()
     hold_ms = _ms()
     commit = fields.Boolean(metadata={"description": "run the request before breaking its answer (default true)"})
+    timeout = fields.Boolean(metadata={"description": "notification_failure: the attempt times out (no answer)"})
 
     @pre_load
     def _method_name(self, data, **kwargs):
@@ -201,8 +213,9 @@ class RuleSchema(Schema):
     def _known_method(self, value, **kwargs):
         # A field hook also keeps the API's compiled fast loader away: it does not enforce
         # unknown=RAISE, and a misspelt rule field must be a 400, not silently dropped.
-        if value != "*" and value not in METHODS:
-            raise ValidationError(f"unknown method {value!r}; use * or one of {', '.join(METHODS)}")
+        if value != "*" and value not in METHODS and value not in OUTBOUND_METHODS:
+            known = ", ".join((*METHODS, *OUTBOUND_METHODS))
+            raise ValidationError(f"unknown method {value!r}; use * or one of {known}")
 
     @validates_schema
     def _coherent(self, data, **kwargs):
@@ -229,6 +242,8 @@ def _kind_errors(kind: str, data: dict) -> dict:
             return {"status": [f"required for kind http_error; one of {', '.join(map(str, HTTP_STATUSES))}"]}
         if "retry_after_s" in data and data["status"] not in (429, 503):
             return {"retry_after_s": ["only with status 429 or 503"]}
+    if kind == "notification_failure" and "status" in data and data.get("timeout"):
+        return {"timeout": ["give status (an answer) or timeout (none), not both"]}
     if kind == "delay":
         ranged = "min_ms" in data or "max_ms" in data
         if ("delay_ms" in data) == ranged:

@@ -71,6 +71,7 @@ class Recorder:
         self.redact = bool(settings.redact_pii)
         self.clock = clock
         self.journal = Journal(journal_path(settings, tenant), index_size)
+        self.tenant = tenant
         # Lines of a tenant other than the default name it (the default's lines are as they always were).
         self._tenant_tail = b"" if tenant == "default" else b',"tenant":' + orjson.dumps(tenant)
         self._header_names: dict[str, str] = {}  # environ key -> header name
@@ -89,6 +90,24 @@ class Recorder:
                 None if exchange.no_response else exchange.status,
             )
         except OSError as exc:  # the journal could not be opened
+            self.journal.report_failure(exc)
+
+    def record_outbound(self, record: dict, status: int | None) -> None:
+        """Journal one request the sandbox sent (a notification attempt: `"kind": "notification"`), numbered with
+        the exchanges; its personal fields redacted as theirs are."""
+        if not self.enabled:
+            return
+        if self.redact:
+            request, response = record["request"], record["response"]
+            record = {**record, "request": {**request, "body": redact_pii_body(request["body"])}}
+            if response is not None:
+                record["response"] = {**response, "body": redact_pii(response["body"])}
+            record["pii_redacted"] = True
+        if self.tenant != "default":
+            record = {**record, "tenant": self.tenant}
+        try:
+            self.journal.append_line(orjson.dumps(record) + b"\n", time.time(), record["rpc"], status)
+        except OSError as exc:
             self.journal.report_failure(exc)
 
     def encode(self, exchange) -> bytes:

@@ -45,7 +45,8 @@ def entry(record: dict, base_url: str) -> dict:
     host = next((v for k, v in req_headers.items() if k.lower() == "host"), None)
     origin = f"http://{host}" if host else base_url.rstrip("/")
     query = record.get("query") or ""
-    url = origin + record.get("path", "") + (f"?{query}" if query else "")
+    # A request the sandbox sent (a notification) names where it went; a /v3 exchange came to this server.
+    url = record.get("url") or origin + record.get("path", "") + (f"?{query}" if query else "")
     req_text = body_text(req.get("body"))
     request = {
         "method": record.get("method", "POST"),

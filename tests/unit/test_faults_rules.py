@@ -158,7 +158,8 @@ def test_a_magic_tag_must_apply_to_the_method():
 
 def test_known_tags_cover_every_kind():
     listed = " ".join(magic.known_tags())
-    assert all(kind in listed or kind in ("booking_failure", "http_error") for kind in KINDS)
+    # notification_failure breaks what the sandbox sends: no /v3 request carries a tag for it.
+    assert all(kind in listed or kind in ("booking_failure", "http_error", "notification_failure") for kind in KINDS)
 
 
 def _body(email: str) -> bytes:

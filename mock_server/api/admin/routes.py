@@ -1,13 +1,18 @@
-"""/_admin: readiness, reset, bookings, marketing preferences, clock, settings. Never faulted, never recorded."""
+"""/_admin: readiness, reset, bookings and merchant actions, marketing preferences, clock, settings. Never faulted,
+never recorded (a merchant action's notification is: notify/)."""
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from flask import Response, current_app, request
 from flask_smorest import abort
 
 from ... import metrics as sandbox_metrics
+from ... import notify
+from ...domain.bookings import BookingService, Outcome
 from ...domain.clock import ClockRangeError
-from ...domain.errors import InvalidRequest, NotFound
+from ...domain.errors import BookingFailed, InvalidRequest, NotFound
 from ...runtime import get_runtime
 from ...storage import snapshot
 from ...tenancy import current_tenant
@@ -123,13 +128,63 @@ def bookings(query):
 @blp.arguments(schemas.MerchantDecisionSchema, example={"decision": "confirm"})
 @blp.response(200, schemas.AdminBookingSchema, description="The booking after the merchant's decision")
 def merchant_decision(body, booking_id):
-    """Confirm or decline a PENDING_MERCHANT_CONFIRMATION booking, as the merchant would."""
+    """Confirm or decline a PENDING_MERCHANT_CONFIRMATION booking, as the merchant would (notified)."""
+    return _merchant_action(lambda bookings: bookings.merchant_decision(booking_id, body["decision"] == "confirm"))
+
+
+@blp.route("/bookings/<booking_id>/merchant-cancel", methods=["POST"])
+@blp.response(200, schemas.AdminBookingSchema, description="The booking, CANCELED")
+@blp.alt_response(409, description="The booking holds no spot (it is not CONFIRMED or pending)")
+def merchant_cancel(booking_id):
+    """The merchant cancels an active booking at any time: its spot freed, a prepayment refunded whole (notified)."""
+    return _merchant_action(lambda bookings: bookings.merchant_cancel(booking_id))
+
+
+@blp.route("/bookings/<booking_id>/merchant-move", methods=["POST"])
+@blp.arguments(schemas.MerchantMoveSchema, example={"start_sec": 1767268800})
+@blp.response(200, schemas.AdminBookingSchema, description="The booking at its new time")
+@blp.alt_response(409, description="The new time is not available (the cause named); nothing changed")
+def merchant_move(body, booking_id):
+    """The merchant moves a booking to another start (duration, party size) of the same service, as UpdateBooking
+    would, less the cancellation window (notified)."""
+    return _merchant_action(
+        lambda bookings: bookings.merchant_move(
+            booking_id, body["start_sec"], body.get("duration_sec"), body.get("party_size")
+        )
+    )
+
+
+@blp.route("/bookings/<booking_id>/no-show", methods=["POST"])
+@blp.arguments(schemas.NoShowSchema, example={"penalized": True})
+@blp.response(200, schemas.AdminBookingSchema, description="The booking, NO_SHOW or NO_SHOW_PENALIZED")
+@blp.alt_response(409, description="Not CONFIRMED, or its start has not come yet")
+def no_show(body, booking_id):
+    """The user did not come to a CONFIRMED booking that has started: NO_SHOW (NO_SHOW_PENALIZED with
+    `penalized`) (notified)."""
+    return _merchant_action(lambda bookings: bookings.mark_no_show(booking_id, body["penalized"]))
+
+
+@blp.route("/bookings/<booking_id>/fail", methods=["POST"])
+@blp.arguments(schemas.FailSchema, example={"cause": "SLOT_UNAVAILABLE"})
+@blp.response(200, schemas.AdminBookingSchema, description="The booking, FAILED")
+@blp.alt_response(409, description="The booking is not PENDING_MERCHANT_CONFIRMATION")
+def fail(body, booking_id):
+    """A pending booking fails: its spot freed, a prepayment refunded; the notification carries
+    `bookingFailure.cause` (default SLOT_UNAVAILABLE)."""
+    return _merchant_action(lambda bookings: bookings.fail(booking_id), cause=body["cause"])
+
+
+def _merchant_action(change: Callable[[BookingService], Outcome], cause: str = "") -> Response:
+    """Run a merchant action on the tenant's bookings, notify Google of what it changed, answer the booking."""
     try:
-        outcome = get_runtime().bookings.merchant_decision(booking_id, body["decision"] == "confirm")
+        outcome = change(get_runtime().bookings)
     except NotFound as exc:
         abort(404, message=exc.message)
     except InvalidRequest as exc:
         abort(409, message=exc.message)
+    except BookingFailed as exc:
+        abort(409, message=f"{exc.cause}: {exc.description}")
+    notify.booking_changed(outcome, cause)
     return json_response(admin_booking(outcome.booking))
 
 

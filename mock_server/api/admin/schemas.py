@@ -5,7 +5,7 @@ from marshmallow.validate import OneOf, Range
 
 from ...config import RESPONSE_PROFILES
 from ...domain.clock import EARLIEST_SEC, LATEST_SEC
-from ...domain.models import BOOKING_STATUSES
+from ...domain.models import BOOKING_STATUSES, FAILURE_CAUSES
 from ..common import Bool
 
 
@@ -56,6 +56,26 @@ class MerchantDecisionSchema(Schema):
     """A merchant's answer to a pending booking."""
 
     decision = fields.String(required=True, validate=OneOf(("confirm", "decline")))
+
+
+class MerchantMoveSchema(Schema):
+    """Where the merchant moves a booking: another start (and optionally duration, party size) of its service."""
+
+    start_sec = fields.Integer(strict=True, required=True, validate=Range(min=0, max=2**40))
+    duration_sec = fields.Integer(strict=True, validate=Range(min=1, max=2**40))
+    party_size = fields.Integer(strict=True, validate=Range(min=1, max=2**31 - 1))
+
+
+class NoShowSchema(Schema):
+    """A no-show, with or without the merchant's penalty."""
+
+    penalized = Bool(load_default=False, metadata={"description": "true: NO_SHOW_PENALIZED"})
+
+
+class FailSchema(Schema):
+    """Why a pending booking failed (sent as the notification's bookingFailure.cause)."""
+
+    cause = fields.String(load_default="SLOT_UNAVAILABLE", validate=OneOf(FAILURE_CAUSES[1:]))
 
 
 # ---- responses (documentation) ----

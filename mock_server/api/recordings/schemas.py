@@ -72,9 +72,15 @@ class ExchangeResponseSchema(Schema):
 
 
 class ExchangeSchema(Schema):
-    """One recorded /v3 exchange: one line of the journal."""
+    """One recorded /v3 exchange, or one attempt of a notification the sandbox sent: one line of the journal."""
 
     seq = fields.Integer(metadata={"example": 4})
+    kind = fields.String(
+        metadata={"example": "notification", "description": "absent on /v3 exchanges; notification: one attempt"}
+    )
+    url = fields.String(metadata={"description": "notification: where it was sent"})
+    attempt = fields.Integer(metadata={"description": "notification: 1 for the first try, 2 for the first retry, ..."})
+    outcome = fields.String(metadata={"example": "answered 503; retry in 0.5 s"})
     ts = fields.String(metadata={"example": "2026-01-01T09:00:02.114Z", "description": "wall-clock start, UTC"})
     clock_sec = fields.Integer(metadata={"description": "the sandbox clock at the time"})
     rpc = fields.String(metadata={"example": "CreateBooking"})

@@ -7,6 +7,7 @@ from datetime import date, timedelta
 
 from flask import request
 
+from ... import notify
 from ...domain.errors import BookingFailed, InvalidRequest, NotFound
 from ...domain.models import BOOKING_STATUSES, Slot
 from ...runtime import get_runtime
@@ -77,6 +78,7 @@ def merchant_decision(booking_id):
     except (InvalidRequest, NotFound) as exc:
         flash(exc.message, "error")
     else:
+        notify.booking_changed(outcome)
         flash(f"{booking_id} is now {outcome.booking.status}.", "success")
     return back("dashboard.bookings")
 

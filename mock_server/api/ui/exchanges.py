@@ -93,6 +93,8 @@ def select(journal, filters: dict, after: int = 0) -> tuple[list[dict], int]:
 
 def describe(record: dict) -> dict:
     """The record plus what the summary line shows: the outcome in a few words."""
+    if record.get("kind") == "notification":  # a request the sandbox sent: its line says how the attempt went
+        return {**record, "outcome": f"attempt {record.get('attempt')}: {record.get('outcome', '')}"}
     response = record.get("response")
     body = response.get("body") if response else None
     outcome = ""

@@ -1,0 +1,97 @@
+"""Booking notifications: what a partner tells Google when a booking changes without the client's call (issue 17).
+
+A merchant action (/_admin/bookings/{id}/...) changes a booking through BookingService; `booking_changed` then queues
+a Maps Booking API `PATCH /v1alpha/notification/partners/{partner}/bookings/{id}?updateMask=...` to MOCK_NOTIFY_URL.
+`send` is the generic way in (any path, body and mask: waitlist entries can use it too).
+"""
+
+from __future__ import annotations
+
+from flask import Flask, current_app
+
+from ..domain.bookings import Outcome
+from ..domain.models import FAILED
+from ..faults.engine import Effect
+from .body import booking_body, booking_path, update_mask
+from .sender import METHOD, Delivery, Notifier
+
+EXTENSION_KEY = "mock_server.notify"
+
+__all__ = ["EXTENSION_KEY", "Notifier", "booking_changed", "install", "notifier", "send"]
+
+
+def install(app: Flask, settings) -> None:
+    """Make the app's notifier when MOCK_NOTIFY_URL is set (its thread starts with the first notification)."""
+    if settings.notify_url:
+        app.extensions[EXTENSION_KEY] = Notifier(
+            settings.notify_url, settings.notify_attempts, settings.notify_backoff_s, settings.notify_timeout_s
+        )
+
+
+def notifier() -> Notifier | None:
+    """The current app's notifier (None: notifications are off)."""
+    return current_app.extensions.get(EXTENSION_KEY)
+
+
+def send(path: str, body: dict, mask: list[str], facts: dict[str, str] | None = None, extra_query=()) -> bool:
+    """Queue a notification for the current request's tenant; False when notifications are off (or the queue is
+    full). `facts` are the match keys fault rules may name (merchant_id, service_id, user_id, booking_id)."""
+    from ..tenancy import current_tenant
+
+    sender = notifier()
+    if sender is None:
+        return False
+    delivery = Delivery(path, body, mask, TenantChannel(current_tenant()), dict(facts or {}), list(extra_query))
+    return sender.send(delivery)
+
+
+def booking_changed(outcome: Outcome, cause: str = "") -> bool:
+    """Notify the change a merchant action made (nothing when it changed nothing); `cause`: a FAILED booking's
+    bookingFailure.cause."""
+    from ..runtime import get_runtime
+
+    booking = outcome.booking
+    mask = update_mask(outcome.before, booking) if outcome.before is not None else []
+    if not mask:
+        return False
+    partner = get_runtime().settings.partner_id
+    extra = [("bookingFailure.cause", cause)] if booking.status == FAILED and cause else []
+    facts = {
+        "merchant_id": booking.slot.merchant_id,
+        "service_id": booking.slot.service_id,
+        "user_id": booking.user.user_id,
+        "booking_id": booking.booking_id,
+    }
+    return send(booking_path(partner, booking.booking_id), booking_body(booking, partner), mask, facts, extra)
+
+
+class TenantChannel:
+    """One tenant's fault rules and journal, as a notification's attempts use them."""
+
+    def __init__(self, tenant):
+        self.tenant = tenant
+
+    def fault(self, facts: dict[str, str]) -> Effect | None:
+        """The first notification_failure rule that fires (spent as any rule is)."""
+        runtime = self.tenant.runtime
+        decision = self.tenant.engine.decide(METHOD, _Facts(facts), runtime.rng, runtime.clock.now())
+        return None if decision is None else decision.outcome
+
+    def journal(self, record: dict, status: int | None) -> None:
+        """A line of the tenant's journal, on its sandbox clock."""
+        record["clock_sec"] = self.tenant.runtime.clock.now()
+        self.tenant.recording.recorder.record_outbound(record, status)
+
+
+class _Facts:
+    """A notification's match keys, as the fault engine asks for them."""
+
+    def __init__(self, values: dict[str, str]):
+        self.values = values
+
+    def get(self, key: str) -> frozenset:
+        value = self.values.get(key)
+        return frozenset() if value is None else frozenset((value,))
+
+    def admits(self, kind: str) -> bool:
+        return True

@@ -1,0 +1,104 @@
+"""A booking as the Maps Booking API's notification takes it (v1alpha `notification.partners.bookings.patch`).
+
+Its JSON is lowerCamelCase, with RFC 3339 timestamps, "<n>s" durations and int64 as strings
+(developers.google.com/maps-booking/reference/maps-booking-api/rest/v1alpha/notification.partners.bookings).
+"""
+
+from __future__ import annotations
+
+import time
+
+from ..domain.models import Booking, JsonValue
+
+# The booking fields a notification may change, in updateMask order ("status" first, as Google's cancel sample).
+MASK_FIELDS = ("status", "startTime", "duration", "partySize", "paymentInformation.prepaymentStatus")
+
+
+def booking_name(partner_id: str, booking_id: str) -> str:
+    """The booking's resource name: partners/{partner_id}/bookings/{booking_id}."""
+    return f"partners/{partner_id}/bookings/{booking_id}"
+
+
+def booking_path(partner_id: str, booking_id: str) -> str:
+    """Where its notification goes, under the notification base URL."""
+    return f"/v1alpha/notification/{booking_name(partner_id, booking_id)}"
+
+
+def booking_body(booking: Booking, partner_id: str) -> dict:
+    """The whole Booking: name, merchantId, serviceId, startTime, duration, status, clientInformation,
+    paymentInformation (when the booking has one) and partySize (when it names one)."""
+    slot = booking.slot
+    out: dict = {
+        "name": booking_name(partner_id, booking.booking_id),
+        "merchantId": slot.merchant_id,
+        "serviceId": slot.service_id,
+        "startTime": rfc3339(slot.start_sec),
+    }
+    held = booking.held  # what the booking holds says what the client's slot left open
+    duration = slot.duration_sec if slot.duration_sec is not None else held.duration_sec if held else None
+    if duration is not None:
+        out["duration"] = f"{duration}s"
+    out["clientInformation"] = client_information(booking)
+    out["status"] = booking.status
+    if booking.payment_information:
+        out["paymentInformation"] = camel_keys(booking.payment_information)
+    party_size = slot.party_size or (held.party_size if held else 0)
+    if party_size:
+        out["partySize"] = str(party_size)
+    return out
+
+
+def client_information(booking: Booking) -> dict:
+    """ClientInformation: the user's names, address, telephone and email (empty ones omitted)."""
+    user = booking.user
+    out: dict = {}
+    if user.given_name:
+        out["givenName"] = user.given_name
+    if user.family_name:
+        out["familyName"] = user.family_name
+    if user.address:
+        out["address"] = camel_keys(dict(user.address))
+    if user.telephone:
+        out["telephone"] = user.telephone
+    if user.email:
+        out["email"] = user.email
+    return out
+
+
+def update_mask(before: Booking | None, after: Booking) -> list[str]:
+    """The notification's fields whose values differ between the two bookings, in MASK_FIELDS order."""
+    if before is None:
+        return list(MASK_FIELDS[:1])
+    old, new = mask_values(before), mask_values(after)
+    return [name for name in MASK_FIELDS if old[name] != new[name]]
+
+
+def mask_values(booking: Booking) -> dict[str, object]:
+    """Each MASK_FIELDS field's value in a booking's notification body."""
+    body = booking_body(booking, "-")
+    return {
+        "status": body["status"],
+        "startTime": body["startTime"],
+        "duration": body.get("duration"),
+        "partySize": body.get("partySize"),
+        "paymentInformation.prepaymentStatus": booking.prepayment_status,
+    }
+
+
+def rfc3339(epoch_sec: int) -> str:
+    """2026-01-01T10:00:00Z."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_sec))
+
+
+def camel_keys(value: JsonValue) -> JsonValue:
+    """snake_case keys as lowerCamelCase, at every level (proto3 JSON names)."""
+    if isinstance(value, dict):
+        return {_camel(key): camel_keys(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [camel_keys(item) for item in value]
+    return value
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(part[:1].upper() + part[1:] for part in rest)

@@ -1,0 +1,188 @@
+"""Booking notifications from a real server process to a real receiver: the PATCH as sent, retries, the fault."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from mock_server import create_app
+from mock_server.runtime import EXTENSION_KEY
+from tests.conftest import FROZEN_AT
+from tests.helpers import create_body, find_slot
+
+from .server import ServerProcess
+
+pytestmark = pytest.mark.e2e
+
+
+class Receiver:
+    """A tiny HTTP server standing in for Google: keeps each PATCH, answers the next scripted status (then 200)."""
+
+    def __init__(self):
+        self.received: list[dict] = []
+        self.script: list[int] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PATCH(self):  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                path, _, query = self.path.partition("?")
+                receiver.received.append(
+                    {"path": path, "query": query, "type": self.headers["Content-Type"], "body": json.loads(body)}
+                )
+                status = receiver.script.pop(0) if receiver.script else 200
+                answer = json.dumps({"echo": True} if status == 200 else {"error": status}).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(answer)))
+                self.end_headers()
+                self.wfile.write(answer)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+
+@pytest.fixture(scope="module")
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.server.shutdown()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, receiver):
+    process = ServerProcess(
+        tmp_path_factory.mktemp("notify"),
+        MOCK_CLOCK=FROZEN_AT,
+        MOCK_NOTIFY_URL=receiver.url,
+        MOCK_PARTNER_ID="p-42",
+        MOCK_NOTIFY_BACKOFF_S="0.05",
+        MOCK_NOTIFY_ATTEMPTS="4",
+    ).start()
+    yield process
+    process.stop()
+
+
+@pytest.fixture(scope="module")
+def inventory():
+    """The server's inventory, rebuilt here from the same fixture and clock."""
+    return create_app({"clock": FROZEN_AT}, environ={}).extensions[EXTENSION_KEY]
+
+
+@pytest.fixture(autouse=True)
+def _fresh(request):
+    yield
+    if "server" in request.fixturenames:
+        server = request.getfixturevalue("server")
+        server.post("/_admin/reset", {"recordings": True})
+        urllib_delete(server, "/_admin/faults")
+        request.getfixturevalue("receiver").received.clear()
+
+
+def urllib_delete(server, path):
+    import urllib.request
+
+    urllib.request.urlopen(urllib.request.Request(server.url + path, method="DELETE"), timeout=10).close()
+
+
+def booked(server, inventory, **find) -> dict:
+    status, body = server.post("/v3/CreateBooking", create_body(find_slot(inventory, **find)))
+    assert status == 200, body
+    return body["booking"]
+
+
+def attempts(server, count: int, timeout: float = 10.0) -> list[dict]:
+    """The notification lines of the journal, oldest first, once there are `count` of them."""
+    deadline = time.monotonic() + timeout
+    while True:
+        lines = server.get("/_admin/recordings?method=BookingNotification")["exchanges"][::-1]
+        if len(lines) >= count or time.monotonic() > deadline:
+            return lines
+        time.sleep(0.05)
+
+
+def test_a_merchant_cancel_patches_the_booking_to_the_receiver(server, receiver, inventory):
+    booking = booked(server, inventory, vertical="appointments")
+    status, _ = server.post(f"/_admin/bookings/{booking['booking_id']}/merchant-cancel", {})
+    assert status == 200
+    [line] = attempts(server, 1)
+    slot, user = booking["slot"], booking["user_information"]
+    expected_body = {
+        "name": f"partners/p-42/bookings/{booking['booking_id']}",
+        "merchantId": slot["merchant_id"],
+        "serviceId": slot["service_id"],
+        "startTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(int(slot["start_sec"]))),
+        "duration": f"{slot['duration_sec']}s",
+        "clientInformation": {
+            "givenName": user["given_name"],
+            "familyName": user["family_name"],
+            "telephone": user["telephone"],
+            "email": user["email"],
+        },
+        "status": "CANCELED",
+        "paymentInformation": {"prepaymentStatus": "PREPAYMENT_NOT_PROVIDED"},
+    }
+    if slot.get("resources", {}).get("party_size"):
+        expected_body["partySize"] = str(slot["resources"]["party_size"])
+    assert receiver.received == [
+        {
+            "path": f"/v1alpha/notification/partners/p-42/bookings/{booking['booking_id']}",
+            "query": "updateMask=status",
+            "type": "application/json",
+            "body": expected_body,
+        }
+    ]
+    assert (line["kind"], line["attempt"], line["outcome"], line["response"]["status"]) == (
+        "notification",
+        1,
+        "delivered (answered 200)",
+        200,
+    )
+    assert line["request"]["body"] == expected_body and line["response"]["body"] == {"echo": True}
+
+
+def test_a_receiver_failing_twice_gets_a_third_attempt(server, receiver, inventory):
+    pending = booked(server, inventory, asynchronous=True)
+    receiver.script[:] = [503, 500]
+    status, _ = server.post(f"/_admin/bookings/{pending['booking_id']}/fail", {"cause": "OVERLAPPING_RESERVATION"})
+    assert status == 200
+    lines = attempts(server, 3)
+    assert [(x["attempt"], x["response"]["status"], x["outcome"]) for x in lines] == [
+        (1, 503, "answered 503; retry in 0.05 s"),
+        (2, 500, "answered 500; retry in 0.1 s"),
+        (3, 200, "delivered (answered 200)"),
+    ]
+    assert [r["query"] for r in receiver.received] == [
+        "updateMask=status&bookingFailure.cause=OVERLAPPING_RESERVATION"
+    ] * 3
+    assert {r["body"]["status"] for r in receiver.received} == {"FAILED"}
+
+
+def test_the_notification_failure_fault_breaks_delivery(server, receiver, inventory):
+    booking = booked(server, inventory, vertical="appointments")
+    status, rule = server.post(
+        "/_admin/faults", {"method": "BookingNotification", "kind": "notification_failure", "times": 2}
+    )
+    assert status == 201, rule
+    # A /v3 call is not a notification: the rule is left for the sender.
+    assert server.post("/v3/GetBookingStatus", {"booking_id": booking["booking_id"]})[0] == 200
+    server.post(
+        f"/_admin/bookings/{booking['booking_id']}/merchant-move", {"start_sec": int(booking["slot"]["start_sec"])}
+    )
+    status, _ = server.post(f"/_admin/bookings/{booking['booking_id']}/merchant-cancel", {})
+    lines = attempts(server, 3)
+    assert [(x["attempt"], x["response"]["status"], x["faults"]) for x in lines] == [
+        (1, 500, [{"id": rule["id"], "kind": "notification_failure"}]),
+        (2, 500, [{"id": rule["id"], "kind": "notification_failure"}]),
+        (3, 200, []),
+    ]
+    assert len(receiver.received) == 1  # the faulted attempts never left the sandbox
