@@ -38,6 +38,8 @@ __all__ = ["BookingListener", "BookingService", "IdempotencyRecord", "Outcome", 
 # A shared store refuses a change another process got to first; the rules then decide again. Each try reads
 # what the winner left, so a second refusal needs a second winner: many in a row mean a store that cannot keep up.
 ATTEMPTS = 50
+# Why a slot whose own spots are not all taken is full (SLOT_UNAVAILABLE's description).
+OVERLAPPED = "its staff member or table is booked over part of this slot's time"
 
 
 @dataclass(slots=True)
@@ -103,8 +105,9 @@ class BookingService:
         for spec in specs:
             if (merchant_id, spec.service_id) not in services:
                 inventory.service(merchant_id, spec.service_id)  # raises the error that names what is unknown
-        # One read of the spots taken for every entry asked about (a shared store: one round trip).
-        taken = self.state.spots_taken(slot for spec in specs for slot in inventory.entries_at(spec))
+        # One read of the spots taken for every entry asked about, and those overlapping it on its resource (a
+        # shared store: one round trip).
+        taken = self.state.spots_taken(slot for spec in specs for slot in inventory.affecting(spec))
         answers = []
         for spec in specs:
             entry, has_open = inventory.lookup(spec, taken)
@@ -113,22 +116,28 @@ class BookingService:
         return answers
 
     def count_available(self, spec: SlotSpec) -> int:
-        """Open spots across the entries matching the spec (legacy CheckAvailability)."""
+        """Open spots across the entries matching the spec (legacy CheckAvailability); entries sharing a resource
+        (party sizes seated at one table size) count its open spots once."""
         self.inventory.service(spec.merchant_id, spec.service_id)
         if spec.start_sec <= self.clock.now():
             return 0
         entries = self.inventory.candidates(spec)
-        taken = self.state.spots_taken(entries)
-        return sum(s.spots_total - taken.get(s, 0) for s in entries)
+        resources = self.inventory.resources
+        open_by_resource: dict[object, int] = {}
+        for slot, spots in self.spots_open_each(entries).items():
+            key = resources.key(slot)
+            open_by_resource[slot if key is None else key] = spots
+        return sum(open_by_resource.values())
 
     def spots_open(self, slot: Slot) -> int:
-        """Spots of this inventory entry no active booking holds."""
-        return slot.spots_total - self.state.spots_taken((slot,)).get(slot, 0)
+        """Spots of this inventory entry that no active booking's hold overlapping it takes."""
+        return self.spots_open_each([slot])[slot]
 
-    def spots_taken(self, slots: list[Slot]) -> dict[Slot, int]:
-        """Spots held of each of these entries, read at once (feeds and pages that show many)."""
-        taken = self.state.spots_taken(slots)
-        return {slot: taken.get(slot, 0) for slot in slots}
+    def spots_open_each(self, slots: list[Slot]) -> dict[Slot, int]:
+        """Open spots of each of these entries (what no overlapping hold takes), read at once (feeds, pages)."""
+        resources = self.inventory.resources
+        taken = self.state.spots_taken(other for slot in slots for other in resources.overlapping(slot))
+        return {slot: resources.spots_open(slot, taken) for slot in slots}
 
     def answered(self, token: str) -> bool:
         """True when a CreateBooking with this idempotency token succeeded (a retry answers its booking)."""
@@ -202,7 +211,9 @@ class BookingService:
             payments.check_price(service, payment)
             slot = self._first_open(entries)
             if slot is None:
-                raise BookingFailed("SLOT_UNAVAILABLE", "no spot left in this slot")
+                raise BookingFailed(
+                    "SLOT_UNAVAILABLE", OVERLAPPED if self._overlapped(entries) else "no spot left in this slot"
+                )
             # The partner charges a token it is given (the mock's charge always succeeds; faults simulate declines).
             paid = payments.paid_by_token(service, payment, token) if payment_token_given else payment
 
@@ -291,9 +302,10 @@ class BookingService:
             ):
                 raise BookingFailed("SLOT_ALREADY_BOOKED_BY_USER", "this user already holds the new slot")
             entries = self.inventory.candidates(target)
-            slot = booking.held if booking.held in entries else self._first_open(entries)
+            slot = booking.held if booking.held in entries else self._first_open(entries, leaving=booking.held)
             if slot is None:
-                raise BookingFailed("SLOT_UNAVAILABLE", "the requested new slot is not available")
+                why = f": {OVERLAPPED}" if self._overlapped(entries, booking.held) else ""
+                raise BookingFailed("SLOT_UNAVAILABLE", f"the requested new slot is not available{why}")
             if target.availability_tag:
                 # The tag names an inventory entry: the booking now holds `slot`, so it carries that entry's tag.
                 target = target._replace(availability_tag=slot.availability_tag)
@@ -404,9 +416,17 @@ class BookingService:
         booking = self.state.commit(change)
         return None if booking is None else Outcome(dataclasses.replace(booking), before=change.before)
 
-    def _first_open(self, entries: list[Slot]) -> Slot | None:
+    def _first_open(self, entries: list[Slot], leaving: Slot | None = None) -> Slot | None:
+        """The first entry with a spot open; `leaving`: the entry a moving booking gives back as it takes another."""
+        resources = self.inventory.resources
+        taken = self.state.spots_taken(other for slot in entries for other in resources.overlapping(slot))
+        return next((s for s in entries if resources.spots_open(s, taken, leaving)), None)
+
+    def _overlapped(self, entries: list[Slot], leaving: Slot | None = None) -> bool:
+        """Whether some entry without a spot open has spots of its own left: bookings of other entries overlapping
+        it hold its staff member or table (domain/resources.py)."""
         taken = self.state.spots_taken(entries)
-        return next((s for s in entries if s.spots_total > taken.get(s, 0)), None)
+        return any(s.spots_total > taken.get(s, 0) - (s is leaving) for s in entries)
 
     def _check_window(self, booking: Booking, now: int, closing: str) -> None:
         """OUTSIDE_CANCELLATION_WINDOW once the service's window before the start has begun."""

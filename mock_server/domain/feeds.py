@@ -66,9 +66,9 @@ def availability(bookings: BookingService, now_sec: int, merchant_id: str | None
     """ServiceAvailability entries, one per service, with live spots_open; past slots left out."""
     grouped: dict[tuple[str, str], list[JsonObject]] = {}
     slots = list(_future(bookings.inventory, now_sec, merchant_id))
-    taken = bookings.spots_taken(slots)  # one read for the whole feed
+    spots_open = bookings.spots_open_each(slots)  # one read for the whole feed
     for slot in slots:
-        entry = availability_entry(slot, slot.spots_total - taken[slot])
+        entry = availability_entry(slot, spots_open[slot])
         grouped.setdefault((slot.merchant_id, slot.service_id), []).append(entry)
     return [{"availability": entries} for entries in grouped.values()]
 

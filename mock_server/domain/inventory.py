@@ -11,6 +11,7 @@ from collections.abc import Iterable, Iterator, Mapping
 
 from .errors import InvalidRequest
 from .models import CONFIRMATION_MODES, Merchant, Service, Slot, SlotSpec
+from .resources import Resources
 
 UNSPECIFIED_MODE = CONFIRMATION_MODES[0]  # claims nothing, as an absent confirmation_mode
 # Spots taken per inventory entry, by one tenant's bookings; an entry nobody holds is absent.
@@ -34,6 +35,8 @@ class Inventory:
         for entries in self._by_merchant.values():
             entries.sort(key=lambda s: s.start_sec)
         self.slot_count = count
+        # What each entry's booking holds for its duration (a stylist, a table): overlapping entries share spots.
+        self.resources = Resources(self.services.values(), (s for e in self._by_merchant.values() for s in e))
 
     def merchant(self, merchant_id: str) -> Merchant:
         """The merchant, or InvalidRequest (the API's 400) when unknown."""
@@ -76,14 +79,21 @@ class Inventory:
         """Every entry at the spec's merchant, service and start, whatever its resources."""
         return self._by_start.get((spec.merchant_id, spec.service_id, spec.start_sec), ())
 
+    def affecting(self, spec: SlotSpec) -> Iterator[Slot]:
+        """The entries whose holds count against those at the spec's start (theirs, and their resources')."""
+        overlapping = self.resources.overlapping
+        for slot in self._by_start.get((spec.merchant_id, spec.service_id, spec.start_sec), ()):
+            yield from overlapping(slot)
+
     def lookup(self, spec: SlotSpec, taken: Taken) -> tuple[Slot | None, bool]:
-        """The entry a lookup answers for, and whether it has a spot not `taken`.
+        """The entry a lookup answers for, and whether it has a spot open (`taken` holds `affecting(spec)`'s counts).
 
         That entry is the first satisfying the spec with a spot open (the one CreateBooking would hold), else the
         first satisfying it at all (full), else None. SlotSpec.matches is written out: a lookup asks this for every
         slot_time, and a call per entry cost more than the comparisons (test_inventory checks the two agree).
         """
         duration, staff, room, party = spec.duration_sec, spec.staff_id, spec.room_id, spec.party_size
+        spots_open = self.resources.spots_open
         full = None
         for slot in self._by_start.get((spec.merchant_id, spec.service_id, spec.start_sec), ()):
             if (
@@ -92,7 +102,7 @@ class Inventory:
                 and (not staff or staff == slot.staff_id)
                 and (not room or room == slot.room_id)
             ):
-                if slot.spots_total > taken.get(slot, 0):
+                if spots_open(slot, taken):
                     return slot, True
                 if full is None:
                     full = slot

@@ -112,6 +112,8 @@ class Service:
     refund_conditions: list[dict[str, int]] = field(default_factory=list)
     staff: list[dict[str, str]] = field(default_factory=list)  # staff_id, staff_name
     rooms: list[dict[str, str | int]] = field(default_factory=list)  # room_id, room_name, capacity
+    # Dining: {"party_size": seats, "count": tables}; a party sits at the smallest size that seats it (resources.py).
+    tables: list[dict[str, int]] = field(default_factory=list)
 
 
 @dataclass(slots=True, eq=False)

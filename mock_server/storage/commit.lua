@@ -4,7 +4,9 @@
 --       field but the id, from the first key on), 4 idempotency token, 5 payload fingerprint (a JSON string),
 --       6 slot key a spot is taken from ('' = none), 7 that slot's spots_total, 8 slot key a spot goes back to,
 --       9 user claim that must be free, 10 user claim released, 11 user claim made, 12 change in the count of
---       active bookings, 13 the epoch the rules' inventory was built in, 14 the user id.
+--       active bookings, 13 the epoch the rules' inventory was built in, 14 the user id, 15... the slot keys whose
+--       holds take a spot of the entry taken from (itself, and the entries overlapping it on its staff member or
+--       table: domain/resources.py), so that two servers cannot book one stylist through two overlapping slots.
 -- Answers 'stale' when the tenant was reset or deleted since (another epoch, or none), false when what the rules
 -- read no longer holds (they read and decide again), else {id, stored JSON}.
 
@@ -18,8 +20,13 @@ end
 if ARGV[9] ~= '' and tonumber(redis.call('HGET', KEYS[4], ARGV[9]) or '0') > 0 then
   return false  -- the user claimed that start meanwhile
 end
-if ARGV[6] ~= '' and tonumber(redis.call('HGET', KEYS[3], ARGV[6]) or '0') >= tonumber(ARGV[7]) then
-  return false  -- the last spot went meanwhile
+if ARGV[6] ~= '' then
+  local held = 0
+  for i = 15, #ARGV do
+    held = held + tonumber(redis.call('HGET', KEYS[3], ARGV[i]) or '0')
+    if ARGV[i] == ARGV[8] then held = held - 1 end  -- the spot this change gives back
+  end
+  if held >= tonumber(ARGV[7]) then return false end  -- the last spot went meanwhile
 end
 
 local doc = ARGV[3]

@@ -306,6 +306,7 @@ class RedisState:
             int(after.is_active) - int(before is not None and before.is_active),
             self._epoch,
             after.user.user_id,
+            *(() if take is None else (slot_key(s) for s in self._inventory.resources.overlapping(take))),
         ]
         user_keys = [keys.user(after.user.user_id), keys.users, keys.anchor]
         try:

@@ -136,10 +136,13 @@ def load(doc: dict, runtime: Runtime) -> Restored:
     restored = Restored(anchor, BookingService(inventory, runtime.clock), clock, rules, settings)
     restored.state.restore(bookings, tokens, next_seq, preferences)
     taken, _ = restored.state.held()
-    for slot, count in taken.items():
+    for slot in taken:
+        # The entry's own holds, and those of its staff member or table still in use at its start (resources.py).
+        count = inventory.resources.held_at_start(slot, taken)
         if count > slot.spots_total:
             raise StateDocumentError(
-                f"bookings: {count} active bookings hold {slot_fields(slot)}, which has {slot.spots_total} spots"
+                f"bookings: {count} active bookings hold {slot_fields(slot)} or its staff member or table at its "
+                f"start, which has {slot.spots_total} spots"
             )
     return restored
 

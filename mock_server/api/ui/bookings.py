@@ -104,9 +104,9 @@ def inventory():
     now = runtime.clock.now()
     groups: dict[str, list[tuple[Slot, int]]] = {}  # service_id -> (slot, spots open), in start order
     day_slots = list(inventory.slots(merchant.merchant_id, start, end))
-    taken = runtime.bookings.spots_taken(day_slots)
+    spots_open = runtime.bookings.spots_open_each(day_slots)
     for slot in day_slots:
-        groups.setdefault(slot.service_id, []).append((slot, slot.spots_total - taken[slot]))
+        groups.setdefault(slot.service_id, []).append((slot, spots_open[slot]))
     services = [(inventory.services.get((merchant.merchant_id, sid)), sid, slots) for sid, slots in groups.items()]
     totals = {
         "open": sum(spots for _, _, slots in services for _, spots in slots),
