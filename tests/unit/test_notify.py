@@ -104,6 +104,9 @@ class Channel:
         self.status = status
         self.lines: list[tuple[dict, int | None]] = []
 
+    def live(self):
+        return True
+
     def fault(self, facts):
         params = {"timeout": True} if self.status is None else {"status": self.status}
         return Effect("f1", "notification_failure", params)
