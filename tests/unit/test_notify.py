@@ -199,3 +199,22 @@ def test_an_attempt_is_a_journal_line_of_its_own_kind_with_pii_redacted_on_reque
     assert "Ada" not in str(sent) and "ada@example.com" not in str(sent)
     assert sent["clientInformation"]["address"]["addressCountry"] == "US"  # too coarse to identify: kept
     assert sent["clientInformation"]["address"]["streetAddress"] != "1 Main St"
+
+
+def test_the_receivers_credentials_are_never_journalled(tmp_path):
+    from mock_server.config import Settings
+    from mock_server.domain.clock import SandboxClock
+    from mock_server.recording.capture import Recorder
+
+    settings = Settings.load({}, recordings_dir=str(tmp_path), recording="n")
+    recorder = Recorder(settings, SandboxClock(frozen_at=START))
+    record = {
+        "seq": 0,
+        "kind": "notification",
+        "rpc": "BookingNotification",
+        "request": {"headers": {"Content-Type": "application/json"}, "body": {}},
+        "response": {"status": 200, "headers": {"Set-Cookie": "sid=abc", "Content-Type": "text/plain"}, "body": None},
+    }
+    recorder.record_outbound(record, 200)
+    line = recorder.journal.get(1)
+    assert line["response"]["headers"] == {"Set-Cookie": "[REDACTED]", "Content-Type": "text/plain"}
