@@ -55,10 +55,12 @@ class Tenant:
     last_used: float = field(default_factory=time.time)
     in_flight: int = 0  # /v3 requests working on it now: an idle eviction leaves a busy tenant alone
     counts: ExchangeCounts = field(default_factory=ExchangeCounts)  # its /v3 figures (GET /_admin/metrics)
+    gone: bool = False  # forgotten (deleted or evicted): what is still queued for it (notifications) is dropped
 
     def forget(self, erase: bool) -> None:
         """Let go of the tenant: a request still working on it changes nothing on disk from here on (its change is
         refused, 503), its journal is written out and closed, and its store closed, or erased."""
+        self.gone = True
         with self.runtime.bookings.lock:
             self.runtime.bookings.listener = _Gone()
         self.recording.recorder.journal.close()

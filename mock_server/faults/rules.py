@@ -224,10 +224,16 @@ class RuleSchema(Schema):
         for name in sorted(ALL_PARAMS & data.keys() - set(PARAMS[kind])):
             errors[name] = [f"not a parameter of kind {kind} (it takes: {', '.join(PARAMS[kind]) or 'none'})"]
         if method not in (None, "*") and not applies(kind, method):
-            errors["kind"] = [f"{kind} does not apply to {method}; it applies to {', '.join(sorted(KINDS[kind]))}"]
+            errors["kind"] = [f"{kind} does not apply to {method}; it applies to {_applies_to(kind)}"]
         errors.update(_kind_errors(kind, data))
         if errors:
             raise ValidationError(errors)
+
+
+def _applies_to(kind: str) -> str:
+    """The methods a kind applies to, as an error message names them."""
+    methods = KINDS[kind]
+    return "every v3 method (not what the sandbox sends)" if methods is None else ", ".join(sorted(methods))
 
 
 def _kind_errors(kind: str, data: dict) -> dict:

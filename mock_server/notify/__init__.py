@@ -66,10 +66,15 @@ def booking_changed(outcome: Outcome, cause: str = "") -> bool:
 
 
 class TenantChannel:
-    """One tenant's fault rules and journal, as a notification's attempts use them."""
+    """One tenant's fault rules and journal, as a notification's attempts use them; for the state it was queued in."""
 
     def __init__(self, tenant):
         self.tenant = tenant
+        self.state = tenant.runtime.bookings  # a reset (here or on another server of a shared store) replaces it
+
+    def live(self) -> bool:
+        """The tenant is still served and has not been reset since the notification was queued."""
+        return not self.tenant.gone and self.tenant.runtime.bookings is self.state
 
     def fault(self, facts: dict[str, str]) -> Effect | None:
         """The first notification_failure rule that fires (spent as any rule is)."""
@@ -78,7 +83,10 @@ class TenantChannel:
         return None if decision is None else decision.outcome
 
     def journal(self, record: dict, status: int | None) -> None:
-        """A line of the tenant's journal, on its sandbox clock."""
+        """A line of the tenant's journal, on its sandbox clock (none once it was reset or deleted meanwhile: the line
+        would land in the emptied journal, or reopen a deleted tenant's file)."""
+        if not self.live():
+            return
         record["clock_sec"] = self.tenant.runtime.clock.now()
         self.tenant.recording.recorder.record_outbound(record, status)
 

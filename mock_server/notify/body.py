@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import time
 
-from ..domain.models import Booking, JsonValue
+from ..domain.models import Booking
 
 # The booking fields a notification may change, in updateMask order ("status" first, as Google's cancel sample).
 MASK_FIELDS = ("status", "startTime", "duration", "partySize", "paymentInformation.prepaymentStatus")
+# The Maps Booking API's PostalAddress names its fields apart from v3's (the v1alpha Booking resource): an unknown
+# field is a 400 there, so v3 names are renamed, never passed on as they are.
+ADDRESS_FIELDS = {
+    "country": "addressCountry",
+    "locality": "addressLocality",
+    "region": "addressRegion",
+    "postal_code": "postalCode",
+    "street_address": "streetAddress",
+}
 
 
 def booking_name(partner_id: str, booking_id: str) -> str:
@@ -40,8 +49,9 @@ def booking_body(booking: Booking, partner_id: str) -> dict:
         out["duration"] = f"{duration}s"
     out["clientInformation"] = client_information(booking)
     out["status"] = booking.status
-    if booking.payment_information:
-        out["paymentInformation"] = camel_keys(booking.payment_information)
+    payment = payment_information(booking.payment_information)
+    if payment:
+        out["paymentInformation"] = payment
     party_size = slot.party_size or (held.party_size if held else 0)
     if party_size:
         out["partySize"] = str(party_size)
@@ -56,12 +66,24 @@ def client_information(booking: Booking) -> dict:
         out["givenName"] = user.given_name
     if user.family_name:
         out["familyName"] = user.family_name
-    if user.address:
-        out["address"] = camel_keys(dict(user.address))
+    address = {ADDRESS_FIELDS[key]: value for key, value in user.address if key in ADDRESS_FIELDS and value}
+    if address:
+        out["address"] = address
     if user.telephone:
         out["telephone"] = user.telephone
     if user.email:
         out["email"] = user.email
+    return out
+
+
+def payment_information(payment: dict | None) -> dict:
+    """The Maps Booking API's PaymentInformation: prepaymentStatus and paymentTransactionId only (v3's price, fees,
+    deposit... have no place in it)."""
+    out: dict = {}
+    if payment and payment.get("prepayment_status"):
+        out["prepaymentStatus"] = payment["prepayment_status"]
+    if payment and payment.get("payment_transaction_id"):
+        out["paymentTransactionId"] = payment["payment_transaction_id"]
     return out
 
 
@@ -88,17 +110,3 @@ def mask_values(booking: Booking) -> dict[str, object]:
 def rfc3339(epoch_sec: int) -> str:
     """2026-01-01T10:00:00Z."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_sec))
-
-
-def camel_keys(value: JsonValue) -> JsonValue:
-    """snake_case keys as lowerCamelCase, at every level (proto3 JSON names)."""
-    if isinstance(value, dict):
-        return {_camel(key): camel_keys(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [camel_keys(item) for item in value]
-    return value
-
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)

@@ -33,6 +33,10 @@ log = logging.getLogger("mock_server.notify")
 class Channel(Protocol):
     """What one tenant lends its notifications: a fault decision per attempt, and its journal."""
 
+    def live(self) -> bool:
+        """False once the state the notification tells of is gone (the tenant reset or deleted): stop sending it."""
+        ...
+
     def fault(self, facts: dict[str, str]) -> Effect | None:
         """The notification_failure rule that fires on this attempt, if any (it is spent)."""
         ...
@@ -129,6 +133,11 @@ class Notifier:
     def deliver(self, delivery: Delivery) -> bool:
         """Every attempt of one notification, waiting between them; True when one was answered 2xx."""
         for attempt in range(1, len(self.delays) + 2):
+            if not delivery.channel.live():
+                # A reset or deleted tenant starts afresh: its old bookings' news would reach the receiver (and the
+                # new journal) as if the new state had made it.
+                log.info("notification %s dropped: its tenant was reset or deleted", delivery.path)
+                return False
             answer = self.attempt(delivery, attempt)
             if answer.delivered or not answer.retried or attempt > len(self.delays):
                 return answer.delivered

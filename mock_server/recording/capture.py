@@ -17,6 +17,7 @@ from .redact import (
     may_hold_secret,
     pii_values,
     redact_header,
+    redact_headers,
     redact_pii,
     redact_pii_body,
     redact_pii_text,
@@ -97,6 +98,10 @@ class Recorder:
         the exchanges; its personal fields redacted as theirs are."""
         if not self.enabled:
             return
+        response = record["response"]
+        if response is not None and any(is_secret_header(name) for name in response["headers"]):
+            # The receiver's credentials (Set-Cookie, ...) are never recorded, as a client's are not.
+            record = {**record, "response": {**response, "headers": redact_headers(response["headers"].items())}}
         if self.redact:
             request, response = record["request"], record["response"]
             record = {**record, "request": {**request, "body": redact_pii_body(request["body"])}}

@@ -30,7 +30,8 @@ PERSONAL_FIELDS = {
     "telephone": "telephone",
     "address": "address",
 }
-_ADDRESS_KEEP = "country"  # too coarse to identify anyone; keeps the address meaningful
+# Too coarse to identify anyone; keeps the address meaningful (v3's name, and the Maps Booking API's in notifications).
+_ADDRESS_KEEP = frozenset({"country", "addresscountry"})
 
 # KELVIN SIGN, the only character outside ASCII whose str.lower() is one ASCII letter ("k"; tests/unit/test_redact.py
 # checks it): the loader's lower() reads "to\u212aen" as "token", so the byte test counts it as a key letter.
@@ -186,7 +187,7 @@ def _pseudonymise(kind: str, value):
     """Every string or number under a personal field replaced, whatever its shape (rejected requests too)."""
     if isinstance(value, dict):
         return {
-            k: v if kind == "address" and isinstance(k, str) and fold(k) == _ADDRESS_KEEP else _pseudonymise(kind, v)
+            k: v if kind == "address" and isinstance(k, str) and fold(k) in _ADDRESS_KEEP else _pseudonymise(kind, v)
             for k, v in value.items()
         }
     if isinstance(value, list):

@@ -129,6 +129,11 @@ def test_delete_one_and_all(client):
         ({"method": "*", "kind": "timeout", "hold_ms": 2001}, "hold_ms"),
         ({"method": "*", "kind": "delay", "min_ms": 10, "max_ms": 5000}, "max_ms"),
         ({"method": "*", "kind": "timeout", "tims": 1}, "tims"),
+        # a /v3 answer's kind on what the sandbox sends (was a 500)
+        ({"method": "BookingNotification", "kind": "http_error", "status": 500}, "kind"),
+        ({"method": "BookingNotification", "kind": "delay", "delay_ms": 5}, "kind"),
+        ({"method": "CreateBooking", "kind": "notification_failure"}, "kind"),
+        ({"method": "BookingNotification", "kind": "notification_failure", "status": 503, "timeout": True}, "timeout"),
     ],
 )
 def test_an_invalid_rule_gets_a_400_naming_the_field(client, rule, field):
