@@ -315,16 +315,22 @@ class BookingService:
         return self._until_committed(decide)
 
     def merchant_decision(self, booking_id: str, confirm: bool) -> Outcome:
-        """The merchant confirms or declines a pending (asynchronous) booking."""
+        """The merchant confirms or declines a pending (asynchronous) booking (a decline refunds a prepayment)."""
 
         def decide() -> Outcome | None:
             booking = self._existing(booking_id)
             if booking.status != PENDING_MERCHANT_CONFIRMATION:
                 raise InvalidRequest(f"booking {booking_id} is {booking.status}, not pending", field="booking_id")
-            status = CONFIRMED if confirm else DECLINED_BY_MERCHANT
-            return self._committed(
-                Change(booking, dataclasses.replace(booking, status=status, updated_sec=self.clock.now()))
-            )
+            if confirm:
+                decided = dataclasses.replace(booking, status=CONFIRMED, updated_sec=self.clock.now())
+            else:  # a declined booking gives a prepayment back whole, as a failed one does
+                decided = dataclasses.replace(
+                    booking,
+                    status=DECLINED_BY_MERCHANT,
+                    payment_information=payments.refunded(booking.payment_information),
+                    updated_sec=self.clock.now(),
+                )
+            return self._committed(Change(booking, decided))
 
         return self._until_committed(decide)
 

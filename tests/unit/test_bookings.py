@@ -166,6 +166,14 @@ def test_asynchronous_slots_start_pending_and_the_merchant_decides(service):
         service.merchant_decision(booking.booking_id, confirm=True)
 
 
+def test_a_declined_booking_gives_its_prepayment_back(service):
+    paid = {"prepayment_status": "PREPAYMENT_PROVIDED"}
+    booking = service.create(spec("table", merchant="m2", party_size=2), who(1), paid, "a").booking
+    declined = service.merchant_decision(booking.booking_id, confirm=False).booking
+    assert (declined.status, declined.prepayment_status) == ("DECLINED_BY_MERCHANT", "PREPAYMENT_REFUNDED")
+    assert service.get(booking.booking_id).prepayment_status == "PREPAYMENT_REFUNDED"
+
+
 def test_cancellation_window_uses_the_clock(service):
     booking = service.create(spec(staff_id="ann"), who(1), None, "a").booking
     service.clock.freeze(booking.slot.start_sec - 2 * HOUR)
