@@ -131,6 +131,9 @@ def _check_notify(settings: Settings) -> None:
     """MOCK_NOTIFY_URL is an http(s) base URL; a partner id is a plain name; at least one attempt."""
     if settings.notify_url and not settings.notify_url.startswith(("http://", "https://")):
         raise SystemExit(f"MOCK_NOTIFY_URL must be an http:// or https:// base URL, got {settings.notify_url!r}")
+    if "@" in settings.notify_url.split("//", 1)[-1].split("/", 1)[0]:
+        # Every attempt's URL is journalled and exported: credentials there would leak into recordings.
+        raise SystemExit("MOCK_NOTIFY_URL must not carry credentials (user:password@); the sandbox sends none")
     if not settings.partner_id or "/" in settings.partner_id or "?" in settings.partner_id:
         raise SystemExit(f"MOCK_PARTNER_ID must be a non-empty name without '/' or '?', got {settings.partner_id!r}")
     if not 1 <= settings.notify_attempts <= 20:

@@ -7,7 +7,10 @@ it (retries included), as a partner's single RTU client would; Google applies a 
 
 from __future__ import annotations
 
+import atexit
 import logging
+import multiprocessing
+import multiprocessing.util
 import os
 import queue
 import threading
@@ -25,6 +28,7 @@ from ..faults.kinds import notification_failure
 
 QUEUE_SIZE = 1000  # notifications waiting; past it a new one is dropped (and logged), never a blocked admin call
 RETRIED = frozenset({429, 500, 502, 503, 504})  # what a retry may fix; any other 4xx would fail again
+DRAIN_AT_EXIT_S = 5.0  # how long an ending process still sends what is queued (inside docker stop's 10 s)
 METHOD = "BookingNotification"  # the fault rules' name for it, and the journal line's rpc
 
 log = logging.getLogger("mock_server.notify")
@@ -102,6 +106,7 @@ class Notifier:
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
         self._pid = 0
+        self._drains_in = 0  # the pid whose exit drains the queue
         self._stop = threading.Event()
 
     def send(self, delivery: Delivery) -> bool:
@@ -207,6 +212,23 @@ class Notifier:
                 self._stop.clear()
                 self._thread = threading.Thread(target=self._run, name="notifications", daemon=True)
                 self._thread.start()
+                self._drain_at_exit()
+
+    def _drain_at_exit(self) -> None:
+        """Have this process send what is queued before it ends, and before the journal's last flush (process.py)
+        writes the attempts: atexit runs the newest first; a granian worker ends through multiprocessing's
+        finalizers, where a higher priority runs first."""
+        if self._drains_in == os.getpid():
+            return
+        self._drains_in = os.getpid()
+        atexit.register(self.drain)
+        if multiprocessing.parent_process() is not None:
+            multiprocessing.util.Finalize(None, self.drain, exitpriority=110)
+
+    def drain(self) -> None:
+        """Wait up to DRAIN_AT_EXIT_S for the queued notifications (a shutdown)."""
+        if not self.idle(DRAIN_AT_EXIT_S):
+            log.warning("%d notification(s) not sent before exit", self._queue.unfinished_tasks)
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -186,3 +186,24 @@ def test_the_notification_failure_fault_breaks_delivery(server, receiver, invent
         (3, 200, []),
     ]
     assert len(receiver.received) == 1  # the faulted attempts never left the sandbox
+
+
+def test_a_stopping_server_sends_what_is_queued_and_journals_it(tmp_path, receiver, inventory):
+    process = ServerProcess(
+        tmp_path, MOCK_CLOCK=FROZEN_AT, MOCK_NOTIFY_URL=receiver.url, MOCK_NOTIFY_BACKOFF_S="0.5"
+    ).start()
+    try:
+        booking = booked(process, inventory, vertical="appointments")
+        receiver.received.clear()
+        receiver.script[:] = [503]  # the second attempt comes 0.5 s later: after the stop signal
+        assert process.post(f"/_admin/bookings/{booking['booking_id']}/merchant-cancel", {})[0] == 200
+    finally:
+        process.stop()
+    assert [r["body"]["status"] for r in receiver.received] == ["CANCELED", "CANCELED"]
+    journal = [
+        json.loads(line) for path in (tmp_path / "rec").glob("*.jsonl") for line in path.read_text().splitlines()
+    ]
+    assert [(x["attempt"], x["response"]["status"]) for x in journal if x.get("kind") == "notification"] == [
+        (1, 503),
+        (2, 200),
+    ]

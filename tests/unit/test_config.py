@@ -148,3 +148,13 @@ def test_redis_urls_and_several_workers_on_them_are_accepted():
     for url in ("redis://127.0.0.1:6379/0", "rediss://r:6380/1", "unix:///tmp/r.sock?db=2"):
         settings = Settings.load({"MOCK_STORE": url, "MOCK_WORKERS": "2"})
         assert (settings.store, settings.workers) == (url, 2)
+
+
+@pytest.mark.parametrize("url", ["ftp://google.example", "https://user:secret@google.example/base"])
+def test_notify_url_is_a_plain_http_base(url):
+    with pytest.raises(SystemExit, match="MOCK_NOTIFY_URL must"):
+        Settings.load({"MOCK_NOTIFY_URL": url})
+
+
+def test_notify_url_may_hold_an_at_sign_in_its_path():
+    assert Settings.load({"MOCK_NOTIFY_URL": "http://127.0.0.1:9/a@b"}).notify_url == "http://127.0.0.1:9/a@b"
