@@ -12,10 +12,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from . import fixturelocales
+from .fixturelocales import Country
+
 FORMAT_VERSION = 1
 VERTICALS = ("dining", "appointments", "classes")
 # Dining: which table size seats a party, and entries for party sizes 1..8 (as Google's dining feeds list them).
 TABLE_SIZES = (2, 4, 6, 8)
+# Catalogue prices are in US dollars; each merchant lists them in its country's currency (fixturelocales.local_price).
 APPOINTMENT_SERVICES = (  # (service_id, name, minutes, price in dollars, prepaid, cancel window hours)
     ("haircut", "Haircut", 30, 45, False, 0),
     ("color", "Hair colouring", 90, 120, True, 24),
@@ -27,6 +31,9 @@ CLASS_SERVICES = (  # (service_id, name, minutes, price, prepaid, cancel window 
     ("hiit", "HIIT", 45, 30, True, 24, ("06:30", "17:45")),
     ("pilates", "Mat pilates", 50, 28, False, 0, ("09:00", "19:30")),
 )
+# What a prepaid dinner charges (a set-menu deposit, in dollars): a prepaid service always has a price to pay.
+PREPAID_DINNER_PRICE = 60
+ASYNCHRONOUS = "CONFIRMATION_MODE_ASYNCHRONOUS"
 
 # Refund steps of a prepaid service (Google's RefundCondition): colouring is refunded in full when cancelled 48 h or
 # more before the start (later, inside its 24 h window, the payment is kept); HIIT and prepaid dinners never are.
@@ -43,17 +50,17 @@ class FixtureSize:
 
 def generate(seed: int = 42, size: FixtureSize = FixtureSize()) -> dict:
     """Build the fixture tables (meta, merchants, services, slots) as plain data."""
-    from faker import (
-        Faker,  # imported here: start-up from a committed fixture never pays for Faker
-    )
-
-    fake = Faker("en_US")
-    fake.seed_instance(seed)
     rng = random.Random(seed)
+    # Each merchant's locale Faker is seeded from a stream of its own (never a global seed), so where merchants are
+    # leaves the inventory's draws (tables, windows, staff) as they were.
+    locale_rng = random.Random(f"{seed}/locales")
+    fakers: dict[str, Any] = {}  # one Faker per locale, re-seeded for each merchant
     merchants, services, slots = [], [], []
     for index in range(size.merchants):
         vertical = VERTICALS[index % len(VERTICALS)]
-        merchant = _merchant(fake, rng, index, vertical)
+        country = fixturelocales.country_for(index)
+        fake = fixturelocales.local_faker(fakers, country, locale_rng)
+        merchant = _merchant(fake, rng, index, vertical, country)
         merchants.append(merchant)
         builder = {"dining": _dining, "appointments": _appointments, "classes": _classes}[vertical]
         for service, service_slots in builder(fake, rng, merchant, size.days):
@@ -91,59 +98,62 @@ def render(tables: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _merchant(fake, rng: random.Random, index: int, vertical: str) -> dict:
+def _merchant(fake, rng: random.Random, index: int, vertical: str, country: Country) -> dict:
     prefix = {"dining": "dining", "appointments": "salon", "classes": "studio"}[vertical]
     merchant_id = f"{prefix}-{index + 1:03d}"
+    # ja_JP names are in kanji; a Latin-named business reads better with the romanised surname.
+    surname = fake.last_romanized_name() if country.code == "JP" else fake.last_name()
+    region, latitude, longitude, timezone = fixturelocales.place(fake, country)
+    address = fixturelocales.address(fake, country, region)
     if vertical == "dining":
-        name = f"{fake.last_name()}'s {rng.choice(['Bistro', 'Trattoria', 'Kitchen', 'Grill', 'Brasserie'])}"
+        name = f"{surname}'s {rng.choice(['Bistro', 'Trattoria', 'Kitchen', 'Grill', 'Brasserie'])}"
         category, hours = "restaurant", [{"open": "17:00", "close": "22:30"}]
     elif vertical == "appointments":
-        name = f"{fake.first_name()}'s {rng.choice(['Salon', 'Barbershop', 'Spa', 'Beauty Lounge'])}"
+        name = f"{surname} {rng.choice(['Salon', 'Barbershop', 'Spa', 'Beauty Lounge'])}"
         category, hours = "beauty_salon", [{"open": "09:00", "close": "17:00"}]
     else:
-        name = f"{fake.city()} {rng.choice(['Yoga', 'Pilates', 'Fitness', 'Movement'])} Studio"
+        name = f"{rng.choice(['Yoga', 'Pilates', 'Fitness', 'Movement'])} Studio {address['locality']}"
         category, hours = "fitness_studio", [{"open": "06:00", "close": "21:00"}]
     # Every fifth merchant confirms asynchronously (bookings start PENDING_MERCHANT_CONFIRMATION).
     asynchronous = index % 5 == 4 and vertical != "classes"
-    # A real place keeps coordinates, locality, country and time zone coherent (and zones varied).
-    latitude, longitude, locality, country, timezone = fake.location_on_land()
     return {
         "merchant_id": merchant_id,
         "name": name,
         "vertical": vertical,
         "category": category,
         "timezone": timezone,
-        "telephone": fake.numerify("+1 ###-555-0###"),
+        "telephone": fixturelocales.telephone(fake, country, region),
         "url": f"https://{merchant_id}.example.com",
-        "address": {
-            "street_address": fake.street_address(),
-            "locality": locality,
-            "region": fake.state_abbr(),
-            "country": country,
-            "postal_code": fake.postcode(),
-        },
-        "geo": {"latitude": float(latitude), "longitude": float(longitude)},
+        "address": address,
+        "geo": {"latitude": latitude, "longitude": longitude},
         "business_hours": hours,
-        "confirmation_mode": "CONFIRMATION_MODE_ASYNCHRONOUS" if asynchronous else "CONFIRMATION_MODE_SYNCHRONOUS",
+        "confirmation_mode": ASYNCHRONOUS if asynchronous else "CONFIRMATION_MODE_SYNCHRONOUS",
     }
 
 
 def _service(
-    merchant: dict, service_id: str, name: str, minutes: int, price: int, prepaid: bool, window_hours: int, **extra
+    merchant: dict, service_id: str, name: str, minutes: int, usd: int, prepaid: bool, window_hours: int, **extra
 ) -> dict:
+    prepaid = _prepaid(merchant, prepaid)
+    country = fixturelocales.country_of(merchant["address"]["country"])
     return {
         "merchant_id": merchant["merchant_id"],
         "service_id": service_id,
         "name": name,
         "vertical": merchant["vertical"],
         "duration_sec": minutes * 60,
-        "price_micros": price * 1_000_000,
-        "currency_code": "USD",
+        "price_micros": fixturelocales.local_price(usd, country) * 1_000_000,
+        "currency_code": country.currency,
         "prepayment_required": prepaid,
         "cancellation_window_sec": window_hours * 3600,
-        **({"refund_conditions": REFUND_CONDITIONS[service_id]} if service_id in REFUND_CONDITIONS else {}),
+        **({"refund_conditions": REFUND_CONDITIONS[service_id]} if prepaid and service_id in REFUND_CONDITIONS else {}),
         **extra,
     }
+
+
+def _prepaid(merchant: dict, wanted: bool) -> bool:
+    """Whether a service takes prepayment: Google allows none for an asynchronously confirmed booking."""
+    return wanted and merchant["confirmation_mode"] != ASYNCHRONOUS
 
 
 def _times(open_: str, close: str, step_min: int, length_min: int) -> list[str]:
@@ -172,13 +182,13 @@ def _slot(merchant: dict, service: dict, day: int, local_time: str, spots: int, 
 
 def _dining(fake, rng: random.Random, merchant: dict, days: int):
     tables = {size: rng.randint(1, 5 if size <= 4 else 2) for size in TABLE_SIZES}
-    prepaid = rng.random() < 0.25
+    prepaid = _prepaid(merchant, rng.random() < 0.25)
     service = _service(
         merchant,
         "dinner",
         "Dinner reservation",
         90,
-        0,
+        PREPAID_DINNER_PRICE if prepaid else 0,  # pay at the table: no price listed
         prepaid,
         rng.choice((0, 2, 24)),
         tables=[{"party_size": s, "count": c} for s, c in sorted(tables.items())],

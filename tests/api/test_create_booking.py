@@ -95,12 +95,13 @@ def test_prepaid_service_without_payment_is_payment_error(client, runtime):
 
 def test_prepaid_service_with_prepayment_is_booked(client, runtime):
     slot = find_slot(runtime, prepaid=True)
-    payment = {"prepayment_status": "PREPAYMENT_PROVIDED", "price": {"price_micros": 25000000, "currency_code": "USD"}}
+    # The service's own price (dining-001's set-menu deposit): another amount or currency is a PAYMENT_ERROR.
+    payment = {"prepayment_status": "PREPAYMENT_PROVIDED", "price": {"price_micros": 60000000, "currency_code": "USD"}}
     booking = book(client, slot, payment_information=payment)
     # int64 inside the echoed payment comes back canonical: a string.
     assert booking["payment_information"] == {
         "prepayment_status": "PREPAYMENT_PROVIDED",
-        "price": {"price_micros": "25000000", "currency_code": "USD"},
+        "price": {"price_micros": "60000000", "currency_code": "USD"},
     }
 
 

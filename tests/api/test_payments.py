@@ -3,7 +3,7 @@
 from tests.helpers import create_body, slot_json, user
 
 HOUR = 3600
-COLOR_PRICE = {"price_micros": "120000000", "currency_code": "USD"}  # salon colouring, as the services feed lists it
+COLOR_PRICE = {"price_micros": "95000000", "currency_code": "GBP"}  # salon-002 (UK) colouring, as its feed lists it
 TOKEN = {"unparsed_payment_method_token": "tok_visa"}
 
 
@@ -66,9 +66,9 @@ def test_a_token_payment_answers_provided_with_the_charge_and_status_agrees(clie
 def test_a_price_with_another_amount_or_currency_is_payment_error(client, runtime):
     slot = _slot(runtime, "color", 72)
     cases = [
-        ({"price_micros": 1000000, "currency_code": "JPY"}, "price 1000000 JPY"),  # 1 JPY for a 120 USD service
-        ({"price_micros": "1000000", "currency_code": "USD"}, "price 1000000 USD"),
-        ({"price_micros": "120000000", "currency_code": "EUR"}, "price 120000000 EUR"),
+        ({"price_micros": 1000000, "currency_code": "JPY"}, "price 1000000 JPY"),  # 1 JPY for a 95 GBP service
+        ({"price_micros": "1000000", "currency_code": "GBP"}, "price 1000000 GBP"),
+        ({"price_micros": "95000000", "currency_code": "EUR"}, "price 95000000 EUR"),  # the amount, in another currency
     ]
     for price, sent in cases:
         payment = {"prepayment_status": "PREPAYMENT_PROVIDED", "price": price}
@@ -76,7 +76,7 @@ def test_a_price_with_another_amount_or_currency_is_payment_error(client, runtim
             assert _create(client, slot, payment_information=payment, **extra) == {
                 "booking_failure": {
                     "cause": "PAYMENT_ERROR",
-                    "description": f"{sent} does not match the service's price 120000000 USD",
+                    "description": f"{sent} does not match the service's price 95000000 GBP",
                 }
             }
     assert runtime.bookings.counts()["bookings"] == 0
@@ -85,7 +85,7 @@ def test_a_price_with_another_amount_or_currency_is_payment_error(client, runtim
 
 def test_the_services_price_is_accepted_and_echoed(client, runtime):
     slot = _slot(runtime, "color", 72)
-    payment = {"prepayment_status": "PREPAYMENT_PROVIDED", "price": {"price_micros": 120000000, "currency_code": "USD"}}
+    payment = {"prepayment_status": "PREPAYMENT_PROVIDED", "price": {"price_micros": 95000000, "currency_code": "GBP"}}
     assert _create(client, slot, payment_information=payment) == {
         "booking": _booking(slot, {"prepayment_status": "PREPAYMENT_PROVIDED", "price": COLOR_PRICE})
     }
@@ -124,7 +124,7 @@ def test_a_non_refundable_prepaid_booking_stays_provided(client, runtime):
     slot = _slot(runtime, "hiit", 14 * 24 - 24)  # HIIT has no refund condition, however early the cancel
     payment = {
         "prepayment_status": "PREPAYMENT_PROVIDED",
-        "price": {"price_micros": "30000000", "currency_code": "USD"},
+        "price": {"price_micros": "45000000", "currency_code": "AUD"},  # studio-003 (Sydney) HIIT
     }
     _create(client, slot, payment_information=payment)
     assert _cancel(client, "B0000001") == {"booking": _booking(slot, payment, "CANCELED")}

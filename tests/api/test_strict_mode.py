@@ -36,8 +36,12 @@ def unknown_400(paths: list[str]) -> dict:
     }
 
 
-def tagged_slot(runtime):
-    return next(s for s in runtime.bookings.inventory.slots() if s.availability_tag and s.start_sec > 1767300000)
+def tagged_slot(runtime, service_id: str | None = None):
+    return next(
+        s
+        for s in runtime.bookings.inventory.slots()
+        if s.availability_tag and s.start_sec > 1767300000 and service_id in (None, s.service_id)
+    )
 
 
 def unknown_field_cases(runtime, client) -> list[tuple[str, dict, list[str]]]:
@@ -137,7 +141,7 @@ def test_strict_mode_refuses_user_information_in_an_update(client, runtime):
 def test_a_tag_or_mode_the_inventory_contradicts_is_a_400_in_strict_mode_and_a_warning_otherwise(
     client, runtime, notes
 ):
-    slot = tagged_slot(runtime)
+    slot = tagged_slot(runtime, "hiit")  # a prepaid class
     times = [
         slot_time_json(slot, availability_tag=slot.availability_tag),
         slot_time_json(slot, availability_tag="yoga@23:59"),

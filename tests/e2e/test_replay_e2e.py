@@ -83,8 +83,9 @@ def test_a_different_fixture_is_reported(recorded, start_server):
     target = start_server(MOCK_CLOCK=FROZEN_AT, MOCK_FIXTURE=str(fixture))
     result = replay_cli(str(recorded.path), "--target", target.url, "--quiet")
     assert result.returncode == 1, result.stdout + result.stderr
-    assert "DIFF  #2 BatchAvailabilityLookup" in result.stdout
-    assert "--- recorded #2\n+++ target\n" in result.stdout
+    # Seed 7 puts salon-002 in the UK too (same zone: #2's lookup matches); the class room's capacity differs.
+    assert "DIFF  #3 CheckAvailability" in result.stdout and "DIFF  #2" not in result.stdout
+    assert "--- recorded #3\n+++ target\n" in result.stdout
     assert "\nok    #" not in result.stdout  # --quiet prints only mismatches
 
 

@@ -21,7 +21,11 @@ def test_the_walk_through_names_the_times_of_the_slots_it_books():
     first, second = re.findall(r'"start_sec": "(\d+)"', lookup)[:2]
     times = (_local(first, "salon-002"), _local(second, "salon-002"))
     assert times == ("09:00", "10:00")
-    assert f"is the {times[0]} haircut with Melanie" in lookup and f"and the {times[1]}?" in lookup
+    haircut = next(
+        s for s in FIXTURE["services"].values() if (s["merchant_id"], s["service_id"]) == ("salon-002", "haircut")
+    )
+    staff = next(p["staff_name"] for p in haircut["staff"] if p["staff_id"] == "salon-002-st00")
+    assert f"is the {times[0]} haircut with {staff} (`salon-002-st00`)" in lookup and f"and the {times[1]}?" in lookup
     assert f'`"available": false` for {times[0]}. Reschedule to {times[1]}' in lookup
     assert f"The recipes book the README's {times[0]} haircut" in README
 
