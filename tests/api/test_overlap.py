@@ -140,9 +140,9 @@ def test_a_reschedule_into_a_slot_another_booking_overlaps_is_refused_and_into_i
     assert _lookup(client, "salon-002", times) == _answers(times, [False, False, False, True])
 
 
-# dining-007 (America/Bogota, UTC-5), day 1, 90-minute sittings every 30 minutes from 17:00: one table for two
-# (party sizes 1 and 2), one for four, two for six (party sizes 5 and 6).
-SEVEN_PM = 1767312000
+# dining-007 (Europe/London, UTC+0 in January), day 1 (2 January), 90-minute sittings every 30 minutes from 17:00: one table
+# for two (party sizes 1 and 2), one for four, two for six (party sizes 5 and 6).
+SEVEN_PM = 1767380400  # 2026-01-02 19:00 in London (day 1: the day after the frozen clock's date there)
 HALF = 1800
 
 
@@ -171,6 +171,11 @@ class _DinnerSlot:
     duration_sec: int = 5400
     staff_id: str = ""
     room_id: str = ""
+
+
+def test_dining_007_is_the_restaurant_these_tests_describe(runtime):
+    merchant = runtime.bookings.inventory.merchants["dining-007"]
+    assert merchant.timezone == "Europe/London"
 
 
 def test_a_sitting_holds_its_table_over_the_next_sittings_of_every_party_size_it_seats(client, strict_answers):
