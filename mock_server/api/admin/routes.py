@@ -1,4 +1,5 @@
-"""/_admin: readiness, reset, bookings, marketing preferences, clock, settings. Never faulted, never recorded."""
+"""/_admin: readiness, reset, bookings, marketing preferences, clock, settings. Never faulted; a change that succeeded
+is journalled as a marker line (recording/markers.py), never as an exchange."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from flask_smorest import abort
 from ... import metrics as sandbox_metrics
 from ...domain.clock import ClockRangeError
 from ...domain.errors import InvalidRequest, NotFound
+from ...recording import markers
 from ...runtime import get_runtime
 from ...storage import snapshot
 from ...tenancy import current_tenant
@@ -49,10 +51,17 @@ def reset():
             abort(400, message="all_tenants resets every tenant: send it without a /t/{tenant}/ prefix")
         for tenant in current_app.extensions[TENANTS_KEY].all():
             tenant.runtime.reset(clear_recordings=clear)
+            markers.mark(markers.RESET, reset_detail(tenant.runtime, clear), recording=tenant.recording)
     runtime = get_runtime()
     if body.get("all_tenants") is not True:
         runtime.reset(clear_recordings=clear)
+        markers.mark(markers.RESET, reset_detail(runtime, clear))
     return json_response(runtime.health())
+
+
+def reset_detail(runtime, recordings_cleared: bool) -> dict:
+    """A reset marker's detail: the day the slots are anchored to, the clock after it, whether the log was emptied."""
+    return {"anchor_sec": runtime.anchor_sec, "clock": runtime.clock.state(), "recordings_cleared": recordings_cleared}
 
 
 @blp.route("/metrics", methods=["GET"])
@@ -97,7 +106,10 @@ def state_load():
     except snapshot.StateDocumentError as exc:
         abort(400, message=f"invalid state document: {exc}; nothing was restored")
     tenant.runtime.restore(restored, tenant.engine)
-    return json_response(tenant.runtime.health())
+    health = tenant.runtime.health()
+    # The document itself is not journalled (it can be 256 MiB, and holds the users' details): a replay reports it.
+    markers.mark(markers.STATE_RESTORED, {"anchor_sec": health["anchor_sec"], "counts": health["counts"]})
+    return json_response(health)
 
 
 @blp.route("/bookings", methods=["GET"])
@@ -130,6 +142,10 @@ def merchant_decision(body, booking_id):
         abort(404, message=exc.message)
     except InvalidRequest as exc:
         abort(409, message=exc.message)
+    markers.mark(
+        markers.MERCHANT_DECISION,
+        {"booking_id": booking_id, "decision": body["decision"], "status": outcome.booking.status},
+    )
     return json_response(admin_booking(outcome.booking))
 
 
@@ -171,6 +187,7 @@ def clock_change(body):
             clock.unfreeze()
     except ClockRangeError as exc:  # an advance past either end: the clock refuses, unchanged
         abort(400, message=f"invalid request: {exc}")
+    markers.mark(markers.CLOCK, {"clock": clock.state(), "change": body})
     return json_response(clock.state())
 
 
@@ -189,6 +206,7 @@ def settings_change(body):
     """Change the tenant's strict mode and/or response profile; what the body does not name stays as it is."""
     fidelity = get_runtime().fidelity
     fidelity.change(body)
+    markers.mark(markers.SETTINGS, {"settings": fidelity.state()})
     return json_response(fidelity.state())
 
 

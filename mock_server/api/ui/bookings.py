@@ -9,6 +9,7 @@ from flask import request
 
 from ...domain.errors import BookingFailed, InvalidRequest, NotFound
 from ...domain.models import BOOKING_STATUSES, Slot
+from ...recording import markers
 from ...runtime import get_runtime
 from . import timefmt
 from .blueprint import back, bp, flash, render
@@ -61,6 +62,7 @@ def cancel_booking(booking_id):
     except NotFound as exc:
         flash(exc.message, "error")
     else:
+        markers.mark(markers.BOOKING_CANCELLED, {"booking_id": booking_id}, "dashboard")
         flash(f"{outcome.booking.booking_id} cancelled; its spot is open again.", "success")
     return back("dashboard.bookings")
 
@@ -77,6 +79,11 @@ def merchant_decision(booking_id):
     except (InvalidRequest, NotFound) as exc:
         flash(exc.message, "error")
     else:
+        markers.mark(
+            markers.MERCHANT_DECISION,
+            {"booking_id": booking_id, "decision": decision, "status": outcome.booking.status},
+            "dashboard",
+        )
         flash(f"{booking_id} is now {outcome.booking.status}.", "success")
     return back("dashboard.bookings")
 
