@@ -48,6 +48,11 @@ def mark(kind: str, detail: dict, via: str = "api", recording=None) -> None:
     recording.recorder.mark(kind, detail, via)
 
 
+def reset_detail(runtime, recordings_cleared: bool) -> dict:
+    """A reset marker's detail: the day the slots are anchored to, the clock after it, whether the log was emptied."""
+    return {"anchor_sec": runtime.anchor_sec, "clock": runtime.clock.state(), "recordings_cleared": recordings_cleared}
+
+
 def rule_request(rule: dict) -> dict:
     """The POST /_admin/faults body that makes a rule again, from its description (counters and times left out)."""
     return {

@@ -51,17 +51,12 @@ def reset():
             abort(400, message="all_tenants resets every tenant: send it without a /t/{tenant}/ prefix")
         for tenant in current_app.extensions[TENANTS_KEY].all():
             tenant.runtime.reset(clear_recordings=clear)
-            markers.mark(markers.RESET, reset_detail(tenant.runtime, clear), recording=tenant.recording)
+            markers.mark(markers.RESET, markers.reset_detail(tenant.runtime, clear), recording=tenant.recording)
     runtime = get_runtime()
     if body.get("all_tenants") is not True:
         runtime.reset(clear_recordings=clear)
-        markers.mark(markers.RESET, reset_detail(runtime, clear))
+        markers.mark(markers.RESET, markers.reset_detail(runtime, clear))
     return json_response(runtime.health())
-
-
-def reset_detail(runtime, recordings_cleared: bool) -> dict:
-    """A reset marker's detail: the day the slots are anchored to, the clock after it, whether the log was emptied."""
-    return {"anchor_sec": runtime.anchor_sec, "clock": runtime.clock.state(), "recordings_cleared": recordings_cleared}
 
 
 @blp.route("/metrics", methods=["GET"])

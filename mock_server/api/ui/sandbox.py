@@ -71,9 +71,7 @@ def reset():
     runtime = get_runtime()
     clear = bool(request.form.get("clear_recordings"))
     runtime.reset(clear_recordings=clear)
-    from ..admin.routes import reset_detail
-
-    markers.mark(markers.RESET, reset_detail(runtime, clear), "dashboard")
+    markers.mark(markers.RESET, markers.reset_detail(runtime, clear), "dashboard")
     text = (
         "Sandbox reset: bookings forgotten, slots re-anchored, fault rules back to the start-up scenario, "
         "settings as configured"
