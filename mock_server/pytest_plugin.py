@@ -67,10 +67,11 @@ class SandboxHandle:
         return self._call("GET", "/_admin/bookings" + (f"?{query}" if query else ""))["bookings"]
 
     def exchanges(self, **filters) -> list[dict]:
-        """Recorded /v3 exchanges, newest first (filters: method, status, booking_id)."""
+        """Recorded /v3 exchanges, newest first (filters: method, status, booking_id); markers left out."""
         query = "&".join(f"{k}={v}" for k, v in filters.items())
         body = self._call("GET", "/_admin/recordings" + (f"?{query}" if query else ""))
-        return body["exchanges"] if isinstance(body, dict) else body
+        lines = body["exchanges"] if isinstance(body, dict) else body
+        return [line for line in lines if "marker" not in line]
 
     def set_clock(self, **change) -> dict:
         """Freeze, advance or unfreeze the sandbox clock, e.g. set_clock(advance_sec=3600)."""

@@ -71,14 +71,39 @@ def _build(factory: AppFactory, settings: Settings) -> Flask:
     # Each reset rebuilds the state: under the same policy.
     app.extensions[EXTENSION_KEY].state_policy = process.state_policy
     log.info(
-        "Booking Server v3 sandbox on http://%s:%s (server=%s, threads=%s, fixture=%s)",
+        "Booking Server v3 sandbox on http://%s:%s%s (server=%s, threads=%s, fixture=%s)",
         settings.host,
         settings.port,
+        _resolved_note(settings),
         settings.server,
         settings.threads,
         app.extensions[EXTENSION_KEY].fixture_path.resolve(),  # the file really read, whatever the working directory
     )
     return app
+
+
+def _resolved_note(settings: Settings) -> str:
+    """For a host name (MOCK_HOST=localhost): the one address it listens on, and what a client should use.
+
+    Each server listens on one address (granian takes one socket), so `localhost` is one loopback family, not
+    both: a client that resolves it to the other one first (Node 17+ prefers ::1) is refused.
+    """
+    try:
+        socket.inet_pton(socket.AF_INET6 if ":" in settings.host else socket.AF_INET, settings.host)
+        return ""  # an address already
+    except OSError:
+        pass
+    try:
+        address = _address(settings)[4][0]
+    except socket.gaierror:
+        return ""
+    url_host = f"[{address}]" if ":" in address else address
+    return f", listening on {address} only: use http://{url_host}:{settings.port} if {settings.host} is refused"
+
+
+def _address(settings: Settings) -> tuple:
+    """The first address MOCK_HOST resolves to for listening: what `listen` binds."""
+    return socket.getaddrinfo(settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
 
 
 def serving_process() -> None:
@@ -99,9 +124,7 @@ def listen(settings: Settings) -> socket.socket:
     port used to start and share the requests). SO_REUSEADDR only lets a restart bind at once.
     """
     try:
-        family, kind, proto, _, address = socket.getaddrinfo(
-            settings.host, settings.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
-        )[0]
+        family, kind, proto, _, address = _address(settings)
     except socket.gaierror as exc:
         raise SystemExit(f"MOCK_HOST {settings.host!r}: {exc.strerror}") from None
     sock = socket.socket(family, kind, proto)

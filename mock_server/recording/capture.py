@@ -1,4 +1,4 @@
-"""The recorder: one finished /v3 exchange becomes one journal line (the one encoder of a journal line)."""
+"""The recorder: a finished /v3 exchange, or an admin action's marker, becomes one journal line (the one encoder)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import orjson
 from ..api.common import nests_deeper
 from .journal import INDEX_SIZE, Journal
 from .lines import KEPT_DEPTH
+from .markers import INDEX_RPC
 from .redact import (
     is_secret_header,
     may_hold_secret,
@@ -57,6 +58,8 @@ _LINE = (
     b'"duration_ms":%s,"faults":%s,"warnings":%s%s}\n'
 )
 _RESPONSE = b'{"status":%d,"headers":%s,"body":%s}'
+# A marker line (markers.py): an admin action between exchanges; seq first too, numbered the same way.
+_MARKER = b'{"seq":0,"ts":"%s","clock_sec":%s,"marker":%s,"via":%s,"detail":%s%s}\n'
 
 
 def _rpc_of(path: str) -> str:
@@ -114,6 +117,27 @@ class Recorder:
             self.journal.append_line(orjson.dumps(record) + b"\n", time.time(), record["rpc"], status)
         except OSError as exc:
             self.journal.report_failure(exc)
+
+    def mark(self, kind: str, detail: dict, via: str = "api") -> None:
+        """Journal an admin action (a markers.py kind) as a marker line, in order with the exchanges."""
+        if not self.enabled:
+            return
+        epoch = time.time()
+        try:
+            self.journal.append_line(self.encode_marker(kind, detail, via, epoch), epoch, INDEX_RPC, None)
+        except OSError as exc:  # the journal could not be opened
+            self.journal.report_failure(exc)
+
+    def encode_marker(self, kind: str, detail: dict, via: str, epoch: float) -> bytes:
+        """The journal line of a marker: when, the sandbox clock, its kind, where it came from and its detail."""
+        return _MARKER % (
+            self._iso(epoch).encode(),
+            orjson.dumps(self.clock.now()),
+            orjson.dumps(kind),
+            orjson.dumps(via),
+            orjson.dumps(detail),
+            self._tenant_tail,
+        )
 
     def encode(self, exchange) -> bytes:
         """The journal line of an exchange: the one encoder of a line (its seq is numbered by the journal).

@@ -15,7 +15,9 @@ def register(subcommands) -> None:
         help="replay a recording against a server, or serve it as a mock",
         description="Re-send the recorded /v3 requests of FILE in order to a booking server and diff the "
         "answers (booking ids mapped, volatile fields ignored; exit 0 only when all match), or "
-        "serve FILE as a mock that answers from the recording.",
+        "serve FILE as a mock that answers from the recording. The recording's markers (resets, clock "
+        "changes, fault rules, settings, merchant decisions made between the exchanges) are made again "
+        "on the target through its /_admin API, in their place.",
     )
     replay.add_argument(
         "file", metavar="FILE", help="recording: a JSONL journal (e.g. recordings/session-....jsonl) or a HAR export"
@@ -44,6 +46,16 @@ def register(subcommands) -> None:
         action="store_true",
         help="target is an rwg-sandbox: POST /_admin/reset before replaying, and warn when its "
         "slots are anchored to another day than the recording's",
+    )
+    replay.add_argument(
+        "--no-markers",
+        action="store_true",
+        help="only report the recording's markers, do not make them again on the target",
+    )
+    replay.add_argument(
+        "--skip-faulted",
+        action="store_true",
+        help="leave out the exchanges a fault changed (counted), and the fault rules' markers",
     )
     replay.add_argument("--admin-token", metavar="TOKEN", default="", help="bearer token for the target's /_admin")
     replay.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for each answer (default 10)")
@@ -112,15 +124,35 @@ def _against(path: Path, args) -> int:
         print(f"DIFF  #{outcome.seq} {outcome.rpc} recorded {recorded}, target {actual}")
         print(outcome.error or outcome.diff)
 
+    def show_marker(marked) -> None:
+        if marked.applied and not marked.note:
+            if not args.quiet:
+                print(f"mark  #{marked.seq} {marked.kind}: {marked.summary}")
+            return
+        print(f"mark  #{marked.seq} {marked.kind}: {marked.summary} ({marked.note})")
+
     print(f"replaying {path} against {target.base_url}")
     try:
-        report = replay_target.replay(recording, target, volatile, on_outcome=show)
+        report = replay_target.replay(
+            recording,
+            target,
+            volatile,
+            on_outcome=show,
+            apply_markers=not args.no_markers,
+            skip_faulted=args.skip_faulted,
+            on_marker=show_marker,
+        )
     except replay_target.TargetUnreachable as exc:
         print(f"target not reachable: {exc}", file=sys.stderr)
         return 2
     differ = sum(1 for o in report.outcomes if not o.matched)
     skipped = f", {report.skipped} skipped (no recorded answer)" if report.skipped else ""
-    print(f"{len(report.outcomes)} exchanges: {len(report.outcomes) - differ} match, {differ} differ{skipped}")
+    faulted = f", {report.faulted} faulted skipped" if report.faulted else ""
+    print(f"{len(report.outcomes)} exchanges: {len(report.outcomes) - differ} match, {differ} differ{skipped}{faulted}")
+    if report.markers:
+        applied = sum(1 for m in report.markers if m.applied)
+        count = len(report.markers)
+        print(f"{count} marker{'s' if count != 1 else ''}: {applied} applied, {count - applied} not applied")
     if report.id_map:
         mapped = sum(1 for k, v in report.id_map.items() if k != v)
         print(f"booking ids learned: {len(report.id_map)} ({mapped} differ from the recording)")

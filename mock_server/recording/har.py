@@ -1,5 +1,9 @@
 """Journal records <-> HAR 1.2: the export, streamed entry by entry (browser devtools and HAR viewers open
-it), and HAR documents (that export, or a browser's) read back into records for replay."""
+it), and HAR documents (that export, or a browser's) read back into records for replay.
+
+Markers (admin actions between exchanges) are no HTTP entries: they go in the log's own `_markers` list, as their
+journal records, and come back from it.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from .. import __version__
 from ..bodyread import reason_phrase
 from .capture import decode_body
 from .lines import Reader
+from .markers import is_marker
 
 HTTP_VERSION = "HTTP/1.1"
 
@@ -137,8 +142,11 @@ def stream(records: Iterable[dict], base_url: str, comment: Callable[[], str] = 
     # Split the empty entries array open and stream the entries into it.
     opening, closing = head.split(b'"entries":[]')
     yield opening + b'"entries":['
-    first, odd = True, 0
+    first, odd, marked = True, 0, []
     for record in records:
+        if is_marker(record):
+            marked.append(record)  # a few per session: held until the entries are through
+            continue
         try:
             chunk = orjson.dumps(entry(record, base_url))
         except (AttributeError, TypeError, ValueError):  # not shaped as the recorder writes records
@@ -151,7 +159,9 @@ def stream(records: Iterable[dict], base_url: str, comment: Callable[[], str] = 
         for note in (comment(), f"{odd} record{'s' if odd != 1 else ''} of another shape left out" if odd else "")
         if note
     ]
-    yield b"]" + (b',"comment":' + orjson.dumps("; ".join(notes)) if notes else b"") + closing
+    comment_field = b',"comment":' + orjson.dumps("; ".join(notes)) if notes else b""
+    markers_field = b',"_markers":' + orjson.dumps(marked) if marked else b""
+    yield b"]" + comment_field + markers_field + closing
 
 
 def records(document) -> tuple[list[dict], str]:
@@ -171,6 +181,8 @@ def records(document) -> tuple[list[dict], str]:
             odd += 1
             first = first or f"entry {number}, {exc.__class__.__name__}: {exc}"
     left_out = f"{odd} unreadable entr{'ies' if odd != 1 else 'y'} skipped: {first}" if odd else ""
+    marked = log.get("_markers") if isinstance(log, dict) else None
+    out += [m for m in (marked if isinstance(marked, list) else ()) if isinstance(m, dict) and is_marker(m)]
     return out, left_out
 
 

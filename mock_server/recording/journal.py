@@ -1,4 +1,4 @@
-"""The exchange journal: one JSON line per exchange, plus a bounded in-memory index.
+"""The exchange journal: one JSON line per exchange (or marker), plus a bounded in-memory index.
 
 In a serving process a write per exchange cost more than everything else the recorder does (the syscall,
 and under load one more hand-over of the GIL between request threads), so there lines are written in

@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import difflib
 import json
-import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -15,6 +14,8 @@ from pathlib import Path
 from ..api.common import nests_deeper
 from .har import body_text
 from .lines import KEPT_DEPTH
+from .markers import is_marker
+from .replay_markers import AdminError, MarkerOutcome, MarkerPlayer, anchor_warning
 from .replay_mock import Recording, is_exchange, load_recording
 
 # Free text and clock readings differ between servers without the behaviour differing.
@@ -44,7 +45,9 @@ class Report:
 
     outcomes: list[Outcome] = field(default_factory=list)
     id_map: dict[str, str] = field(default_factory=dict)
-    skipped: int = 0
+    skipped: int = 0  # exchanges with no recorded answer
+    faulted: int = 0  # faulted exchanges left out (--skip-faulted)
+    markers: list[MarkerOutcome] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -78,7 +81,7 @@ class Target:
         data = None if payload is None else json.dumps(payload).encode()
         status, body = self.send(method, path, data, headers)
         if status >= 400:
-            raise RuntimeError(f"{method} {path} answered {status}: {body[:200].decode(errors='replace')}")
+            raise AdminError(status, f"{method} {path} answered {status}: {body[:200].decode(errors='replace')}")
         return json.loads(body or b"{}")
 
 
@@ -137,19 +140,39 @@ def replay(
     target: Target,
     volatile: frozenset[str] = DEFAULT_VOLATILE,
     on_outcome: Callable[[Outcome], None] | None = None,
+    *,
+    apply_markers: bool = True,
+    skip_faulted: bool = False,
+    on_marker: Callable[[MarkerOutcome], None] | None = None,
 ) -> Report:
     """Re-send every answered /v3 request of the recording (JSONL or HAR), in order, and compare status and body.
 
-    A file with nothing to re-send raises UnusableRecording: a replay that checked nothing never passes.
+    Its markers (resets, clock changes, fault rules, ... between the exchanges) are made again on the target in
+    their place (`apply_markers`; the target must be an rwg-sandbox), or only reported. `skip_faulted` leaves out
+    the exchanges a fault changed, and the fault rules' markers with them (an armed rule would fire on the next
+    exchange instead). A file with nothing to re-send raises UnusableRecording: a replay that checked nothing
+    never passes.
     """
     recording = source if isinstance(source, Recording) else load_recording(Path(source))
     report = Report()
+    player = MarkerPlayer(target, report.id_map, apply_markers, skip_faulted)
     for record in recording.records:
+        if is_marker(record):
+            marked = player.play(record)
+            if _nothing_done(report) and "refused" in marked.note.lower():
+                raise TargetUnreachable(f"{target.base_url}: {marked.note}")
+            report.markers.append(marked)
+            if on_marker is not None:
+                on_marker(marked)
+            continue
         if not is_exchange(record):
             report.skipped += 1  # a dropped connection has no answer to compare with
             continue
+        if skip_faulted and record.get("faults"):
+            report.faulted += 1
+            continue
         outcome = _replay_one(record, target, volatile, report.id_map)
-        if not report.outcomes and outcome.status[1] is None and "refused" in outcome.error.lower():
+        if _nothing_done(report) and outcome.status[1] is None and "refused" in outcome.error.lower():
             raise TargetUnreachable(f"{target.base_url}: {outcome.error}")
         report.outcomes.append(outcome)
         if on_outcome is not None:
@@ -190,16 +213,13 @@ def _replay_one(record: dict, target: Target, volatile: frozenset[str], id_map: 
     return Outcome(seq, rpc, False, (resp.get("status"), status), diff=diff)
 
 
+def _nothing_done(report: Report) -> bool:
+    """Nothing reached the target yet: a refused connection now means nothing listens there."""
+    return not report.outcomes and not any(m.applied for m in report.markers)
+
+
 def reset_sandbox(target: Target, records: list[dict]) -> str:
     """Reset an rwg-sandbox target; a warning when its slots sit on another day than the recording's."""
     health = target.admin("POST", "/_admin/reset")
     recorded = next((r["clock_sec"] for r in records if isinstance(r.get("clock_sec"), int)), None)
-    anchor = health.get("anchor_sec")
-    if recorded is None or not isinstance(anchor, int) or recorded // 86400 == anchor // 86400:
-        return ""
-    day = time.strftime("%Y-%m-%d", time.gmtime(recorded))
-    return (
-        f"the recording was made on sandbox day {day} but the target's slots are anchored to "
-        f"{time.strftime('%Y-%m-%d', time.gmtime(anchor))}: answers about slots will differ; start the "
-        f"target with MOCK_CLOCK={recorded} to replay against the same inventory"
-    )
+    return anchor_warning(recorded, health.get("anchor_sec"))

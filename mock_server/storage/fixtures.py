@@ -201,7 +201,11 @@ def _add_slots(data: FixtureData, slots: list[Slot], by_id: dict[str, Merchant],
         staff_name,
         room_name,
     ) in data.slots:
-        merchant = by_id[merchant_id]
+        merchant = by_id.get(merchant_id)
+        if merchant is None:  # by_id's KeyError would read "missing key None"
+            if merchant_id is None:
+                raise KeyError("merchant_id")
+            raise ValueError(f"merchant_id {merchant_id!r} is not one of the fixture's merchants")
         slots.append(
             Slot(
                 merchant.merchant_id,

@@ -140,8 +140,8 @@ def test_a_reschedule_into_a_slot_another_booking_overlaps_is_refused_and_into_i
     assert _lookup(client, "salon-002", times) == _answers(times, [False, False, False, True])
 
 
-# dining-007 (Europe/London, UTC+0 in January), day 1 (2 January), 90-minute sittings every 30 minutes from 17:00: one table
-# for two (party sizes 1 and 2), one for four, two for six (party sizes 5 and 6).
+# dining-007 (Europe/London, UTC+0 in January), day 1 (2 January), 90-minute sittings every 30 minutes from 17:00:
+# one table for two (party sizes 1 and 2), one for four, two for six (party sizes 5 and 6).
 SEVEN_PM = 1767380400  # 2026-01-02 19:00 in London (day 1: the day after the frozen clock's date there)
 HALF = 1800
 

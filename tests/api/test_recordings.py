@@ -168,7 +168,8 @@ def test_faults_and_delays_are_recorded(rec_app):
     added = client.post("/_admin/faults", json={"method": "HealthCheck", "kind": "delay", "delay_ms": 30, "times": 1})
     assert added.status_code == 201, added.get_json()
     client.get("/v3/HealthCheck")
-    (record,) = lines(rec_app)
+    marker, record = lines(rec_app)  # the rule's marker, then the exchange it changed
+    assert marker["marker"] == "faults_added"
     assert record["faults"] == [{"id": added.get_json()["id"], "kind": "delay"}]
     assert record["duration_ms"] >= 30
 
@@ -177,7 +178,7 @@ def test_a_dropped_connection_is_recorded_without_a_response(rec_app):
     client = rec_app.test_client()
     assert client.post("/_admin/faults", json={"method": "HealthCheck", "kind": "drop_connection"}).status_code == 201
     client.get("/v3/HealthCheck")
-    (record,) = lines(rec_app)
+    _, record = lines(rec_app)
     assert record["response"] is None and record["no_response"] == "drop_connection"
     assert record["request"]["body"] is None
 
@@ -292,9 +293,11 @@ def test_delete_truncates_and_numbering_restarts(recorded):
 def test_reset_keeps_recordings_unless_asked(recorded):
     app, client, flow = recorded
     assert client.post("/_admin/reset").status_code == 200
-    assert len(lines(app)) == len(flow)
+    kept = lines(app)
+    assert len(kept) == len(flow) + 1 and kept[-1]["marker"] == "reset"
     assert client.post("/_admin/reset", json={"recordings": True}).status_code == 200
-    assert lines(app) == []
+    (marker,) = lines(app)  # emptied, then the reset that emptied it
+    assert marker["seq"] == 1 and marker["marker"] == "reset" and marker["detail"]["recordings_cleared"] is True
 
 
 def test_export_jsonl_is_the_file(recorded):

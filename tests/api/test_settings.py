@@ -82,11 +82,12 @@ def test_the_journal_line_records_the_settings_only_when_they_are_not_the_defaul
     client.get("/v3/HealthCheck")
     client.patch("/_admin/settings", json={"response_profile": "minimal"})
     client.get("/v3/HealthCheck")
-    lines = [orjson.loads(line) for line in journal_file(app).read_bytes().splitlines()]
-    assert ["settings" in line for line in lines] == [False, True]
-    assert lines[1]["settings"] == {"strict": False, "response_profile": "minimal"}
+    before, change, after = [orjson.loads(line) for line in journal_file(app).read_bytes().splitlines()]
+    assert change["marker"] == "settings"  # the change itself, between the two exchanges
+    assert ("settings" in before, "settings" in after) == (False, True)
+    assert after["settings"] == {"strict": False, "response_profile": "minimal"}
     listed = client.get("/_admin/recordings").get_json()  # the readers take the line as it is
-    assert listed["count"] == 2
+    assert listed["count"] == 3
 
 
 def test_every_server_of_a_tenant_serves_the_settings_one_of_them_changed(redis_url, tmp_path):

@@ -98,7 +98,8 @@ def test_a_tenants_reset_empties_only_that_tenant(app, client, last_spot, tmp_pa
         "anchor_sec": NOW,
         "counts": {**fixture_counts, "bookings": 0, "active_bookings": 0},
         "clock": {"now_sec": NOW, "frozen": True, "offset_sec": 0},
-        "recording": {"journal": str(tmp_path / "rec" / "rec--a.jsonl"), "recorded": 1, "dropped": 0},
+        # The booking, and the reset's marker.
+        "recording": {"journal": str(tmp_path / "rec" / "rec--a.jsonl"), "recorded": 2, "dropped": 0},
     }
     assert (booking_ids(client, None), booking_ids(client, "a"), booking_ids(client, "b")) == (
         ["B0000001"],
@@ -212,7 +213,7 @@ def test_each_tenant_journals_its_own_exchanges_in_its_own_file(app, client, las
     assert client.delete("/t/b/_admin/recordings").get_json()["cleared"] == 2
     client.post("/t/a/_admin/reset", json={"recordings": True})
     counts = {t: client.get(at(t, "/_admin/recordings")).get_json()["recorded"] for t in (None, "a", "b")}
-    assert counts == {None: 1, "a": 0, "b": 0}
+    assert counts == {None: 1, "a": 1, "b": 0}  # a's journal: emptied, then the reset's marker
 
 
 def test_a_prefixed_request_of_a_tenant_not_yet_made_is_never_journaled_as_the_defaults(tmp_path):

@@ -116,6 +116,7 @@ def test_a_dropped_connection_is_recorded_without_a_response(start_server):
     with socket.create_connection((host, port), timeout=5) as sock:
         sock.sendall(b"GET /v3/HealthCheck HTTP/1.1\r\nHost: x\r\n\r\n")
         assert sock.recv(1024) == b""  # closed with nothing sent
-    (record,) = server.get("/_admin/recordings")["exchanges"]
+    record, marker = server.get("/_admin/recordings")["exchanges"]
+    assert marker["marker"] == "faults_added"
     assert record["response"] is None and record["no_response"] == "drop_connection"
     assert record["faults"][0]["kind"] == "drop_connection"

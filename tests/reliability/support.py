@@ -203,7 +203,8 @@ def group_rss_kb(pid: int) -> int:
 
 
 def journal_lines(path: Path) -> tuple[int, list[bytes]]:
-    """(whole lines, unparsable lines) of a JSONL journal, read as a stream; a torn tail counts as unparsable."""
+    """(whole exchange lines, unparsable lines) of a JSONL journal, read as a stream; a torn tail counts as
+    unparsable. Markers (admin actions: arming the soak's faults, clearing them) are no exchanges: not counted."""
     whole, broken = 0, []
     if not path.exists():
         return whole, broken
@@ -213,8 +214,7 @@ def journal_lines(path: Path) -> tuple[int, list[bytes]]:
             if not raw:
                 continue
             try:
-                json.loads(raw)
-                whole += 1
+                whole += "marker" not in json.loads(raw)
             except ValueError:
                 broken.append(raw[:200])
     return whole, broken

@@ -20,15 +20,19 @@ def test_the_log_shows_each_exchange_with_its_outcome_fault_and_warnings(client)
     page = get(client, "/exchanges")
     html = page.get_data(as_text=True)
     entries = re.findall(r'<details class="exchange[^"]*" id="x-(\d+)"', html)
-    assert entries == ["2", "1"]  # newest first
-    assert '<details class="exchange faulted" id="x-2"' in html
-    second = html[html.index('id="x-2"') : html.index('id="x-1"')]
+    assert entries == ["3", "2", "1"]  # newest first; #1 is the rule's marker
+    assert '<details class="exchange faulted" id="x-3"' in html
+    marker = text_of(html[html.index('id="x-1"') :])
+    assert '<details class="exchange marker" id="x-1"' in html
+    assert "marker: faults_added — fault rule armed: f1 payment_required on CreateBooking api" in marker
+    assert '"kind": "payment_required"' in marker
+    second = html[html.index('id="x-3"') : html.index('id="x-2"')]
     summary = text_of(second)
     assert "POST CreateBooking" in summary and "booking_failure PAYMENT_ERROR" in summary
     assert "fault: payment_required (f1)" in summary and "warning" in summary
     assert '"idempotency_token": "tok-1"' in second.replace("&#34;", '"')
     assert "no Basic auth sent (Google always sends it)" in summary
-    assert "(2 recorded)" in text(page)
+    assert "(3 recorded)" in text(page)
 
 
 def text_of(fragment: str) -> str:
@@ -44,11 +48,12 @@ def test_filters_narrow_the_log(client):
     def seqs(query):
         return re.findall(r'id="x-(\d+)"', get(client, f"/exchanges?{query}").get_data(as_text=True))
 
-    assert seqs("") == ["4", "3", "2", "1"]
-    assert seqs("method=listbookings") == ["4"]
-    assert seqs("status=503") == ["1"]
-    assert seqs("faulted=1") == ["1"]
-    assert seqs("method=HealthCheck&status=200&limit=1") == ["3"]
+    assert seqs("") == ["5", "4", "3", "2", "1"]  # #1: the rule's marker
+    assert seqs("method=listbookings") == ["5"]
+    assert seqs("method=marker") == ["1"]
+    assert seqs("status=503") == ["2"]
+    assert seqs("faulted=1") == ["2"]
+    assert seqs("method=HealthCheck&status=200&limit=1") == ["4"]
     assert seqs("booking_id=B0000404") == []
     assert "status 'abc' ignored" in text(get(client, "/exchanges?status=abc"))
 
@@ -97,9 +102,18 @@ def test_reset_from_the_sandbox_page(app, client):
     assert flash(page).startswith("Sandbox reset: bookings forgotten")
     assert runtime.clock.now() == FROZEN_AT
     assert client.get("/_admin/faults").get_json()["faults"] == []
-    assert app.extensions["mock_server.recording"].recorder.journal.recorded == 1  # the log is kept by default
+    journal = app.extensions["mock_server.recording"].recorder.journal
+    # The log is kept by default: the rule's marker, the exchange, the reset's marker.
+    assert [json.loads(line)["marker"] for line in journal.lines() if b'"marker"' in line] == ["faults_added", "reset"]
+    assert journal.recorded == 3
     post(client, "/reset", {"clear_recordings": "1"})
-    assert app.extensions["mock_server.recording"].recorder.journal.recorded == 0
+    (line,) = journal.lines()  # emptied, then the reset that emptied it
+    assert json.loads(line)["detail"] == {
+        "anchor_sec": FROZEN_AT,
+        "clock": {"now_sec": FROZEN_AT, "frozen": True, "offset_sec": 0},
+        "recordings_cleared": True,
+    }
+    assert json.loads(line)["via"] == "dashboard"
 
 
 def test_clock_controls(app, client):

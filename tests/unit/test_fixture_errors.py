@@ -46,7 +46,12 @@ CASES = [
     ),
     (
         _broken(lambda d: d["slots"]["7"].update(merchant_id="nobody")),
-        "slots: document 7 in number order (merchant_id 'nobody', service_id 'dinner'): missing key 'nobody'",
+        "slots: document 7 in number order (merchant_id 'nobody', service_id 'dinner'): "
+        "ValueError: merchant_id 'nobody' is not one of the fixture's merchants",
+    ),
+    (
+        _broken(lambda d: d["slots"]["7"].pop("merchant_id")),
+        "slots: document 7 in number order (merchant_id None, service_id 'dinner'): missing key 'merchant_id'",
     ),
 ]
 

@@ -1,5 +1,6 @@
-"""/_admin: readiness, reset, bookings and merchant actions, marketing preferences, clock, settings. Never faulted,
-never recorded (a merchant action's notification is: notify/)."""
+"""/_admin: readiness, reset, bookings and merchant actions, marketing preferences, clock, settings. Never faulted;
+a change that succeeded is journalled as a marker line (recording/markers.py), never as an exchange (a merchant
+action's notification is journalled too: notify/)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from ... import notify
 from ...domain.bookings import BookingService, Outcome
 from ...domain.clock import ClockRangeError
 from ...domain.errors import BookingFailed, InvalidRequest, NotFound
+from ...recording import markers
 from ...runtime import get_runtime
 from ...storage import snapshot
 from ...tenancy import current_tenant
@@ -54,9 +56,11 @@ def reset():
             abort(400, message="all_tenants resets every tenant: send it without a /t/{tenant}/ prefix")
         for tenant in current_app.extensions[TENANTS_KEY].all():
             tenant.runtime.reset(clear_recordings=clear)
+            markers.mark(markers.RESET, markers.reset_detail(tenant.runtime, clear), recording=tenant.recording)
     runtime = get_runtime()
     if body.get("all_tenants") is not True:
         runtime.reset(clear_recordings=clear)
+        markers.mark(markers.RESET, markers.reset_detail(runtime, clear))
     return json_response(runtime.health())
 
 
@@ -102,7 +106,10 @@ def state_load():
     except snapshot.StateDocumentError as exc:
         abort(400, message=f"invalid state document: {exc}; nothing was restored")
     tenant.runtime.restore(restored, tenant.engine)
-    return json_response(tenant.runtime.health())
+    health = tenant.runtime.health()
+    # The document itself is not journalled (it can be 256 MiB, and holds the users' details): a replay reports it.
+    markers.mark(markers.STATE_RESTORED, {"anchor_sec": health["anchor_sec"], "counts": health["counts"]})
+    return json_response(health)
 
 
 @blp.route("/bookings", methods=["GET"])
@@ -129,7 +136,11 @@ def bookings(query):
 @blp.response(200, schemas.AdminBookingSchema, description="The booking after the merchant's decision")
 def merchant_decision(body, booking_id):
     """Confirm or decline a PENDING_MERCHANT_CONFIRMATION booking, as the merchant would (notified)."""
-    return _merchant_action(lambda bookings: bookings.merchant_decision(booking_id, body["decision"] == "confirm"))
+    return _merchant_action(
+        "merchant-decision",
+        body,
+        lambda bookings: bookings.merchant_decision(booking_id, body["decision"] == "confirm"),
+    )
 
 
 @blp.route("/bookings/<booking_id>/merchant-cancel", methods=["POST"])
@@ -137,7 +148,7 @@ def merchant_decision(body, booking_id):
 @blp.alt_response(409, description="The booking holds no spot (it is not CONFIRMED or pending)")
 def merchant_cancel(booking_id):
     """The merchant cancels an active booking at any time: its spot freed, a prepayment refunded whole (notified)."""
-    return _merchant_action(lambda bookings: bookings.merchant_cancel(booking_id))
+    return _merchant_action("merchant-cancel", {}, lambda bookings: bookings.merchant_cancel(booking_id))
 
 
 @blp.route("/bookings/<booking_id>/merchant-move", methods=["POST"])
@@ -148,9 +159,11 @@ def merchant_move(body, booking_id):
     """The merchant moves a booking to another start (duration, party size) of the same service, as UpdateBooking
     would, less the cancellation window (notified)."""
     return _merchant_action(
+        "merchant-move",
+        body,
         lambda bookings: bookings.merchant_move(
             booking_id, body["start_sec"], body.get("duration_sec"), body.get("party_size")
-        )
+        ),
     )
 
 
@@ -161,7 +174,7 @@ def merchant_move(body, booking_id):
 def no_show(body, booking_id):
     """The user did not come to a CONFIRMED booking that has started: NO_SHOW (NO_SHOW_PENALIZED with
     `penalized`) (notified)."""
-    return _merchant_action(lambda bookings: bookings.mark_no_show(booking_id, body["penalized"]))
+    return _merchant_action("no-show", body, lambda bookings: bookings.mark_no_show(booking_id, body["penalized"]))
 
 
 @blp.route("/bookings/<booking_id>/fail", methods=["POST"])
@@ -171,11 +184,12 @@ def no_show(body, booking_id):
 def fail(body, booking_id):
     """A pending booking fails: its spot freed, a prepayment refunded; the notification carries
     `bookingFailure.cause` (default SLOT_UNAVAILABLE)."""
-    return _merchant_action(lambda bookings: bookings.fail(booking_id), cause=body["cause"])
+    return _merchant_action("fail", body, lambda bookings: bookings.fail(booking_id), cause=body["cause"])
 
 
-def _merchant_action(change: Callable[[BookingService], Outcome], cause: str = "") -> Response:
-    """Run a merchant action on the tenant's bookings, notify Google of what it changed, answer the booking."""
+def _merchant_action(action: str, body: dict, change: Callable[[BookingService], Outcome], cause: str = "") -> Response:
+    """Run a merchant action (`action`: its path's last part, `body` as loaded) on the tenant's bookings, journal it
+    as a marker, notify Google of what it changed, answer the booking."""
     try:
         outcome = change(get_runtime().bookings)
     except NotFound as exc:
@@ -184,6 +198,7 @@ def _merchant_action(change: Callable[[BookingService], Outcome], cause: str = "
         abort(409, message=exc.message)
     except BookingFailed as exc:
         abort(409, message=f"{exc.cause}: {exc.description}")
+    markers.mark(markers.MERCHANT_ACTION, markers.merchant_action_detail(action, outcome.booking, body))
     notify.booking_changed(outcome, cause)
     return json_response(admin_booking(outcome.booking))
 
@@ -226,6 +241,7 @@ def clock_change(body):
             clock.unfreeze()
     except ClockRangeError as exc:  # an advance past either end: the clock refuses, unchanged
         abort(400, message=f"invalid request: {exc}")
+    markers.mark(markers.CLOCK, {"clock": clock.state(), "change": body})
     return json_response(clock.state())
 
 
@@ -244,6 +260,7 @@ def settings_change(body):
     """Change the tenant's strict mode and/or response profile; what the body does not name stays as it is."""
     fidelity = get_runtime().fidelity
     fidelity.change(body)
+    markers.mark(markers.SETTINGS, {"settings": fidelity.state()})
     return json_response(fidelity.state())
 
 

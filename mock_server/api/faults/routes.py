@@ -6,6 +6,7 @@ from flask_smorest import abort
 
 from ...faults import current_engine, scenarios
 from ...faults.engine import DuplicateRule, RuleError
+from ...recording import markers
 from ...runtime import get_runtime
 from .. import auth
 from ..common import json_response
@@ -40,6 +41,7 @@ def add_fault(data):
         abort(409, message=str(exc), errors={"json": exc.errors})
     except RuleError as exc:
         abort(400, message=f"invalid request: {exc}", errors={"json": exc.errors})
+    markers.mark(markers.FAULTS_ADDED, {"rules": [rule.describe()]})
     return json_response(rule.describe(), 201, {"Location": f"/_admin/faults/{rule.id}"})
 
 
@@ -47,7 +49,9 @@ def add_fault(data):
 @blp.response(200, description="How many rules were removed")
 def clear_faults():
     """Remove every rule."""
-    return json_response({"removed": current_engine().clear()})
+    removed = current_engine().clear()
+    markers.mark(markers.FAULTS_CLEARED, {"removed": removed})
+    return json_response({"removed": removed})
 
 
 @blp.route("/faults/<rule_id>", methods=["GET"])
@@ -69,6 +73,7 @@ def delete_fault(rule_id):
     rule = current_engine().remove(rule_id)
     if rule is None:
         abort(404, message=f"no active fault rule {rule_id!r}")
+    markers.mark(markers.FAULT_REMOVED, {"rule_id": rule.id})
     return json_response(rule.describe())
 
 
@@ -91,4 +96,5 @@ def load_scenario(name):
     except scenarios.ScenarioError as exc:
         kwargs = {"errors": {"json": exc.errors}} if exc.errors else {}
         abort(exc.status, message=exc.message, **kwargs)
+    markers.mark(markers.FAULTS_ADDED, {"scenario": name, "rules": [r.describe() for r in rules]})
     return json_response({"scenario": name, "description": description, "faults": [r.describe() for r in rules]}, 201)

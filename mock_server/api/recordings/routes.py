@@ -1,4 +1,4 @@
-"""/_admin/recordings: the journal of /v3 exchanges. Never faulted, never recorded."""
+"""/_admin/recordings: the journal of /v3 exchanges and markers. Never faulted, never recorded."""
 
 from __future__ import annotations
 

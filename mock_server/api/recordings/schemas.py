@@ -10,6 +10,7 @@ from marshmallow import Schema, ValidationError, fields
 from marshmallow.validate import OneOf, Range
 
 from ...domain.clock import LATEST_SEC
+from ...recording import markers
 
 # A `since` below this is a seq number; from here on it is an epoch second (2001-09-09 onwards).
 EPOCH_FLOOR = 1_000_000_000
@@ -41,7 +42,9 @@ class Since(fields.Field):
 class RecordingFilterSchema(Schema):
     """Filters and paging of the journal listing (newest first)."""
 
-    method = fields.String(metadata={"description": "v3 method name, e.g. CreateBooking (case-insensitive)"})
+    method = fields.String(
+        metadata={"description": "v3 method name, e.g. CreateBooking (case-insensitive); `marker` for the markers"}
+    )
     status = fields.Integer(validate=Range(min=0, max=599), metadata={"description": "HTTP status of the answer"})
     booking_id = fields.String(metadata={"description": "exchanges whose request or response names this booking"})
     since = Since(
@@ -72,7 +75,8 @@ class ExchangeResponseSchema(Schema):
 
 
 class ExchangeSchema(Schema):
-    """One recorded /v3 exchange, or one attempt of a notification the sandbox sent: one line of the journal."""
+    """One line of the journal: a recorded /v3 exchange, one attempt of a notification the sandbox sent, or a marker
+    (an admin action between exchanges)."""
 
     seq = fields.Integer(metadata={"example": 4})
     kind = fields.String(
@@ -98,6 +102,15 @@ class ExchangeSchema(Schema):
     faults = fields.List(fields.Dict(), metadata={"description": "[{id, kind}] of the faults that changed it"})
     warnings = fields.List(fields.String(), metadata={"example": ["unknown field ignored: foo"]})
     pii_redacted = fields.Boolean()
+    # A marker line has these (and seq, ts, clock_sec) instead of the exchange's fields.
+    marker = fields.String(
+        metadata={
+            "description": "a marker's kind: what an admin action changed (README, Recording and replay)",
+            "enum": list(markers.KINDS),
+        }
+    )
+    via = fields.String(metadata={"description": "a marker's origin", "enum": ["api", "dashboard"]})
+    detail = fields.Dict(metadata={"description": "what the marker's action did, e.g. the clock after it"})
 
 
 class ReplayStatusSchema(Schema):
@@ -115,7 +128,7 @@ class ExchangeListSchema(Schema):
 
     enabled = fields.Boolean(metadata={"description": "false with MOCK_RECORD=0"})
     journal = fields.String(metadata={"example": "recordings/session-20260101-090000-4242.jsonl"})
-    recorded = fields.Integer(metadata={"description": "exchanges in the file"})
+    recorded = fields.Integer(metadata={"description": "lines in the journal: exchanges and markers"})
     indexed = fields.Integer(metadata={"description": "exchanges held in memory (the listing's scope)"})
     matched = fields.Integer(metadata={"description": "indexed exchanges that pass the filters"})
     count = fields.Integer(metadata={"description": "exchanges on this page"})

@@ -10,6 +10,7 @@ from flask import request
 from ... import notify
 from ...domain.errors import BookingFailed, InvalidRequest, NotFound
 from ...domain.models import BOOKING_STATUSES, Slot
+from ...recording import markers
 from ...runtime import get_runtime
 from . import timefmt
 from .blueprint import back, bp, flash, render
@@ -62,6 +63,7 @@ def cancel_booking(booking_id):
     except NotFound as exc:
         flash(exc.message, "error")
     else:
+        markers.mark(markers.BOOKING_CANCELLED, {"booking_id": booking_id}, "dashboard")
         flash(f"{outcome.booking.booking_id} cancelled; its spot is open again.", "success")
     return back("dashboard.bookings")
 
@@ -78,6 +80,11 @@ def merchant_decision(booking_id):
     except (InvalidRequest, NotFound) as exc:
         flash(exc.message, "error")
     else:
+        markers.mark(
+            markers.MERCHANT_ACTION,
+            markers.merchant_action_detail("merchant-decision", outcome.booking, {"decision": decision}),
+            "dashboard",
+        )
         notify.booking_changed(outcome)
         flash(f"{booking_id} is now {outcome.booking.status}.", "success")
     return back("dashboard.bookings")

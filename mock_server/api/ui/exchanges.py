@@ -9,7 +9,7 @@ from flask import Response, abort, request
 
 from ...faults.rules import METHODS
 from ...recording import STATE_KEY as RECORDING_KEY
-from ...recording import har
+from ...recording import har, markers
 from ...recording.lines import record_of
 from .blueprint import back, bp, extension, flash, fragment, render
 
@@ -92,7 +92,9 @@ def select(journal, filters: dict, after: int = 0) -> tuple[list[dict], int]:
 
 
 def describe(record: dict) -> dict:
-    """The record plus what the summary line shows: the outcome in a few words."""
+    """The record plus what the summary line shows: the outcome in a few words (a marker's: what changed)."""
+    if markers.is_marker(record):
+        return {**record, "outcome": markers.summary(record)}
     if record.get("kind") == "notification":  # a request the sandbox sent: its line says how the attempt went
         return {**record, "outcome": f"attempt {record.get('attempt')}: {record.get('outcome', '')}"}
     response = record.get("response")

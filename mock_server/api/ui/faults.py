@@ -6,6 +6,7 @@ from flask import abort, request
 
 from ...faults import ENGINE_KEY, scenarios
 from ...faults.engine import RuleError
+from ...recording import markers
 from ...runtime import get_runtime
 from . import forms
 from .blueprint import back, bp, extension, flash, fragment, render
@@ -58,6 +59,7 @@ def add_fault():
         except RuleError as exc:  # a hold over MOCK_TIMEOUT_MS, or an id already taken
             errors = forms.flatten(exc.errors)
         else:
+            markers.mark(markers.FAULTS_ADDED, {"rules": [rule.describe()]}, "dashboard")
             flash(f"Rule {rule.id} added: {rule.kind} on {rule.method}.", "success")
             return back("dashboard.faults")
     return _page(values, errors, 400)
@@ -70,6 +72,7 @@ def delete_fault(rule_id):
     if rule is None:
         flash(f"No active rule {rule_id} (it may have been used up or expired).", "error")
     else:
+        markers.mark(markers.FAULT_REMOVED, {"rule_id": rule.id}, "dashboard")
         flash(f"Rule {rule.id} removed ({rule.kind} on {rule.method}, fired {rule.fired}×).", "success")
     return back("dashboard.faults")
 
@@ -78,6 +81,7 @@ def delete_fault(rule_id):
 def clear_faults():
     """Remove every rule."""
     removed = _engine().clear()
+    markers.mark(markers.FAULTS_CLEARED, {"removed": removed}, "dashboard")
     flash(f"{removed} rule{'s' if removed != 1 else ''} removed.", "success")
     return back("dashboard.faults")
 
@@ -90,6 +94,7 @@ def apply_scenario(name):
     except scenarios.ScenarioError as exc:
         flash(f"Scenario {name} not applied: {exc.message}", "error")
         return back("dashboard.faults")
+    markers.mark(markers.FAULTS_ADDED, {"scenario": name, "rules": [r.describe() for r in rules]}, "dashboard")
     ids = ", ".join(rule.id for rule in rules) or "none"
     flash(f"Scenario {name} applied: rules {ids}.", "success")
     return back("dashboard.faults")

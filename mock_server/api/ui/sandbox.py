@@ -11,6 +11,7 @@ from ...config import RESPONSE_PROFILES
 from ...domain.clock import EARLIEST_SEC, LATEST_SEC
 from ...domain.fidelity import SettingsError
 from ...recording import STATE_KEY as RECORDING_KEY
+from ...recording import markers
 from ...runtime import get_runtime
 from . import timefmt
 from .blueprint import back, bp, extension, flash, fragment, render
@@ -70,6 +71,7 @@ def reset():
     runtime = get_runtime()
     clear = bool(request.form.get("clear_recordings"))
     runtime.reset(clear_recordings=clear)
+    markers.mark(markers.RESET, markers.reset_detail(runtime, clear), "dashboard")
     text = (
         "Sandbox reset: bookings forgotten, slots re-anchored, fault rules back to the start-up scenario, "
         "settings as configured"
@@ -92,6 +94,7 @@ def fidelity():
     except SettingsError as exc:
         flash(f"Settings unchanged: {exc.field} {exc.message}.", "error")
         return back("dashboard.sandbox")
+    markers.mark(markers.SETTINGS, {"settings": settings.state()}, "dashboard")
     now = settings.current
     flash(f"Strict mode {'on' if now.strict else 'off'}, response profile {now.response_profile}.", "success")
     return back("dashboard.sandbox")
@@ -103,10 +106,13 @@ def clock():
     clock = get_runtime().clock
     action = request.form.get("action", "")
     try:
+        # `change`: the POST /_admin/clock body that does the same, for the marker.
         if action == "freeze":
             clock.freeze()
+            change: dict = {"freeze": True}
         elif action == "freeze_at":
-            clock.freeze(_parse_utc(request.form.get("at", "")))
+            change = {"freeze_at_sec": _parse_utc(request.form.get("at", ""))}
+            clock.freeze(change["freeze_at_sec"])
         elif action == "advance":
             amount_text = request.form.get("amount", "").strip()
             if not WHOLE_NUMBER.fullmatch(amount_text):
@@ -114,15 +120,18 @@ def clock():
             unit = UNITS.get(request.form.get("unit", "seconds"))
             if unit is None:
                 raise ValueError(f"the unit must be one of {', '.join(UNITS)}")
-            clock.advance(int(amount_text) * unit)
+            change = {"advance_sec": int(amount_text) * unit}
+            clock.advance(change["advance_sec"])
         elif action == "unfreeze":
             clock.unfreeze()
+            change = {}
         else:
             raise ValueError(f"unknown clock action {action!r}")
     except ValueError as exc:  # ClockRangeError too: the same bound as POST /_admin/clock
         flash(f"Clock unchanged: {exc}", "error")
         return back("dashboard.sandbox")
     state = clock.state()
+    markers.mark(markers.CLOCK, {"clock": state, "change": change}, "dashboard")
     flash(f"Clock {'frozen' if state['frozen'] else 'running'} at {timefmt.utc(state['now_sec'])}.", "success")
     return back("dashboard.sandbox")
 
