@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 # A JSON value as the wire and the fixtures carry it. Mapping and Sequence are read-only, hence covariant: a
 # dict[str, str] is a JsonValue too, which a dict[str, JsonValue] member would refuse.
@@ -110,6 +110,8 @@ class Service:
     refund_conditions: list[dict[str, int]] = field(default_factory=list)
     staff: list[dict[str, str]] = field(default_factory=list)  # staff_id, staff_name
     rooms: list[dict[str, str | int]] = field(default_factory=list)  # room_id, room_name, capacity
+    # Dining: the service's waitlist rules (domain/waitlist.py; fixturegen.waitlist_rules); empty: no waitlist.
+    waitlist: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True, eq=False)
