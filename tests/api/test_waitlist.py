@@ -4,9 +4,14 @@ queue's course over the sandbox clock and the admin actions (both stores; every 
 from __future__ import annotations
 
 import datetime as dt
+import json
 from zoneinfo import ZoneInfo
 
 import pytest
+
+from mock_server.runtime import EXTENSION_KEY
+from tests.helpers import journal_file
+from tests.replaying import make_app
 
 SYNC = "WAITLIST_CONFIRMATION_MODE_SYNCHRONOUS"
 ASYNC = "WAITLIST_CONFIRMATION_MODE_ASYNCHRONOUS"
@@ -470,3 +475,37 @@ def test_the_service_feed_shows_the_waitlist_rules(client, runtime):
         "max_party_size": 6,
         "supports_additional_request": rules(runtime, SMALL)["supports_additional_request"],
     }
+
+
+def test_waitlist_exchanges_are_recorded_and_replayed(tmp_path):
+    source = make_app(tmp_path, "source")
+    client = source.test_client()
+    at_open(source.extensions[EXTENSION_KEY])
+    flow = [
+        ("BatchGetWaitEstimates", {"merchant_id": MAIN, "service_id": "dinner", "party_size": [2, 3]}),
+        (
+            "CreateWaitlistEntry",
+            {
+                "merchant_id": MAIN,
+                "service_id": "dinner",
+                "party_size": 3,
+                "user_information": user(1),
+                "idempotency_token": "r",
+            },
+        ),
+        ("GetWaitlistEntry", {"waitlist_entry_id": "W0000001"}),
+        ("DeleteWaitlistEntry", {"waitlist_entry_id": "W0000001"}),
+        ("GetWaitlistEntry", {"waitlist_entry_id": "W0000404"}),
+    ]
+    recorded = []
+    for method, body in flow:
+        response = client.post(f"/v3/{method}", json=body)
+        recorded.append((response.status_code, response.get_json()))
+    lines = [json.loads(line) for line in journal_file(source).read_text().splitlines() if line.strip()]
+    assert [line.get("rpc") for line in lines] == [m for m, _ in flow]
+    mock = make_app(tmp_path, "mock", replay=str(journal_file(source))).test_client()
+    replayed = []
+    for method, body in flow:
+        response = mock.post(f"/v3/{method}", json=body)
+        replayed.append((response.status_code, response.get_json()))
+    assert replayed == recorded
