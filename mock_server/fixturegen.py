@@ -64,6 +64,8 @@ def generate(seed: int = 42, size: FixtureSize = FixtureSize()) -> dict:
         merchants.append(merchant)
         builder = {"dining": _dining, "appointments": _appointments, "classes": _classes}[vertical]
         for service, service_slots in builder(fake, rng, merchant, size.days):
+            if vertical == "dining":
+                service["waitlist"] = waitlist_rules(seed, merchant)
             services.append(service)
             slots.extend(service_slots)
     meta = {
@@ -245,3 +247,65 @@ def _classes(fake, rng: random.Random, merchant: dict, days: int):
             for local_time in starts
         ]
         yield service, slots
+
+
+def waitlist_rules(seed: int, merchant: dict) -> dict:
+    """A dining service's waitlist (domain/waitlist.py), from its own seeded dice so the rest of the fixture draws
+    exactly as without it: a status per time of day, the party sizes seated, a capacity and a wait model per size.
+
+    Every business failure of CreateWaitlistEntry is reachable: NO_WAIT in the first half hour after opening,
+    WAITLIST_CLOSED in the last hour, MERCHANT_CLOSED outside business hours, party sizes below the minimum or
+    above the maximum, telephone numbers of other countries, a small capacity (WAITLIST_FULL).
+    """
+    rng = random.Random(f"waitlist:{seed}:{merchant['merchant_id']}")
+    hours = merchant["business_hours"][0]
+    opens, closes = _minutes(hours["open"]), _minutes(hours["close"])
+    open_from = opens + rng.choice((30, 60))
+    last_call = closes - rng.choice((60, 90))
+    minimum = rng.choice((1, 2))
+    maximum = rng.choice((6, 8))
+    model = []
+    for party in range(minimum, maximum + 1):
+        table = next(size for size in TABLE_SIZES if size >= party)
+        # Bigger tables turn slower and have more walk-ins ahead of them.
+        model.append(
+            {
+                "party_size": party,
+                "table_size": table,
+                "turn_sec": (10 + 5 * TABLE_SIZES.index(table) + rng.randint(0, 5)) * 60,
+                "walk_ins_ahead": 0 if party <= 2 else rng.randint(1, 3),
+            }
+        )
+    asynchronous = merchant["confirmation_mode"] == "CONFIRMATION_MODE_ASYNCHRONOUS"
+    return {
+        "schedule": [
+            {"from": _hhmm(opens), "to": _hhmm(open_from), "status": "CLOSED_NO_WAIT"},
+            {"from": _hhmm(open_from), "to": _hhmm(last_call), "status": "OPEN"},
+            {"from": _hhmm(last_call), "to": _hhmm(closes), "status": "CLOSED_OTHER"},
+        ],
+        "min_party_size": minimum,
+        "max_party_size": maximum,
+        "capacity": rng.choice((3, 4, 6, 8)),
+        "confirmation_mode": (
+            "WAITLIST_CONFIRMATION_MODE_ASYNCHRONOUS" if asynchronous else "WAITLIST_CONFIRMATION_MODE_SYNCHRONOUS"
+        ),
+        "confirm_after_sec": rng.choice((120, 300)) if asynchronous else 0,
+        # The merchant's own country's numbers, and for some a second country's (visitors from the US, or the UK).
+        "phone_country_codes": _waitlist_phone_codes(rng, merchant),
+        "supports_additional_request": rng.random() < 0.75,
+        "seat_after_sec": rng.choice((300, 600)),
+        "no_show_after_sec": 900,
+        "no_show_every": rng.randint(3, 5),
+        "wait_model": model,
+    }
+
+
+def _waitlist_phone_codes(rng: random.Random, merchant: dict) -> list[str]:
+    """The E.164 country codes a waitlist takes: the merchant's country's, half the time another's too."""
+    own = fixturelocales.country_of(merchant["address"]["country"]).calling_code
+    other = "44" if own == "1" else "1"
+    return [own] if rng.random() < 0.5 else [own, other]
+
+
+def _hhmm(minutes: int) -> str:
+    return f"{minutes // 60:02d}:{minutes % 60:02d}"

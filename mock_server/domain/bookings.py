@@ -32,6 +32,7 @@ from .models import (
     UserInformation,
 )
 from .state import BookingListener, BookingState, Change, IdempotencyRecord, MemoryState
+from .waitlist import WaitlistService
 
 __all__ = ["BookingListener", "BookingService", "IdempotencyRecord", "Outcome", "moved_slot"]
 
@@ -75,6 +76,8 @@ class BookingService:
         self.state: BookingState = MemoryState(next_seq, listener) if state is None else state
         # The users' marketing preferences live in the same state: the same store, the same reset.
         self.marketing = MarketingPreferences(self.state, clock)
+        # The waitlist entries too (Reservations Waitlists): one store, one reset, one snapshot.
+        self.waitlist = WaitlistService(inventory, clock, self.state)
 
     @property
     def lock(self) -> AbstractContextManager[object]:

@@ -58,6 +58,13 @@ def services(inventory: Inventory, merchant_id: str | None = None) -> list[JsonO
             entry["rules"] = {"min_advance_online_canceling": s.cancellation_window_sec}
         if s.vertical == "dining":
             entry["type"] = "SERVICE_TYPE_DINING_RESERVATION"
+        if s.waitlist:
+            # The feed's WaitlistRules: the party sizes the waitlist takes, and whether it takes a request.
+            entry["waitlist_rules"] = {
+                "min_party_size": s.waitlist["min_party_size"],
+                "max_party_size": s.waitlist["max_party_size"],
+                "supports_additional_request": s.waitlist["supports_additional_request"],
+            }
         out.append(entry)
     return out
 

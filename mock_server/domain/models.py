@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import NamedTuple, TypeAlias
+from typing import Any, NamedTuple, TypeAlias
 
 # A JSON value as the wire and the fixtures carry it. Mapping and Sequence are read-only, hence covariant: a
 # dict[str, str] is a JsonValue too, which a dict[str, JsonValue] member would refuse.
@@ -114,6 +114,8 @@ class Service:
     rooms: list[dict[str, str | int]] = field(default_factory=list)  # room_id, room_name, capacity
     # Dining: {"party_size": seats, "count": tables}; a party sits at the smallest size that seats it (resources.py).
     tables: list[dict[str, int]] = field(default_factory=list)
+    # Dining: the service's waitlist rules (domain/waitlist.py; fixturegen.waitlist_rules); empty: no waitlist.
+    waitlist: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True, eq=False)

@@ -8,7 +8,7 @@ and decide again. The in-memory state never refuses: BookingService holds its lo
 A shared store (storage/redis_store.py) checks instead, in one atomic script.
 
 The same state keeps each user's marketing preference (SetMarketingPreference): one value per user, set whole, so a
-tenant's reset forgets it with the bookings.
+tenant's reset forgets it with the bookings; and the waitlist entries (domain/waitlist.py), each changed whole.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from .models import Booking, MarketingPreference, Slot
+from .waitlist import WaitlistChange, WaitlistEntry, WaitlistRecord
 
 # (user_id, merchant_id, service_id, start_sec): one user's claim on one start of one service.
 UserSlotKey = tuple[str, str, str, int]
@@ -43,6 +44,8 @@ class StateContent:
     tokens: dict[str, IdempotencyRecord]
     next_seq: int  # the number the next booking id takes
     preferences: list[MarketingPreference]  # by user id
+    waitlist: list[WaitlistEntry] = dataclasses.field(default_factory=list)  # by entry id
+    waitlist_tokens: dict[str, WaitlistRecord] = dataclasses.field(default_factory=dict)
 
 
 class BookingListener:
@@ -154,6 +157,22 @@ class BookingState(Protocol):
         """Keep the user's preference in place of any earlier one (StoreFailed: it was not kept)."""
         ...
 
+    def waitlist_entries(self) -> list[WaitlistEntry]:
+        """Every waitlist entry, in no particular order."""
+        ...
+
+    def waitlist_entry(self, entry_id: str) -> WaitlistEntry | None:
+        """The waitlist entry as stored."""
+        ...
+
+    def waitlist_record(self, token: str) -> WaitlistRecord | None:
+        """The entry a successful CreateWaitlistEntry with this token made."""
+        ...
+
+    def commit_waitlist(self, change: WaitlistChange) -> WaitlistEntry | None:
+        """Keep the entry's change (a new one gets its id) and answer it as stored, or None: re-decide."""
+        ...
+
 
 class MemoryState:
     """Booking state in this process's memory: dicts and indexes, one re-entrant lock; never refuses a change."""
@@ -167,6 +186,8 @@ class MemoryState:
         self._claims: dict[UserSlotKey, set[str]] = {}  # active bookings of a user on one start
         self._taken: dict[Slot, int] = {}  # inventory entry -> spots held by active bookings (absent: none)
         self._marketing: dict[str, MarketingPreference] = {}  # user id -> the user's last preference
+        self._waitlist: dict[str, WaitlistEntry] = {}
+        self._waitlist_tokens: dict[str, WaitlistRecord] = {}
         self.next_seq = next_seq
 
     def spots_taken(self, slots: Iterable[Slot]) -> Mapping[Slot, int]:
@@ -228,6 +249,34 @@ class MemoryState:
         self.listener.marketing(preference)
         self._marketing[preference.user.user_id] = preference
 
+    def waitlist_entries(self) -> list[WaitlistEntry]:
+        """Every waitlist entry."""
+        return list(self._waitlist.values())
+
+    def waitlist_entry(self, entry_id: str) -> WaitlistEntry | None:
+        """The stored entry."""
+        return self._waitlist.get(entry_id)
+
+    def waitlist_record(self, token: str) -> WaitlistRecord | None:
+        """The entry a token made."""
+        return self._waitlist_tokens.get(token)
+
+    def commit_waitlist(self, change: WaitlistChange) -> WaitlistEntry:
+        """Keep the change (the caller holds the lock: nothing can have moved); a new entry is numbered W0000001..."""
+        after = change.after
+        if change.before is None:
+            after = dataclasses.replace(after, entry_id=f"W{len(self._waitlist) + 1:07d}")
+            if change.token:
+                self._waitlist_tokens[change.token] = WaitlistRecord(change.fingerprint, after.entry_id)
+        self._waitlist[after.entry_id] = after
+        return after
+
+    def restore_waitlist(self, entries: Iterable[WaitlistEntry], tokens: Mapping[str, WaitlistRecord]) -> None:
+        """Load saved waitlist entries and their tokens."""
+        with self.lock:
+            self._waitlist.update((e.entry_id, e) for e in entries)
+            self._waitlist_tokens.update(tokens)
+
     def content(self) -> StateContent:
         """The whole state, read under the lock."""
         with self.lock:
@@ -236,6 +285,8 @@ class MemoryState:
                 dict(sorted(self._tokens.items())),
                 self.next_seq,
                 sorted(self._marketing.values(), key=lambda p: p.user.user_id),
+                sorted(self._waitlist.values(), key=lambda e: e.entry_id),
+                dict(sorted(self._waitlist_tokens.items())),
             )
 
     def held(self) -> tuple[dict[Slot, int], dict[UserSlotKey, int]]:

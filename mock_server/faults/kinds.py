@@ -56,6 +56,9 @@ FIRST_KEY = {
     "GetBookingStatus": "booking_id",
     "ListBookings": "bookings",
     "SetMarketingPreference": "user_information",
+    "BatchGetWaitEstimates": "waitlist_status",
+    "CreateWaitlistEntry": "waitlist_entry_id",
+    "GetWaitlistEntry": "waitlist_entry",
     "HealthCheck": "status",
 }
 
@@ -77,6 +80,8 @@ def before_view(effect: Effect, method: str, hold, exchange: Exchange, token: st
     kind = effect.kind
     if kind in ("slot_taken", "payment_required", "booking_failure"):
         exchange.answer(200, {"booking_failure": booking_failure(effect, token)})
+    elif kind == "waitlist_failure":
+        exchange.answer(200, {"waitlist_business_logic_failure": waitlist_failure(effect)})
     elif kind == "http_error":
         http_error(effect, exchange)
     elif kind == "timeout":
@@ -122,6 +127,13 @@ def booking_failure(effect: Effect, token: str = "") -> dict:
     description = effect.params.get("description") or DESCRIPTIONS.get(cause, cause)
     out["description"] = f"{description} (sandbox fault {effect.rule_id})"
     return out
+
+
+def waitlist_failure(effect: Effect) -> dict:
+    """A WaitlistBusinessLogicFailure of the rule's cause."""
+    cause = effect.params["cause"]
+    description = effect.params.get("description") or cause.lower().replace("_", " ")
+    return {"cause": cause, "description": f"{description} (sandbox fault {effect.rule_id})"}
 
 
 def threeds1_parameters(effect: Effect, token: str) -> dict:

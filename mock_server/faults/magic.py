@@ -1,7 +1,8 @@
 """Magic values: a fault named in the request itself, for that call only (like a payment sandbox's test cards).
 
 Two carriers, one grammar of tags:
-- the local part of `user_information.email`: `qa+slot_taken@example.com` (CreateBooking, UpdateBooking);
+- the local part of `user_information.email`: `qa+slot_taken@example.com` (CreateBooking, UpdateBooking,
+  CreateWaitlistEntry: `qa+waitlist_waitlist_full@example.com`);
 - the `X-Sandbox-Fault` header on any /v3 method: `X-Sandbox-Fault: http_503` (several: comma-separated).
 
 A tag is a rule kind, optionally followed by `_<number>` for the kind's main parameter, or an alias.
@@ -16,11 +17,11 @@ from marshmallow import ValidationError
 
 from ..api.common import snake_case
 from .engine import Effect
-from .rules import CAUSES, KINDS, PARAMS, RuleSchema
+from .rules import CAUSES, KINDS, PARAMS, WAITLIST_CAUSES, RuleSchema
 
 HEADER = "X-Sandbox-Fault"
 HEADER_KEY = "HTTP_X_SANDBOX_FAULT"
-EMAIL_METHODS = frozenset({"CreateBooking", "UpdateBooking"})
+EMAIL_METHODS = frozenset({"CreateBooking", "UpdateBooking", "CreateWaitlistEntry"})
 _TAG = re.compile(r"^(?P<name>[a-z0-9_]+?)(?:_(?P<number>[0-9]+))?$")
 # A tag's number: enough for any hold (600000 ms) or status, and far below int()'s 4,300-digit limit.
 MAX_DIGITS = 9
@@ -124,13 +125,14 @@ def effect_for(tag: str, method: str) -> Effect:
 
 def known_tags() -> list[str]:
     """Every tag form, for error messages and docs."""
-    plain = [k for k in KINDS if k not in ("booking_failure", "http_error", "delay")]
+    plain = [k for k in KINDS if k not in ("booking_failure", "waitlist_failure", "http_error", "delay")]
     return sorted(plain) + [
         "timeout_<ms>",
         "timeout_after_commit_<ms>",
         "http_<status>",
         "delay_<ms>",
         "cause_<booking_failure cause>",
+        "waitlist_<waitlist_failure cause>",
         *ALIASES,
     ]
 
@@ -141,7 +143,10 @@ def _parse(tag: str) -> dict | None:
     if tag.startswith("cause_"):
         cause = tag[len("cause_") :].upper()
         return {"kind": "booking_failure", "cause": cause} if cause in CAUSES else None
-    if tag in KINDS and tag not in ("booking_failure", "http_error", "delay"):
+    if tag.startswith("waitlist_"):
+        cause = tag[len("waitlist_") :].upper()
+        return {"kind": "waitlist_failure", "cause": cause} if cause in WAITLIST_CAUSES else None
+    if tag in KINDS and tag not in ("booking_failure", "waitlist_failure", "http_error", "delay"):
         return {"kind": tag}
     found = _TAG.match(tag)
     if not found or found["number"] is None:

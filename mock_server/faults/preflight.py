@@ -72,7 +72,17 @@ def _check(data: dict, runtime) -> str:
     return FRESH
 
 
+def _join(data: dict, runtime) -> str:
+    waitlist = runtime.bookings.waitlist
+    # The token first, as the domain does: a token that made an entry answers it again, whatever else is sent.
+    if waitlist.state.waitlist_record(data["idempotency_token"]) is not None:
+        return REPLAY
+    waitlist.rules(data["merchant_id"], data["service_id"])
+    return FRESH
+
+
 _CHECKS = {
+    "CreateWaitlistEntry": _join,
     "CreateBooking": _create,
     "UpdateBooking": _update,
     "BatchAvailabilityLookup": _lookup,

@@ -15,6 +15,7 @@ from marshmallow import (
 )
 from marshmallow.validate import Length, OneOf, Range, Regexp
 
+from ..domain import waitlist
 from ..domain.models import CREDIT_CARD_TYPES, FAILURE_CAUSES
 from ..v3.methods import METHODS as V3_METHODS
 
@@ -29,6 +30,7 @@ KINDS: dict[str, frozenset | None] = {
     "slot_taken": frozenset({"BatchAvailabilityLookup", "CheckAvailability", *BOOKING_METHODS}),
     "payment_required": BOOKING_METHODS,
     "booking_failure": BOOKING_METHODS,
+    "waitlist_failure": frozenset({"CreateWaitlistEntry"}),
     "http_error": None,
     "delay": None,
     "timeout": None,
@@ -41,7 +43,7 @@ KINDS: dict[str, frozenset | None] = {
 }
 # Kinds that answer a business failure: they only fire on a request the server would go on to decide (valid, and
 # not a replay of a token that succeeded); on any other request they neither fire nor spend.
-BUSINESS_KINDS = frozenset({"slot_taken", "payment_required", "booking_failure"})
+BUSINESS_KINDS = frozenset({"slot_taken", "payment_required", "booking_failure", "waitlist_failure"})
 # Kinds that lose the answer to a change that was made: decided after the view, only when it committed one.
 COMMIT_KINDS = frozenset({"timeout_after_commit"})
 # Kinds the engine fires only when the request's facts admit them: it asks before it draws or spends.
@@ -53,6 +55,7 @@ PARAMS: dict[str, tuple] = {
     "slot_taken": ("description",),
     "payment_required": ("description",),
     "booking_failure": ("cause", "rejected_card_type", "description"),
+    "waitlist_failure": ("cause", "description"),
     "http_error": ("status", "retry_after_s", "message"),
     "delay": ("delay_ms", "min_ms", "max_ms"),
     "timeout": ("hold_ms",),
@@ -64,6 +67,7 @@ PARAMS: dict[str, tuple] = {
 }
 ALL_PARAMS = frozenset(name for names in PARAMS.values() for name in names)
 CAUSES = tuple(c for c in FAILURE_CAUSES if c != "CAUSE_UNSPECIFIED")
+WAITLIST_CAUSES = tuple(c for c in waitlist.CAUSES if c != "CAUSE_UNSPECIFIED")
 CARD_TYPES = tuple(c for c in CREDIT_CARD_TYPES if c != "CREDIT_CARD_TYPE_UNSPECIFIED")
 # The v3 status table (§3.2) plus 502, which a proxy in front of a real server sends.
 HTTP_STATUSES = (400, 401, 403, 404, 409, 429, 499, 500, 501, 502, 503, 504)
@@ -188,7 +192,10 @@ class RuleSchema(Schema):
         metadata={"description": f"retire after this many sandbox-clock seconds (at most {MAX_TTL_S:,}: 10 years)"},
     )
     # Kind parameters.
-    cause = fields.String(validate=OneOf(CAUSES), metadata={"example": "PAYMENT_ERROR_CARD_DECLINED"})
+    cause = fields.String(
+        validate=OneOf(CAUSES + WAITLIST_CAUSES),
+        metadata={"example": "PAYMENT_ERROR_CARD_DECLINED", "description": "booking_failure's or waitlist_failure's"},
+    )
     rejected_card_type = fields.String(validate=OneOf(CARD_TYPES))
     description = fields.String()
     status = fields.Integer(strict=True, validate=OneOf(HTTP_STATUSES), metadata={"example": 503})
@@ -243,6 +250,12 @@ def _kind_errors(kind: str, data: dict) -> dict:
             return {"cause": [f"required for kind booking_failure; one of {', '.join(CAUSES)}"]}
         if "rejected_card_type" in data and data["cause"] != "PAYMENT_ERROR_CARD_TYPE_REJECTED":
             return {"rejected_card_type": ["only with cause PAYMENT_ERROR_CARD_TYPE_REJECTED"]}
+    if kind == "waitlist_failure" and data.get("cause") not in WAITLIST_CAUSES:
+        return {"cause": [f"required for kind waitlist_failure; one of {', '.join(WAITLIST_CAUSES)}"]}
+    if kind == "booking_failure" and data["cause"] not in CAUSES:
+        return {"cause": [f"not a booking_failure cause; one of {', '.join(CAUSES)}"]}
+    if kind != "booking_failure" and kind != "waitlist_failure" and "cause" in data:
+        return {"cause": [f"not a parameter of kind {kind}"]}
     if kind == "http_error":
         if "status" not in data:
             return {"status": [f"required for kind http_error; one of {', '.join(map(str, HTTP_STATUSES))}"]}

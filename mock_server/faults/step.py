@@ -200,6 +200,8 @@ class RequestFacts:
         if standing == preflight.REPLAY:
             if self.method == "CreateBooking":
                 return "the idempotency_token already succeeded, so the original booking is answered"
+            if self.method == "CreateWaitlistEntry":
+                return "the idempotency_token already succeeded, so the original entry is answered"
             return "the update changes nothing, so the booking is answered as it stands"
         booking = _field(self.body, "booking")
         if (
@@ -234,8 +236,8 @@ def _match_values(body: dict, bookings) -> dict:
     for doc in (body, slot, booking_slot):
         add("merchant_id", _field(doc, "merchant_id"))
     slot_times = _field(body, "slot_time")
-    for doc in (slot, booking_slot, *(slot_times if isinstance(slot_times, list) else ())):
-        add("service_id", _field(doc, "service_id"))
+    for doc in (body, slot, booking_slot, *(slot_times if isinstance(slot_times, list) else ())):
+        add("service_id", _field(doc, "service_id"))  # the waitlist methods name it in the body
     for doc in (body, _field(body, "user_information"), _field(booking, "user_information")):
         add("user_id", _field(doc, "user_id"))
     for doc in (body, booking):

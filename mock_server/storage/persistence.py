@@ -28,6 +28,7 @@ from ..domain.bookings import BookingListener, IdempotencyRecord
 from ..domain.errors import StoreFailed
 from ..domain.inventory import Inventory
 from ..domain.models import Booking, MarketingPreference, Slot, SlotSpec, UserInformation
+from ..domain.waitlist import WaitlistEntry
 from .tinystore import OrjsonStorage
 
 COMPACT_EVERY = 100_000  # log lines; folding is O(bookings), so it is rare
@@ -402,6 +403,22 @@ def encode_preference(preference: MarketingPreference) -> dict:
 def decode_preference(doc: dict) -> MarketingPreference:
     """A marketing preference back from encode_preference's data."""
     return MarketingPreference(decode_user(doc["user"]), doc["user_to_receive_marketing"], doc.get("updated_sec", 0))
+
+
+def encode_entry(entry: WaitlistEntry) -> dict:
+    """A waitlist entry as plain JSON-able data (the id first: redis_store's waitlist.lua numbers a new one)."""
+    doc = {f: getattr(entry, f) for f in WaitlistEntry.__dataclass_fields__}
+    doc["user"] = encode_user(entry.user)
+    doc["events"] = [list(event) for event in entry.events]
+    return doc
+
+
+def decode_entry(doc: dict) -> WaitlistEntry:
+    """A waitlist entry back from encode_entry's data."""
+    fields = dict(doc)
+    fields["user"] = decode_user(doc["user"])
+    fields["events"] = [(str(state), int(sec)) for state, sec in doc.get("events") or ()]
+    return WaitlistEntry(**fields)
 
 
 def slot_fields(slot: Slot) -> list:

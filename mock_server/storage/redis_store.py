@@ -16,6 +16,8 @@ keys stay in one cluster slot): `<prefix>:{<tenant>}:`
     seq       STRING  the last booking number given (B0000001 is 1)
     active    STRING  how many bookings hold a spot
     marketing HASH    user id -> the user's marketing preference JSON (SetMarketingPreference; marketing.lua)
+    waitlist  HASH    waitlist entry id -> entry JSON (W0000001 is the first; waitlist.lua)
+    wtokens   HASH    CreateWaitlistEntry idempotency token -> {"fingerprint", "entry_id"}
 
 A change is one Lua script (commit.lua): it checks that what the rules read still holds, then writes everything the
 change makes, or nothing. A reset is one script too (reset.lua); a state snapshot's restore (PUT /_admin/state) is that
@@ -24,6 +26,7 @@ script and the writes of the whole saved state in one MULTI/EXEC (`restore_tenan
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import threading
 from collections.abc import Iterable, Mapping
@@ -45,11 +48,14 @@ from ..domain.state import (
     UserSlotKey,
     user_slot_key,
 )
+from ..domain.waitlist import WaitlistChange, WaitlistEntry, WaitlistRecord
 from .persistence import (
     decode_booking,
+    decode_entry,
     decode_preference,
     decode_record,
     encode_booking,
+    encode_entry,
     encode_preference,
     slot_fields,
 )
@@ -57,7 +63,9 @@ from .persistence import (
 COMMIT_LUA = Path(__file__).with_name("commit.lua").read_text()
 RESET_LUA = Path(__file__).with_name("reset.lua").read_text()
 MARKETING_LUA = Path(__file__).with_name("marketing.lua").read_text()
-KEYS = ("bookings", "tokens", "taken", "claims", "seq", "active", "users", "marketing")  # a tenant's booking state
+WAITLIST_LUA = Path(__file__).with_name("waitlist.lua").read_text()
+# A tenant's booking state (and its waitlist entries).
+KEYS = ("bookings", "tokens", "taken", "claims", "seq", "active", "users", "marketing", "waitlist", "wtokens")
 CONTROL_KEYS = ("control", "fired", "seen")  # its clock and fault rules (storage/redis_control.py)
 JOURNAL_KEYS = ("journal", "jseq")  # its exchanges (storage/redis_journal.py): a reset keeps them, a deletion not
 CONNECT_TIMEOUT_S = 2.0
@@ -94,9 +102,18 @@ class TenantKeys:
         self.tag = f"{prefix}:{{{tenant}}}:"
         self.anchor = self.tag + "anchor"
         self.gen = self.tag + "gen"
-        self.bookings, self.tokens, self.taken, self.claims, self.seq, self.active, self.users, self.marketing = (
-            self.tag + k for k in KEYS
-        )
+        (
+            self.bookings,
+            self.tokens,
+            self.taken,
+            self.claims,
+            self.seq,
+            self.active,
+            self.users,
+            self.marketing,
+            self.waitlist,
+            self.wtokens,
+        ) = (self.tag + k for k in KEYS)
         self.control, self.fired, self.seen = (self.tag + k for k in CONTROL_KEYS)
 
     def user(self, user_id: str) -> str:
@@ -189,6 +206,12 @@ def restore_tenant(
             if content.preferences:
                 preferences = {p.user.user_id: orjson.dumps(encode_preference(p)) for p in content.preferences}
                 pipe.hset(keys.marketing, mapping=preferences)  # type: ignore[arg-type]
+            if content.waitlist:
+                entries = {e.entry_id: orjson.dumps(encode_entry(e)) for e in content.waitlist}
+                pipe.hset(keys.waitlist, mapping=entries)  # type: ignore[arg-type]
+            if content.waitlist_tokens:
+                records = {t: orjson.dumps(dataclasses.asdict(r)) for t, r in content.waitlist_tokens.items()}
+                pipe.hset(keys.wtokens, mapping=records)  # type: ignore[arg-type]
             pipe.hset(keys.control, mapping=control)  # type: ignore[arg-type]
             if fired:
                 pipe.hset(keys.fired, mapping=fired)
@@ -210,6 +233,7 @@ class RedisState:
         self._epoch = epoch  # a reset starts a new one: a change decided before it is refused (commit.lua)
         self._commit = client.register_script(COMMIT_LUA)
         self._set_marketing = client.register_script(MARKETING_LUA)
+        self._commit_waitlist = client.register_script(WAITLIST_LUA)
         # The stored JSON of each booking this thread read: a change commits only if it is still what is stored.
         self._seen = threading.local()
 
@@ -270,13 +294,67 @@ class RedisState:
         pipe.hgetall(keys.tokens)
         pipe.get(keys.seq)
         pipe.hvals(keys.marketing)
-        bookings, tokens, seq, preferences = self._run(pipe.execute)
+        pipe.hgetall(keys.waitlist)
+        pipe.hgetall(keys.wtokens)
+        bookings, tokens, seq, preferences, waitlist, wtokens = self._run(pipe.execute)
         return StateContent(
             [self._decode(orjson.loads(bookings[k])) for k in sorted(bookings)],
             {k.decode(): decode_record(orjson.loads(tokens[k]), self._inventory) for k in sorted(tokens)},
             int(seq or 0) + 1,
             sorted((decode_preference(orjson.loads(raw)) for raw in preferences), key=lambda p: p.user.user_id),
+            [decode_entry(orjson.loads(waitlist[k])) for k in sorted(waitlist)],
+            {k.decode(): WaitlistRecord(**orjson.loads(wtokens[k])) for k in sorted(wtokens)},
         )
+
+    def waitlist_entries(self) -> list[WaitlistEntry]:
+        """Every waitlist entry (one HVALS)."""
+        return [decode_entry(orjson.loads(raw)) for raw in self._run(self._client.hvals, self._keys.waitlist)]
+
+    def waitlist_entry(self, entry_id: str) -> WaitlistEntry | None:
+        """The entry as stored (remembered: a change to it commits only if nobody changed it first)."""
+        raw = self._run(self._client.hget, self._keys.waitlist, entry_id)
+        if raw is None:
+            return None
+        self._remember("waitlist:" + entry_id, raw)
+        return decode_entry(orjson.loads(raw))
+
+    def waitlist_record(self, token: str) -> WaitlistRecord | None:
+        """The entry a token made."""
+        raw = self._run(self._client.hget, self._keys.wtokens, token)
+        return None if raw is None else WaitlistRecord(**orjson.loads(raw))
+
+    def commit_waitlist(self, change: WaitlistChange) -> WaitlistEntry | None:
+        """Run waitlist.lua; None when what the rules read changed meanwhile (they decide again)."""
+        before, after = change.before, change.after
+        keys = self._keys
+        doc = encode_entry(after)
+        if before is None:
+            del doc["entry_id"]  # the first field: the script numbers the entry and puts its id first
+            args: list[bytes | str | int] = [
+                self._epoch,
+                "",
+                change.seen,
+                orjson.dumps(doc)[1:],
+                change.token,
+                orjson.dumps({"fingerprint": change.fingerprint})[:-1],
+            ]
+        else:
+            seen = self._seen_raw("waitlist:" + before.entry_id)
+            args = [self._epoch, after.entry_id, seen, orjson.dumps(doc), "", b""]
+        try:
+            answer = self._commit_waitlist(keys=[keys.waitlist, keys.wtokens, keys.anchor], args=args)
+        except redis.RedisError as exc:
+            raise StoreFailed(
+                f"the Redis store (MOCK_STORE) failed during the change ({exc}); it may or may not have been made: "
+                "read the entry back, or retry with the same idempotency token"
+            ) from None
+        if answer is None:
+            return None
+        if answer == b"stale":
+            raise StoreFailed("the tenant was reset or deleted while this request ran; nothing was changed, try again")
+        entry_id, raw = answer
+        self._remember("waitlist:" + entry_id.decode(), raw)
+        return decode_entry(orjson.loads(raw))
 
     def commit(self, change: Change) -> Booking | None:
         """Run commit.lua; None when what the rules read changed meanwhile (they decide again)."""

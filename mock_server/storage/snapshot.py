@@ -2,9 +2,9 @@
 
 The document names the inventory it was saved on (the fixture's digest, and the anchor day its slots were
 materialised on), so a restore rebuilds that very inventory and refuses a document of another fixture or seed.
-Bookings, tokens and preferences are in persistence's encoding (one encoder of each); the clock and the fault rules
-are their `export()`s, as a shared store keeps them. A document is checked whole, and restored into a fresh memory
-state first (which derives the spots taken), before anything of the tenant changes.
+Bookings, tokens, preferences and waitlist entries are in persistence's encoding (one encoder of each); the clock
+and the fault rules are their `export()`s, as a shared store keeps them. A document is checked whole, and restored
+into a fresh memory state first (which derives the spots taken), before anything of the tenant changes.
 """
 
 from __future__ import annotations
@@ -19,19 +19,23 @@ from typing import TYPE_CHECKING, Any
 import orjson
 
 from ..api.common import flatten_messages
+from ..domain import waitlist
 from ..domain.bookings import BookingService
 from ..domain.clock import ClockRangeError, check_range
 from ..domain.fidelity import FidelitySettings, SettingsError
 from ..domain.inventory import Inventory
 from ..domain.models import BOOKING_STATUSES, Booking, MarketingPreference, SlotSpec, UserInformation
 from ..domain.state import IdempotencyRecord, MemoryState
+from ..domain.waitlist import WaitlistEntry, WaitlistRecord
 from ..faults.rules import Rule, RuleSchema, canonical_method
 from . import fixtures
 from .persistence import (
     decode_booking,
+    decode_entry,
     decode_preference,
     decode_record,
     encode_booking,
+    encode_entry,
     encode_preference,
     encode_token,
     slot_fields,
@@ -53,9 +57,14 @@ SECTIONS = (
     "marketing_preferences",
     "fault_rules",
     "settings",
+    "waitlist_entries",
+    "waitlist_idempotency",
 )
+WAITLIST_SECTIONS = ("waitlist_entries", "waitlist_idempotency")  # optional: documents saved before waitlists lack them
 _RULE_SCHEMA = RuleSchema()  # the checks POST /_admin/faults makes, built once
 _BOOKING_ID = re.compile(r"B[0-9]{7,}")
+_ENTRY_ID = re.compile(r"W[0-9]{7,}")
+_ENTRY_FIELDS = tuple(WaitlistEntry.__dataclass_fields__)
 _RULE_FIELDS = tuple(f.name for f in dataclasses.fields(Rule))
 _USER_FIELDS = tuple(UserInformation.__dataclass_fields__)
 
@@ -106,6 +115,10 @@ def save(runtime: Runtime, engine: FaultEngine) -> dict:
         "marketing_preferences": [encode_preference(p) for p in content.preferences],
         "fault_rules": engine.export(),
         "settings": runtime.fidelity.export(),
+        "waitlist_entries": [encode_entry(e) for e in content.waitlist],
+        "waitlist_idempotency": [
+            {"token": token, **dataclasses.asdict(record)} for token, record in content.waitlist_tokens.items()
+        ],
     }
 
 
@@ -113,7 +126,7 @@ def load(doc: dict, runtime: Runtime) -> Restored:
     """The document checked and restored in memory; StateDocumentError naming the first thing wrong."""
     if doc.get("format") != FORMAT or type(doc.get("format")) is not int:
         raise StateDocumentError(f"format: this server reads format {FORMAT}; the document's is {doc.get('format')!r}")
-    _exact_keys(doc, SECTIONS, "the document")
+    _exact_keys(doc, SECTIONS, "the document", optional=WAITLIST_SECTIONS)
     anchor = _inventory(doc["inventory"], runtime)
     try:
         inventory = fixtures.materialise(runtime.fixture, anchor)
@@ -135,6 +148,13 @@ def load(doc: dict, runtime: Runtime) -> Restored:
     settings = _settings(doc["settings"], runtime)
     restored = Restored(anchor, BookingService(inventory, runtime.clock), clock, rules, settings)
     restored.state.restore(bookings, tokens, next_seq, preferences)
+    entries = _list(doc.get("waitlist_entries", []), "waitlist_entries", lambda d, at: _entry(d, inventory, at))
+    entry_ids = _unique([e.entry_id for e in entries], "waitlist_entries", "entry_id")
+    # Entries are numbered by their count: the document's must be W0000001 up to their number, none missing.
+    expected = [f"W{n:07d}" for n in range(1, len(entries) + 1)]
+    if sorted(entry_ids) != expected:
+        raise StateDocumentError(f"waitlist_entries: the entry ids must be {expected[:1]} up to W{len(entries):07d}")
+    restored.state.restore_waitlist(entries, _waitlist_tokens(doc.get("waitlist_idempotency", []), set(entry_ids)))
     taken, _ = restored.state.held()
     for slot in taken:
         # The entry's own holds, and those of its staff member or table still in use at its start (resources.py).
@@ -259,6 +279,53 @@ def _preference(doc: Any, at: str) -> MarketingPreference:
     return decode_preference(doc)
 
 
+def _entry(doc: Any, inventory: Inventory, at: str) -> WaitlistEntry:
+    _exact_keys(doc, _ENTRY_FIELDS, at)
+    if not _is(doc["entry_id"], str) or not _ENTRY_ID.fullmatch(doc["entry_id"]):
+        raise StateDocumentError(f"{at}.entry_id: must be W and 7 or more digits")
+    for name in (
+        "merchant_id",
+        "service_id",
+        "confirmation_mode",
+        "outcome",
+        "additional_request",
+        "idempotency_token",
+    ):
+        _str(doc[name], f"{at}.{name}")
+    for name in ("party_size", "created_sec", "confirm_sec", "ready_sec", "turn_sec", "walk_ins_ahead", "settle_sec"):
+        _in_range(_int(doc[name], f"{at}.{name}", low=0), f"{at}.{name}")
+    service = inventory.services.get((doc["merchant_id"], doc["service_id"]))
+    if service is None or not service.waitlist:
+        raise StateDocumentError(f"{at}: {doc['merchant_id']}/{doc['service_id']} has no waitlist in this inventory")
+    if doc["confirmation_mode"] not in waitlist.CONFIRMATION_MODES or doc["outcome"] not in (
+        waitlist.SEATED,
+        waitlist.NO_SHOW,
+    ):
+        raise StateDocumentError(f"{at}: confirmation_mode or outcome is not one of the waitlist's")
+    _user(doc["user"], f"{at}.user")
+    events = doc["events"]
+    if not isinstance(events, list) or any(
+        not isinstance(e, list) or len(e) != 2 or e[0] not in waitlist.ENTRY_STATES or not _is(e[1], int)
+        for e in events
+    ):
+        raise StateDocumentError(f"{at}.events: must be a list of [waitlist entry state, epoch second] pairs")
+    return decode_entry(doc)
+
+
+def _waitlist_tokens(section: Any, ids: set[str]) -> dict[str, WaitlistRecord]:
+    def one(doc: Any, at: str) -> tuple[str, WaitlistRecord]:
+        _exact_keys(doc, ("token", "fingerprint", "entry_id"), at)
+        for name in ("token", "fingerprint", "entry_id"):
+            _str(doc[name], f"{at}.{name}")
+        if doc["entry_id"] not in ids:
+            raise StateDocumentError(f"{at}.entry_id: {doc['entry_id']} is not among the waitlist entries")
+        return doc["token"], WaitlistRecord(doc["fingerprint"], doc["entry_id"])
+
+    records = _list(section, "waitlist_idempotency", one)
+    _unique([token for token, _ in records], "waitlist_idempotency", "token")
+    return dict(records)
+
+
 def _settings(section: Any, runtime: Runtime) -> dict:
     """The fidelity settings, checked as PATCH /_admin/settings checks them (one checker)."""
     _exact_keys(section, ("strict", "response_profile"), "settings")
@@ -313,10 +380,11 @@ def _rules(section: Any) -> dict:
 # ---- small checks ----
 
 
-def _exact_keys(doc: Any, keys: tuple[str, ...], at: str) -> None:
+def _exact_keys(doc: Any, keys: tuple[str, ...], at: str, optional: tuple[str, ...] = ()) -> None:
     if not isinstance(doc, dict):
         raise StateDocumentError(f"{at}: must be an object, not {type(doc).__name__}")
-    missing, unknown = [k for k in keys if k not in doc], [k for k in doc if k not in keys]
+    missing = [k for k in keys if k not in doc and k not in optional]
+    unknown = [k for k in doc if k not in keys]
     if missing or unknown:
         said = [f"missing {missing}" if missing else "", f"unknown {unknown}" if unknown else ""]
         raise StateDocumentError(f"{at}: {', '.join(s for s in said if s)} (fields: {list(keys)})")

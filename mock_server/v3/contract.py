@@ -285,6 +285,48 @@ class SetMarketingPreferenceRequestSchema(BaseSchema):
     user_to_receive_marketing = Bool(load_default=False, metadata={"example": True})
 
 
+class WaitlistUserInformationSchema(UserInformationSchema):
+    """UserInformation of a waitlist entry: the email is not required for waitlists."""
+
+    email = fields.String(metadata={"example": "ada@example.com"})
+
+
+class BatchGetWaitEstimatesRequestSchema(BaseSchema):
+    """BatchGetWaitEstimatesRequest: the party sizes to estimate the wait of (no duplicates)."""
+
+    merchant_id = _required_str(metadata={"example": "dining-001"})
+    service_id = _required_str(metadata={"example": "dinner"})
+    party_size = fields.List(
+        Int32(validate=Range(min=1, max=10_000)),
+        required=True,
+        validate=Length(min=1, max=100),
+        metadata={"example": [2, 4]},
+    )
+
+    @checks
+    def _distinct(self, data, **kwargs):
+        sizes = data.get("party_size") or []
+        if len(set(sizes)) != len(sizes):
+            raise ValidationError("must not repeat a party size", "party_size")
+
+
+class CreateWaitlistEntryRequestSchema(BaseSchema):
+    """CreateWaitlistEntryRequest."""
+
+    merchant_id = _required_str(metadata={"example": "dining-001"})
+    service_id = _required_str(metadata={"example": "dinner"})
+    party_size = Int32(required=True, validate=Range(min=1, max=10_000), metadata={"example": 3})
+    user_information = fields.Nested(WaitlistUserInformationSchema, required=True)
+    additional_request = fields.String()
+    idempotency_token = _required_str(metadata={"example": "wl-token-1"})
+
+
+class WaitlistEntryIdRequestSchema(BaseSchema):
+    """GetWaitlistEntryRequest and DeleteWaitlistEntryRequest: the entry's id."""
+
+    waitlist_entry_id = _required_str(metadata={"example": "W0000001"})
+
+
 _SLOT_SPEC_FIELDS = (
     "merchant_id",
     "service_id",
@@ -336,7 +378,7 @@ def user_information(data: dict) -> m.UserInformation:
         given_name=data["given_name"],
         family_name=data["family_name"],
         telephone=data["telephone"],
-        email=data["email"],
+        email=data.get("email", ""),
         language_code=data.get("language_code", ""),
         address=address,
     )

@@ -60,3 +60,33 @@ STATUS_RESPONSE = {
 }
 MARKETING_REQUEST = {"user_information": _USER, "user_to_receive_marketing": True}
 MARKETING_RESPONSE = MARKETING_REQUEST  # kept, and echoed
+
+WAIT_ESTIMATES_REQUEST = {"merchant_id": "dining-001", "service_id": "dinner", "party_size": [2, 3, 9]}
+WAIT_ESTIMATES_RESPONSE = {
+    "waitlist_status": "OPEN",
+    "wait_estimate": [
+        {"party_size": 2, "wait_length": {}, "waitlist_confirmation_mode": "WAITLIST_CONFIRMATION_MODE_SYNCHRONOUS"},
+        {
+            "party_size": 3,
+            "wait_length": {
+                "parties_ahead_count": 3,
+                "estimated_seat_time_range": {"start_seconds": "1767343200", "end_seconds": "1767344160"},
+            },
+            "waitlist_confirmation_mode": "WAITLIST_CONFIRMATION_MODE_SYNCHRONOUS",
+        },
+    ],
+}
+WAITLIST_CREATE_REQUEST = {
+    "merchant_id": "dining-001",
+    "service_id": "dinner",
+    "party_size": 3,
+    "user_information": {"user_id": "4242", "given_name": "Ada", "family_name": "Lovelace", "telephone": "+1 555-0100"},
+    "idempotency_token": "wl-token-1",
+}
+WAITLIST_ENTRY_RESPONSE = {
+    "waitlist_entry": {
+        "waitlist_entry_state": "WAITING",
+        "waitlist_entry_state_times": {"created_time_seconds": "1767340800"},
+        "wait_estimate": WAIT_ESTIMATES_RESPONSE["wait_estimate"][1],
+    }
+}

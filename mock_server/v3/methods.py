@@ -175,6 +175,42 @@ def set_marketing_preference(runtime, request: dict, exchange: Exchange) -> dict
     return wire.marketing_preference(preference)
 
 
+def batch_get_wait_estimates(runtime, request: dict, exchange: Exchange) -> dict:
+    """BatchGetWaitEstimates: the waitlist's status, and one estimate per party size it seats while OPEN."""
+    status, estimates = runtime.bookings.waitlist.estimates(
+        request["merchant_id"], request["service_id"], request["party_size"]
+    )
+    if status != "OPEN":
+        return {"waitlist_status": status}  # the other fields are unset unless OPEN
+    return {"waitlist_status": status, "wait_estimate": [wire.wait_estimate(e) for e in estimates]}
+
+
+def create_waitlist_entry(runtime, request: dict, exchange: Exchange) -> dict:
+    """CreateWaitlistEntry: join the waitlist; idempotent on idempotency_token (business failures: HTTP 200)."""
+    waitlist = runtime.bookings.waitlist
+    if request.get("additional_request"):
+        _, rules = waitlist.rules(request["merchant_id"], request["service_id"])
+        if not rules.get("supports_additional_request"):
+            object_to(exchange, "additional_request", "is not taken by this service (supports_additional_request)")
+    entry, replayed = waitlist.create(request, request["idempotency_token"])
+    exchange.replayed = replayed
+    return {"waitlist_entry_id": entry.entry_id}
+
+
+def get_waitlist_entry(runtime, request: dict, exchange: Exchange) -> dict:
+    """GetWaitlistEntry: the entry's state, state times and current wait estimate (unknown id: 404)."""
+    waitlist = runtime.bookings.waitlist
+    entry = waitlist.get(request["waitlist_entry_id"])
+    now = runtime.clock.now()
+    return {"waitlist_entry": wire.waitlist_entry(entry, waitlist.entry_estimate(entry, now), now)}
+
+
+def delete_waitlist_entry(runtime, request: dict, exchange: Exchange) -> dict:
+    """DeleteWaitlistEntry: the user leaves the waitlist (CANCELED); answers {} (unknown id: 404)."""
+    runtime.bookings.waitlist.cancel(request["waitlist_entry_id"])
+    return {}
+
+
 def plan_update(change: dict, current: Booking) -> tuple[str, tuple]:
     """What an UpdateBooking asks of `current`: ("cancel", ()) or ("modify", (start, duration, party_size)).
 
@@ -220,6 +256,10 @@ METHODS = {
         V3Method("GetBookingStatus", get_booking_status, contract.GetBookingStatusRequestSchema),
         V3Method("ListBookings", list_bookings, contract.ListBookingsRequestSchema),
         V3Method("SetMarketingPreference", set_marketing_preference, contract.SetMarketingPreferenceRequestSchema),
+        V3Method("BatchGetWaitEstimates", batch_get_wait_estimates, contract.BatchGetWaitEstimatesRequestSchema),
+        V3Method("CreateWaitlistEntry", create_waitlist_entry, contract.CreateWaitlistEntryRequestSchema),
+        V3Method("GetWaitlistEntry", get_waitlist_entry, contract.WaitlistEntryIdRequestSchema),
+        V3Method("DeleteWaitlistEntry", delete_waitlist_entry, contract.WaitlistEntryIdRequestSchema),
     )
 }
 LISTING = ", ".join(sorted(f"/v3/{name}" for name in METHODS))

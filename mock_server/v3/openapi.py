@@ -14,8 +14,8 @@ from .methods import METHODS
 
 TAG = "Booking Server v3"
 DESCRIPTION = (
-    "Google Actions Center Booking Server API v3 (REST/JSON). Business failures are HTTP 200 with "
-    "`booking_failure`; int64 fields travel as strings."
+    "Google Actions Center Booking Server API v3 (REST/JSON), with the Reservations Waitlists methods. Business "
+    "failures are HTTP 200 with `booking_failure` (`waitlist_business_logic_failure`); int64 fields travel as strings."
 )
 
 # method -> (answer schema, request example, answer example)
@@ -39,6 +39,22 @@ _DOCS = {
         examples.MARKETING_REQUEST,
         examples.MARKETING_RESPONSE,
     ),
+    "BatchGetWaitEstimates": (
+        responses.BatchGetWaitEstimatesResponseSchema,
+        examples.WAIT_ESTIMATES_REQUEST,
+        examples.WAIT_ESTIMATES_RESPONSE,
+    ),
+    "CreateWaitlistEntry": (
+        responses.CreateWaitlistEntryResponseSchema,
+        examples.WAITLIST_CREATE_REQUEST,
+        {"waitlist_entry_id": "W0000001"},
+    ),
+    "GetWaitlistEntry": (
+        responses.GetWaitlistEntryResponseSchema,
+        {"waitlist_entry_id": "W0000001"},
+        examples.WAITLIST_ENTRY_RESPONSE,
+    ),
+    "DeleteWaitlistEntry": (responses.EmptySchema, {"waitlist_entry_id": "W0000001"}, {}),
 }
 _DEFAULT_ERROR = {"$ref": "#/components/responses/DEFAULT_ERROR"}
 

@@ -31,6 +31,9 @@ RESPONSES: dict[str, Schema] = {
     "GetBookingStatus": responses.GetBookingStatusResponseSchema(),
     "ListBookings": responses.ListBookingsResponseSchema(),
     "SetMarketingPreference": responses.SetMarketingPreferenceResponseSchema(),
+    "BatchGetWaitEstimates": responses.BatchGetWaitEstimatesResponseSchema(),
+    "CreateWaitlistEntry": responses.CreateWaitlistEntryResponseSchema(),
+    "GetWaitlistEntry": responses.GetWaitlistEntryResponseSchema(),
 }
 
 

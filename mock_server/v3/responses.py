@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from ..api.common import BaseSchema, enum_field
+from ..api.common import BaseSchema, Int32, Int64, enum_field
 from ..domain import models as m
+from ..domain import waitlist as w
 from .contract import (
     PaymentInformationSchema,
     SlotSchema,
@@ -105,3 +106,75 @@ class SetMarketingPreferenceResponseSchema(BaseSchema):
 
     user_information = fields.Nested(UserInformationSchema, required=True)
     user_to_receive_marketing = fields.Boolean(required=True)
+
+
+class EstimatedSeatTimeRangeSchema(BaseSchema):
+    """EstimatedSeatTimeRange: epoch seconds."""
+
+    start_seconds = Int64(required=True)
+    end_seconds = Int64(required=True)
+
+
+class WaitLengthSchema(BaseSchema):
+    """WaitLength: parties ahead and the estimated seat time range (empty: no wait)."""
+
+    parties_ahead_count = Int32()
+    estimated_seat_time_range = fields.Nested(EstimatedSeatTimeRangeSchema)
+
+
+class WaitEstimateSchema(BaseSchema):
+    """WaitEstimate of one party size."""
+
+    party_size = Int32(required=True)
+    wait_length = fields.Nested(WaitLengthSchema)
+    waitlist_confirmation_mode = enum_field(w.CONFIRMATION_MODES)
+
+
+class BatchGetWaitEstimatesResponseSchema(BaseSchema):
+    """BatchGetWaitEstimatesResponse: the status; estimates only while OPEN."""
+
+    waitlist_status = enum_field(w.WAITLIST_STATUSES, required=True)
+    wait_estimate = fields.List(fields.Nested(WaitEstimateSchema))
+
+
+class WaitlistBusinessLogicFailureSchema(BaseSchema):
+    """WaitlistBusinessLogicFailure: a business failure, sent with HTTP 200."""
+
+    cause = enum_field(w.CAUSES, required=True)
+    description = fields.String()
+
+
+class CreateWaitlistEntryResponseSchema(BaseSchema):
+    """CreateWaitlistEntryResponse: the new entry's id or a waitlist_business_logic_failure."""
+
+    waitlist_entry_id = fields.String()
+    waitlist_business_logic_failure = fields.Nested(WaitlistBusinessLogicFailureSchema)
+
+
+class WaitlistEntryStateTimesSchema(BaseSchema):
+    """WaitlistEntryStateTimes: epoch seconds of each state reached."""
+
+    created_time_seconds = Int64(required=True)
+    canceled_time_seconds = Int64()
+    service_readied_time_seconds = Int64()
+    checked_in_time_seconds = Int64()
+    seated_time_seconds = Int64()
+    marked_no_show_time_seconds = Int64()
+
+
+class WaitlistEntrySchema(BaseSchema):
+    """WaitlistEntry: its state, the times of its states, and its current wait estimate."""
+
+    waitlist_entry_state = enum_field(w.ENTRY_STATES, required=True)
+    waitlist_entry_state_times = fields.Nested(WaitlistEntryStateTimesSchema, required=True)
+    wait_estimate = fields.Nested(WaitEstimateSchema)
+
+
+class GetWaitlistEntryResponseSchema(BaseSchema):
+    """GetWaitlistEntryResponse."""
+
+    waitlist_entry = fields.Nested(WaitlistEntrySchema, required=True)
+
+
+class EmptySchema(BaseSchema):
+    """google.protobuf.Empty (DeleteWaitlistEntry's answer)."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from ..domain.errors import BookingFailed
 from ..domain.models import Booking, MarketingPreference, SlotSpec, UserInformation
+from ..domain.waitlist import Estimate, WaitlistEntry, WaitlistFailed
 
 
 def resources(spec: SlotSpec) -> dict:
@@ -87,3 +88,39 @@ def booking_failure(exc: BookingFailed) -> dict:
     if exc.description:
         out["description"] = exc.description
     return out
+
+
+def wait_estimate(estimate: Estimate) -> dict:
+    """A WaitEstimate: an empty wait_length when nobody is ahead and the table is ready (as Google's sample has it)."""
+    length: dict[str, object] = {}
+    if estimate.turn_sec:
+        half = estimate.turn_sec // 2
+        start = max(estimate.ready_sec - half, 0)
+        length = {
+            "parties_ahead_count": estimate.parties_ahead,
+            "estimated_seat_time_range": {
+                "start_seconds": str(start),
+                "end_seconds": str(max(start, estimate.ready_sec + half)),
+            },
+        }
+        if not estimate.parties_ahead:
+            del length["parties_ahead_count"]  # proto3 omits a 0
+    return {
+        "party_size": estimate.party_size,
+        "wait_length": length,
+        "waitlist_confirmation_mode": estimate.confirmation_mode,
+    }
+
+
+def waitlist_entry(entry: WaitlistEntry, estimate: Estimate, now: int) -> dict:
+    """A WaitlistEntry at `now`: its state, the times of the states it reached, its current estimate."""
+    return {
+        "waitlist_entry_state": entry.state_at(now),
+        "waitlist_entry_state_times": entry.state_times(now),
+        "wait_estimate": wait_estimate(estimate),
+    }
+
+
+def waitlist_failure(exc: WaitlistFailed) -> dict:
+    """A WaitlistBusinessLogicFailure."""
+    return {"cause": exc.cause, "description": exc.description}

@@ -233,7 +233,8 @@ def test_a_path_next_to_v3_is_a_404_naming_the_methods(client):
 
 
 LISTING = (
-    "/v3/BatchAvailabilityLookup, /v3/CheckAvailability, /v3/CreateBooking, /v3/GetBookingStatus, /v3/HealthCheck, "
+    "/v3/BatchAvailabilityLookup, /v3/BatchGetWaitEstimates, /v3/CheckAvailability, /v3/CreateBooking, "
+    "/v3/CreateWaitlistEntry, /v3/DeleteWaitlistEntry, /v3/GetBookingStatus, /v3/GetWaitlistEntry, /v3/HealthCheck, "
     "/v3/ListBookings, /v3/SetMarketingPreference, /v3/UpdateBooking"
 )
 

@@ -17,6 +17,10 @@ def test_document_lists_every_operation(client):
         "GetBookingStatus",
         "ListBookings",
         "SetMarketingPreference",
+        "BatchGetWaitEstimates",
+        "CreateWaitlistEntry",
+        "GetWaitlistEntry",
+        "DeleteWaitlistEntry",
     ):
         operation = paths[f"/v3/{method}"]["post"]
         assert operation["requestBody"]["content"]["application/json"]["schema"]
@@ -25,9 +29,13 @@ def test_document_lists_every_operation(client):
     v3 = sorted(path for path in paths if path.startswith("/v3/"))
     assert v3 == [
         "/v3/BatchAvailabilityLookup",
+        "/v3/BatchGetWaitEstimates",
         "/v3/CheckAvailability",
         "/v3/CreateBooking",
+        "/v3/CreateWaitlistEntry",
+        "/v3/DeleteWaitlistEntry",
         "/v3/GetBookingStatus",
+        "/v3/GetWaitlistEntry",
         "/v3/HealthCheck",
         "/v3/ListBookings",
         "/v3/SetMarketingPreference",
@@ -38,6 +46,7 @@ def test_document_lists_every_operation(client):
         "/_admin/reset",
         "/_admin/bookings",
         "/_admin/marketing-preferences",
+        "/_admin/waitlist",
         "/_admin/clock",
         "/feeds/availability.json",
     ):

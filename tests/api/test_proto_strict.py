@@ -16,6 +16,8 @@ import pytest
 from mock_server.faults.rules import CAUSES
 from mock_server.v3 import wire
 from mock_server.v3.methods import METHODS
+from tests.api.test_waitlist import at_open
+from tests.api.test_waitlist import user as waitlist_user
 from tests.helpers import feed_resource_ids
 from tests.proto_support import ProtoMismatch, parse_answer, parse_request, parse_strict
 
@@ -362,7 +364,7 @@ def test_list_bookings(client, feeds):
 # --- Every method, the OpenAPI examples, and the net itself ------------------------------------------------
 
 
-def test_every_v3_method_is_driven_and_its_answer_parsed(client, feeds, watch):
+def test_every_v3_method_is_driven_and_its_answer_parsed(client, feeds, watch, runtime):
     """One booking's life through every method; a method added to METHODS must be added here."""
     entry = feeds.entry("salon", window=False, spots=1)
     later = feeds.sibling(entry, hours=1)
@@ -380,6 +382,13 @@ def test_every_v3_method_is_driven_and_its_answer_parsed(client, feeds, watch):
     update(client, booking["booking_id"], status="CANCELED")
     call(client, "SetMarketingPreference", {"user_information": user(1), "user_to_receive_marketing": True})
     call(client, "SetMarketingPreference", {"user_information": user(2), "user_to_receive_marketing": False})
+    at_open(runtime)  # the waitlist's: dining-001's open hours
+    call(client, "BatchGetWaitEstimates", {"merchant_id": "dining-001", "service_id": "dinner", "party_size": [2, 3]})
+    joined = {"merchant_id": "dining-001", "service_id": "dinner", "party_size": 3, "idempotency_token": "wl"}
+    joined["user_information"] = waitlist_user(1)
+    entry_id = call(client, "CreateWaitlistEntry", joined)["waitlist_entry_id"]
+    call(client, "GetWaitlistEntry", {"waitlist_entry_id": entry_id})
+    call(client, "DeleteWaitlistEntry", {"waitlist_entry_id": entry_id})
     assert sorted(watch.checked) == sorted(METHODS)
 
 

@@ -28,6 +28,14 @@ from .conftest import fresh_app
 LIMIT = Settings().max_body_bytes
 MAX_SLOT_TIMES = Settings().max_slot_times
 BOOKING_ID = "B0000001"  # the module's one booking (the first id of a fresh sandbox)
+WAIT_ESTIMATES = {"merchant_id": "dining-001", "service_id": "dinner", "party_size": [2, 3]}
+JOIN = {
+    **WAIT_ESTIMATES,
+    "party_size": 3,
+    "user_information": {"user_id": "u1", "given_name": "A", "family_name": "B", "telephone": "+1 555", "email": "a@b"},
+    "additional_request": "window",
+    "idempotency_token": "bad-join",
+}
 
 
 @functools.cache
@@ -116,6 +124,10 @@ def _valid_bodies() -> dict[str, tuple]:
         ),
         "/v3/GetBookingStatus": (v3.GetBookingStatusRequestSchema(), [{"booking_id": BOOKING_ID}]),
         "/v3/ListBookings": (v3.ListBookingsRequestSchema(), [{"user_id": "u1"}]),
+        "/v3/BatchGetWaitEstimates": (v3.BatchGetWaitEstimatesRequestSchema(), [WAIT_ESTIMATES]),
+        "/v3/CreateWaitlistEntry": (v3.CreateWaitlistEntryRequestSchema(), [JOIN]),
+        "/v3/GetWaitlistEntry": (v3.WaitlistEntryIdRequestSchema(), [{"waitlist_entry_id": "W0000001"}]),
+        "/v3/DeleteWaitlistEntry": (v3.WaitlistEntryIdRequestSchema(), [{"waitlist_entry_id": "W0000001"}]),
         "/_admin/clock": (
             ClockChangeSchema(),
             [{"advance_sec": 60}, {"freeze": True}, {"unfreeze": True}, {"freeze_at_sec": FROZEN_AT}],
@@ -244,6 +256,21 @@ def _business_probes() -> list[Probe]:
         post(
             "unknown booking", "/v3/GetBookingStatus", {"booking_id": "B9999999"}, 404, "unknown booking_id 'B9999999'"
         ),
+        post(
+            "repeated party size", "/v3/BatchGetWaitEstimates", {**WAIT_ESTIMATES, "party_size": [2, 2]}, 400, "repeat"
+        ),
+        post(
+            "service without a waitlist",
+            "/v3/CreateWaitlistEntry",
+            {**JOIN, "merchant_id": "salon-002", "service_id": "haircut"},
+            400,
+            "has no waitlist",
+        ),
+        post("party of 0", "/v3/CreateWaitlistEntry", {**JOIN, "party_size": 0}, 400, "party_size:"),
+        *(
+            post("unknown entry", f"/v3/{m}", {"waitlist_entry_id": "W9"}, 404, "unknown waitlist_entry_id 'W9'")
+            for m in ("GetWaitlistEntry", "DeleteWaitlistEntry")
+        ),
         post("no action", "/_admin/clock", {}, 400, "give exactly one of freeze_at_sec, freeze, advance_sec"),
         post("two actions", "/_admin/clock", {"advance_sec": 5, "freeze": True}, 400, "give exactly one of"),
         post(
@@ -356,6 +383,7 @@ def _state(client, runtime):
     """Bookings, spots of every slot, clock and fault rules."""
     return (
         client.get("/_admin/bookings?limit=100000").get_json(),
+        client.get("/_admin/waitlist").get_json(),
         tuple(runtime.bookings.spots_open(slot) for slot in runtime.bookings.inventory.slots()),
         client.get("/_admin/clock").get_json(),
         client.get("/_admin/faults").get_json()["faults"],

@@ -14,6 +14,7 @@ from ... import notify
 from ...domain.bookings import BookingService, Outcome
 from ...domain.clock import ClockRangeError
 from ...domain.errors import BookingFailed, InvalidRequest, NotFound
+from ...domain.waitlist import ACTIONS
 from ...recording import markers
 from ...runtime import get_runtime
 from ...storage import snapshot
@@ -201,6 +202,49 @@ def _merchant_action(action: str, body: dict, change: Callable[[BookingService],
     markers.mark(markers.MERCHANT_ACTION, markers.merchant_action_detail(action, outcome.booking, body))
     notify.booking_changed(outcome, cause)
     return json_response(admin_booking(outcome.booking))
+
+
+def admin_waitlist_entry(entry) -> dict:
+    """A waitlist entry for the admin API and the dashboard."""
+    waitlist = get_runtime().bookings.waitlist
+    now = waitlist.clock.now()
+    return {
+        "waitlist_entry_id": entry.entry_id,
+        "merchant_id": entry.merchant_id,
+        "service_id": entry.service_id,
+        "party_size": entry.party_size,
+        "user_information": wire.user_information(entry.user),
+        "additional_request": entry.additional_request,
+        "waitlist_entry": wire.waitlist_entry(entry, waitlist.entry_estimate(entry, now), now),
+        "timeline": [{"state": state, "at_sec": sec} for state, sec in entry.timeline()],
+    }
+
+
+@blp.route("/waitlist", methods=["GET"])
+@blp.arguments(schemas.WaitlistFilterSchema, location="query")
+@blp.response(200, schemas.WaitlistListSchema, description="Every waitlist entry (of a merchant), by id")
+def waitlist_entries(query):
+    """The waitlist entries, each with its state now and its course over the sandbox clock."""
+    rows = [admin_waitlist_entry(e) for e in get_runtime().bookings.waitlist.entries(query.get("merchant_id"))]
+    return json_response({"waitlist_entries": rows, "count": len(rows)})
+
+
+@blp.route("/waitlist/<entry_id>/<action>", methods=["POST"])
+@blp.response(200, schemas.AdminWaitlistEntrySchema, description="The entry after the action")
+@blp.alt_response(404, description="No such entry, or no such action")
+@blp.alt_response(409, description="The entry's state does not allow the action")
+def waitlist_action(entry_id, action):
+    """Move a waitlist entry now, as the merchant (or the user) would: confirm or decline (an asynchronous
+    waitlist's pending entry), ready, check_in, seat, no_show, cancel."""
+    if action not in ACTIONS:
+        abort(404, message=f"no waitlist action {action!r}; actions: {', '.join(ACTIONS)}")
+    try:
+        entry = get_runtime().bookings.waitlist.act(entry_id, action)
+    except NotFound as exc:
+        abort(404, message=exc.message)
+    except InvalidRequest as exc:
+        abort(409, message=exc.message)
+    return json_response(admin_waitlist_entry(entry))
 
 
 @blp.route("/marketing-preferences", methods=["GET"])

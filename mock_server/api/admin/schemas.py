@@ -78,6 +78,12 @@ class FailSchema(Schema):
     cause = fields.String(load_default="SLOT_UNAVAILABLE", validate=OneOf(FAILURE_CAUSES[1:]))
 
 
+class WaitlistFilterSchema(Schema):
+    """Optional filter of the admin waitlist listing."""
+
+    merchant_id = fields.String()
+
+
 # ---- responses (documentation) ----
 
 
@@ -221,3 +227,28 @@ class StateDocumentSchema(Schema):
     marketing_preferences = fields.List(fields.Dict())
     fault_rules = fields.Dict(metadata={"description": "rules (with fired counts), retired and next_id"})
     settings = fields.Dict(metadata={"description": "the fidelity settings: strict and response_profile"})
+    waitlist_entries = fields.List(fields.Dict(), metadata={"description": "the waitlist entries (optional)"})
+    waitlist_idempotency = fields.List(
+        fields.Dict(),
+        metadata={"description": "token, fingerprint and entry_id of each CreateWaitlistEntry (optional)"},
+    )
+
+
+class AdminWaitlistEntrySchema(Schema):
+    """A waitlist entry as the admin API shows it: the wire's WaitlistEntry plus who, where and the planned course."""
+
+    waitlist_entry_id = fields.String()
+    merchant_id = fields.String()
+    service_id = fields.String()
+    party_size = fields.Integer()
+    user_information = fields.Dict()
+    additional_request = fields.String()
+    waitlist_entry = fields.Dict(metadata={"description": "as GetWaitlistEntry answers it now"})
+    timeline = fields.List(fields.Dict(), metadata={"description": "every (state, at_sec) of its course"})
+
+
+class WaitlistListSchema(Schema):
+    """Admin waitlist listing."""
+
+    waitlist_entries = fields.List(fields.Nested(AdminWaitlistEntrySchema))
+    count = fields.Integer()

@@ -11,7 +11,7 @@ __all__ = ["BLUEPRINT_NAME", "bp", "install"]
 
 def install(app: Flask) -> None:
     """Register the dashboard blueprint (call once per app, before the first request)."""
-    from . import bookings, exchanges, faults, sandbox, security  # noqa: F401  (they add their routes to bp)
+    from . import bookings, exchanges, faults, sandbox, security, waitlist  # noqa: F401  (they add their routes to bp)
 
     if BLUEPRINT_NAME not in app.blueprints:
         app.register_blueprint(bp)

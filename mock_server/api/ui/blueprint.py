@@ -38,6 +38,7 @@ NAV = (
     ("dashboard.exchanges", "Exchanges"),
     ("dashboard.bookings", "Bookings"),
     ("dashboard.inventory", "Inventory"),
+    ("dashboard.waitlist", "Waitlist"),
 )
 
 # Pages are self-contained: scripts and styles only from the sandbox, never framed, never cached.
