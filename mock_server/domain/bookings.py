@@ -327,12 +327,7 @@ class BookingService:
             if confirm:
                 decided = dataclasses.replace(booking, status=CONFIRMED, updated_sec=self.clock.now())
             else:  # a declined booking gives a prepayment back whole, as a failed one does
-                decided = dataclasses.replace(
-                    booking,
-                    status=DECLINED_BY_MERCHANT,
-                    payment_information=payments.refunded(booking.payment_information),
-                    updated_sec=self.clock.now(),
-                )
+                decided = self._ended_by_merchant(booking, DECLINED_BY_MERCHANT)
             return self._committed(Change(booking, decided))
 
         return self._until_committed(decide)
@@ -345,11 +340,7 @@ class BookingService:
             booking = self._existing(booking_id)
             if not booking.is_active:
                 raise InvalidRequest(f"booking {booking_id} is {booking.status}: it holds no spot to cancel")
-            payment = payments.refunded(booking.payment_information)
-            cancelled = dataclasses.replace(
-                booking, status=CANCELED, payment_information=payment, updated_sec=self.clock.now()
-            )
-            return self._committed(Change(booking, cancelled))
+            return self._committed(Change(booking, self._ended_by_merchant(booking, CANCELED)))
 
         return self._until_committed(decide)
 
@@ -376,15 +367,18 @@ class BookingService:
             booking = self._existing(booking_id)
             if booking.status != PENDING_MERCHANT_CONFIRMATION:
                 raise InvalidRequest(f"booking {booking_id} is {booking.status}, not pending: it cannot fail now")
-            failed = dataclasses.replace(
-                booking,
-                status=FAILED,
-                payment_information=payments.refunded(booking.payment_information),
-                updated_sec=self.clock.now(),
-            )
-            return self._committed(Change(booking, failed))
+            return self._committed(Change(booking, self._ended_by_merchant(booking, FAILED)))
 
         return self._until_committed(decide)
+
+    def _ended_by_merchant(self, booking: Booking, status: str) -> Booking:
+        """`booking` ended by the merchant's side (declined, cancelled, failed): a prepayment given back whole."""
+        return dataclasses.replace(
+            booking,
+            status=status,
+            payment_information=payments.refunded(booking.payment_information),
+            updated_sec=self.clock.now(),
+        )
 
     # ---- persistence support (the memory state's) ----
 
