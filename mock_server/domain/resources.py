@@ -1,8 +1,9 @@
 """What a booking holds for its whole duration besides its entry: a staff member, or a dining table of one size.
 
 A booking on an entry holds its resource over [start, start + duration). Every entry of the same resource whose
-interval overlaps that hold loses a spot: an entry's open spots are its spots_total less the holds overlapping it
-(a dining entry's spots_total is its table size's count, so party sizes seated at one table size share them).
+interval overlaps that hold loses a spot while both run: an entry's open spots are its spots_total less the most
+holds overlapping it that are in use at one moment (a dining entry's spots_total is its table size's count, so party
+sizes seated at one table size share them).
 The holds are the spots taken per entry that the state keeps already: the entries overlapping one are found through
 an index of each resource's entries by time bucket, a few dict hits per entry, never a scan of the bookings.
 """
@@ -88,14 +89,30 @@ class Resources:
         return found
 
     def spots_open(self, slot: Slot, taken: Mapping[Slot, int], leaving: Slot | None = None) -> int:
-        """Spots of the entry that no hold overlapping it takes; `leaving`: an entry a moving booking gives back."""
-        held = 0
+        """Spots of the entry that no hold overlapping it takes; `leaving`: an entry a moving booking gives back.
+
+        The holds count by how many are in use at once within the entry's interval, not by their sum: two sittings
+        that meet this one in turn (one ends before the other starts) hold one table between them, not two.
+        """
+        holds = []
         for other in self.overlapping(slot):
-            held += taken.get(other, 0)
-            if other is leaving:
-                held -= 1
-        return max(0, slot.spots_total - held)
+            count = taken.get(other, 0) - (other is leaving)
+            if count > 0:
+                holds.append((other.start_sec, other.start_sec + other.duration_sec, count))
+        return max(0, slot.spots_total - most_at_once(holds, slot.start_sec))
 
     def held_at_start(self, slot: Slot, taken: Mapping[Slot, int]) -> int:
         """The holds of the entry's resource in use at its start (more than its spots_total: double-booked)."""
         return sum(taken.get(other, 0) for other in self.overlapping(slot) if other.start_sec <= slot.start_sec)
+
+
+def most_at_once(holds: list[tuple[int, int, int]], start: int) -> int:
+    """The most (start, end, count) holds in use at one moment from `start` on (each overlaps the entry's interval).
+
+    Their use only grows where one starts: the moments to look at are `start` and each later hold's start (a few
+    entries of one resource, so pairs are cheap). commit.lua counts the same way.
+    """
+    if len(holds) < 2:
+        return holds[0][2] if holds else 0
+    moments = {max(begin, start) for begin, _, _ in holds}
+    return max(sum(n for begin, end, n in holds if begin <= at < end) for at in moments)

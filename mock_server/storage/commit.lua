@@ -4,9 +4,10 @@
 --       field but the id, from the first key on), 4 idempotency token, 5 payload fingerprint (a JSON string),
 --       6 slot key a spot is taken from ('' = none), 7 that slot's spots_total, 8 slot key a spot goes back to,
 --       9 user claim that must be free, 10 user claim released, 11 user claim made, 12 change in the count of
---       active bookings, 13 the epoch the rules' inventory was built in, 14 the user id, 15... the slot keys whose
---       holds take a spot of the entry taken from (itself, and the entries overlapping it on its staff member or
---       table: domain/resources.py), so that two servers cannot book one stylist through two overlapping slots.
+--       active bookings, 13 the epoch the rules' inventory was built in, 14 the user id, 15 the start of the entry
+--       taken from, 16... a (slot key, start, end) triple of each entry whose holds take a spot of it (itself, and
+--       the entries overlapping it on its staff member or table: domain/resources.py), so that two servers cannot
+--       book one stylist through two overlapping slots.
 -- Answers 'stale' when the tenant was reset or deleted since (another epoch, or none), false when what the rules
 -- read no longer holds (they read and decide again), else {id, stored JSON}.
 
@@ -21,12 +22,23 @@ if ARGV[9] ~= '' and tonumber(redis.call('HGET', KEYS[4], ARGV[9]) or '0') > 0 t
   return false  -- the user claimed that start meanwhile
 end
 if ARGV[6] ~= '' then
-  local held = 0
-  for i = 15, #ARGV do
-    held = held + tonumber(redis.call('HGET', KEYS[3], ARGV[i]) or '0')
-    if ARGV[i] == ARGV[8] then held = held - 1 end  -- the spot this change gives back
+  -- The most holds in use at one moment within the entry's interval (resources.most_at_once): their use only grows
+  -- where one starts, so the moments to look at are the entry's start and each later hold's start.
+  local start, holds = tonumber(ARGV[15]), {}
+  for i = 16, #ARGV, 3 do
+    local n = tonumber(redis.call('HGET', KEYS[3], ARGV[i]) or '0')
+    if ARGV[i] == ARGV[8] then n = n - 1 end  -- the spot this change gives back
+    if n > 0 then holds[#holds + 1] = {tonumber(ARGV[i + 1]), tonumber(ARGV[i + 2]), n} end
   end
-  if held >= tonumber(ARGV[7]) then return false end  -- the last spot went meanwhile
+  local most = 0
+  for _, at in ipairs(holds) do
+    local moment, held = math.max(at[1], start), 0
+    for _, h in ipairs(holds) do
+      if h[1] <= moment and moment < h[2] then held = held + h[3] end
+    end
+    if held > most then most = held end
+  end
+  if most >= tonumber(ARGV[7]) then return false end  -- the last spot went meanwhile
 end
 
 local doc = ARGV[3]

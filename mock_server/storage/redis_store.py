@@ -89,6 +89,11 @@ def slot_key(slot: Slot) -> bytes:
     return orjson.dumps(slot_fields(slot))
 
 
+def _hold_triples(slots: list[Slot]) -> list[bytes | int]:
+    """commit.lua's (slot key, start, end) of each entry whose holds may take a spot of the entry taken from."""
+    return [value for s in slots for value in (slot_key(s), s.start_sec, s.start_sec + s.duration_sec)]
+
+
 def claim_key(key: UserSlotKey) -> bytes:
     """A user-slot claim's name in Redis."""
     return orjson.dumps(key)
@@ -384,7 +389,8 @@ class RedisState:
             int(after.is_active) - int(before is not None and before.is_active),
             self._epoch,
             after.user.user_id,
-            *(() if take is None else (slot_key(s) for s in self._inventory.resources.overlapping(take))),
+            0 if take is None else take.start_sec,
+            *(() if take is None else _hold_triples(self._inventory.resources.overlapping(take))),
         ]
         user_keys = [keys.user(after.user.user_id), keys.users, keys.anchor]
         try:

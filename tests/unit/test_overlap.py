@@ -117,3 +117,20 @@ def test_a_reschedule_into_an_overlapping_slot_of_another_booking_is_refused_but
     other = _book(service, "s", "color", NOW + 1 * HOUR, n=3, staff_id="bo")
     moved = service.modify(other.booking_id, start_sec=NOW + 2 * HOUR).booking
     assert (moved.held.staff_id, moved.held.start_sec) == ("bo", NOW + 2 * HOUR)
+
+
+def test_holds_that_do_not_overlap_each_other_take_one_table_between_them(service):
+    # Two tables of two. [1h, 2.5h) and [3h, 4.5h) never sit at once: the [2h, 3.5h) sitting meets each in turn, one
+    # table at a time, so the other table is free throughout (the holds' most at once, not their sum).
+    _book(service, "d", "dinner", NOW + 2 * HALF, party_size=2)
+    _book(service, "d", "dinner", NOW + 6 * HALF, n=2, party_size=2)
+    between = NOW + 4 * HALF
+    assert service.spots_open(_entry(service.inventory, "d", "dinner", between, party=2)) == 1
+    assert [ok for ok, _ in service.availability("d", [SlotSpec("d", "dinner", between, SITTING, party_size=2)])] == [
+        True
+    ]
+    assert _book(service, "d", "dinner", between, n=3, party_size=2).held.start_sec == between
+    # Now both tables are held at [3h, 3.5h): that sitting and every one meeting it are full.
+    assert service.spots_open(_entry(service.inventory, "d", "dinner", NOW + 5 * HALF, party=2)) == 0
+    with pytest.raises(BookingFailed):
+        _book(service, "d", "dinner", NOW + 5 * HALF, n=4, party_size=2)
