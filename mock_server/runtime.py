@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import random
 import threading
@@ -19,7 +20,15 @@ from .domain.clock import SandboxClock
 from .domain.fidelity import FidelitySettings
 from .storage import fixtures, redis_store
 from .storage.fixtures import FixtureData
-from .storage.persistence import CorruptStore, Persistence, decode_booking, decode_preference, decode_record
+from .storage.persistence import (
+    CorruptStore,
+    Persistence,
+    decode_booking,
+    decode_entry,
+    decode_preference,
+    decode_record,
+    decode_waitlist_token,
+)
 
 if TYPE_CHECKING:
     from .faults.engine import FaultEngine
@@ -150,7 +159,7 @@ class Runtime:
                 self.epoch = redis_store.new_epoch(anchor)
                 fresh = self._fresh_service(anchor)
             else:
-                fresh = restored.service
+                fresh = self._wired(restored.service)
                 if self.persistence is not None:
                     fresh.listener = self.persistence
             try:
@@ -187,6 +196,8 @@ class Runtime:
                     content.tokens,
                     generation=self.persistence.generation + 1,
                     preferences=content.preferences,
+                    waitlist=content.waitlist,
+                    waitlist_tokens=content.waitlist_tokens,
                 )
             # A request that waited for the old state's lock may still commit there: detach it from
             # persistence so it cannot write into the new generation.
@@ -199,11 +210,14 @@ class Runtime:
             return
         service = self.bookings
         with service.lock:
+            content = service.state.content()
             self.persistence.write_snapshot(
                 self._meta(service, self.anchor_sec),
                 service.all_bookings(),
                 service.tokens(),
                 preferences=service.marketing.all(),
+                waitlist=content.waitlist,
+                waitlist_tokens=content.waitlist_tokens,
             )
 
     def _meta(self, service: BookingService, anchor: int) -> dict:
@@ -236,8 +250,17 @@ class Runtime:
         inventory = fixtures.materialise(self.fixture, anchor)
         if self.shared_store is not None:
             state = redis_store.RedisState(*self.shared_store, inventory, self.epoch)
-            return BookingService(inventory, self.clock, state=state)
-        return BookingService(inventory, self.clock, listener=self.persistence)
+            return self._wired(BookingService(inventory, self.clock, state=state))
+        return self._wired(BookingService(inventory, self.clock, listener=self.persistence))
+
+    def _wired(self, service: BookingService) -> BookingService:
+        """The service with its waitlist's moves notified when MOCK_NOTIFY_URL is set (every service a start, reset,
+        restore or another server's reset builds goes through here: none misses it)."""
+        if self.settings.notify_url:
+            from . import notify  # notify reads the runtime when it sends
+
+            service.waitlist.on_change = functools.partial(notify.waitlist_changed, service.waitlist)
+        return service
 
     def _start(self) -> BookingService:
         """Build state, resuming persisted bookings (pinned to their original anchor day) if any."""
@@ -257,6 +280,8 @@ class Runtime:
                 bookings = [decode_booking(doc, service.inventory) for doc in saved["bookings"].values()]
                 tokens = {token: decode_record(rec, service.inventory) for token, rec in saved["tokens"].items()}
                 preferences = [decode_preference(doc) for doc in saved["marketing"].values()]
+                entries = [decode_entry(doc) for doc in saved["waitlist"].values()]
+                entry_tokens = {t: decode_waitlist_token(doc) for t, doc in saved["waitlist_tokens"].items()}
             except (KeyError, TypeError, ValueError) as exc:
                 raise CorruptStore(
                     f"{persistence.path}: a stored booking or marketing preference cannot be read ({exc!r}); "
@@ -264,6 +289,7 @@ class Runtime:
                 ) from None
             next_seq = max([saved["meta"].get("next_seq", 1)] + [_seq_of(b.booking_id) + 1 for b in bookings])
             service.restore(bookings, tokens, next_seq, preferences)
+            service.state.restore_waitlist(entries, entry_tokens)  # type: ignore[attr-defined]  # memory state
         self.bookings = service
         if self.persistence is not None:
             self.persistence.compactor = self.snapshot

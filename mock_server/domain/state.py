@@ -60,6 +60,9 @@ class BookingListener:
     def marketing(self, preference: MarketingPreference) -> None:
         """Make a user's new marketing preference durable, or raise (as commit does)."""
 
+    def waitlist(self, entry: WaitlistEntry, token: str = "", record: WaitlistRecord | None = None) -> None:
+        """Make a waitlist entry's new state durable (a new one's with the token that made it), or raise."""
+
 
 def user_slot_key(booking: Booking) -> UserSlotKey:
     """The user's claim a booking makes while active."""
@@ -264,10 +267,15 @@ class MemoryState:
     def commit_waitlist(self, change: WaitlistChange) -> WaitlistEntry:
         """Keep the change (the caller holds the lock: nothing can have moved); a new entry is numbered W0000001..."""
         after = change.after
+        record = None
         if change.before is None:
             after = dataclasses.replace(after, entry_id=f"W{len(self._waitlist) + 1:07d}")
             if change.token:
-                self._waitlist_tokens[change.token] = WaitlistRecord(change.fingerprint, after.entry_id)
+                record = WaitlistRecord(change.fingerprint, after.entry_id)
+        # Written ahead, the entry with its token: both are kept, or neither.
+        self.listener.waitlist(after, change.token if record is not None else "", record)
+        if record is not None:
+            self._waitlist_tokens[change.token] = record
         self._waitlist[after.entry_id] = after
         return after
 

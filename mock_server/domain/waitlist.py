@@ -121,6 +121,9 @@ class WaitlistEntry:
     additional_request: str = ""
     idempotency_token: str = ""
     events: list[tuple[str, int]] = field(default_factory=list)  # explicit changes, in order: (state, second)
+    # The moves up to this second were told to Google (or were the client's own): kept with the entry, so the
+    # store's compare-and-set lets one server, once, tell each move (0: none past its creation yet).
+    notified_sec: int = 0
 
     def timeline(self) -> list[tuple[str, int]]:
         """Every (state, second) of the entry's course: planned, cut at the first explicit change, then those."""
@@ -238,9 +241,9 @@ class WaitlistService:
         self.inventory = inventory
         self.clock = clock
         self.state = state
-        # Told of each entry whose state an API call or admin action changed: (entry, state) -> None. The notifier
-        # (mock_server/notify) hooks here; the clock's own moves are seen when read (see changed_since).
-        self.on_change: Callable[[WaitlistEntry, str], None] | None = None
+        # Told of the moves of an entry the client did not make itself: (entry, [(state, second), ...]) -> None.
+        # The runtime hooks the notifier (mock_server/notify) here each time it builds the service.
+        self.on_change: Callable[[WaitlistEntry, list[tuple[str, int]]], None] | None = None
 
     # ---- reads ----
 
@@ -384,33 +387,63 @@ class WaitlistService:
             return None if made is None else (made, False)
 
         entry, replayed = self._until_committed(decide)
-        if not replayed:
-            self._changed(entry)
-        return entry, replayed
+        return entry, replayed  # the client's own change: nothing to notify
 
     def cancel(self, entry_id: str) -> WaitlistEntry:
         """DeleteWaitlistEntry: the user leaves the waitlist (CANCELED); an entry already over stays as it is."""
-        return self.act(entry_id, "cancel", quiet=True)
+        return self.act(entry_id, "cancel", by_client=True)
 
-    def act(self, entry_id: str, action: str, quiet: bool = False) -> WaitlistEntry:
-        """Move the entry by an admin action (ACTIONS) now; InvalidRequest when its state does not allow it
-        (`quiet`: leave it as it is instead, as a second DeleteWaitlistEntry does)."""
+    def act(self, entry_id: str, action: str, by_client: bool = False) -> WaitlistEntry:
+        """Move the entry by an admin action (ACTIONS) now; InvalidRequest when its state does not allow it.
+        on_change hears of the move and of the clock's moves before it not told yet; `by_client` (the user's
+        DeleteWaitlistEntry): the move itself is not told, and an entry already over is left as it is."""
         target, allowed = ACTIONS[action]
 
-        def decide() -> WaitlistEntry | None:
+        def decide() -> tuple[WaitlistEntry, list[tuple[str, int]]] | None:
             entry = self.get(entry_id)
             now = self.clock.now()
             current = entry.state_at(now)
             if current not in allowed:
-                if quiet:
-                    return entry
+                if by_client:
+                    return entry, []
                 raise InvalidRequest(f"waitlist entry {entry_id} is {current}: {action} applies to {sorted(allowed)}")
-            after = dataclasses.replace(entry, events=[*entry.events, (target, max(now, entry.created_sec))])
-            return self.state.commit_waitlist(WaitlistChange(entry, after))
+            move = (target, max(now, entry.created_sec))
+            after = dataclasses.replace(
+                entry, events=[*entry.events, move], notified_sec=max(entry.notified_sec, move[1])
+            )
+            # The clock's moves before this one (on the new course), then this one unless the client made it.
+            before = unnotified(dataclasses.replace(after, notified_sec=entry.notified_sec), now)
+            due = [step for step in before if step != move] + ([] if by_client else [move])
+            made = self.state.commit_waitlist(WaitlistChange(entry, after))
+            return None if made is None else (made, due)
 
-        entry = self._until_committed(decide)
-        self._changed(entry)
+        entry, due = self._until_committed(decide)
+        self._tell(entry, due)
         return entry
+
+    def notify_moves(self) -> int:
+        """Tell on_change of the moves the sandbox clock made that nobody told yet, up to now (called when the clock
+        is changed through /_admin/clock); how many. Each entry's `notified_sec` is moved first, through the store's
+        compare-and-set: of several servers (or a clock set back and forward again), one tells each move, once."""
+        if self.on_change is None:
+            return 0
+        told = 0
+        for entry_id in sorted(e.entry_id for e in self.state.waitlist_entries()):
+
+            def decide(entry_id: str = entry_id) -> tuple[WaitlistEntry | None, list[tuple[str, int]]] | None:
+                entry = self.state.waitlist_entry(entry_id)
+                now = self.clock.now()
+                due = unnotified(entry, now) if entry is not None else []
+                if entry is None or not due:
+                    return entry, []
+                made = self.state.commit_waitlist(WaitlistChange(entry, dataclasses.replace(entry, notified_sec=now)))
+                return None if made is None else (made, due)
+
+            entry, due = self._until_committed(decide)
+            if entry is not None and due:
+                self._tell(entry, due)
+                told += len(due)
+        return told
 
     # ---- internals ----
 
@@ -442,9 +475,9 @@ class WaitlistService:
                 return outcome
         raise StoreFailed(f"the change lost to others {ATTEMPTS} times in a row; nothing was changed, try again")
 
-    def _changed(self, entry: WaitlistEntry) -> None:
-        if self.on_change is not None:
-            self.on_change(entry, entry.state_at(self.clock.now()))
+    def _tell(self, entry: WaitlistEntry, moves: list[tuple[str, int]]) -> None:
+        if self.on_change is not None and moves:
+            self.on_change(entry, moves)
 
 
 def _bucket(rules: Rules, party_size: int) -> int:
@@ -454,16 +487,10 @@ def _bucket(rules: Rules, party_size: int) -> int:
 
 
 def changed_since(entry: WaitlistEntry, since: int, now: int) -> list[tuple[str, int]]:
-    """The states the entry reached in (since, now]: what a notifier sends when it polls the clock's moves."""
+    """The states the entry reached in (since, now], in order."""
     return [(state, sec) for state, sec in entry.timeline() if since < sec <= now]
 
 
-def notification(entry: WaitlistEntry, now: int) -> tuple[str, dict[str, Any], str]:
-    """What a partner tells Google of an entry's new state (the Maps Booking API's waitlist entry update):
-    (path, body, update_mask), for the notifier's send(path, body, update_mask). The body holds no wait estimate:
-    the update is of the state and its times."""
-    body = {
-        "waitlist_entry_state": entry.state_at(now),
-        "waitlist_entry_state_times": entry.state_times(now),
-    }
-    return f"waitlistEntries/{entry.entry_id}", body, "waitlist_entry_state,waitlist_entry_state_times"
+def unnotified(entry: WaitlistEntry, now: int) -> list[tuple[str, int]]:
+    """The moves up to `now` not told yet (never its creation: the client made that)."""
+    return changed_since(entry, max(entry.notified_sec, entry.created_sec), now)

@@ -34,7 +34,7 @@ KINDS: dict[str, frozenset | None] = {
     "http_error": None,
     "delay": None,
     "timeout": None,
-    "timeout_after_commit": BOOKING_METHODS,
+    "timeout_after_commit": BOOKING_METHODS | {"CreateWaitlistEntry"},  # the methods that make something
     "malformed_json": None,
     "empty_response": None,
     "drop_connection": None,

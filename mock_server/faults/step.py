@@ -112,9 +112,11 @@ class FaultSteps:
 
 
 def _committed(exchange: Exchange) -> bool:
-    """True when the method answered a booking it created or changed (200 with `booking`, not `booking_failure`)."""
+    """True when the method answered a booking it created or changed (200 with `booking`, not `booking_failure`), or
+    a waitlist entry it created (`waitlist_entry_id`, not `waitlist_business_logic_failure`)."""
     payload = exchange.payload
-    return exchange.status == 200 and exchange.out is None and type(payload) is dict and "booking" in payload
+    made = type(payload) is dict and ("booking" in payload or "waitlist_entry_id" in payload)
+    return exchange.status == 200 and exchange.out is None and made
 
 
 def _magic_decision(effects: list, facts: RequestFacts, exchange: Exchange) -> tuple[Decision | None, Effect | None]:

@@ -2,7 +2,9 @@
 
 A merchant action (/_admin/bookings/{id}/...) changes a booking through BookingService; `booking_changed` then queues
 a Maps Booking API `PATCH /v1alpha/notification/partners/{partner}/bookings/{id}?updateMask=...` to MOCK_NOTIFY_URL.
-`send` is the generic way in (any path, body and mask: waitlist entries can use it too).
+A waitlist entry's move the client did not make (an admin action, or the sandbox clock's move once the clock is
+changed through /_admin/clock) queues `PATCH .../partners/{partner}/waitlistEntries/{id}` the same way
+(`waitlist_changed`, hooked to WaitlistService.on_change by the runtime). `send` is the generic way in.
 """
 
 from __future__ import annotations
@@ -11,13 +13,14 @@ from flask import Flask, current_app
 
 from ..domain.bookings import Outcome
 from ..domain.models import FAILED
+from ..domain.waitlist import WaitlistEntry, WaitlistService
 from ..faults.engine import Effect
-from .body import booking_body, booking_path, update_mask
+from .body import WAITLIST_MASK, booking_body, booking_path, update_mask, waitlist_entry_body, waitlist_entry_path
 from .sender import METHOD, Delivery, Notifier
 
 EXTENSION_KEY = "mock_server.notify"
 
-__all__ = ["EXTENSION_KEY", "Notifier", "booking_changed", "install", "notifier", "send"]
+__all__ = ["EXTENSION_KEY", "Notifier", "booking_changed", "install", "notifier", "send", "waitlist_changed"]
 
 
 def install(app: Flask, settings) -> None:
@@ -63,6 +66,21 @@ def booking_changed(outcome: Outcome, cause: str = "") -> bool:
         "booking_id": booking.booking_id,
     }
     return send(booking_path(partner, booking.booking_id), booking_body(booking, partner), mask, facts, extra)
+
+
+def waitlist_changed(waitlist: WaitlistService, entry: WaitlistEntry, moves: list[tuple[str, int]]) -> None:
+    """Notify each move of a waitlist entry, in order, each with the entry as it was at that second (nothing when
+    notifications are off)."""
+    from ..runtime import get_runtime
+
+    if notifier() is None:
+        return
+    partner = get_runtime().settings.partner_id
+    facts = {"merchant_id": entry.merchant_id, "service_id": entry.service_id, "user_id": entry.user.user_id}
+    path = waitlist_entry_path(partner, entry.entry_id)
+    for _, sec in moves:
+        body = waitlist_entry_body(entry, waitlist.entry_estimate(entry, sec), partner, sec)
+        send(path, body, list(WAITLIST_MASK), facts)
 
 
 class TenantChannel:

@@ -1,4 +1,5 @@
-"""A booking as the Maps Booking API's notification takes it (v1alpha `notification.partners.bookings.patch`).
+"""A booking (v1alpha `notification.partners.bookings.patch`) and a waitlist entry
+(`notification.partners.waitlistEntries.patch`) as the Maps Booking API's notifications take them.
 
 Its JSON is lowerCamelCase, with RFC 3339 timestamps, "<n>s" durations and int64 as strings
 (developers.google.com/maps-booking/reference/maps-booking-api/rest/v1alpha/notification.partners.bookings).
@@ -9,6 +10,7 @@ from __future__ import annotations
 import time
 
 from ..domain.models import Booking
+from ..domain.waitlist import Estimate, WaitlistEntry
 
 # The booking fields a notification may change, in updateMask order ("status" first, as Google's cancel sample).
 MASK_FIELDS = ("status", "startTime", "duration", "partySize", "paymentInformation.prepaymentStatus")
@@ -110,3 +112,63 @@ def mask_values(booking: Booking) -> dict[str, object]:
 def rfc3339(epoch_sec: int) -> str:
     """2026-01-01T10:00:00Z."""
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(epoch_sec))
+
+
+# ---- waitlist entries (v1alpha `notification.partners.waitlistEntries.patch`) ----
+
+# A waitlist entry's notification tells its new state and the times of the states reached.
+WAITLIST_MASK = ("waitlistEntryState", "waitlistEntryStateTimes")
+# WaitlistEntryStateTimes: v3's int64 seconds fields, as the Maps Booking API's Timestamp fields.
+STATE_TIME_FIELDS = {
+    "created_time_seconds": "createdTime",
+    "canceled_time_seconds": "canceledTime",
+    "service_readied_time_seconds": "serviceReadiedTime",
+    "checked_in_time_seconds": "checkedInTime",
+    "seated_time_seconds": "seatedTime",
+    "marked_no_show_time_seconds": "markedNoShowTime",
+}
+
+
+def waitlist_entry_name(partner_id: str, entry_id: str) -> str:
+    """The entry's resource name: partners/{partner_id}/waitlistEntries/{waitlist_entry_id}."""
+    return f"partners/{partner_id}/waitlistEntries/{entry_id}"
+
+
+def waitlist_entry_path(partner_id: str, entry_id: str) -> str:
+    """Where its notification goes, under the notification base URL."""
+    return f"/v1alpha/notification/{waitlist_entry_name(partner_id, entry_id)}"
+
+
+def waitlist_entry_body(entry: WaitlistEntry, estimate: Estimate, partner_id: str, at: int) -> dict:
+    """The whole WaitlistEntry as of second `at`: name, merchantId, serviceId, partySize, waitlistEntryState,
+    waitlistEntryStateTimes (RFC 3339) and waitEstimate."""
+    times = {STATE_TIME_FIELDS[key]: rfc3339(int(sec)) for key, sec in entry.state_times(at).items()}
+    return {
+        "name": waitlist_entry_name(partner_id, entry.entry_id),
+        "merchantId": entry.merchant_id,
+        "serviceId": entry.service_id,
+        "partySize": entry.party_size,
+        "waitlistEntryState": entry.state_at(at),
+        "waitlistEntryStateTimes": times,
+        "waitEstimate": wait_estimate(estimate),
+    }
+
+
+def wait_estimate(estimate: Estimate) -> dict:
+    """The Maps Booking API's WaitEstimate: v3's, camelCase, with a TimeRange of timestamps (an empty waitLength
+    when nobody is ahead and the table is ready, as v3's answer has it)."""
+    length: dict[str, object] = {}
+    if estimate.turn_sec:
+        half = estimate.turn_sec // 2
+        start = max(estimate.ready_sec - half, 0)
+        if estimate.parties_ahead:
+            length["partiesAheadCount"] = estimate.parties_ahead
+        length["estimatedSeatTimeRange"] = {
+            "startTime": rfc3339(start),
+            "endTime": rfc3339(max(start, estimate.ready_sec + half)),
+        }
+    return {
+        "partySize": estimate.party_size,
+        "waitLength": length,
+        "waitlistConfirmationMode": estimate.confirmation_mode,
+    }

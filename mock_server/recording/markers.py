@@ -17,6 +17,7 @@ SETTINGS = "settings"
 STATE_RESTORED = "state_restored"
 MERCHANT_ACTION = "merchant_action"
 BOOKING_CANCELLED = "booking_cancelled"
+WAITLIST_ACTION = "waitlist_action"
 KINDS = (
     RESET,
     CLOCK,
@@ -27,6 +28,7 @@ KINDS = (
     STATE_RESTORED,
     MERCHANT_ACTION,
     BOOKING_CANCELLED,
+    WAITLIST_ACTION,
 )
 FAULT_MARKERS = frozenset({FAULTS_ADDED, FAULT_REMOVED, FAULTS_CLEARED})
 INDEX_RPC = "marker"  # what the listing's `method` filter matches a marker line by
@@ -51,6 +53,11 @@ def mark(kind: str, detail: dict, via: str = "api", recording=None) -> None:
 def merchant_action_detail(action: str, booking, body: dict) -> dict:
     """A merchant action marker's detail: the action (/_admin/bookings/{id}/<action>), its body, the status after."""
     return {"booking_id": booking.booking_id, "action": action, "body": body, "status": booking.status}
+
+
+def waitlist_action_detail(action: str, entry_id: str, state: str) -> dict:
+    """A waitlist action marker's detail: the action (/_admin/waitlist/{id}/<action>) and the entry's state after."""
+    return {"waitlist_entry_id": entry_id, "action": action, "state": state}
 
 
 def reset_detail(runtime, recordings_cleared: bool) -> dict:
@@ -96,6 +103,8 @@ def summary(record: dict) -> str:
         said = ", ".join(f"{key} {value}" for key, value in body.items())
         action = f"{detail.get('action')} on {detail.get('booking_id')}" + (f" ({said})" if said else "")
         return f"{action}: {detail.get('status')}"
+    if kind == WAITLIST_ACTION:
+        return f"waitlist {detail.get('action')} on {detail.get('waitlist_entry_id')}: {detail.get('state')}"
     if kind == BOOKING_CANCELLED:
         return f"{detail.get('booking_id')} cancelled from the dashboard"
     return f"marker {kind}"

@@ -104,6 +104,11 @@ class MarkerPlayer:
             path = f"/_admin/bookings/{quote(str(booking_id), safe='')}/{quote(str(detail['action']), safe='')}"
             admin("POST", path, detail.get("body") or {})
             return ""
+        if kind == markers.WAITLIST_ACTION:
+            entry_id = self.id_map.get(detail["waitlist_entry_id"], detail["waitlist_entry_id"])
+            path = f"/_admin/waitlist/{quote(str(entry_id), safe='')}/{quote(str(detail['action']), safe='')}"
+            admin("POST", path, {})
+            return ""
         raise ValueError(f"unknown marker kind {kind!r}")
 
 

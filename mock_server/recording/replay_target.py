@@ -20,7 +20,8 @@ from .replay_mock import Recording, is_exchange, load_recording
 
 # Free text and clock readings differ between servers without the behaviour differing.
 DEFAULT_VOLATILE = frozenset({"description", "message", "create_time", "update_time", "timestamp"})
-_ID_KEY = "booking_id"
+# The ids a sandbox numbers (B..., W...): a replay maps the recording's to the target's.
+_ID_KEYS = frozenset({"booking_id", "waitlist_entry_id"})
 
 
 class TargetUnreachable(Exception):
@@ -86,11 +87,11 @@ class Target:
 
 
 def learn_ids(recorded, actual, id_map: dict[str, str]) -> None:
-    """Walk both answers side by side; each booking_id pair teaches recorded id -> target id."""
+    """Walk both answers side by side; each booking_id (waitlist_entry_id) pair teaches recorded id -> target id."""
     if isinstance(recorded, dict) and isinstance(actual, dict):
         for key, value in recorded.items():
             other = actual.get(key)
-            if key == _ID_KEY and isinstance(value, str) and isinstance(other, str):
+            if key in _ID_KEYS and isinstance(value, str) and isinstance(other, str):
                 id_map.setdefault(value, other)
             else:
                 learn_ids(value, other, id_map)
@@ -100,10 +101,10 @@ def learn_ids(recorded, actual, id_map: dict[str, str]) -> None:
 
 
 def map_ids(value, id_map: dict[str, str]):
-    """A copy of a JSON value with every booking_id rewritten through the map."""
+    """A copy of a JSON value with every booking_id (waitlist_entry_id) rewritten through the map."""
     if isinstance(value, dict):
         return {
-            k: (id_map.get(v, v) if k == _ID_KEY and isinstance(v, str) else map_ids(v, id_map))
+            k: (id_map.get(v, v) if k in _ID_KEYS and isinstance(v, str) else map_ids(v, id_map))
             for k, v in value.items()
         }
     if isinstance(value, list):

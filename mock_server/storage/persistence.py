@@ -9,7 +9,8 @@ page cache, which a killed process cannot lose. At start-up (and on reset) the l
 fresh snapshot written to a temporary file, fsync'd and renamed over the old one. Log records are
 whole-booking upserts: replaying one twice is harmless, which makes a crash between rename and
 truncate safe too. A user's marketing preference is a line of its own, a whole-preference upsert
-likewise. A store that cannot be read whole is refused, never silently shortened.
+likewise, and so is a waitlist entry (a new one's line carries its idempotency token). A store
+that cannot be read whole is refused, never silently shortened.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from ..domain.bookings import BookingListener, IdempotencyRecord
 from ..domain.errors import StoreFailed
 from ..domain.inventory import Inventory
 from ..domain.models import Booking, MarketingPreference, Slot, SlotSpec, UserInformation
-from ..domain.waitlist import WaitlistEntry
+from ..domain.waitlist import WaitlistEntry, WaitlistRecord
 from .tinystore import OrjsonStorage
 
 COMPACT_EVERY = 100_000  # log lines; folding is O(bookings), so it is rare
@@ -75,6 +76,14 @@ class Persistence(BookingListener):
         self._compact_if_due()
         self._append({"op": "marketing", "preference": encode_preference(preference)})
 
+    def waitlist(self, entry: WaitlistEntry, token: str = "", record: WaitlistRecord | None = None) -> None:
+        """Write a waitlist entry whole (a new one's with its token), or raise StoreFailed."""
+        self._compact_if_due()
+        line: dict = {"op": "waitlist", "entry": encode_entry(entry)}
+        if token and record is not None:
+            line["token"] = {"token": token, "fingerprint": record.fingerprint, "entry_id": record.entry_id}
+        self._append(line)
+
     def state(self) -> dict:
         """What /_admin/health says about the store."""
         return {
@@ -91,7 +100,14 @@ class Persistence(BookingListener):
         """Snapshot + log as raw records, or None when nothing was persisted yet; CorruptStore if damaged."""
         if not self.path.exists() and not self.wal_path.exists():
             return None
-        state: dict[str, dict] = {"meta": {}, "bookings": {}, "tokens": {}, "marketing": {}}
+        state: dict[str, dict] = {
+            "meta": {},
+            "bookings": {},
+            "tokens": {},
+            "marketing": {},
+            "waitlist": {},
+            "waitlist_tokens": {},
+        }
         if self.path.exists():
             self._load_snapshot(state)
         self.generation = state["meta"].get("generation", 0)
@@ -111,6 +127,11 @@ class Persistence(BookingListener):
                 state["bookings"][record["booking"]["booking_id"]] = record["booking"]
             elif record.get("op") == "marketing":
                 state["marketing"][record["preference"]["user"]["user_id"]] = record["preference"]
+            elif record.get("op") == "waitlist":
+                state["waitlist"][record["entry"]["entry_id"]] = record["entry"]
+                if record.get("token") is not None:
+                    state["waitlist_tokens"][record["token"]["token"]] = record["token"]
+                continue
             token = record if record.get("op") == "token" else record.get("token")
             if token is not None:  # "op": "token" lines come from logs written before write-ahead
                 state["tokens"][token["token"]] = token
@@ -124,6 +145,8 @@ class Persistence(BookingListener):
         tokens: dict[str, IdempotencyRecord],
         generation: int | None = None,
         preferences: list[MarketingPreference] | None = None,
+        waitlist: list[WaitlistEntry] | None = None,
+        waitlist_tokens: dict[str, WaitlistRecord] | None = None,
     ) -> None:
         """Replace the snapshot atomically with this state and empty the log; StoreFailed if it cannot.
 
@@ -141,6 +164,11 @@ class Persistence(BookingListener):
                     db.table("bookings").insert_multiple(encode_booking(b) for b in bookings)
                     db.table("tokens").insert_multiple(encode_token(t, r) for t, r in tokens.items())
                     db.table("marketing").insert_multiple(encode_preference(p) for p in preferences or ())
+                    db.table("waitlist").insert_multiple(encode_entry(e) for e in waitlist or ())
+                    db.table("waitlist_tokens").insert_multiple(
+                        {"token": t, "fingerprint": r.fingerprint, "entry_id": r.entry_id}
+                        for t, r in (waitlist_tokens or {}).items()
+                    )
                 os.replace(tmp, self.path)
             except OSError as exc:
                 _discard(tmp)
@@ -236,6 +264,12 @@ class Persistence(BookingListener):
             for doc in tables.get("marketing", {}).values():  # absent from snapshots written before it existed
                 _check_preference(doc)
                 state["marketing"][doc["user"]["user_id"]] = doc
+            for doc in tables.get("waitlist", {}).values():  # absent before waitlists were persisted
+                _check_entry(doc)
+                state["waitlist"][doc["entry_id"]] = doc
+            for doc in tables.get("waitlist_tokens", {}).values():
+                _check_waitlist_token(doc)
+                state["waitlist_tokens"][doc["token"]] = doc
         except (AttributeError, KeyError, TypeError, ValueError) as exc:
             raise CorruptStore(f"{self.path}: damaged record in the snapshot ({exc!r})") from None
 
@@ -335,6 +369,22 @@ def _check_preference(doc: dict) -> None:
         raise TypeError("user_to_receive_marketing is not a boolean")
 
 
+def _check_entry(doc: dict) -> None:
+    if not isinstance(doc["entry_id"], str) or not isinstance(doc["user"], dict):
+        raise TypeError("a waitlist entry needs a string entry_id and a user object")
+
+
+def _check_waitlist_token(doc: dict) -> None:
+    for key in ("token", "fingerprint", "entry_id"):
+        if not isinstance(doc[key], str):
+            raise TypeError(f"{key} is not a string")
+
+
+def decode_waitlist_token(doc: dict) -> WaitlistRecord:
+    """A waitlist idempotency record back from its saved form."""
+    return WaitlistRecord(doc["fingerprint"], doc["entry_id"])
+
+
 def _check_record(record: dict) -> None:
     """A log record has the shape the loader relies on (else the line is damaged)."""
     if type(record.get("gen", 0)) is not int:
@@ -348,6 +398,10 @@ def _check_record(record: dict) -> None:
         _check_token(record)
     elif op == "marketing":
         _check_preference(record["preference"])
+    elif op == "waitlist":
+        _check_entry(record["entry"])
+        if record.get("token") is not None:
+            _check_waitlist_token(record["token"])
     else:
         raise ValueError(f"unknown op {op!r}")
 

@@ -209,3 +209,25 @@ def test_each_merchant_action_is_a_marker_a_replay_makes_again(tmp_path):
     assert report.ok and [(m.kind, m.applied) for m in report.markers] == [("merchant_action", True)]
     status = target.test_client().post("/v3/GetBookingStatus", json={"booking_id": booking["booking_id"]})
     assert status.get_json()["booking_status"] == "CANCELED"
+
+
+def test_each_waitlist_action_is_a_marker_a_replay_makes_again(tmp_path):
+    from tests.api.test_waitlist import MAIN, join, local, period
+
+    source = make_app(tmp_path, "source")
+    client = source.test_client()
+    runtime = source.extensions["mock_server"]
+    client.post("/_admin/clock", json={"freeze_at_sec": local(runtime, MAIN, period(runtime, MAIN, "OPEN"))})
+    entry_id = join(client, party_size=3).get_json()["waitlist_entry_id"]
+    assert client.post(f"/_admin/waitlist/{entry_id}/ready").status_code == 200
+    marker = markers_of(client)[-1]
+    assert (marker["marker"], marker["detail"]) == (
+        "waitlist_action",
+        {"waitlist_entry_id": entry_id, "action": "ready", "state": "SERVICE_READY"},
+    )
+    target = make_app(tmp_path, "target")
+    report = replay(journal_file(source), ClientTarget(target))
+    assert report.ok and [(m.kind, m.applied) for m in report.markers] == [("clock", True), ("waitlist_action", True)]
+    assert report.markers[-1].summary == f"waitlist ready on {entry_id}: SERVICE_READY"
+    got = target.test_client().post("/v3/GetWaitlistEntry", json={"waitlist_entry_id": entry_id}).get_json()
+    assert got["waitlist_entry"]["waitlist_entry_state"] == "SERVICE_READY"

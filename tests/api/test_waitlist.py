@@ -436,6 +436,21 @@ def test_a_waitlist_failure_rule_answers_its_cause(client, runtime):
     assert client.post("/_admin/faults", json=booking_cause).status_code == 400
 
 
+def test_timeout_after_commit_makes_the_entry_and_a_retry_gets_its_id(client, runtime):
+    at_open(runtime)
+    rule = {"method": "CreateWaitlistEntry", "kind": "timeout_after_commit", "hold_ms": 1, "times": 1}
+    assert client.post("/_admin/faults", json=rule).status_code == 201
+    refused = join(client, n=2, party_size=99)  # a business failure commits nothing: the rule is not spent
+    assert refused.get_json()["waitlist_business_logic_failure"]["cause"] == "ABOVE_MAX_PARTY_SIZE"
+    lost = join(client, token="same")
+    assert lost.status_code == 504 and lost.get_json()["code"] == 504
+    assert [e["waitlist_entry_id"] for e in client.get("/_admin/waitlist").get_json()["waitlist_entries"]] == [
+        "W0000001"
+    ]
+    assert join(client, token="same").get_json() == {"waitlist_entry_id": "W0000001"}
+    assert client.get("/_admin/waitlist").get_json()["count"] == 1
+
+
 def test_magic_values_reach_the_waitlist_methods(client, runtime):
     at_open(runtime)
     tagged = join(client, user_information={**user(1), "email": "qa+waitlist_no_wait@example.com"})
@@ -468,6 +483,34 @@ def test_snapshots_and_reset_cover_the_waitlist(client, runtime):
     older = {k: v for k, v in document.items() if not k.startswith("waitlist_")}  # saved before waitlists
     assert client.put("/_admin/state", json=older).status_code == 200
     assert client.get("/_admin/waitlist").get_json()["count"] == 0
+
+
+def test_with_persistence_entries_survive_restarts_and_a_reset_forgets_them(tmp_path):
+    from mock_server import create_app
+
+    settings = {"clock": 1767225600, "record": 0, "db_path": str(tmp_path / "db" / "state.json")}
+
+    def started():
+        app = create_app(settings, environ={})
+        client = app.test_client()
+        runtime = app.extensions[EXTENSION_KEY]
+        client.post("/_admin/clock", json={"freeze_at_sec": local(runtime, MAIN, period(runtime, MAIN, "OPEN"))})
+        return client
+
+    client = started()
+    assert join(client, party_size=3, n=1, token="kept").get_json() == {"waitlist_entry_id": "W0000001"}
+    join(client, party_size=3, n=2)
+    assert client.post("/_admin/waitlist/W0000002/cancel").status_code == 200
+    before = client.get("/_admin/waitlist").get_json()
+    restarted = started()  # the log replayed, then folded into a snapshot
+    assert restarted.get("/_admin/waitlist").get_json() == before
+    assert join(restarted, party_size=3, n=1, token="kept").get_json() == {"waitlist_entry_id": "W0000001"}
+    assert join(restarted, party_size=3, n=3).get_json() == {"waitlist_entry_id": "W0000003"}
+    again = started()  # read back from the snapshot alone
+    assert again.get("/_admin/waitlist").get_json()["count"] == 3
+    assert entry(again, "W0000002").get_json()["waitlist_entry"]["waitlist_entry_state"] == "CANCELED"
+    assert again.post("/_admin/reset").status_code == 200
+    assert started().get("/_admin/waitlist").get_json() == {"waitlist_entries": [], "count": 0}
 
 
 def test_the_service_feed_shows_the_waitlist_rules(client, runtime):

@@ -207,3 +207,44 @@ def test_a_stopping_server_sends_what_is_queued_and_journals_it(tmp_path, receiv
         (1, 503),
         (2, 200),
     ]
+
+
+def test_a_merchant_confirm_patches_the_waitlist_entry_to_the_receiver(server, receiver, inventory):
+    from tests.api.test_waitlist import ASYNC_MERCHANT, PHONES, local, period, user
+
+    receiver.received.clear()  # what the server of the test before sent
+    now = local(inventory, ASYNC_MERCHANT, period(inventory, ASYNC_MERCHANT, "OPEN"))
+    server.post("/_admin/clock", {"freeze_at_sec": now})
+    body = {
+        "merchant_id": ASYNC_MERCHANT,
+        "service_id": "dinner",
+        "party_size": 2,
+        "user_information": user(1, PHONES[ASYNC_MERCHANT]),
+        "idempotency_token": "e2e-waitlist",
+    }
+    status, created = server.post("/v3/CreateWaitlistEntry", body)
+    assert status == 200, created
+    entry_id = created["waitlist_entry_id"]
+    assert server.post(f"/_admin/waitlist/{entry_id}/confirm", {})[0] == 200
+    [line] = attempts(server, 1)
+    assert receiver.received == [
+        {
+            "path": f"/v1alpha/notification/partners/p-42/waitlistEntries/{entry_id}",
+            "query": "updateMask=waitlistEntryState,waitlistEntryStateTimes",
+            "type": "application/json",
+            "body": {
+                "name": f"partners/p-42/waitlistEntries/{entry_id}",
+                "merchantId": ASYNC_MERCHANT,
+                "serviceId": "dinner",
+                "partySize": 2,
+                "waitlistEntryState": "WAITING",
+                "waitlistEntryStateTimes": {"createdTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now))},
+                "waitEstimate": {
+                    "partySize": 2,
+                    "waitLength": {},
+                    "waitlistConfirmationMode": "WAITLIST_CONFIRMATION_MODE_ASYNCHRONOUS",
+                },
+            },
+        }
+    ]
+    assert (line["kind"], line["outcome"]) == ("notification", "delivered (answered 200)")

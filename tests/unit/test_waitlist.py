@@ -12,12 +12,14 @@ from mock_server.domain.waitlist import (
     NO_SHOW,
     SEATED,
     SYNCHRONOUS,
+    Estimate,
     WaitlistEntry,
     changed_since,
-    notification,
     phone_supported,
     status_at,
+    unnotified,
 )
+from mock_server.notify.body import WAITLIST_MASK, waitlist_entry_body, waitlist_entry_path
 
 RULES = {
     "schedule": [
@@ -85,14 +87,35 @@ def test_changed_since_lists_what_the_clock_moved():
     assert changed_since(entry(), 1600, 1899) == []
 
 
-def test_the_notification_is_the_state_and_its_times():
-    path, body, mask = notification(entry(), 1600)
-    assert path == "waitlistEntries/W0000001"
-    assert body == {
-        "waitlist_entry_state": "SERVICE_READY",
-        "waitlist_entry_state_times": {"created_time_seconds": "1000", "service_readied_time_seconds": "1600"},
+def test_unnotified_moves_start_after_the_creation_and_the_last_one_told():
+    assert unnotified(entry(), 2000) == [("SERVICE_READY", 1600), ("SEATED", 1900)]
+    told = entry()
+    told.notified_sec = 1600
+    assert unnotified(told, 2000) == [("SEATED", 1900)]
+    assert unnotified(told, 1500) == []  # the clock set back: nothing is told again
+
+
+def test_the_notification_is_the_whole_entry_in_the_maps_booking_apis_shape():
+    estimate = Estimate(2, 0, 1600, 0, SYNCHRONOUS)
+    assert waitlist_entry_path("p", "W0000001") == "/v1alpha/notification/partners/p/waitlistEntries/W0000001"
+    assert WAITLIST_MASK == ("waitlistEntryState", "waitlistEntryStateTimes")
+    assert waitlist_entry_body(entry(), estimate, "p", 1600) == {
+        "name": "partners/p/waitlistEntries/W0000001",
+        "merchantId": "m",
+        "serviceId": "s",
+        "partySize": 2,
+        "waitlistEntryState": "SERVICE_READY",
+        "waitlistEntryStateTimes": {
+            "createdTime": "1970-01-01T00:16:40Z",
+            "serviceReadiedTime": "1970-01-01T00:26:40Z",
+        },
+        "waitEstimate": {"partySize": 2, "waitLength": {}, "waitlistConfirmationMode": SYNCHRONOUS},
     }
-    assert mask == "waitlist_entry_state,waitlist_entry_state_times"
+    waiting = waitlist_entry_body(entry(), Estimate(2, 1, 1600, 600, SYNCHRONOUS), "p", 1000)
+    assert waiting["waitEstimate"]["waitLength"] == {
+        "partiesAheadCount": 1,
+        "estimatedSeatTimeRange": {"startTime": "1970-01-01T00:21:40Z", "endTime": "1970-01-01T00:31:40Z"},
+    }
 
 
 def _at(hhmm: str, zone: str = "Europe/Madrid") -> int:

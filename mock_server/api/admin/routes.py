@@ -235,7 +235,7 @@ def waitlist_entries(query):
 @blp.alt_response(409, description="The entry's state does not allow the action")
 def waitlist_action(entry_id, action):
     """Move a waitlist entry now, as the merchant (or the user) would: confirm or decline (an asynchronous
-    waitlist's pending entry), ready, check_in, seat, no_show, cancel."""
+    waitlist's pending entry), ready, check_in, seat, no_show, cancel (notified)."""
     if action not in ACTIONS:
         abort(404, message=f"no waitlist action {action!r}; actions: {', '.join(ACTIONS)}")
     try:
@@ -244,6 +244,8 @@ def waitlist_action(entry_id, action):
         abort(404, message=exc.message)
     except InvalidRequest as exc:
         abort(409, message=exc.message)
+    state = entry.state_at(get_runtime().clock.now())
+    markers.mark(markers.WAITLIST_ACTION, markers.waitlist_action_detail(action, entry_id, state))
     return json_response(admin_waitlist_entry(entry))
 
 
@@ -286,6 +288,7 @@ def clock_change(body):
     except ClockRangeError as exc:  # an advance past either end: the clock refuses, unchanged
         abort(400, message=f"invalid request: {exc}")
     markers.mark(markers.CLOCK, {"clock": clock.state(), "change": body})
+    get_runtime().bookings.waitlist.notify_moves()  # the waitlist moves the clock made, notified once
     return json_response(clock.state())
 
 

@@ -132,6 +132,7 @@ def clock():
         return back("dashboard.sandbox")
     state = clock.state()
     markers.mark(markers.CLOCK, {"clock": state, "change": change}, "dashboard")
+    get_runtime().bookings.waitlist.notify_moves()  # the waitlist moves the clock made, notified once
     flash(f"Clock {'frozen' if state['frozen'] else 'running'} at {timefmt.utc(state['now_sec'])}.", "success")
     return back("dashboard.sandbox")
 

@@ -6,6 +6,7 @@ from flask import request
 
 from ...domain.errors import InvalidRequest, NotFound
 from ...domain.waitlist import ACTIONS, QUEUED
+from ...recording import markers
 from ...runtime import get_runtime
 from .blueprint import back, bp, flash, render
 
@@ -53,5 +54,7 @@ def waitlist_action(entry_id, action):
     except (InvalidRequest, NotFound) as exc:
         flash(exc.message, "error")
     else:
-        flash(f"{entry_id} is now {entry.state_at(get_runtime().clock.now())}.", "success")
+        state = entry.state_at(get_runtime().clock.now())
+        markers.mark(markers.WAITLIST_ACTION, markers.waitlist_action_detail(action, entry_id, state), "dashboard")
+        flash(f"{entry_id} is now {state}.", "success")
     return back("dashboard.waitlist")

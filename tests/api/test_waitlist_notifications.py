@@ -1,0 +1,213 @@
+"""Waitlist notifications: the moves of an entry the client did not make (admin actions, the clock's moves once the
+clock is changed through /_admin) are PATCHed to the receiver as the Maps Booking API's WaitlistEntry, each once
+(both stores)."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from mock_server import create_app, notify
+from mock_server.runtime import EXTENSION_KEY
+from tests.api.test_waitlist import ASYNC_MERCHANT, MAIN, PHONES, SYNC, local, period, rules, user
+from tests.conftest import FROZEN_AT, STORES, store_settings
+
+MASK = "updateMask=waitlistEntryState,waitlistEntryStateTimes"
+ASYNC = "WAITLIST_CONFIRMATION_MODE_ASYNCHRONOUS"
+
+
+class Receiver:
+    """Keeps each PATCH (path, query, body) and answers 200."""
+
+    def __init__(self):
+        self.received: list[dict] = []
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_PATCH(self):  # noqa: N802 - http.server's name
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                path, _, query = self.path.partition("?")
+                receiver.received.append({"path": path, "query": query, "body": json.loads(body)})
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+
+@pytest.fixture
+def receiver():
+    receiver = Receiver()
+    yield receiver
+    receiver.server.shutdown()
+
+
+def make(request, receiver, tmp_path, store: dict) -> object:
+    settings = {
+        "clock": FROZEN_AT,
+        "recordings_dir": str(tmp_path / "recordings"),
+        "notify_url": receiver.url,
+        "partner_id": "p-7",
+        "notify_backoff_s": 0.05,
+    }
+    app = create_app({**settings, **store}, environ={})
+    request.addfinalizer(app.extensions[notify.EXTENSION_KEY].stop)
+    return app
+
+
+@pytest.fixture(params=STORES)
+def store(request) -> dict:
+    return store_settings(request, request.param)
+
+
+@pytest.fixture
+def app(request, receiver, tmp_path, store):
+    return make(request, receiver, tmp_path, store)
+
+
+def received(app, receiver) -> list[dict]:
+    """What the receiver got, once everything queued was sent."""
+    assert app.extensions[notify.EXTENSION_KEY].idle(10)
+    return receiver.received
+
+
+def rfc3339(sec: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(sec))
+
+
+def join(client, merchant_id: str, n: int = 1, party_size: int = 2) -> str:
+    body = {
+        "merchant_id": merchant_id,
+        "service_id": "dinner",
+        "party_size": party_size,
+        "user_information": user(n, PHONES[merchant_id]),
+        "idempotency_token": f"t-{merchant_id}-{n}",
+    }
+    answer = client.post("/v3/CreateWaitlistEntry", json=body).get_json()
+    return answer["waitlist_entry_id"]
+
+
+def test_a_merchant_confirm_patches_the_whole_entry(app, receiver):
+    client = app.test_client()
+    runtime = app.extensions[EXTENSION_KEY]
+    now = local(runtime, ASYNC_MERCHANT, period(runtime, ASYNC_MERCHANT, "OPEN"))
+    client.post("/_admin/clock", json={"freeze_at_sec": now})
+    entry_id = join(client, ASYNC_MERCHANT)
+    assert received(app, receiver) == []  # the client's own creation is not notified
+    client.post("/_admin/clock", json={"advance_sec": 10})
+    assert client.post(f"/_admin/waitlist/{entry_id}/confirm").status_code == 200
+    assert received(app, receiver) == [
+        {
+            "path": f"/v1alpha/notification/partners/p-7/waitlistEntries/{entry_id}",
+            "query": MASK,
+            "body": {
+                "name": f"partners/p-7/waitlistEntries/{entry_id}",
+                "merchantId": ASYNC_MERCHANT,
+                "serviceId": "dinner",
+                "partySize": 2,
+                "waitlistEntryState": "WAITING",
+                "waitlistEntryStateTimes": {"createdTime": rfc3339(now)},
+                "waitEstimate": {
+                    "partySize": 2,
+                    "waitLength": {},  # a table for 2 is free at dining-010's opening: no wait
+                    "waitlistConfirmationMode": ASYNC,
+                },
+            },
+        }
+    ]
+
+
+def test_the_clock_moves_are_notified_once_each(app, receiver):
+    client = app.test_client()
+    runtime = app.extensions[EXTENSION_KEY]
+    now = local(runtime, MAIN, period(runtime, MAIN, "OPEN"))
+    client.post("/_admin/clock", json={"freeze_at_sec": now})
+    entry_id = join(client, MAIN, party_size=3)
+    entry = runtime.bookings.waitlist.get(entry_id)
+    seated = entry.ready_sec + rules(runtime, MAIN)["seat_after_sec"]
+    client.post("/_admin/clock", json={"freeze_at_sec": entry.ready_sec})
+    client.post("/_admin/clock", json={"freeze_at_sec": now})  # back, then forward past the same move again
+    client.post("/_admin/clock", json={"freeze_at_sec": seated + 5})
+    got = received(app, receiver)
+    assert [(r["body"]["waitlistEntryState"], r["body"]["waitlistEntryStateTimes"]) for r in got] == [
+        ("SERVICE_READY", {"createdTime": rfc3339(now), "serviceReadiedTime": rfc3339(entry.ready_sec)}),
+        (
+            "SEATED",
+            {
+                "createdTime": rfc3339(now),
+                "serviceReadiedTime": rfc3339(entry.ready_sec),
+                "seatedTime": rfc3339(seated),
+            },
+        ),
+    ]
+    served = {"partySize": 3, "waitLength": {}, "waitlistConfirmationMode": SYNC}
+    assert [r["body"]["waitEstimate"] for r in got] == [served, served]
+    assert {r["query"] for r in got} == {MASK}
+    lines = client.get("/_admin/recordings?method=BookingNotification").get_json()["exchanges"]
+    # Each attempt is journalled (newest first), as a booking notification's is.
+    assert [line["request"]["body"] for line in lines[::-1]] == [r["body"] for r in got]
+
+
+def test_the_users_own_cancel_is_not_notified_but_a_merchant_cancel_is(app, receiver):
+    client = app.test_client()
+    runtime = app.extensions[EXTENSION_KEY]
+    client.post("/_admin/clock", json={"freeze_at_sec": local(runtime, MAIN, period(runtime, MAIN, "OPEN"))})
+    mine, theirs = join(client, MAIN, 1), join(client, MAIN, 2)
+    assert client.post("/v3/DeleteWaitlistEntry", json={"waitlist_entry_id": mine}).status_code == 200
+    assert client.post(f"/_admin/waitlist/{theirs}/cancel").status_code == 200
+    client.post("/_admin/clock", json={"advance_sec": 86400})  # both are over: nothing more moves
+    got = received(app, receiver)
+    assert [(r["path"].rsplit("/", 1)[-1], r["body"]["waitlistEntryState"]) for r in got] == [(theirs, "CANCELED")]
+    assert "canceledTime" in got[0]["body"]["waitlistEntryStateTimes"]
+
+
+def test_the_notifier_stays_wired_after_a_reset(app, receiver):
+    client = app.test_client()
+    assert client.post("/_admin/reset").status_code == 200
+    runtime = app.extensions[EXTENSION_KEY]
+    client.post("/_admin/clock", json={"freeze_at_sec": local(runtime, MAIN, period(runtime, MAIN, "OPEN"))})
+    entry_id = join(client, MAIN, party_size=3)  # parties of 3 wait at dining-001's opening
+    assert client.post(f"/_admin/waitlist/{entry_id}/ready").status_code == 200
+    assert [r["body"]["waitlistEntryState"] for r in received(app, receiver)] == ["SERVICE_READY"]
+
+
+def test_notifications_off_change_nothing(tmp_path):
+    app = create_app({"clock": FROZEN_AT, "recordings_dir": str(tmp_path / "r")}, environ={})
+    client = app.test_client()
+    runtime = app.extensions[EXTENSION_KEY]
+    client.post("/_admin/clock", json={"freeze_at_sec": local(runtime, MAIN, period(runtime, MAIN, "OPEN"))})
+    entry_id = join(client, MAIN, party_size=3)  # parties of 3 wait at dining-001's opening
+    assert client.post(f"/_admin/waitlist/{entry_id}/ready").status_code == 200
+    assert client.post("/_admin/clock", json={"advance_sec": 86400}).status_code == 200
+    assert client.get("/_admin/recordings?method=BookingNotification").get_json()["exchanges"] == []
+
+
+def test_two_servers_on_one_redis_notify_a_move_once(request, receiver, tmp_path):
+    store = store_settings(request, "redis")
+    first = make(request, receiver, tmp_path / "a", store)
+    second = make(request, receiver, tmp_path / "b", store)
+    client = first.test_client()
+    runtime = first.extensions[EXTENSION_KEY]
+    now = local(runtime, MAIN, period(runtime, MAIN, "OPEN"))
+    client.post("/_admin/clock", json={"freeze_at_sec": now})
+    entry_id = join(client, MAIN, party_size=3)
+    ready = runtime.bookings.waitlist.get(entry_id).ready_sec
+    client.post("/_admin/clock", json={"freeze_at_sec": ready})
+    # The other server learns the clock from the store and looks for moves to tell: the first told this one.
+    other = second.extensions[EXTENSION_KEY]
+    other.sync()
+    assert other.clock.now() == ready > now
+    with second.test_request_context("/_admin/clock"):
+        assert other.bookings.waitlist.notify_moves() == 0
+    assert received(first, receiver) == received(second, receiver)
+    assert [r["body"]["waitlistEntryState"] for r in receiver.received] == ["SERVICE_READY"]
