@@ -10,7 +10,8 @@ from dataclasses import dataclass, field
 
 from . import payments
 from .clock import SandboxClock
-from .errors import BookingFailed, InvalidRequest, NotFound, StoreFailed
+from .commits import until_committed
+from .errors import BookingFailed, InvalidRequest, NotFound
 from .inventory import Inventory
 from .marketing import MarketingPreferences
 from .models import (
@@ -36,9 +37,6 @@ from .waitlist import WaitlistService
 
 __all__ = ["BookingListener", "BookingService", "IdempotencyRecord", "Outcome", "moved_slot"]
 
-# A shared store refuses a change another process got to first; the rules then decide again. Each try reads
-# what the winner left, so a second refusal needs a second winner: many in a row mean a store that cannot keep up.
-ATTEMPTS = 50
 # Why a slot whose own spots are not all taken is full (SLOT_UNAVAILABLE's description).
 OVERLAPPED = "its staff member or table is booked over part of this slot's time"
 
@@ -408,12 +406,7 @@ class BookingService:
 
     def _until_committed(self, decide: Callable[[], Outcome | None]) -> Outcome:
         """Read, decide and commit under the state's lock; again while the state refuses the change."""
-        for _ in range(ATTEMPTS):
-            with self.state.lock:
-                outcome = decide()
-            if outcome is not None:
-                return outcome
-        raise StoreFailed(f"the change lost to others {ATTEMPTS} times in a row; nothing was changed, try again")
+        return until_committed(self.state.lock, decide)
 
     def _committed(self, change: Change) -> Outcome | None:
         booking = self.state.commit(change)

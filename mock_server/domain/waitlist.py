@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from .clock import SandboxClock
-from .errors import InvalidRequest, NotFound, StoreFailed
+from .commits import until_committed
+from .errors import InvalidRequest, NotFound
 from .inventory import Inventory
 from .models import Service, UserInformation
 
@@ -88,7 +89,6 @@ ACTIONS: dict[str, tuple[str, frozenset[str]]] = {
     "cancel": (CANCELED, LIVE),
 }
 RETENTION_SEC = 30 * 86400  # Google polls an entry for up to 30 days after its creation
-ATTEMPTS = 50
 T = TypeVar("T")
 
 
@@ -320,19 +320,33 @@ class WaitlistService:
 
     # ---- changes ----
 
-    def create(self, request: dict[str, Any], token: str) -> tuple[WaitlistEntry, bool]:
-        """CreateWaitlistEntry: (the entry, whether it answers an earlier request with this token); WaitlistFailed
-        for a business failure (checked in the order a host would: open, party size, phone, the user, the room)."""
+    def create(self, request: dict[str, Any], token: str) -> tuple[WaitlistEntry, bool, list[str]]:
+        """CreateWaitlistEntry: (the entry, whether it answers an earlier request with this token, warnings);
+        WaitlistFailed for a business failure (checked in the order a host would: open, party size, phone, the
+        user, the room)."""
         merchant_id, service_id, size = request["merchant_id"], request["service_id"], request["party_size"]
         user: UserInformation = request["user_information"]
         fingerprint = json.dumps([merchant_id, service_id, size, repr(user), request.get("additional_request", "")])
 
-        def decide() -> tuple[WaitlistEntry, bool] | None:
+        def decide() -> tuple[WaitlistEntry, bool, list[str]] | None:
             record = self.state.waitlist_record(token)
             if record is not None:
                 entry = self.state.waitlist_entry(record.entry_id)
                 if entry is not None:
-                    return entry, True
+                    warnings = []
+                    if record.fingerprint != fingerprint:
+                        warnings.append("idempotency_token reused with a different payload; original entry returned")
+                    return entry, True, warnings
+            try:
+                return join()
+            except WaitlistFailed:
+                # A retry of this token, served by another thread or process, may have made the entry since it was
+                # read (its own entry is then the user's EXISTING_WAITLIST_ENTRY): answer that entry, decide again.
+                if self.state.waitlist_record(token) is not None:
+                    return None
+                raise
+
+        def join() -> tuple[WaitlistEntry, bool, list[str]] | None:
             merchant = self.inventory.merchant(merchant_id)
             _, rules = self.rules(merchant_id, service_id)
             now = self.clock.now()
@@ -384,10 +398,9 @@ class WaitlistService:
                 idempotency_token=token,
             )
             made = self.state.commit_waitlist(WaitlistChange(None, entry, token, fingerprint, len(every)))
-            return None if made is None else (made, False)
+            return None if made is None else (made, False, [])
 
-        entry, replayed = self._until_committed(decide)
-        return entry, replayed  # the client's own change: nothing to notify
+        return self._until_committed(decide)  # the client's own change: nothing to notify
 
     def cancel(self, entry_id: str) -> WaitlistEntry:
         """DeleteWaitlistEntry: the user leaves the waitlist (CANCELED); an entry already over stays as it is."""
@@ -468,12 +481,7 @@ class WaitlistService:
         return Estimate(size, walk_ins + len(mine), ready, turn, mode)
 
     def _until_committed(self, decide: Callable[[], T | None]) -> T:
-        for _ in range(ATTEMPTS):
-            with self.state.lock:
-                outcome = decide()
-            if outcome is not None:
-                return outcome
-        raise StoreFailed(f"the change lost to others {ATTEMPTS} times in a row; nothing was changed, try again")
+        return until_committed(self.state.lock, decide)
 
     def _tell(self, entry: WaitlistEntry, moves: list[tuple[str, int]]) -> None:
         if self.on_change is not None and moves:

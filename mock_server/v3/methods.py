@@ -192,7 +192,9 @@ def create_waitlist_entry(runtime, request: dict, exchange: Exchange) -> dict:
         _, rules = waitlist.rules(request["merchant_id"], request["service_id"])
         if not rules.get("supports_additional_request"):
             object_to(exchange, "additional_request", "is not taken by this service (supports_additional_request)")
-    entry, replayed = waitlist.create(request, request["idempotency_token"])
+    entry, replayed, warnings = waitlist.create(request, request["idempotency_token"])
+    for warning in warnings:
+        exchange.warn(warning)
     exchange.replayed = replayed
     return {"waitlist_entry_id": entry.entry_id}
 

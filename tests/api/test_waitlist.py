@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from mock_server.runtime import EXTENSION_KEY
-from tests.helpers import journal_file
+from tests.helpers import journal_file, keep_exchange_notes
 from tests.replaying import make_app
 
 SYNC = "WAITLIST_CONFIRMATION_MODE_SYNCHRONOUS"
@@ -188,6 +188,36 @@ def test_create_is_idempotent_on_its_token(client, runtime):
     again = join(client, n=1, token="same")
     other_payload = join(client, n=2, party_size=2, token="same")
     assert first.get_json() == again.get_json() == other_payload.get_json() == {"waitlist_entry_id": "W0000001"}
+    assert client.get("/_admin/waitlist").get_json()["count"] == 1
+
+
+def test_a_token_reused_with_another_body_answers_the_first_entry_with_a_warning(app, client, runtime):
+    notes = keep_exchange_notes(app)
+    at_open(runtime)
+    join(client, n=1, token="same")
+    assert join(client, n=1, token="same").get_json() == {"waitlist_entry_id": "W0000001"}
+    assert "warnings" not in notes[-1] or not any("idempotency" in w for w in notes[-1]["warnings"])
+    assert join(client, n=1, party_size=2, token="same").get_json() == {"waitlist_entry_id": "W0000001"}
+    assert "idempotency_token reused with a different payload; original entry returned" in notes[-1]["warnings"]
+
+
+def test_a_retry_that_read_the_token_before_the_first_call_made_the_entry_answers_that_entry(
+    client, runtime, monkeypatch
+):
+    """Two servers, one token: the retry read no record, then the first made the entry; the retry's checks then
+    find the user's own entry (EXISTING_WAITLIST_ENTRY), yet it must answer the entry, as CreateBooking does."""
+    at_open(runtime)
+    assert join(client, n=1, token="same").get_json() == {"waitlist_entry_id": "W0000001"}
+    state = runtime.bookings.waitlist.state
+    real = state.waitlist_record
+    reads = []
+
+    def stale_first_read(token):
+        reads.append(token)
+        return None if len(reads) == 1 else real(token)
+
+    monkeypatch.setattr(state, "waitlist_record", stale_first_read)
+    assert join(client, n=1, token="same").get_json() == {"waitlist_entry_id": "W0000001"}
     assert client.get("/_admin/waitlist").get_json()["count"] == 1
 
 
