@@ -200,8 +200,12 @@ def _minutes(hhmm: str) -> int:
 
 
 def local_minute(now: int, timezone: str) -> int:
-    """Minutes since local midnight at `now` in the zone."""
-    local = dt.datetime.fromtimestamp(now, _zone(timezone))
+    """Minutes since local midnight at `now` in the zone (past the calendar's year 9999, the UTC minute: the clock
+    may be set that far, and the sandbox must still answer)."""
+    try:
+        local = dt.datetime.fromtimestamp(now, _zone(timezone))
+    except (ValueError, OverflowError, OSError):
+        return now // 60 % 1440
     return local.hour * 60 + local.minute
 
 

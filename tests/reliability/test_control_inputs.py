@@ -6,13 +6,17 @@ the bound; each value that is accepted leaves every /v3 call and every dashboard
 
 from __future__ import annotations
 
+import datetime as dt
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from mock_server.api.ui import install
 from mock_server.domain.clock import LATEST_SEC, ClockRangeError, SandboxClock
+from mock_server.domain.waitlist import RETENTION_SEC
 from mock_server.runtime import EXTENSION_KEY
 from tests.conftest import FROZEN_AT
-from tests.helpers import create_body, find_slot, slot_json, slot_time_json
+from tests.helpers import create_body, find_slot, slot_json, slot_time_json, user
 from tests.ui.client import flash, get, post
 
 from .conftest import fresh_app
@@ -164,7 +168,42 @@ def _v3_calls(runtime, booking_id: str):
         ("POST", "/v3/UpdateBooking", {"booking": {"booking_id": booking_id, "status": "CANCELED"}}),
         ("POST", "/v3/GetBookingStatus", {"booking_id": booking_id}),
         ("POST", "/v3/ListBookings", {"user_id": "u1"}),
+        (
+            "POST",
+            "/v3/SetMarketingPreference",
+            {"user_information": user(), "user_to_receive_marketing": True},
+        ),
+        ("POST", "/v3/BatchGetWaitEstimates", {"merchant_id": "dining-001", "service_id": "dinner", "party_size": [2]}),
+        ("POST", "/v3/CreateWaitlistEntry", _waitlist_body("u2", "late")),
+        ("POST", "/v3/GetWaitlistEntry", {"waitlist_entry_id": "W0000001"}),
+        ("POST", "/v3/DeleteWaitlistEntry", {"waitlist_entry_id": "W0000001"}),
     ]
+
+
+def _waitlist_body(user_id: str, token: str) -> dict:
+    user = {"user_id": user_id, "given_name": "Ada", "family_name": "Lee", "telephone": "+1 555-010-0101"}
+    return {
+        "merchant_id": "dining-001",
+        "service_id": "dinner",
+        "party_size": 2,
+        "user_information": user,
+        "idempotency_token": token,
+    }
+
+
+def _join_a_waitlist(client, runtime) -> int:
+    """An entry (W0000001) made while dining-001's waitlist is open, for the calls that read one; when it was made."""
+    merchant = runtime.bookings.inventory.merchant("dining-001")
+    rules = runtime.bookings.inventory.service("dining-001", "dinner").waitlist
+    opens = next(p["from"] for p in rules["schedule"] if p["status"] == "OPEN")
+    zone = ZoneInfo(merchant.timezone)
+    day = dt.datetime.fromtimestamp(runtime.clock.now(), zone).date() + dt.timedelta(days=1)
+    hour, minute = map(int, opens.split(":"))
+    at = int(dt.datetime.combine(day, dt.time(hour, minute + 10), tzinfo=zone).timestamp())
+    assert client.post("/_admin/clock", json={"freeze_at_sec": at}).status_code == 200
+    made = client.post("/v3/CreateWaitlistEntry", json=_waitlist_body("u1", "early")).get_json()
+    assert made == {"waitlist_entry_id": "W0000001"}, made
+    return at
 
 
 def _dashboard_pages(app, booking_id: str) -> list[str]:
@@ -186,12 +225,15 @@ def _dashboard_pages(app, booking_id: str) -> list[str]:
 def test_a_clock_at_either_end_leaves_every_page_and_every_v3_call_working(app, client, runtime, at):
     slot = find_slot(runtime, vertical="classes", window=False)
     booking = client.post("/v3/CreateBooking", json=create_body(slot, 1, token="kept")).get_json()["booking"]
+    joined_at = _join_a_waitlist(client, runtime)
     client.post("/_admin/faults", json={"method": "*", "kind": "delay", "delay_ms": 0, "ttl_s": 60})
     assert client.post("/_admin/clock", json={"freeze_at_sec": at}).status_code == 200
     client.get("/v3/HealthCheck")  # an exchange recorded at that clock, for the exchanges page
     for method, path, body in _v3_calls(runtime, booking["booking_id"]):
         response = client.open(path, method=method, json=body)
-        assert response.status_code == 200, (path, response.get_data()[:300])
+        # An entry is kept 30 days: past them GetWaitlistEntry and DeleteWaitlistEntry answer 404.
+        kept = at <= joined_at + RETENTION_SEC or "WaitlistEntry" not in path or "Create" in path
+        assert response.status_code == (200 if kept else 404), (path, response.get_data()[:300])
         assert response.get_json() is not None
     pages = _dashboard_pages(app, booking["booking_id"])
     assert {"/", "/faults", "/exchanges", "/bookings", "/inventory"} <= set(pages)
