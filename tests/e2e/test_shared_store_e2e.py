@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -151,6 +152,7 @@ def test_redis_down_is_a_clear_503_then_the_server_recovers_with_no_partial_book
     finally:
         proc.kill()
         proc.wait(timeout=10)
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def test_a_times_budget_is_shared_exactly_and_the_used_up_rule_retires_on_both(pair):
