@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -13,36 +11,14 @@ from mock_server import create_app, notify
 from mock_server.runtime import EXTENSION_KEY
 from tests.conftest import FROZEN_AT, STORES, store_settings
 from tests.helpers import create_body, find_slot
-
-
-class FailingReceiver:
-    """Answers every PATCH 503, so the sandbox keeps retrying; counts them."""
-
-    def __init__(self):
-        self.count = 0
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_PATCH(self):  # noqa: N802 - http.server's name
-                self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.count += 1
-                self.send_response(503)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+from tests.notify_receiver import Receiver
 
 
 @pytest.fixture
 def receiver():
-    receiver = FailingReceiver()
+    receiver = Receiver(status=503)  # every attempt fails: the sandbox keeps retrying
     yield receiver
-    receiver.server.shutdown()
+    receiver.close()
 
 
 @pytest.fixture(params=STORES)
@@ -83,7 +59,7 @@ def test_a_reset_ends_the_retries_of_the_notifications_queued_before_it(app, rec
     cancel_a_booking(client, app)
     assert client.post("/_admin/reset", json={"recordings": True}).status_code == 200
     assert app.extensions[notify.EXTENSION_KEY].idle(10)
-    assert receiver.count == 1  # the retries of a booking the reset forgot were not sent
+    assert len(receiver.received) == 1  # the retries of a booking the reset forgot were not sent
     assert notification_lines(client) == []  # nor journalled in the fresh journal
 
 
@@ -94,5 +70,5 @@ def test_a_deleted_tenants_notifications_stop_and_its_journal_stays_closed(app, 
     assert client.delete("/_admin/tenants/acme").status_code == 204
     written = journal.read_bytes()
     assert app.extensions[notify.EXTENSION_KEY].idle(10)
-    assert receiver.count == 1
+    assert len(receiver.received) == 1
     assert journal.read_bytes() == written  # the deleted tenant's closed journal was not opened again

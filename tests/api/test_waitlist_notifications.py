@@ -4,10 +4,7 @@ clock is changed through /_admin) are PATCHed to the receiver as the Maps Bookin
 
 from __future__ import annotations
 
-import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -15,41 +12,17 @@ from mock_server import create_app, notify
 from mock_server.runtime import EXTENSION_KEY
 from tests.api.test_waitlist import ASYNC_MERCHANT, MAIN, PHONES, SYNC, local, period, rules, user
 from tests.conftest import FROZEN_AT, STORES, store_settings
+from tests.notify_receiver import Receiver
 
 MASK = "updateMask=waitlistEntryState,waitlistEntryStateTimes"
 ASYNC = "WAITLIST_CONFIRMATION_MODE_ASYNCHRONOUS"
-
-
-class Receiver:
-    """Keeps each PATCH (path, query, body) and answers 200."""
-
-    def __init__(self):
-        self.received: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_PATCH(self):  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                path, _, query = self.path.partition("?")
-                receiver.received.append({"path": path, "query": query, "body": json.loads(body)})
-                self.send_response(200)
-                self.send_header("Content-Length", "2")
-                self.end_headers()
-                self.wfile.write(b"{}")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
 
 @pytest.fixture
 def receiver():
     receiver = Receiver()
     yield receiver
-    receiver.server.shutdown()
+    receiver.close()
 
 
 def make(request, receiver, tmp_path, store: dict) -> object:
@@ -110,6 +83,7 @@ def test_a_merchant_confirm_patches_the_whole_entry(app, receiver):
         {
             "path": f"/v1alpha/notification/partners/p-7/waitlistEntries/{entry_id}",
             "query": MASK,
+            "type": "application/json",
             "body": {
                 "name": f"partners/p-7/waitlistEntries/{entry_id}",
                 "merchantId": ASYNC_MERCHANT,

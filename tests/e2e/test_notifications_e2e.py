@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
@@ -13,49 +11,18 @@ from mock_server import create_app
 from mock_server.runtime import EXTENSION_KEY
 from tests.conftest import FROZEN_AT
 from tests.helpers import create_body, find_slot
+from tests.notify_receiver import Receiver
 
 from .server import ServerProcess
 
 pytestmark = pytest.mark.e2e
 
 
-class Receiver:
-    """A tiny HTTP server standing in for Google: keeps each PATCH, answers the next scripted status (then 200)."""
-
-    def __init__(self):
-        self.received: list[dict] = []
-        self.script: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_PATCH(self):  # noqa: N802 - http.server's name
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                path, _, query = self.path.partition("?")
-                receiver.received.append(
-                    {"path": path, "query": query, "type": self.headers["Content-Type"], "body": json.loads(body)}
-                )
-                status = receiver.script.pop(0) if receiver.script else 200
-                answer = json.dumps({"echo": True} if status == 200 else {"error": status}).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-
 @pytest.fixture(scope="module")
 def receiver():
     receiver = Receiver()
     yield receiver
-    receiver.server.shutdown()
+    receiver.close()
 
 
 @pytest.fixture(scope="module")
