@@ -210,12 +210,12 @@ class Runtime:
             return
         service = self.bookings
         with service.lock:
-            content = service.state.content()
+            content = service.state.content()  # one read of the whole state
             self.persistence.write_snapshot(
                 self._meta(service, self.anchor_sec),
-                service.all_bookings(),
-                service.tokens(),
-                preferences=service.marketing.all(),
+                content.bookings,
+                content.tokens,
+                preferences=content.preferences,
                 waitlist=content.waitlist,
                 waitlist_tokens=content.waitlist_tokens,
             )
@@ -288,8 +288,7 @@ class Runtime:
                     "refusing to start (nothing was changed on disk)"
                 ) from None
             next_seq = max([saved["meta"].get("next_seq", 1)] + [_seq_of(b.booking_id) + 1 for b in bookings])
-            service.restore(bookings, tokens, next_seq, preferences)
-            service.state.restore_waitlist(entries, entry_tokens)  # type: ignore[attr-defined]  # memory state
+            service.restore(bookings, tokens, next_seq, preferences, entries, entry_tokens)
         self.bookings = service
         if self.persistence is not None:
             self.persistence.compactor = self.snapshot

@@ -33,7 +33,7 @@ from .models import (
     UserInformation,
 )
 from .state import BookingListener, BookingState, Change, IdempotencyRecord, MemoryState
-from .waitlist import WaitlistService
+from .waitlist import WaitlistEntry, WaitlistRecord, WaitlistService
 
 __all__ = ["BookingListener", "BookingService", "IdempotencyRecord", "Outcome", "moved_slot"]
 
@@ -386,10 +386,12 @@ class BookingService:
         tokens: dict[str, IdempotencyRecord],
         next_seq: int,
         preferences: list[MarketingPreference] | None = None,
+        waitlist: list[WaitlistEntry] | None = None,
+        waitlist_tokens: dict[str, WaitlistRecord] | None = None,
     ) -> None:
         """Load persisted state; spots held by active bookings are taken out of inventory again."""
         assert isinstance(self.state, MemoryState), "only the memory state is persisted to MOCK_DB_PATH"
-        self.state.restore(bookings, tokens, next_seq, preferences or ())
+        self.state.restore(bookings, tokens, next_seq, preferences or (), waitlist or (), waitlist_tokens)
 
     @property
     def next_seq(self) -> int:

@@ -279,12 +279,6 @@ class MemoryState:
         self._waitlist[after.entry_id] = after
         return after
 
-    def restore_waitlist(self, entries: Iterable[WaitlistEntry], tokens: Mapping[str, WaitlistRecord]) -> None:
-        """Load saved waitlist entries and their tokens."""
-        with self.lock:
-            self._waitlist.update((e.entry_id, e) for e in entries)
-            self._waitlist_tokens.update(tokens)
-
     def content(self) -> StateContent:
         """The whole state, read under the lock."""
         with self.lock:
@@ -309,14 +303,19 @@ class MemoryState:
         tokens: dict[str, IdempotencyRecord],
         next_seq: int,
         preferences: Iterable[MarketingPreference] = (),
+        waitlist: Iterable[WaitlistEntry] = (),
+        waitlist_tokens: Mapping[str, WaitlistRecord] | None = None,
     ) -> None:
-        """Load persisted state; spots held by active bookings are taken again."""
+        """Load persisted state (bookings, tokens, preferences, waitlist entries and their tokens); spots held by
+        active bookings are taken again."""
         with self.lock:
             for booking in bookings:
                 self._apply(None, booking, _holding(booking), None)
             self._tokens.update(tokens)
             self.next_seq = max(self.next_seq, next_seq)
             self._marketing.update((p.user.user_id, p) for p in preferences)
+            self._waitlist.update((e.entry_id, e) for e in waitlist)
+            self._waitlist_tokens.update(waitlist_tokens or {})
 
     def _apply(self, before: Booking | None, after: Booking, take: Slot | None, free: Slot | None) -> None:
         booking_id = after.booking_id

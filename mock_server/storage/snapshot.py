@@ -147,14 +147,14 @@ def load(doc: dict, runtime: Runtime) -> Restored:
     rules = _rules(doc["fault_rules"])
     settings = _settings(doc["settings"], runtime)
     restored = Restored(anchor, BookingService(inventory, runtime.clock), clock, rules, settings)
-    restored.state.restore(bookings, tokens, next_seq, preferences)
     entries = _list(doc.get("waitlist_entries", []), "waitlist_entries", lambda d, at: _entry(d, inventory, at))
     entry_ids = _unique([e.entry_id for e in entries], "waitlist_entries", "entry_id")
     # Entries are numbered by their count: the document's must be W0000001 up to their number, none missing.
     expected = [f"W{n:07d}" for n in range(1, len(entries) + 1)]
     if sorted(entry_ids) != expected:
         raise StateDocumentError(f"waitlist_entries: the entry ids must be {expected[:1]} up to W{len(entries):07d}")
-    restored.state.restore_waitlist(entries, _waitlist_tokens(doc.get("waitlist_idempotency", []), set(entry_ids)))
+    entry_tokens = _waitlist_tokens(doc.get("waitlist_idempotency", []), set(entry_ids))
+    restored.state.restore(bookings, tokens, next_seq, preferences, entries, entry_tokens)
     taken, _ = restored.state.held()
     for slot in taken:
         # The entry's own holds, and those of its staff member or table still in use at its start (resources.py).
