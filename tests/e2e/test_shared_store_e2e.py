@@ -206,13 +206,22 @@ def test_a_scenario_loaded_and_rules_cleared_through_one_server_act_on_the_other
     assert one.get("/_admin/faults")["faults"] == []
 
 
+def process_group(pid: int, at_least: int, within_s: float = 30.0) -> list[str]:
+    """The pids in the group of `pid`, waiting for `at_least` of them: workers may start after the first answer."""
+    deadline = time.monotonic() + within_s
+    while True:
+        group = subprocess.run(["pgrep", "-g", str(pid)], capture_output=True, text=True).stdout.split()
+        if len(group) >= at_least or time.monotonic() > deadline:
+            return group
+        time.sleep(0.1)
+
+
 def test_mock_workers_serve_one_sandbox_from_several_processes(start_server, redis_url, tmp_path):
     prefix = fresh_prefix()
     server = start_server(MOCK_STORE=redis_url, MOCK_STORE_PREFIX=prefix, MOCK_WORKERS="2")
     try:
         # Two granian workers under the main process: every request below may land on either.
-        group = subprocess.run(["pgrep", "-g", str(server.process.pid)], capture_output=True, text=True)
-        assert len(group.stdout.split()) >= 3
+        assert len(process_group(server.process.pid, at_least=3)) >= 3
         slot, payment = one_spot_slot(server)
         with ThreadPoolExecutor(max_workers=RACERS) as pool:
             answers = list(
