@@ -108,7 +108,7 @@ class BookingService:
                 inventory.service(merchant_id, spec.service_id)  # raises the error that names what is unknown
         # One read of the spots taken for every entry asked about, and those overlapping it on its resource (a
         # shared store: one round trip).
-        taken = self.state.spots_taken(slot for spec in specs for slot in inventory.affecting(spec))
+        taken = self.state.spots_taken(inventory.affecting(specs))
         answers = []
         for spec in specs:
             entry, has_open = inventory.lookup(spec, taken)

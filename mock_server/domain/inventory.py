@@ -79,11 +79,19 @@ class Inventory:
         """Every entry at the spec's merchant, service and start, whatever its resources."""
         return self._by_start.get((spec.merchant_id, spec.service_id, spec.start_sec), ())
 
-    def affecting(self, spec: SlotSpec) -> Iterator[Slot]:
-        """The entries whose holds count against those at the spec's start (theirs, and their resources')."""
+    def affecting(self, specs: Iterable[SlotSpec]) -> Iterator[Slot]:
+        """Each entry whose holds count against those at the specs' starts (theirs, and their resources'), once.
+
+        A lookup's slot_times mostly share a start (one per party size): each start is walked once.
+        """
         overlapping = self.resources.overlapping
-        for slot in self._by_start.get((spec.merchant_id, spec.service_id, spec.start_sec), ()):
-            yield from overlapping(slot)
+        seen: set[Slot] = set()
+        for start in dict.fromkeys((spec.merchant_id, spec.service_id, spec.start_sec) for spec in specs):
+            for slot in self._by_start.get(start, ()):
+                for other in overlapping(slot):
+                    if other not in seen:
+                        seen.add(other)
+                        yield other
 
     def lookup(self, spec: SlotSpec, taken: Taken) -> tuple[Slot | None, bool]:
         """The entry a lookup answers for, and whether it has a spot open (`taken` holds `affecting(spec)`'s counts).

@@ -243,8 +243,8 @@ class RedisState:
         self._seen = threading.local()
 
     def spots_taken(self, slots: Iterable[Slot]) -> Mapping[Slot, int]:
-        """One HMGET for every entry asked about."""
-        wanted = list(slots)
+        """One HMGET for every entry asked about, each once (a lookup's slot_times share most of their overlaps)."""
+        wanted = list(dict.fromkeys(slots))
         if not wanted:
             return {}
         values = self._run(self._client.hmget, self._keys.taken, [slot_key(s) for s in wanted])

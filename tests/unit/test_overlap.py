@@ -70,6 +70,22 @@ def test_the_entries_overlapping_a_90_minute_entry_are_those_of_its_resource_wit
     assert len(dinner) == 10
 
 
+def test_the_entries_affecting_a_lookup_are_every_overlap_of_its_starts_each_named_once():
+    inventory = _inventory()
+    # Both party sizes at two starts an hour apart (a lookup's usual shape): their overlaps share most entries.
+    specs = [SlotSpec("d", "dinner", NOW + h * HOUR, SITTING, party_size=p) for h in (2, 3) for p in (1, 2)]
+    affecting = list(inventory.affecting(specs))
+    assert len(affecting) == len(set(affecting))
+    expected = {
+        other
+        for spec in specs
+        for slot in inventory.entries_at(spec)
+        for other in inventory.resources.overlapping(slot)
+    }
+    assert set(affecting) == expected
+    assert sorted({s.start_sec - NOW for s in affecting}) == [h * HALF for h in range(2, 9)]
+
+
 def test_a_booking_makes_the_same_staff_members_overlapping_slots_unavailable_and_cancelling_frees_them(service):
     booked = _book(service, "s", "color", NOW + 2 * HOUR, staff_id="ann")
     specs = [SlotSpec("s", "color", NOW + h * HOUR, SITTING, staff_id=st) for h in (1, 3, 4) for st in ("ann", "bo")]
