@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from flask import Flask
 
-from . import granian_wsgi, process
+from . import granian_wsgi, notify, process
 from .bodyread import BodyLimits
 from .config import Settings, resolve_path
 
@@ -70,6 +70,7 @@ def _build(factory: AppFactory, settings: Settings) -> Flask:
         raise SystemExit(1) from None
     # Each reset rebuilds the state: under the same policy.
     app.extensions[EXTENSION_KEY].state_policy = process.state_policy
+    notify.watch_clock(app)  # with MOCK_NOTIFY_URL: the waitlist moves a running clock makes are told as they happen
     log.info(
         "Booking Server v3 sandbox on http://%s:%s%s (server=%s, threads=%s, fixture=%s)",
         settings.host,

@@ -8,11 +8,13 @@ paths are the tenant `default`, which is the app's own state as it always was (p
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
 import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -240,10 +242,28 @@ def split_prefix(path: str) -> tuple[str, str] | None:
     return name, slash + rest
 
 
+# The tenant a background task works for (no request names one): the notifier's clock watch.
+_ACTING_FOR: contextvars.ContextVar[Tenant | None] = contextvars.ContextVar("rwg_acting_for", default=None)
+
+
+@contextlib.contextmanager
+def acting_for(tenant: Tenant) -> Iterator[None]:
+    """Within this block, outside any request, current_tenant() (and get_runtime()) is `tenant`."""
+    token = _ACTING_FOR.set(tenant)
+    try:
+        yield
+    finally:
+        _ACTING_FOR.reset(token)
+
+
 def current_tenant() -> Tenant:
-    """The tenant of the current control-plane request (the default tenant outside one, or unprefixed)."""
+    """The tenant of the current control-plane request (the default tenant outside one, or unprefixed), or the one
+    a background task acts for."""
     from flask import current_app, has_request_context, request
 
+    acting = _ACTING_FOR.get()
+    if acting is not None:
+        return acting
     tenants: Tenants = current_app.extensions[TENANTS_KEY]
     if not has_request_context():
         return tenants.default

@@ -2,12 +2,15 @@
 
 A merchant action (/_admin/bookings/{id}/...) changes a booking through BookingService; `booking_changed` then queues
 a Maps Booking API `PATCH /v1alpha/notification/partners/{partner}/bookings/{id}?updateMask=...` to MOCK_NOTIFY_URL.
-A waitlist entry's move the client did not make (an admin action, or the sandbox clock's move once the clock is
-changed through /_admin/clock) queues `PATCH .../partners/{partner}/waitlistEntries/{id}` the same way
-(`waitlist_changed`, hooked to WaitlistService.on_change by the runtime). `send` is the generic way in.
+A waitlist entry's move the client did not make (an admin action, or a move the sandbox clock made: at a change
+through /_admin/clock, or as a running clock reaches it) queues `PATCH .../partners/{partner}/waitlistEntries/{id}`
+the same way (`waitlist_changed`, hooked to WaitlistService.on_change by the runtime; a served app's notifier looks
+for the running clock's moves every second, `watch_clock`). `send` is the generic way in.
 """
 
 from __future__ import annotations
+
+import functools
 
 from flask import Flask, current_app
 
@@ -20,7 +23,17 @@ from .sender import METHOD, Delivery, Notifier
 
 EXTENSION_KEY = "mock_server.notify"
 
-__all__ = ["EXTENSION_KEY", "Notifier", "booking_changed", "install", "notifier", "send", "waitlist_changed"]
+__all__ = [
+    "EXTENSION_KEY",
+    "Notifier",
+    "booking_changed",
+    "install",
+    "notifier",
+    "send",
+    "tell_clock_moves",
+    "waitlist_changed",
+    "watch_clock",
+]
 
 
 def install(app: Flask, settings) -> None:
@@ -29,6 +42,32 @@ def install(app: Flask, settings) -> None:
         app.extensions[EXTENSION_KEY] = Notifier(
             settings.notify_url, settings.notify_attempts, settings.notify_backoff_s, settings.notify_timeout_s
         )
+
+
+def watch_clock(app: Flask) -> None:
+    """Have a served app's notifier tell, every second, the waitlist moves a running sandbox clock made (a waiting
+    party's table ready, its seating): a partner tells Google when that happens, not when somebody next asks."""
+    sender = app.extensions.get(EXTENSION_KEY)
+    if sender is not None:
+        sender.watch(functools.partial(tell_clock_moves, app))
+
+
+def tell_clock_moves(app: Flask) -> int:
+    """Notify the waitlist moves that each tenant's running clock made and nobody told yet; how many.
+
+    A frozen clock makes none (its changes through /_admin/clock tell theirs). Of several servers on one store, one
+    tells each move (WaitlistService.notify_moves).
+    """
+    from ..tenancy import TENANTS_KEY, acting_for
+
+    told = 0
+    with app.app_context():
+        for tenant in app.extensions[TENANTS_KEY].all():
+            if tenant.gone or tenant.runtime.clock.frozen:
+                continue
+            with acting_for(tenant):
+                told += tenant.runtime.bookings.waitlist.notify_moves()
+    return told
 
 
 def notifier() -> Notifier | None:

@@ -1,8 +1,10 @@
 """The notification sender: a bounded queue, one thread, retries with exponential backoff, every attempt journalled.
 
-The thread starts with the first notification queued (process.py: building an app starts no thread), in the process
-that queued it, so a forked worker starts its own. One thread sends in order: a notification waits for the one before
-it (retries included), as a partner's single RTU client would; Google applies a booking's updates in the order sent.
+The thread starts with the first notification queued, or when a serving process has it watch the sandbox clock
+(`watch`; building an app starts no thread, process.py), in that process, so a forked worker starts its own. One
+thread sends in order: a notification waits for the one before it (retries included), as a partner's single RTU
+client would; Google applies a booking's updates in the order sent. Between notifications, a watching thread runs
+its tick every WATCH_EVERY_S.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -30,6 +33,8 @@ QUEUE_SIZE = 1000  # notifications waiting; past it a new one is dropped (and lo
 RETRIED = frozenset({429, 500, 502, 503, 504})  # what a retry may fix; any other 4xx would fail again
 DRAIN_AT_EXIT_S = 5.0  # how long an ending process still sends what is queued (inside docker stop's 10 s)
 METHOD = "BookingNotification"  # the fault rules' name for it, and the journal line's rpc
+WATCH_EVERY_S = 1.0  # how often a watching thread runs its tick (the moves a running sandbox clock made)
+TICK_ERROR_LOG_EVERY_S = 60.0  # a tick that keeps failing (Redis down) says so once a minute, not every second
 
 log = logging.getLogger("mock_server.notify")
 
@@ -108,6 +113,14 @@ class Notifier:
         self._pid = 0
         self._drains_in = 0  # the pid whose exit drains the queue
         self._stop = threading.Event()
+        self._tick: Callable[[], None] | None = None
+        self._tick_error_logged = -TICK_ERROR_LOG_EVERY_S
+
+    def watch(self, tick: Callable[[], None]) -> None:
+        """Start the thread now, and have it run `tick` every WATCH_EVERY_S between notifications (the serving
+        process: notify.watch_clock)."""
+        self._tick = tick
+        self._ensure_thread()
 
     def send(self, delivery: Delivery) -> bool:
         """Queue a notification (False: the queue is full, it is dropped); the thread starts with the first one."""
@@ -231,9 +244,13 @@ class Notifier:
             log.warning("%d notification(s) not sent before exit", self._queue.unfinished_tasks)
 
     def _run(self) -> None:
+        next_tick = time.monotonic() + WATCH_EVERY_S
         while not self._stop.is_set():
+            if self._tick is not None and time.monotonic() >= next_tick:
+                self._run_tick()
+                next_tick = time.monotonic() + WATCH_EVERY_S
             try:
-                delivery = self._queue.get(timeout=0.5)
+                delivery = self._queue.get(timeout=min(0.5, max(0.01, next_tick - time.monotonic())))
             except queue.Empty:
                 continue
             try:
@@ -242,6 +259,17 @@ class Notifier:
                 log.exception("a notification could not be sent: %s", delivery.path)
             finally:
                 self._queue.task_done()
+
+    def _run_tick(self) -> None:
+        """The tick, its failure logged (at most once a minute) and never the end of the thread."""
+        assert self._tick is not None
+        try:
+            self._tick()
+        except Exception:  # noqa: BLE001 - a store that is down now may be back at the next tick
+            now = time.monotonic()
+            if now - self._tick_error_logged >= TICK_ERROR_LOG_EVERY_S:
+                self._tick_error_logged = now
+                log.exception("looking for waitlist moves to notify failed (retried every %.0f s)", WATCH_EVERY_S)
 
 
 def _body(data: bytes) -> object:

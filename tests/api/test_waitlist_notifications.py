@@ -10,6 +10,7 @@ import pytest
 
 from mock_server import create_app, notify
 from mock_server.runtime import EXTENSION_KEY
+from mock_server.tenancy import TENANTS_KEY
 from tests.api.test_waitlist import ASYNC_MERCHANT, MAIN, PHONES, SYNC, local, period, rules, user
 from tests.conftest import FROZEN_AT, STORES, store_settings
 from tests.notify_receiver import Receiver
@@ -185,3 +186,38 @@ def test_two_servers_on_one_redis_notify_a_move_once(request, receiver, tmp_path
         assert other.bookings.waitlist.notify_moves() == 0
     assert received(first, receiver) == received(second, receiver)
     assert [r["body"]["waitlistEntryState"] for r in receiver.received] == ["SERVICE_READY"]
+
+
+def test_the_watch_tells_each_tenants_running_clock_moves_once_in_that_tenants_journal(app, receiver):
+    client = app.test_client()
+    tenants = app.extensions[TENANTS_KEY]
+    runtime = app.extensions[EXTENSION_KEY]
+    now = local(runtime, MAIN, period(runtime, MAIN, "OPEN"))
+    entries = {}
+    for name, prefix in (("default", ""), ("acme", "/t/acme"), ("still", "/t/still")):
+        client.post(f"{prefix}/_admin/clock", json={"freeze_at_sec": now})
+        body = {
+            "merchant_id": MAIN,
+            "service_id": "dinner",
+            "party_size": 3,
+            "user_information": user(1, PHONES[MAIN]),
+            "idempotency_token": f"watch-{name}",
+        }
+        entry_id = client.post(f"{prefix}/v3/CreateWaitlistEntry", json=body).get_json()["waitlist_entry_id"]
+        entries[name] = tenants.get(name).runtime.bookings.waitlist.get(entry_id)
+    # Time passes (no /_admin/clock call): two clocks run past the table's readiness, one stays frozen past it.
+    for name in ("default", "acme", "still"):
+        clock = tenants.get(name).runtime.clock
+        clock.freeze(entries[name].ready_sec + 1)
+        if name != "still":
+            clock.unfreeze()
+    assert notify.tell_clock_moves(app) == 2
+    assert notify.tell_clock_moves(app) == 0  # told once
+    got = received(app, receiver)
+    assert sorted((r["path"], r["body"]["waitlistEntryState"]) for r in got) == sorted(
+        (f"/v1alpha/notification/partners/p-7/waitlistEntries/{entries[name].entry_id}", "SERVICE_READY")
+        for name in ("default", "acme")
+    )
+    for prefix, count in (("", 1), ("/t/acme", 1), ("/t/still", 0)):
+        lines = client.get(f"{prefix}/_admin/recordings?method=BookingNotification").get_json()["exchanges"]
+        assert len(lines) == count, prefix

@@ -215,3 +215,37 @@ def test_a_merchant_confirm_patches_the_waitlist_entry_to_the_receiver(server, r
         }
     ]
     assert (line["kind"], line["outcome"]) == ("notification", "delivered (answered 200)")
+
+
+def test_a_running_clock_reaching_a_waitlist_move_patches_it_without_any_call(server, receiver, inventory):
+    from tests.api.test_waitlist import MAIN, PHONES, local, period, user
+
+    receiver.received.clear()
+    now = local(inventory, MAIN, period(inventory, MAIN, "OPEN"))
+    server.post("/_admin/clock", {"freeze_at_sec": now})
+    body = {
+        "merchant_id": MAIN,
+        "service_id": "dinner",
+        "party_size": 3,  # parties of 3 wait at dining-001's opening
+        "user_information": user(1, PHONES[MAIN]),
+        "idempotency_token": "e2e-waitlist-clock",
+    }
+    status, created = server.post("/v3/CreateWaitlistEntry", body)
+    assert status == 200, created
+    [listed] = server.get(f"/_admin/waitlist?merchant_id={MAIN}")["waitlist_entries"]
+    ready = next(step["at_sec"] for step in listed["timeline"] if step["state"] == "SERVICE_READY")
+    # Two seconds before the table is ready, the clock runs: nobody calls the server until the PATCH is in.
+    server.post("/_admin/clock", {"freeze_at_sec": ready - 2})
+    assert server.post("/_admin/clock", {"unfreeze": True})[0] == 200
+    assert receiver.received == []
+    deadline = time.monotonic() + 30
+    while not receiver.received and time.monotonic() < deadline:
+        time.sleep(0.05)
+    server.post("/_admin/clock", {"freeze_at_sec": FROZEN_AT})
+    [sent] = receiver.received
+    assert sent["path"] == f"/v1alpha/notification/partners/p-42/waitlistEntries/{created['waitlist_entry_id']}"
+    assert sent["body"]["waitlistEntryState"] == "SERVICE_READY"
+    assert sent["body"]["waitlistEntryStateTimes"] == {
+        "createdTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now)),
+        "serviceReadiedTime": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(ready)),
+    }

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+import time
 
 from mock_server.domain.models import Booking, Slot, SlotSpec, UserInformation
 from mock_server.faults.engine import Effect
+from mock_server.notify import sender
 from mock_server.notify.body import booking_body, booking_path, update_mask
 from mock_server.notify.sender import Delivery, Notifier, backoff_delays
 
@@ -218,3 +220,29 @@ def test_the_receivers_credentials_are_never_journalled(tmp_path):
     recorder.record_outbound(record, 200)
     line = recorder.journal.get(1)
     assert line["response"]["headers"] == {"Set-Cookie": "[REDACTED]", "Content-Type": "text/plain"}
+
+
+def test_a_watching_notifier_runs_its_tick_repeatedly_and_outlives_a_failing_one(monkeypatch, caplog):
+    monkeypatch.setattr(sender, "WATCH_EVERY_S", 0.02)
+    ticks: list[float] = []
+
+    def tick():
+        ticks.append(time.monotonic())
+        if len(ticks) <= 3:
+            raise ConnectionError("the store is down")
+
+    notifier = Notifier("http://127.0.0.1:9", attempts=1, backoff_s=0.01, timeout_s=1)
+    notifier.watch(tick)
+    try:
+        deadline = time.monotonic() + 30
+        while len(ticks) < 6 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        notifier.stop()
+    assert len(ticks) >= 6  # the three failures did not end the thread
+    assert all(later > earlier for earlier, later in zip(ticks, ticks[1:], strict=False))
+    failures = [r for r in caplog.records if "looking for waitlist moves to notify failed" in r.getMessage()]
+    assert len(failures) == 1  # once a minute at most, not once a tick
+    stopped_at = len(ticks)
+    time.sleep(0.1)
+    assert len(ticks) == stopped_at  # a stopped notifier ticks no more
