@@ -15,6 +15,7 @@ import functools
 from flask import Flask, current_app
 
 from ..domain.bookings import Outcome
+from ..domain.errors import StoreFailed
 from ..domain.models import FAILED
 from ..domain.waitlist import WaitlistEntry, WaitlistService
 from ..faults.engine import Effect
@@ -63,7 +64,10 @@ def tell_clock_moves(app: Flask) -> int:
     told = 0
     with app.app_context():
         for tenant in app.extensions[TENANTS_KEY].all():
-            if tenant.gone or tenant.runtime.clock.frozen:
+            if tenant.gone:
+                continue
+            tenant.runtime.sync()  # a shared store: the clock as another server may have set it
+            if tenant.runtime.clock.frozen:
                 continue
             with acting_for(tenant):
                 told += tenant.runtime.bookings.waitlist.notify_moves()
@@ -134,8 +138,13 @@ class TenantChannel:
         return not self.tenant.gone and self.tenant.runtime.bookings is self.state
 
     def fault(self, facts: dict[str, str]) -> Effect | None:
-        """The first notification_failure rule that fires (spent as any rule is)."""
+        """The first notification_failure rule that fires (spent as any rule is), of the rules as the tenant has them
+        now: on a shared store, with those another server armed or spent since (no request synced this thread)."""
         runtime = self.tenant.runtime
+        try:
+            runtime.sync(counts=True)
+        except StoreFailed:
+            pass  # Redis is down: this server's copy of the rules decides, as the sending would have anyway
         decision = self.tenant.engine.decide(METHOD, _Facts(facts), runtime.rng, runtime.clock.now())
         return None if decision is None else decision.outcome
 

@@ -221,3 +221,32 @@ def test_the_watch_tells_each_tenants_running_clock_moves_once_in_that_tenants_j
     for prefix, count in (("", 1), ("/t/acme", 1), ("/t/still", 0)):
         lines = client.get(f"{prefix}/_admin/recordings?method=BookingNotification").get_json()["exchanges"]
         assert len(lines) == count, prefix
+
+
+def test_a_notification_fault_armed_through_another_server_breaks_the_next_attempt(request, tmp_path):
+    receiver = Receiver()
+    request.addfinalizer(receiver.close)
+    receiver.script = [503]  # the first attempt fails; the retry comes 2 s later
+    store = {**store_settings(request, "redis"), "notify_backoff_s": 2.0}
+    first = make(request, receiver, tmp_path / "a", store)
+    second = make(request, receiver, tmp_path / "b", store)
+    client = first.test_client()
+    runtime = first.extensions[EXTENSION_KEY]
+    client.post("/_admin/clock", json={"freeze_at_sec": local(runtime, MAIN, period(runtime, MAIN, "OPEN"))})
+    entry_id = join(client, MAIN, party_size=3)
+    assert client.post(f"/_admin/waitlist/{entry_id}/ready").status_code == 200
+    deadline = time.monotonic() + 10
+    while not receiver.received and time.monotonic() < deadline:
+        time.sleep(0.01)
+    rule = {"method": "BookingNotification", "kind": "notification_failure", "times": 1}
+    armed = second.test_client().post("/_admin/faults", json=rule)
+    assert armed.status_code == 201
+    # The retry, decided on the first server's sender thread (no request there since), meets the other's rule.
+    assert first.extensions[notify.EXTENSION_KEY].idle(20)
+    lines = client.get("/_admin/recordings?method=BookingNotification").get_json()["exchanges"][::-1]
+    attempts = [(x["attempt"], x["response"]["status"], x["faults"]) for x in lines]
+    assert attempts[:2] == [
+        (1, 503, []),
+        (2, 500, [{"id": armed.get_json()["id"], "kind": "notification_failure"}]),
+    ]
+    assert len(receiver.received) == 2  # the first attempt and the third: the faulted one never left the sandbox
