@@ -59,7 +59,7 @@ def rfc3339(sec: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(sec))
 
 
-def join(client, merchant_id: str, n: int = 1, party_size: int = 2) -> str:
+def join(client, merchant_id: str, n: int = 1, party_size: int = 2, prefix: str = "") -> str:
     body = {
         "merchant_id": merchant_id,
         "service_id": "dinner",
@@ -67,7 +67,7 @@ def join(client, merchant_id: str, n: int = 1, party_size: int = 2) -> str:
         "user_information": user(n, PHONES[merchant_id]),
         "idempotency_token": f"t-{merchant_id}-{n}",
     }
-    answer = client.post("/v3/CreateWaitlistEntry", json=body).get_json()
+    answer = client.post(f"{prefix}/v3/CreateWaitlistEntry", json=body).get_json()
     return answer["waitlist_entry_id"]
 
 
@@ -196,14 +196,7 @@ def test_the_watch_tells_each_tenants_running_clock_moves_once_in_that_tenants_j
     entries = {}
     for name, prefix in (("default", ""), ("acme", "/t/acme"), ("still", "/t/still")):
         client.post(f"{prefix}/_admin/clock", json={"freeze_at_sec": now})
-        body = {
-            "merchant_id": MAIN,
-            "service_id": "dinner",
-            "party_size": 3,
-            "user_information": user(1, PHONES[MAIN]),
-            "idempotency_token": f"watch-{name}",
-        }
-        entry_id = client.post(f"{prefix}/v3/CreateWaitlistEntry", json=body).get_json()["waitlist_entry_id"]
+        entry_id = join(client, MAIN, party_size=3, prefix=prefix)
         entries[name] = tenants.get(name).runtime.bookings.waitlist.get(entry_id)
     # Time passes (no /_admin/clock call): two clocks run past the table's readiness, one stays frozen past it.
     for name in ("default", "acme", "still"):
