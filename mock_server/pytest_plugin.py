@@ -110,12 +110,21 @@ class _InProcessServer:
         self.thread = threading.Thread(target=self.server.serve_forever, name="rwg-sandbox", daemon=True)
 
     def __enter__(self) -> _InProcessServer:
+        from . import notify
+
         self.thread.start()
+        notify.watch_clock(self.app)  # served, as `make run` is: a running clock's waitlist moves are told
         return self
 
     def __exit__(self, *exc) -> None:
+        from . import notify
+
         self.server.shutdown()
         self.thread.join(timeout=10)
+        sender = self.app.extensions.get(notify.EXTENSION_KEY)
+        if sender is not None:
+            sender.drain()
+            sender.stop()
 
 
 class _SharedServer:

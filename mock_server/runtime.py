@@ -97,10 +97,10 @@ class Runtime:
         self.epoch = ""  # with a Redis store: the tenant's epoch there (redis_store.new_epoch)
         self.bookings = self._start()
 
-    def sync(self, counts: bool = False) -> None:
-        """Take on what other servers on the store changed (nothing to do in memory)."""
-        if self.control is not None:
-            self.control.sync(counts)
+    def sync(self, counts: bool = False, claim: bool = True) -> bool:
+        """Take on what other servers on the store changed (nothing to do in memory); False when, without `claim`,
+        the tenant is no longer in the store (see RedisControl.sync)."""
+        return True if self.control is None else self.control.sync(counts, claim)
 
     def adopt_epoch(self, epoch: str) -> None:
         """Another server reset the tenant: its state there is the new epoch's, on that epoch's day (the state is

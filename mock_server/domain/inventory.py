@@ -94,7 +94,7 @@ class Inventory:
                         yield other
 
     def lookup(self, spec: SlotSpec, taken: Taken) -> tuple[Slot | None, bool]:
-        """The entry a lookup answers for, and whether it has a spot open (`taken` holds `affecting(spec)`'s counts).
+        """The entry a lookup answers for, and whether it has a spot open (`taken` holds `affecting([spec])`'s counts).
 
         That entry is the first satisfying the spec with a spot open (the one CreateBooking would hold), else the
         first satisfying it at all (full), else None. SlotSpec.matches is written out: a lookup asks this for every

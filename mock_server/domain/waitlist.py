@@ -445,7 +445,9 @@ class WaitlistService:
         if self.on_change is None:
             return 0
         told = 0
-        for entry_id in sorted(e.entry_id for e in self.state.waitlist_entries()):
+        # Only the entries with a move due are read again and changed: the rest (most, once over) cost nothing more.
+        now = self.clock.now()
+        for entry_id in sorted(e.entry_id for e in self.state.waitlist_entries() if unnotified(e, now)):
 
             def decide(entry_id: str = entry_id) -> tuple[WaitlistEntry | None, list[tuple[str, int]]] | None:
                 entry = self.state.waitlist_entry(entry_id)

@@ -57,20 +57,25 @@ def tell_clock_moves(app: Flask) -> int:
     """Notify the waitlist moves that each tenant's running clock made and nobody told yet; how many.
 
     A frozen clock makes none (its changes through /_admin/clock tell theirs). Of several servers on one store, one
-    tells each move (WaitlistService.notify_moves).
+    tells each move (WaitlistService.notify_moves). A tenant that fails (its store unreachable) leaves the others
+    told; the failures are raised together at the end.
     """
     from ..tenancy import TENANTS_KEY, acting_for
 
-    told = 0
+    told, failed = 0, []
     with app.app_context():
         for tenant in app.extensions[TENANTS_KEY].all():
-            if tenant.gone:
-                continue
-            tenant.runtime.sync()  # a shared store: the clock as another server may have set it
-            if tenant.runtime.clock.frozen:
-                continue
-            with acting_for(tenant):
-                told += tenant.runtime.bookings.waitlist.notify_moves()
+            try:
+                # A shared store: the clock as another server may have set it; a tenant deleted there is left alone
+                # (not brought back).
+                if tenant.gone or not tenant.runtime.sync(claim=False) or tenant.runtime.clock.frozen:
+                    continue
+                with acting_for(tenant):
+                    told += tenant.runtime.bookings.waitlist.notify_moves()
+            except Exception as exc:  # noqa: BLE001 - one tenant's failure must not silence the others
+                failed.append(f"tenant {tenant.name}: {exc}")
+    if failed:
+        raise RuntimeError("; ".join(failed))
     return told
 
 
@@ -142,7 +147,7 @@ class TenantChannel:
         now: on a shared store, with those another server armed or spent since (no request synced this thread)."""
         runtime = self.tenant.runtime
         try:
-            runtime.sync(counts=True)
+            runtime.sync(counts=True, claim=False)  # a tenant deleted through another server is not brought back
         except StoreFailed:
             pass  # Redis is down: this server's copy of the rules decides, as the sending would have anyway
         decision = self.tenant.engine.decide(METHOD, _Facts(facts), runtime.rng, runtime.clock.now())

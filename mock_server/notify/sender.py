@@ -3,8 +3,8 @@
 The thread starts with the first notification queued, or when a serving process has it watch the sandbox clock
 (`watch`; building an app starts no thread, process.py), in that process, so a forked worker starts its own. One
 thread sends in order: a notification waits for the one before it (retries included), as a partner's single RTU
-client would; Google applies a booking's updates in the order sent. Between notifications, a watching thread runs
-its tick every WATCH_EVERY_S.
+client would; Google applies a booking's updates in the order sent. A watching notifier runs its tick every
+WATCH_EVERY_S on a second thread, so a notification being retried never holds the tick back.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ QUEUE_SIZE = 1000  # notifications waiting; past it a new one is dropped (and lo
 RETRIED = frozenset({429, 500, 502, 503, 504})  # what a retry may fix; any other 4xx would fail again
 DRAIN_AT_EXIT_S = 5.0  # how long an ending process still sends what is queued (inside docker stop's 10 s)
 METHOD = "BookingNotification"  # the fault rules' name for it, and the journal line's rpc
-WATCH_EVERY_S = 1.0  # how often a watching thread runs its tick (the moves a running sandbox clock made)
+WATCH_EVERY_S = 1.0  # how often a watching notifier runs its tick (the moves a running sandbox clock made)
 TICK_ERROR_LOG_EVERY_S = 60.0  # a tick that keeps failing (Redis down) says so once a minute, not every second
 
 log = logging.getLogger("mock_server.notify")
@@ -114,13 +114,19 @@ class Notifier:
         self._drains_in = 0  # the pid whose exit drains the queue
         self._stop = threading.Event()
         self._tick: Callable[[], None] | None = None
+        self._ticking = threading.Lock()  # held while a tick runs: a drain waits for it
+        self._watcher: threading.Thread | None = None
         self._tick_error_logged = -TICK_ERROR_LOG_EVERY_S
 
     def watch(self, tick: Callable[[], None]) -> None:
-        """Start the thread now, and have it run `tick` every WATCH_EVERY_S between notifications (the serving
-        process: notify.watch_clock)."""
-        self._tick = tick
-        self._ensure_thread()
+        """Run `tick` every WATCH_EVERY_S from now on, on a thread of its own (the serving process:
+        notify.watch_clock); what it queues is sent by the sender thread, which it starts."""
+        self._ensure_thread()  # and the drain at exit, which ends the ticks first
+        with self._lock:
+            self._tick = tick
+            if self._watcher is None or not self._watcher.is_alive():
+                self._watcher = threading.Thread(target=self._watch, name="notifications-clock", daemon=True)
+                self._watcher.start()
 
     def send(self, delivery: Delivery) -> bool:
         """Queue a notification (False: the queue is full, it is dropped); the thread starts with the first one."""
@@ -143,10 +149,11 @@ class Notifier:
         return True
 
     def stop(self) -> None:
-        """End the thread once the notification it is on is done (the rest stay queued)."""
+        """End the threads once the notification (or tick) each is on is done (the rest stay queued)."""
         self._stop.set()
-        if self._thread is not None:
-            self._thread.join()
+        for thread in (self._thread, self._watcher):
+            if thread is not None:
+                thread.join()
 
     def deliver(self, delivery: Delivery) -> bool:
         """Every attempt of one notification, waiting between them; True when one was answered 2xx."""
@@ -157,19 +164,25 @@ class Notifier:
                 log.info("notification %s dropped: its tenant was reset or deleted", delivery.path)
                 return False
             answer = self.attempt(delivery, attempt)
+            if answer is None:
+                log.info("notification %s dropped: its tenant was reset or deleted", delivery.path)
+                return False
             if answer.delivered or not answer.retried or attempt > len(self.delays):
                 return answer.delivered
             if self._stop.wait(self.delays[attempt - 1]):
                 return False
         return False
 
-    def attempt(self, delivery: Delivery, number: int) -> Answer:
-        """One PATCH (or the fault in its place), journalled."""
+    def attempt(self, delivery: Delivery, number: int) -> Answer | None:
+        """One PATCH (or the fault in its place), journalled; None (nothing sent) when the fault decision found the
+        tenant reset or deleted meanwhile (on a shared store it takes on another server's reset)."""
         url = f"{self.base_url}{delivery.path}?{delivery.query}"
         data = orjson.dumps(delivery.body)
         headers = {"Content-Type": "application/json", "User-Agent": "rwg-sandbox-notifier"}
         epoch, started = time.time(), time.perf_counter()
         fault = delivery.channel.fault(delivery.facts)
+        if not delivery.channel.live():
+            return None
         if fault is not None:
             answer = self._faulted(fault)
         else:
@@ -239,18 +252,18 @@ class Notifier:
             multiprocessing.util.Finalize(None, self.drain, exitpriority=110)
 
     def drain(self) -> None:
-        """Wait up to DRAIN_AT_EXIT_S for the queued notifications (a shutdown)."""
+        """End the ticks (a move a tick told after this would never be sent: its entry says it was), then wait up to
+        DRAIN_AT_EXIT_S for the queued notifications (a shutdown)."""
+        self._tick = None
+        if self._ticking.acquire(timeout=DRAIN_AT_EXIT_S):  # the tick under way, if any, queues what it found
+            self._ticking.release()
         if not self.idle(DRAIN_AT_EXIT_S):
             log.warning("%d notification(s) not sent before exit", self._queue.unfinished_tasks)
 
     def _run(self) -> None:
-        next_tick = time.monotonic() + WATCH_EVERY_S
         while not self._stop.is_set():
-            if self._tick is not None and time.monotonic() >= next_tick:
-                self._run_tick()
-                next_tick = time.monotonic() + WATCH_EVERY_S
             try:
-                delivery = self._queue.get(timeout=min(0.5, max(0.01, next_tick - time.monotonic())))
+                delivery = self._queue.get(timeout=0.5)
             except queue.Empty:
                 continue
             try:
@@ -260,16 +273,24 @@ class Notifier:
             finally:
                 self._queue.task_done()
 
-    def _run_tick(self) -> None:
-        """The tick, its failure logged (at most once a minute) and never the end of the thread."""
-        assert self._tick is not None
-        try:
-            self._tick()
-        except Exception:  # noqa: BLE001 - a store that is down now may be back at the next tick
-            now = time.monotonic()
-            if now - self._tick_error_logged >= TICK_ERROR_LOG_EVERY_S:
-                self._tick_error_logged = now
-                log.exception("looking for waitlist moves to notify failed (retried every %.0f s)", WATCH_EVERY_S)
+    def _watch(self) -> None:
+        """Each WATCH_EVERY_S, the tick, until the notifier stops or drains."""
+        while not self._stop.wait(WATCH_EVERY_S):
+            with self._ticking:
+                tick = self._tick
+                if tick is None:
+                    return
+                try:
+                    tick()
+                except Exception:  # noqa: BLE001 - a store that is down now may be back at the next tick
+                    self._tick_failed()
+
+    def _tick_failed(self) -> None:
+        """Log the tick's failure, at most once a minute."""
+        now = time.monotonic()
+        if now - self._tick_error_logged >= TICK_ERROR_LOG_EVERY_S:
+            self._tick_error_logged = now
+            log.exception("looking for waitlist moves to notify failed (retried every %.0f s)", WATCH_EVERY_S)
 
 
 def _body(data: bytes) -> object:

@@ -71,8 +71,12 @@ class SharedControl:
         self._engine.shared = self
         self.sync()
 
-    def sync(self, counts: bool = False) -> None:
-        """Take on what other servers changed since the last look (and, with `counts`, every rule's uses spent)."""
+    def sync(self, counts: bool = False, claim: bool = True) -> bool:
+        """Take on what other servers changed since the last look (and, with `counts`, every rule's uses spent).
+
+        Without `claim` (a background task, not a request naming the tenant), a tenant no longer in the store (deleted
+        through another server) is not started afresh there: False, nothing taken on.
+        """
         try:
             pipe = self._client.pipeline(transaction=False)
             pipe.mget(self._keys.gen, self._keys.anchor)
@@ -82,11 +86,14 @@ class SharedControl:
         except redis.RedisError as exc:
             raise unavailable(exc) from None
         generation, epoch = found[0]
+        if epoch is None and not claim:
+            return False
         moved = generation is None or int(generation) != self._generation
-        if moved or epoch is None or epoch.decode() != self._runtime.epoch:
-            self._load()
+        if (moved or epoch is None or epoch.decode() != self._runtime.epoch) and not self._load(claim):
+            return False
         if counts:
             self._engine.counted({k.decode(): int(v) for k, v in found[1].items()})
+        return True
 
     def publish(self, asked: bool = True) -> None:
         """Store this server's clock and rules as the tenant's, a generation on. When another server wrote since
@@ -181,9 +188,10 @@ class SharedControl:
         """The rule's next integer draw in [low, high]."""
         return low + min(int(self.chance(rule) * (high - low + 1)), high - low)
 
-    def _load(self) -> None:
+    def _load(self, claim: bool = True) -> bool:
         """Take on the stored epoch, clock and rules. Where none are stored (the first server, a Redis that lost its
-        data, a tenant deleted elsewhere) the tenant starts afresh: a new epoch, the clock and rules as at start."""
+        data, a tenant deleted elsewhere) the tenant starts afresh: a new epoch, the clock and rules as at start;
+        without `claim`, it does not (False)."""
         keys = self._keys
         with self._lock:
             try:
@@ -193,6 +201,8 @@ class SharedControl:
                 pipe.get(keys.anchor)
                 generation, control, epoch = pipe.execute()
                 if epoch is None:
+                    if not claim:
+                        return False
                     epoch = claim_epoch(self._client, keys, self._runtime.anchor_sec).encode()
             except redis.RedisError as exc:
                 raise unavailable(exc) from None
@@ -205,9 +215,10 @@ class SharedControl:
                     self._runtime.fidelity.restart()
                     self._restart_rules()
                     self._pending = True
-                return
+                return True
             self._runtime.clock.load(orjson.loads(control[b"clock"]))
             # None (a store written before settings were shared): the defaults, until a server changes them.
             self._runtime.fidelity.load(orjson.loads(control[b"settings"]) if b"settings" in control else None)
             self._engine.load(orjson.loads(control[b"rules"]))
             self._generation = None if generation is None else int(generation)
+            return True

@@ -243,3 +243,43 @@ def test_a_notification_fault_armed_through_another_server_breaks_the_next_attem
         (2, 500, [{"id": armed.get_json()["id"], "kind": "notification_failure"}]),
     ]
     assert len(receiver.received) == 2  # the first attempt and the third: the faulted one never left the sandbox
+
+
+def test_the_watch_leaves_a_tenant_deleted_through_another_server_deleted(request, receiver, tmp_path):
+    import redis
+
+    store = store_settings(request, "redis")
+    first = make(request, receiver, tmp_path / "a", store)
+    second = make(request, receiver, tmp_path / "b", store)
+    for app in (first, second):  # both servers hold the tenant, its clock running
+        assert app.test_client().post("/t/acme/_admin/clock", json={"unfreeze": True}).status_code == 200
+    assert first.test_client().delete("/_admin/tenants/acme").status_code == 204
+    client = redis.Redis.from_url(store["store"])
+    pattern = f"{store['store_prefix']}:{{acme}}:*"
+    left = client.keys(pattern)  # the generation counter only: the others' next request sees the change by it
+    assert [key.rsplit(b":", 1)[-1] for key in left] == [b"gen"]
+    assert notify.tell_clock_moves(second) == 0
+    assert client.keys(pattern) == left  # not brought back by the look (no new anchor, clock or rules)
+    assert first.test_client().delete("/_admin/tenants/acme").status_code == 404
+
+
+def test_a_tenant_whose_look_fails_leaves_the_others_told(app, receiver, monkeypatch):
+    client = app.test_client()
+    tenants = app.extensions[TENANTS_KEY]
+    runtime = app.extensions[EXTENSION_KEY]
+    now = local(runtime, MAIN, period(runtime, MAIN, "OPEN"))
+    for prefix in ("/t/broken", "/t/fine"):
+        client.post(f"{prefix}/_admin/clock", json={"freeze_at_sec": now})
+        entry_id = join(client, MAIN, party_size=3, prefix=prefix)
+    fine = tenants.get("fine").runtime
+    fine.clock.freeze(fine.bookings.waitlist.get(entry_id).ready_sec + 1)
+    fine.clock.unfreeze()
+    tenants.get("broken").runtime.clock.unfreeze()
+
+    def down():
+        raise ConnectionError("the store is down")
+
+    monkeypatch.setattr(tenants.get("broken").runtime.bookings.waitlist, "notify_moves", down)
+    with pytest.raises(RuntimeError, match="tenant broken: the store is down"):
+        notify.tell_clock_moves(app)
+    assert [r["body"]["waitlistEntryState"] for r in received(app, receiver)] == ["SERVICE_READY"]

@@ -234,8 +234,8 @@ def test_a_running_clock_reaching_a_waitlist_move_patches_it_without_any_call(se
     assert status == 200, created
     [listed] = server.get(f"/_admin/waitlist?merchant_id={MAIN}")["waitlist_entries"]
     ready = next(step["at_sec"] for step in listed["timeline"] if step["state"] == "SERVICE_READY")
-    # Two seconds before the table is ready, the clock runs: nobody calls the server until the PATCH is in.
-    server.post("/_admin/clock", {"freeze_at_sec": ready - 2})
+    # Five seconds before the table is ready, the clock runs: nobody calls the server until the PATCH is in.
+    server.post("/_admin/clock", {"freeze_at_sec": ready - 5})
     assert server.post("/_admin/clock", {"unfreeze": True})[0] == 200
     assert receiver.received == []
     deadline = time.monotonic() + 30

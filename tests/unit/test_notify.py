@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 
 from mock_server.domain.models import Booking, Slot, SlotSpec, UserInformation
@@ -246,3 +247,66 @@ def test_a_watching_notifier_runs_its_tick_repeatedly_and_outlives_a_failing_one
     stopped_at = len(ticks)
     time.sleep(0.1)
     assert len(ticks) == stopped_at  # a stopped notifier ticks no more
+
+
+class StuckChannel(Channel):
+    """An attempt that does not end until the test lets it (a receiver that hangs)."""
+
+    def __init__(self):
+        super().__init__(503)
+        self.release = threading.Event()
+        self.started = threading.Event()
+
+    def fault(self, facts):
+        self.started.set()
+        self.release.wait(30)
+        return super().fault(facts)
+
+
+def test_the_ticks_go_on_while_a_notification_hangs_and_end_with_the_drain(monkeypatch):
+    monkeypatch.setattr(sender, "WATCH_EVERY_S", 0.02)
+    ticks: list[float] = []
+    notifier = Notifier("http://127.0.0.1:9", attempts=1, backoff_s=0.01, timeout_s=1)
+    channel = StuckChannel()
+    try:
+        notifier.watch(lambda: ticks.append(time.monotonic()))
+        notifier.send(Delivery("/x", {}, ["status"], channel))
+        assert channel.started.wait(30)
+        hung_at = len(ticks)
+        deadline = time.monotonic() + 30
+        while len(ticks) < hung_at + 3 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(ticks) >= hung_at + 3  # the sender is stuck on the attempt; the clock watch is not
+        channel.release.set()
+        notifier.drain()
+        assert [status for _, status in channel.lines] == [503]
+        drained_at = len(ticks)
+        time.sleep(0.1)
+        assert len(ticks) == drained_at  # a drained notifier tells no more moves: nothing would send them
+    finally:
+        channel.release.set()
+        notifier.stop()
+
+
+class VanishingChannel(Channel):
+    """A tenant reset through another server, found while deciding the attempt's fault (its store synced)."""
+
+    def __init__(self):
+        super().__init__(503)
+        self.alive = True
+
+    def live(self):
+        return self.alive
+
+    def fault(self, facts):
+        self.alive = False
+        return None
+
+
+def test_an_attempt_whose_tenant_went_while_its_fault_was_decided_is_neither_sent_nor_journalled():
+    channel = VanishingChannel()
+    notifier = Notifier("http://127.0.0.1:9", attempts=3, backoff_s=0.001, timeout_s=1)
+    assert notifier.attempt(Delivery("/x", {}, ["status"], channel), 1) is None
+    retried = VanishingChannel()
+    assert notifier.deliver(Delivery("/x", {}, ["status"], retried)) is False
+    assert channel.lines == retried.lines == []
