@@ -187,3 +187,16 @@ def keep_exchange_notes(app) -> list[dict]:
     gateway = app.extensions[GATEWAY_KEY]
     gateway.always = (*gateway.always, ("keep_notes", keep))
     return notes
+
+
+def wait_until_fired(client, rule_id: str, prefix: str = "", within_s: float = 30.0) -> None:
+    """Poll the fault rules (test client) until rule `rule_id` has fired: the request it holds is then inside it."""
+    import time
+
+    deadline = time.monotonic() + within_s
+    while True:
+        rules = client.get(f"{prefix}/_admin/faults").get_json()["faults"]
+        if any(r["id"] == rule_id and r["fired"] for r in rules):
+            return
+        assert time.monotonic() < deadline, f"fault rule {rule_id} did not fire within {within_s} s"
+        time.sleep(0.01)

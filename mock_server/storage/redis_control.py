@@ -130,9 +130,9 @@ class SharedControl:
                 raise unavailable(exc) from None
 
     @contextmanager
-    def deferring(self) -> Iterator[None]:
+    def deferring(self, asked: bool = True) -> Iterator[None]:
         """Hold publishes until the block ends, then publish once (a reset changes the clock, settings and rules);
-        on an error, publish nothing and reload at the next request."""
+        on an error, publish nothing and reload at the next request. `asked`: as for `publish`."""
         with self._lock:
             if self._deferred is not None:  # inside another deferring block: its end publishes
                 yield
@@ -146,7 +146,7 @@ class SharedControl:
             finally:
                 self._deferred = None
             if self._pending:
-                self.publish()
+                self.publish(asked)
 
     def expect(self, generation: int) -> None:
         """This server made the stored generation (a reset it ran): no reload needed."""
@@ -210,7 +210,9 @@ class SharedControl:
                 self._runtime.adopt_epoch(epoch.decode())  # another server's reset, or a start after a loss
             if b"clock" not in control or b"rules" not in control:
                 self._generation = None if generation is None else int(generation)
-                with self.deferring():
+                # No client asked for this start state: when another server stored one first (two workers meeting a
+                # new tenant at once), theirs stands and is taken on at the next request; nothing fails to start.
+                with self.deferring(asked=False):
                     self._runtime.clock.restart(frozen_at=self._runtime.settings.clock)
                     self._runtime.fidelity.restart()
                     self._restart_rules()

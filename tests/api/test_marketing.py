@@ -5,13 +5,12 @@ from __future__ import annotations
 import base64
 import json
 import threading
-import time
 
 import pytest
 
 from mock_server import create_app
 from tests.conftest import FROZEN_AT
-from tests.helpers import journal_file, user
+from tests.helpers import journal_file, user, wait_until_fired
 
 PATH = "/v3/SetMarketingPreference"
 ADMIN = "/_admin/marketing-preferences"
@@ -154,14 +153,16 @@ def test_with_persistence_a_kept_preference_survives_restarts_and_a_reset_forget
 def test_a_preference_in_flight_when_its_tenant_is_deleted_is_refused_not_resurrected(tmp_path):
     settings = {"clock": FROZEN_AT, "record": 0, "db_path": str(tmp_path / "db.json")}
     client = create_app(settings, environ={}).test_client()
-    rule = {"method": "SetMarketingPreference", "kind": "delay", "delay_ms": 600}
-    assert client.post("/t/x/_admin/faults", json=rule).status_code == 201
+    # The delay must outlast the poll below and the delete on a loaded machine (the delete does not cut it short).
+    rule = {"method": "SetMarketingPreference", "kind": "delay", "delay_ms": 2000}
+    added = client.post("/t/x/_admin/faults", json=rule)
+    assert added.status_code == 201
     answers = []
     held = threading.Thread(target=lambda: answers.append(client.post(f"/t/x{PATH}", json=consent())))
     held.start()
-    time.sleep(0.2)  # the request is held by the delay
+    wait_until_fired(client, added.get_json()["id"], "/t/x")  # the request is held by the delay
     assert client.delete("/_admin/tenants/x").status_code == 204
-    held.join(10)
+    held.join(60)
     assert answers[0].status_code == 503
     assert answers[0].get_json() == {
         "code": 503,

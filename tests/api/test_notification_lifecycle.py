@@ -41,7 +41,7 @@ def notification_lines(client, prefix: str = "") -> list[dict]:
 
 
 def first_attempt_made(client, prefix: str = "") -> None:
-    deadline = time.monotonic() + 10
+    deadline = time.monotonic() + 30  # the sender is a background thread: slow only on a loaded machine
     while not notification_lines(client, prefix):
         assert time.monotonic() < deadline, "no notification attempt was journalled"
         time.sleep(0.02)
@@ -58,7 +58,7 @@ def test_a_reset_ends_the_retries_of_the_notifications_queued_before_it(app, rec
     client = app.test_client()
     cancel_a_booking(client, app)
     assert client.post("/_admin/reset", json={"recordings": True}).status_code == 200
-    assert app.extensions[notify.EXTENSION_KEY].idle(10)
+    assert app.extensions[notify.EXTENSION_KEY].idle(30)
     assert len(receiver.received) == 1  # the retries of a booking the reset forgot were not sent
     assert notification_lines(client) == []  # nor journalled in the fresh journal
 
@@ -69,6 +69,6 @@ def test_a_deleted_tenants_notifications_stop_and_its_journal_stays_closed(app, 
     [journal] = (tmp_path / "recordings").glob("*--acme.jsonl")
     assert client.delete("/_admin/tenants/acme").status_code == 204
     written = journal.read_bytes()
-    assert app.extensions[notify.EXTENSION_KEY].idle(10)
+    assert app.extensions[notify.EXTENSION_KEY].idle(30)
     assert len(receiver.received) == 1
     assert journal.read_bytes() == written  # the deleted tenant's closed journal was not opened again

@@ -188,3 +188,40 @@ def test_numbering_goes_on_from_the_stream_when_its_counter_was_evicted(two, red
     listed = clients[0].get("/_admin/recordings").get_json()
     assert [e["seq"] for e in listed["exchanges"]] == [4, 3, 2, 1]
     assert listed["recorded"] == 4
+
+
+def test_a_server_that_loses_the_race_to_store_a_new_tenants_start_state_takes_on_the_winners(
+    redis_url, tmp_path, monkeypatch
+):
+    """Two servers (MOCK_WORKERS) meeting a tenant nobody stored yet both store its start state: the second to write
+    takes on the first's instead of failing to start (a granian worker died of this, and served no request)."""
+    import redis
+
+    prefix = fresh_prefix()
+
+    def server(n: int):
+        settings = {"clock": FROZEN_AT, "recordings_dir": str(tmp_path / f"rec{n}"), "store": redis_url}
+        return create_app({**settings, "store_prefix": prefix}, environ={})
+
+    watch, raced, staged = redis.client.Pipeline.watch, [], []
+
+    def watch_then_lose_the_race(pipe, *names):
+        answer = watch(pipe, *names)
+        if not staged:  # the other server writes between this one's look at the generation and its own write
+            staged.append(True)
+            raced.append(server(2))
+        return answer
+
+    monkeypatch.setattr(redis.client.Pipeline, "watch", watch_then_lose_the_race)
+    try:
+        first = server(1)  # its start-up write is the one that loses
+        assert raced, "the race was not staged"
+        monkeypatch.undo()
+        clients = [first.test_client(), raced[0].test_client()]
+        assert [c.get("/_admin/health").status_code for c in clients] == [200, 200]
+        booked = book(clients[0], find_slot(first.extensions[EXTENSION_KEY], vertical="classes", window=False))
+        listed = [[b["booking_id"] for b in c.get("/_admin/bookings").get_json()["bookings"]] for c in clients]
+        assert listed == [[booked["booking_id"]]] * 2
+        assert first.extensions[EXTENSION_KEY].epoch == raced[0].extensions[EXTENSION_KEY].epoch
+    finally:
+        forget(redis_url, prefix)

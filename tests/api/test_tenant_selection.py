@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from mock_server import create_app
-from tests.helpers import create_body, find_slot
+from tests.helpers import create_body, find_slot, wait_until_fired
 
 
 def credentials(user: str, password: str = "s3cret") -> dict:
@@ -227,16 +227,16 @@ def test_a_change_in_flight_when_its_tenant_is_deleted_is_refused_not_resurrecte
     app = create_app(settings)
     client = app.test_client()
     body = create_body(find_slot(app.extensions["mock_server"], vertical="classes"), 1)
-    rule = {"method": "CreateBooking", "kind": "delay", "delay_ms": 600}
-    assert client.post("/t/x/_admin/faults", json=rule).status_code == 201
+    # The delay must outlast the poll below and the delete on a loaded machine (the delete does not cut it short).
+    rule = {"method": "CreateBooking", "kind": "delay", "delay_ms": 2000}
+    added = client.post("/t/x/_admin/faults", json=rule)
+    assert added.status_code == 201
     answers = []
     held = threading.Thread(target=lambda: answers.append(client.post("/t/x/v3/CreateBooking", json=body)))
     held.start()
-    import time
-
-    time.sleep(0.2)  # the booking is held by the delay
+    wait_until_fired(client, added.get_json()["id"], "/t/x")  # the booking is held by the delay
     assert client.delete("/_admin/tenants/x").status_code == 204
-    held.join(10)
+    held.join(60)
     assert answers[0].status_code == 503 and "deleted or evicted" in answers[0].get_json()["message"]
     assert not (tmp_path / "db--x.json.wal").exists() or (tmp_path / "db--x.json.wal").read_bytes() == b""
     restarted = create_app(settings).test_client()

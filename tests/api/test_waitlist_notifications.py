@@ -51,7 +51,7 @@ def app(request, receiver, tmp_path, store):
 
 def received(app, receiver) -> list[dict]:
     """What the receiver got, once everything queued was sent."""
-    assert app.extensions[notify.EXTENSION_KEY].idle(10)
+    assert app.extensions[notify.EXTENSION_KEY].idle(30)
     return receiver.received
 
 

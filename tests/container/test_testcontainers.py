@@ -35,6 +35,7 @@ def started(sandbox_image: str):
             fixture=ROOT / "fixtures" / "default.json",
             tenant="acme",
             host_network=True,
+            startup_timeout=180,  # its default 60 s is tight for a container start on a loaded 2-core CI machine
         )
         with container:
             yield container

@@ -14,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+REQUEST_TIMEOUT_S = 30  # a loaded 2-core CI machine answers slowly at times; a hang still fails
 
 
 def free_port() -> int:
@@ -21,6 +22,13 @@ def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
+
+
+PORT_TRIES = 3  # a port free when chosen may be bound by another program before the server binds it
+
+
+class PortTaken(RuntimeError):
+    """The server exited at start because its port was in use."""
 
 
 class ServerProcess:
@@ -39,8 +47,23 @@ class ServerProcess:
         }
         self.process: subprocess.Popen | None = None
 
-    def start(self, timeout: float = 20.0) -> ServerProcess:
-        """Launch and wait until /_admin/health answers."""
+    def start(self, timeout: float = 60.0) -> ServerProcess:
+        """Launch and wait until /_admin/health answers; on another port when the chosen one was taken meanwhile."""
+        for _ in range(PORT_TRIES - 1):
+            try:
+                return self._start_once(timeout)
+            except PortTaken:
+                self._move_to(free_port())
+        return self._start_once(timeout)
+
+    def _move_to(self, port: int) -> None:
+        """Listen on `port` instead (free_port's answer can be taken by anyone before the server binds it)."""
+        self.url = self.url.replace(f":{self.port}", f":{port}")
+        self.port = port
+        self.env["MOCK_PORT"] = str(port)
+        self.log = self.log.with_name(f"server-{port}.log")
+
+    def _start_once(self, timeout: float) -> ServerProcess:
         with open(self.log, "ab") as log:
             self.process = subprocess.Popen(
                 [sys.executable, "app.py"],
@@ -53,9 +76,13 @@ class ServerProcess:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"server exited early:\n{self.log.read_text()}")
+                output = self.log.read_text()
+                if f"port {self.port} on " in output and "is in use" in output:
+                    self.process = None
+                    raise PortTaken(output)
+                raise RuntimeError(f"server exited early:\n{output}")
             try:
-                with urllib.request.urlopen(self._admin_request("/_admin/health"), timeout=1) as response:
+                with urllib.request.urlopen(self._admin_request("/_admin/health"), timeout=5) as response:
                     if response.status == 200:
                         return self
             except (urllib.error.URLError, ConnectionError, TimeoutError):
@@ -72,7 +99,7 @@ class ServerProcess:
         except ProcessLookupError:
             pass
         try:
-            self.process.wait(timeout=10)
+            self.process.wait(timeout=30)  # a graceful stop writes out buffers: slow on a loaded machine
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait(timeout=10)
@@ -81,7 +108,7 @@ class ServerProcess:
 
     def get(self, path: str) -> dict:
         """GET a JSON document (with the admin token, when the server has one)."""
-        with urllib.request.urlopen(self._admin_request(path), timeout=10) as response:
+        with urllib.request.urlopen(self._admin_request(path), timeout=REQUEST_TIMEOUT_S) as response:
             return json.loads(response.read())
 
     def _admin_request(self, path: str) -> urllib.request.Request:
@@ -97,13 +124,13 @@ class ServerProcess:
             headers={"Content-Type": "application/json", **(headers or {})},
         )
         try:
-            with urllib.request.urlopen(request, timeout=10) as response:
+            with urllib.request.urlopen(request, timeout=REQUEST_TIMEOUT_S) as response:
                 return response.status, json.loads(response.read() or b"null")
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
 
 
-def wait_for_group_exit(pgid: int, timeout: float = 5.0) -> None:
+def wait_for_group_exit(pgid: int, timeout: float = 15.0) -> None:
     """Children of the group may outlive the leader by a moment: wait until none is left."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -20,7 +20,7 @@ def post(server, path: str, body: dict) -> int:
     request = urllib.request.Request(
         server.url + path, json.dumps(body).encode(), {"Content-Type": "application/json"}, method="POST"
     )
-    with urllib.request.urlopen(request, timeout=10) as response:
+    with urllib.request.urlopen(request, timeout=30) as response:
         return response.status
 
 
@@ -33,9 +33,9 @@ def test_every_request_gets_its_line_soon_and_the_last_ones_at_stop(start_server
             post(server, "/v3/BatchAvailabilityLookup", lookup)
         except urllib.error.HTTPError as exc:
             assert exc.code == 400  # an unknown service: still one line each
-    deadline = time.monotonic() + 5
+    deadline = time.monotonic() + 30  # written every 50 ms by a background thread: slow only on a loaded machine
     while len([x for x in access_lines(server) if x["path"] == "/v3/BatchAvailabilityLookup"]) < 50:
-        assert time.monotonic() < deadline, "access lines were not written within 5 s"
+        assert time.monotonic() < deadline, "access lines were not written within 30 s"
         time.sleep(0.05)
     line = next(x for x in access_lines(server) if x["path"] == "/v3/BatchAvailabilityLookup")
     assert line["method"] == "POST" and line["status"] == 400 and line["rpc"] == "BatchAvailabilityLookup"

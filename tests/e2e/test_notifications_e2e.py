@@ -67,7 +67,7 @@ def booked(server, inventory, **find) -> dict:
     return body["booking"]
 
 
-def attempts(server, count: int, timeout: float = 10.0) -> list[dict]:
+def attempts(server, count: int, timeout: float = 30.0) -> list[dict]:
     """The notification lines of the journal, oldest first, once there are `count` of them."""
     deadline = time.monotonic() + timeout
     while True:

@@ -3,6 +3,7 @@
 import json
 import signal
 import threading
+import time
 
 import pytest
 
@@ -70,8 +71,11 @@ def test_kill_9_mid_stream_loses_no_confirmed_booking(start_server, tmp_path):
     threads = [threading.Thread(target=client, args=(i,)) for i in range(4)]
     for t in threads:
         t.start()
-    while len(confirmed) < 60:
+    deadline = time.monotonic() + 120  # a bound, so that clients that all stopped early fail instead of hanging
+    while len(confirmed) < 60 and any(t.is_alive() for t in threads):
+        assert time.monotonic() < deadline, f"only {len(confirmed)} bookings confirmed in 120 s"
         threading.Event().wait(0.01)
+    assert len(confirmed) >= 60, f"the clients stopped after {len(confirmed)} bookings"
     server.stop(signal.SIGKILL)
     stop.set()
     for t in threads:

@@ -13,7 +13,7 @@ SUITE = textwrap.dedent(
     def _post(url, body):
         request = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                          headers={"Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=30) as response:
             return json.loads(response.read())
 
     def test_the_last_spot_is_mine(rwg_sandbox):

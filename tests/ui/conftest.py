@@ -13,6 +13,8 @@ import pytest
 from tests.e2e.server import ServerProcess
 
 CHROMIUM = os.environ.get("RWG_CHROMIUM", "/usr/bin/chromium")
+# Actions, navigations and expect() wait this long: a loaded 2-core CI machine renders slowly; a miss still fails.
+BROWSER_TIMEOUT_MS = 30_000
 CHROMIUM_ARGS = [
     "--headless=new",
     "--no-sandbox",
@@ -105,6 +107,10 @@ def browser(tmp_path_factory):
     with sync_playwright() as playwright:
         # launch() always gives Chromium a fresh temporary profile (--user-data-dir), removed on close.
         chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        # expect() has its own 5 s default, which set_default_timeout does not change.
+        from playwright.sync_api import expect
+
+        expect.set_options(timeout=BROWSER_TIMEOUT_MS)
         try:
             yield chromium
         finally:
@@ -115,7 +121,7 @@ def browser(tmp_path_factory):
 def context(browser):
     """A fresh browser context (cookies, storage) per test."""
     ctx = browser.new_context(viewport={"width": 1360, "height": 900}, accept_downloads=True)
-    ctx.set_default_timeout(10_000)
+    ctx.set_default_timeout(BROWSER_TIMEOUT_MS)
     yield ctx
     ctx.close()
 

@@ -6,6 +6,7 @@ import re
 
 import pytest
 
+from .conftest import BROWSER_TIMEOUT_MS
 from .shots import screenshot
 
 pytestmark = pytest.mark.e2e
@@ -26,7 +27,7 @@ def locked_server(start_dashboard_server):
 @pytest.fixture
 def no_js_page(browser):
     context = browser.new_context(java_script_enabled=False, viewport={"width": 1280, "height": 900})
-    context.set_default_timeout(10_000)
+    context.set_default_timeout(BROWSER_TIMEOUT_MS)
     yield context.new_page()
     context.close()
 

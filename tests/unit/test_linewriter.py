@@ -33,7 +33,7 @@ def test_a_blocked_stream_blocks_nobody_and_the_buffer_stays_bounded():
     stream = BlockedStream()
     writer = LineWriter(stream, max_bytes=10_000, interval_s=0.01)
     writer.add("first")
-    assert stream.writing.wait(2)  # the writer thread is now stuck in write()
+    assert stream.writing.wait(30)  # the writer thread is now stuck in write()
     started = time.monotonic()
     for i in range(20_000):
         writer.add(f"line {i:05d}")  # 10 characters + newline each
@@ -41,7 +41,7 @@ def test_a_blocked_stream_blocks_nobody_and_the_buffer_stays_bounded():
     assert writer.dropped == 20_000 - 10_000 // 11
     assert writer.flush(timeout=0.2) is False  # a final flush gives up instead of hanging
     stream.released.set()
-    assert writer.flush(timeout=5) is True
+    assert writer.flush(timeout=30) is True
     lines = stream.getvalue().splitlines()
     assert lines[0] == "first" and lines[1] == "line 00000" and lines[-2] == f"line {10_000 // 11 - 1:05d}"
     assert json.loads(lines[-1]) == {"log_lines_dropped": writer.dropped, "why": "stderr was not read fast enough"}
@@ -60,7 +60,7 @@ def test_lines_from_many_threads_all_arrive_each_threads_in_order():
         thread.start()
     for thread in threads:
         thread.join()
-    assert writer.flush(timeout=5)
+    assert writer.flush(timeout=30)
     lines = stream.getvalue().splitlines()
     assert len(lines) == 8 * 2000 and writer.dropped == 0
     for t in range(8):
@@ -72,7 +72,7 @@ def test_lines_go_to_the_descriptor_not_through_the_streams_buffer():
     with os.fdopen(write_fd, "w") as stream, os.fdopen(read_fd, "rb") as pipe:
         writer = LineWriter(stream)
         writer.add("über")
-        assert writer.flush(timeout=5)
+        assert writer.flush(timeout=30)
         assert os.read(pipe.fileno(), 100) == "über\n".encode()
 
 
@@ -81,7 +81,7 @@ def test_a_closed_stream_drops_lines_without_raising():
     writer = LineWriter(stream)
     stream.close()
     writer.add("x")
-    assert writer.flush(timeout=5)
+    assert writer.flush(timeout=30)
 
 
 def test_the_handler_queues_formatted_records():
@@ -96,5 +96,5 @@ def test_the_handler_queues_formatted_records():
         logger.warning("disk %s", "full")
     finally:
         logger.removeHandler(handler)
-    assert writer.flush(timeout=5)
+    assert writer.flush(timeout=30)
     assert stream.getvalue() == "WARNING disk full\n"
