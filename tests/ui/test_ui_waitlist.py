@@ -30,6 +30,7 @@ def test_the_page_shows_each_queue_and_moves_an_entry(app, client):
     assert 'id="waitlist-dining-001" data-status="OPEN"' in text
     for merchant_id in ("dining-004", "dining-007", "dining-010"):
         assert f'id="waitlist-{merchant_id}"' in text
+    assert ">Ahead (walk-ins too)</th>" in text  # its count includes the wait model's walk-ins
     row = row_of(page, "W0000001")
     assert 'data-state="WAITING"' in row and "wl-user-1" in row
     assert ">ready<" in row and ">cancel<" in row and ">seat<" not in row
