@@ -44,6 +44,9 @@ class Resources:
                 entries.append(slot)
         self._width: dict[ResourceKey, int] = {}
         self._buckets: dict[ResourceKey, dict[int, list[Slot]]] = {}
+        # Each entry's overlaps, found on its first lookup: the inventory never changes, and a lookup asks for every
+        # slot_time's (filled only for the entries asked about, so a large inventory pays for what is used).
+        self._overlaps: dict[Slot, tuple[Slot, ...]] = {}
         for key, entries in members.items():
             width = self._width[key] = max(1, max(slot.duration_sec for slot in entries))
             buckets = self._buckets[key] = {}
@@ -71,9 +74,15 @@ class Resources:
                 return ("table", slot.merchant_id, size)
         return None
 
-    def overlapping(self, slot: Slot) -> list[Slot]:
+    def overlapping(self, slot: Slot) -> tuple[Slot, ...]:
         """The entries whose holds take a spot of this one: those of its resource overlapping its interval (itself
         among them); just itself when it holds no resource."""
+        found = self._overlaps.get(slot)
+        if found is None:
+            found = self._overlaps[slot] = tuple(self._find_overlapping(slot))
+        return found
+
+    def _find_overlapping(self, slot: Slot) -> list[Slot]:
         key = self.key(slot)
         buckets = None if key is None else self._buckets.get(key)
         if key is None or buckets is None:

@@ -89,7 +89,7 @@ def slot_key(slot: Slot) -> bytes:
     return orjson.dumps(slot_fields(slot))
 
 
-def _hold_triples(slots: list[Slot]) -> list[bytes | int]:
+def _hold_triples(slots: Iterable[Slot]) -> list[bytes | int]:
     """commit.lua's (slot key, start, end) of each entry whose holds may take a spot of the entry taken from."""
     return [value for s in slots for value in (slot_key(s), s.start_sec, s.start_sec + s.duration_sec)]
 
