@@ -80,18 +80,15 @@ class Inventory:
         return self._by_start.get((spec.merchant_id, spec.service_id, spec.start_sec), ())
 
     def affecting(self, specs: Iterable[SlotSpec]) -> Iterator[Slot]:
-        """Each entry whose holds count against those at the specs' starts (theirs, and their resources'), once.
+        """The entries whose holds count against those at the specs' starts (theirs, and their resources').
 
-        A lookup's slot_times mostly share a start (one per party size): each start is walked once.
+        A lookup's slot_times mostly share a start (one per party size): each start is walked once. Starts near each
+        other share overlaps, named again (a shared store's spots_taken asks for each once).
         """
         overlapping = self.resources.overlapping
-        seen: set[Slot] = set()
         for start in dict.fromkeys((spec.merchant_id, spec.service_id, spec.start_sec) for spec in specs):
             for slot in self._by_start.get(start, ()):
-                for other in overlapping(slot):
-                    if other not in seen:
-                        seen.add(other)
-                        yield other
+                yield from overlapping(slot)
 
     def lookup(self, spec: SlotSpec, taken: Taken) -> tuple[Slot | None, bool]:
         """The entry a lookup answers for, and whether it has a spot open (`taken` holds `affecting([spec])`'s counts).

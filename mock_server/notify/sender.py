@@ -158,13 +158,10 @@ class Notifier:
     def deliver(self, delivery: Delivery) -> bool:
         """Every attempt of one notification, waiting between them; True when one was answered 2xx."""
         for attempt in range(1, len(self.delays) + 2):
-            if not delivery.channel.live():
-                # A reset or deleted tenant starts afresh: its old bookings' news would reach the receiver (and the
-                # new journal) as if the new state had made it.
-                log.info("notification %s dropped: its tenant was reset or deleted", delivery.path)
-                return False
             answer = self.attempt(delivery, attempt)
             if answer is None:
+                # A reset or deleted tenant starts afresh: its old bookings' news would reach the receiver (and the
+                # new journal) as if the new state had made it.
                 log.info("notification %s dropped: its tenant was reset or deleted", delivery.path)
                 return False
             if answer.delivered or not answer.retried or attempt > len(self.delays):
@@ -174,8 +171,11 @@ class Notifier:
         return False
 
     def attempt(self, delivery: Delivery, number: int) -> Answer | None:
-        """One PATCH (or the fault in its place), journalled; None (nothing sent) when the fault decision found the
-        tenant reset or deleted meanwhile (on a shared store it takes on another server's reset)."""
+        """One PATCH (or the fault in its place), journalled; None (nothing sent, no rule spent) when the tenant was
+        reset or deleted, before the fault decision or while it was taken (on a shared store it takes on another
+        server's reset)."""
+        if not delivery.channel.live():
+            return None
         url = f"{self.base_url}{delivery.path}?{delivery.query}"
         data = orjson.dumps(delivery.body)
         headers = {"Content-Type": "application/json", "User-Agent": "rwg-sandbox-notifier"}

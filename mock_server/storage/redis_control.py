@@ -86,8 +86,6 @@ class SharedControl:
         except redis.RedisError as exc:
             raise unavailable(exc) from None
         generation, epoch = found[0]
-        if epoch is None and not claim:
-            return False
         moved = generation is None or int(generation) != self._generation
         if (moved or epoch is None or epoch.decode() != self._runtime.epoch) and not self._load(claim):
             return False

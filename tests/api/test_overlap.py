@@ -21,6 +21,7 @@ BARBER = {"staff_id": "salon-002-st00"}  # haircuts' only one
 PAY = {"unparsed_payment_method_token": "tok_visa"}  # colouring is prepaid
 OVERLAPPED = "its staff member or table is booked over part of this slot's time"
 SYNCHRONOUS = "CONFIRMATION_MODE_SYNCHRONOUS"
+SITTINGS = (NINE, TEN, ELEVEN, ELEVEN + 3600)  # colouring's starts from nine: each overlaps the next
 
 
 def _colour(start: int) -> dict:
@@ -252,6 +253,30 @@ def test_two_servers_deciding_on_the_same_read_cannot_both_book_the_stylist_thro
     assert one.bookings.state.commit(change(nine, 1)) is not None
     assert other.bookings.state.commit(change(ten, 2)) is None  # refused: the rules read again
     assert [b.held.start_sec for b in other.bookings.all_bookings()] == [NINE]
+
+
+def test_a_lookup_on_redis_asks_for_each_entry_it_depends_on_once(two_servers, monkeypatch):
+    (one, _), (first, _) = two_servers
+    client = one.bookings.state._client
+    asked: list[list[bytes]] = []
+    real = client.hmget
+
+    def spy(key, fields, *args):
+        asked.append(list(fields))
+        return real(key, fields, *args)
+
+    monkeypatch.setattr(client, "hmget", spy)
+    times = [_colour_time(start) for start in SITTINGS]  # overlapping sittings, one stylist
+    answer = first.post("/v3/BatchAvailabilityLookup", json={"merchant_id": "salon-002", "slot_time": times})
+    assert [a["available"] for a in answer.get_json()["slot_time_availability"]] == [True] * 4
+    [fields] = asked
+    assert len(fields) == len(set(fields))  # the stylist's sittings overlap several of the four: each asked once
+    assert len(fields) < sum(len(one.bookings.inventory.resources.overlapping(s)) for s in _colour_entries(one))
+
+
+def _colour_entries(runtime) -> list:
+    inventory = runtime.bookings.inventory
+    return [inventory.find_exact("salon-002", "color", start, 5400, STYLIST["staff_id"], "", 0) for start in SITTINGS]
 
 
 def test_a_create_that_lost_the_race_on_redis_decides_again_and_answers_slot_unavailable(two_servers, monkeypatch):
