@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import copy
 import itertools
+import time
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
 
 _tokens = itertools.count(1)
 
@@ -189,14 +194,27 @@ def keep_exchange_notes(app) -> list[dict]:
     return notes
 
 
-def wait_until_fired(client, rule_id: str, prefix: str = "", within_s: float = 30.0) -> None:
-    """Poll the fault rules (test client) until rule `rule_id` has fired: the request it holds is then inside it."""
-    import time
+def wait_for(check: Callable[[], T], what: str, within_s: float = 30.0, every_s: float = 0.01) -> T:
+    """Poll `check` until it answers something truthy, and return that; fail naming `what` after `within_s`.
 
+    For what a background thread, a worker or another process does: slow at times on a loaded CI machine, so the
+    bound is generous, and a test never sleeps a fixed time instead.
+    """
     deadline = time.monotonic() + within_s
     while True:
-        rules = client.get(f"{prefix}/_admin/faults").get_json()["faults"]
-        if any(r["id"] == rule_id and r["fired"] for r in rules):
-            return
-        assert time.monotonic() < deadline, f"fault rule {rule_id} did not fire within {within_s} s"
-        time.sleep(0.01)
+        found = check()
+        if found:
+            return found
+        assert time.monotonic() < deadline, f"{what}: not within {within_s:g} s"
+        time.sleep(every_s)
+
+
+def wait_until_fired(get_json: Callable[[str], dict], rule_id: str, prefix: str = "") -> None:
+    """Wait until fault rule `rule_id` has fired (or, spent, was retired): the request it holds is then inside it.
+    `get_json(path)`: an admin GET's JSON (a ServerProcess's `get`, or a test client's through a lambda)."""
+
+    def fired() -> bool:
+        rules = get_json(f"{prefix}/_admin/faults")["faults"]
+        return not any(r["id"] == rule_id and not r["fired"] for r in rules)
+
+    wait_for(fired, f"fault rule {rule_id} to fire")

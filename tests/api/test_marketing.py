@@ -160,7 +160,8 @@ def test_a_preference_in_flight_when_its_tenant_is_deleted_is_refused_not_resurr
     answers = []
     held = threading.Thread(target=lambda: answers.append(client.post(f"/t/x{PATH}", json=consent())))
     held.start()
-    wait_until_fired(client, added.get_json()["id"], "/t/x")  # the request is held by the delay
+    # The request is held by the delay once the rule fired.
+    wait_until_fired(lambda path: client.get(path).get_json(), added.get_json()["id"], "/t/x")
     assert client.delete("/_admin/tenants/x").status_code == 204
     held.join(60)
     assert answers[0].status_code == 503

@@ -3,14 +3,12 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 
 from mock_server import create_app, notify
 from mock_server.runtime import EXTENSION_KEY
 from tests.conftest import FROZEN_AT, STORES, store_settings
-from tests.helpers import create_body, find_slot
+from tests.helpers import create_body, find_slot, wait_for
 from tests.notify_receiver import Receiver
 
 
@@ -41,10 +39,7 @@ def notification_lines(client, prefix: str = "") -> list[dict]:
 
 
 def first_attempt_made(client, prefix: str = "") -> None:
-    deadline = time.monotonic() + 30  # the sender is a background thread: slow only on a loaded machine
-    while not notification_lines(client, prefix):
-        assert time.monotonic() < deadline, "no notification attempt was journalled"
-        time.sleep(0.02)
+    wait_for(lambda: notification_lines(client, prefix), "a notification attempt journalled")
 
 
 def cancel_a_booking(client, app, prefix: str = "") -> None:

@@ -234,7 +234,8 @@ def test_a_change_in_flight_when_its_tenant_is_deleted_is_refused_not_resurrecte
     answers = []
     held = threading.Thread(target=lambda: answers.append(client.post("/t/x/v3/CreateBooking", json=body)))
     held.start()
-    wait_until_fired(client, added.get_json()["id"], "/t/x")  # the booking is held by the delay
+    # The booking is held by the delay once the rule fired.
+    wait_until_fired(lambda path: client.get(path).get_json(), added.get_json()["id"], "/t/x")
     assert client.delete("/_admin/tenants/x").status_code == 204
     held.join(60)
     assert answers[0].status_code == 503 and "deleted or evicted" in answers[0].get_json()["message"]

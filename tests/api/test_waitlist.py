@@ -57,16 +57,20 @@ def user(n: int, telephone: str = "+1 555-010-0101") -> dict:
     return {"user_id": f"wl-user-{n}", "given_name": "Ada", "family_name": "Lovelace", "telephone": telephone}
 
 
-def join(client, merchant_id: str = MAIN, party_size: int = 3, n: int = 1, token: str | None = None, **changes):
-    body = {
+def entry_body(merchant_id: str = MAIN, party_size: int = 3, n: int = 1, token: str | None = None, **changes) -> dict:
+    """A CreateWaitlistEntry body for user `n` at the merchant's dinner waitlist, with a phone it takes."""
+    return {
         "merchant_id": merchant_id,
         "service_id": "dinner",
         "party_size": party_size,
-        "user_information": user(n, PHONES[merchant_id]),
+        "user_information": user(n, PHONES.get(merchant_id, PHONES[MAIN])),
         "idempotency_token": token or f"wl-token-{merchant_id}-{n}",
         **changes,
     }
-    return client.post("/v3/CreateWaitlistEntry", json=body)
+
+
+def join(client, merchant_id: str = MAIN, party_size: int = 3, n: int = 1, token: str | None = None, **changes):
+    return client.post("/v3/CreateWaitlistEntry", json=entry_body(merchant_id, party_size, n, token, **changes))
 
 
 def entry(client, entry_id: str):

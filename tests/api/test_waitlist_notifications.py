@@ -11,8 +11,9 @@ import pytest
 from mock_server import create_app, notify
 from mock_server.runtime import EXTENSION_KEY
 from mock_server.tenancy import TENANTS_KEY
-from tests.api.test_waitlist import ASYNC_MERCHANT, MAIN, PHONES, SYNC, local, period, rules, user
+from tests.api.test_waitlist import ASYNC_MERCHANT, MAIN, SYNC, entry_body, local, period, rules
 from tests.conftest import FROZEN_AT, STORES, store_settings
+from tests.helpers import wait_for
 from tests.notify_receiver import Receiver
 
 MASK = "updateMask=waitlistEntryState,waitlistEntryStateTimes"
@@ -60,15 +61,8 @@ def rfc3339(sec: int) -> str:
 
 
 def join(client, merchant_id: str, n: int = 1, party_size: int = 2, prefix: str = "") -> str:
-    body = {
-        "merchant_id": merchant_id,
-        "service_id": "dinner",
-        "party_size": party_size,
-        "user_information": user(n, PHONES[merchant_id]),
-        "idempotency_token": f"t-{merchant_id}-{n}",
-    }
-    answer = client.post(f"{prefix}/v3/CreateWaitlistEntry", json=body).get_json()
-    return answer["waitlist_entry_id"]
+    body = entry_body(merchant_id, party_size, n)
+    return client.post(f"{prefix}/v3/CreateWaitlistEntry", json=body).get_json()["waitlist_entry_id"]
 
 
 def test_a_merchant_confirm_patches_the_whole_entry(app, receiver):
@@ -228,9 +222,7 @@ def test_a_notification_fault_armed_through_another_server_breaks_the_next_attem
     client.post("/_admin/clock", json={"freeze_at_sec": local(runtime, MAIN, period(runtime, MAIN, "OPEN"))})
     entry_id = join(client, MAIN, party_size=3)
     assert client.post(f"/_admin/waitlist/{entry_id}/ready").status_code == 200
-    deadline = time.monotonic() + 10
-    while not receiver.received and time.monotonic() < deadline:
-        time.sleep(0.01)
+    wait_for(lambda: receiver.received, "the first attempt")
     rule = {"method": "BookingNotification", "kind": "notification_failure", "times": 1}
     armed = second.test_client().post("/_admin/faults", json=rule)
     assert armed.status_code == 201

@@ -8,11 +8,10 @@ import signal
 import socket
 import subprocess
 import threading
-import time
 
 import pytest
 
-from tests.helpers import feed_slot
+from tests.helpers import feed_slot, wait_until_fired
 
 from .server import ServerProcess
 
@@ -71,17 +70,6 @@ def bookable_slot(server) -> dict:
     return feed_slot(entry)
 
 
-def fired(server, rule_id: str, within_s: float = 30.0) -> None:
-    """Wait until rule `rule_id` has fired (or, spent, was retired)."""
-    deadline = time.monotonic() + within_s
-    while True:
-        rules = json.loads(call(server, "GET", "/_admin/faults")[2])["faults"]
-        if not any(r["id"] == rule_id and not r["fired"] for r in rules):
-            return
-        assert time.monotonic() < deadline, f"rule {rule_id} did not fire within {within_s} s"
-        time.sleep(0.02)
-
-
 def create_body(slot, token):
     return {
         "slot": slot,
@@ -122,7 +110,7 @@ def test_timeout_after_commit_then_a_retry_gets_the_original_booking(server):
         call(server, "POST", "/v3/CreateBooking", body, timeout=0.5)
     # The client gave up; on a loaded machine the first attempt may not have committed yet, and a retry racing it
     # would take the rule's one firing (the engine says so): retry once the rule fired on the first attempt.
-    fired(server, rule["id"])
+    wait_until_fired(server.get, rule["id"])
     status, _, retried = call(server, "POST", "/v3/CreateBooking", body)
     assert status == 200
     booking = json.loads(retried)["booking"]
@@ -174,14 +162,11 @@ def test_drop_connection_on_the_other_servers(start_server, wsgi_server):
 
 def test_stopping_the_server_releases_held_requests(start_server):
     held_server = start_server()
-    add_rule(held_server, method="HealthCheck", kind="timeout", hold_ms=20_000)
+    rule = add_rule(held_server, method="HealthCheck", kind="timeout", hold_ms=20_000)
     answers = []
     holder = threading.Thread(target=lambda: answers.append(call(held_server, "GET", "/v3/HealthCheck", timeout=30)))
     holder.start()
-    deadline = time.monotonic() + 30
-    while not json.loads(call(held_server, "GET", "/_admin/faults")[2])["faults"][0]["fired"]:
-        assert time.monotonic() < deadline, "the held request never reached the rule"
-        time.sleep(0.02)  # the request is being held once it fired
+    wait_until_fired(held_server.get, rule["id"])  # the request is being held once it fired
     process = held_server.process
     process.send_signal(signal.SIGTERM)  # as `docker stop` does: the main process only
     try:

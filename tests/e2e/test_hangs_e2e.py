@@ -22,6 +22,8 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.helpers import wait_for
+
 from .server import ROOT, ServerProcess, wait_for_group_exit
 
 pytestmark = pytest.mark.e2e
@@ -326,14 +328,13 @@ def test_a_stderr_nobody_reads_stops_neither_the_journal_nor_sigterm(tmp_path, w
             thread.start()
         for thread in threads:
             thread.join(timeout=120)
-        deadline = time.monotonic() + 30  # the journal is written by a background thread
-        lines = 0
-        while time.monotonic() < deadline:
-            lines = len(journal.read_bytes().splitlines()) if journal.exists() else 0
-            if lines >= requests_sent:
-                break
-            time.sleep(0.1)
-        assert lines == requests_sent  # today: the journal stops once the pipe is full (453 of 65,287)
+
+        def journal_lines() -> int:
+            return len(journal.read_bytes().splitlines()) if journal.exists() else 0
+
+        # The journal is written by a background thread.
+        wait_for(lambda: journal_lines() >= requests_sent, f"all {requests_sent} journal lines", every_s=0.1)
+        assert journal_lines() == requests_sent  # today: the journal stops once the pipe is full (453 of 65,287)
         connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
         connection.request("GET", "/_admin/health")
         # ~400 KB of access lines: more than the pipe holds, less than the 4 MiB buffer, so none dropped yet.

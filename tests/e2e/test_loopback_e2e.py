@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 import socket
-import time
 import urllib.request
 
 import pytest
+
+from tests.helpers import wait_for
 
 from .server import ServerProcess
 
@@ -55,9 +56,9 @@ def test_mock_host_localhost_says_which_address_it_listens_on(tmp_path):
 
 def _start_line(server: ServerProcess) -> str:
     """The server's start line (its log lines are written in batches: it may come just after it answers)."""
-    deadline = time.monotonic() + 30  # written by a background thread: slow only on a loaded machine
-    while True:
-        lines = [line for line in server.log.read_text().splitlines() if "Booking Server v3 sandbox on" in line]
-        if lines or time.monotonic() > deadline:
-            return lines[0] if lines else server.log.read_text()
-        time.sleep(0.05)
+    lines = wait_for(
+        lambda: [line for line in server.log.read_text().splitlines() if "Booking Server v3 sandbox on" in line],
+        f"the start line in {server.log}",
+        every_s=0.05,
+    )
+    return lines[0]

@@ -10,7 +10,7 @@ import pytest
 from mock_server import create_app
 from mock_server.runtime import EXTENSION_KEY
 from tests.conftest import FROZEN_AT
-from tests.helpers import create_body, find_slot
+from tests.helpers import create_body, find_slot, wait_for
 from tests.notify_receiver import Receiver
 
 from .server import ServerProcess
@@ -67,14 +67,14 @@ def booked(server, inventory, **find) -> dict:
     return body["booking"]
 
 
-def attempts(server, count: int, timeout: float = 30.0) -> list[dict]:
+def attempts(server, count: int) -> list[dict]:
     """The notification lines of the journal, oldest first, once there are `count` of them."""
-    deadline = time.monotonic() + timeout
-    while True:
-        lines = server.get("/_admin/recordings?method=BookingNotification")["exchanges"][::-1]
-        if len(lines) >= count or time.monotonic() > deadline:
-            return lines
-        time.sleep(0.05)
+
+    def lines() -> list[dict]:
+        found = server.get("/_admin/recordings?method=BookingNotification")["exchanges"][::-1]
+        return found if len(found) >= count else []
+
+    return wait_for(lines, f"{count} notification attempts journalled", every_s=0.05)
 
 
 def test_a_merchant_cancel_patches_the_booking_to_the_receiver(server, receiver, inventory):
@@ -177,19 +177,12 @@ def test_a_stopping_server_sends_what_is_queued_and_journals_it(tmp_path, receiv
 
 
 def test_a_merchant_confirm_patches_the_waitlist_entry_to_the_receiver(server, receiver, inventory):
-    from tests.api.test_waitlist import ASYNC_MERCHANT, PHONES, local, period, user
+    from tests.api.test_waitlist import ASYNC_MERCHANT, entry_body, local, period
 
     receiver.received.clear()  # what the server of the test before sent
     now = local(inventory, ASYNC_MERCHANT, period(inventory, ASYNC_MERCHANT, "OPEN"))
     server.post("/_admin/clock", {"freeze_at_sec": now})
-    body = {
-        "merchant_id": ASYNC_MERCHANT,
-        "service_id": "dinner",
-        "party_size": 2,
-        "user_information": user(1, PHONES[ASYNC_MERCHANT]),
-        "idempotency_token": "e2e-waitlist",
-    }
-    status, created = server.post("/v3/CreateWaitlistEntry", body)
+    status, created = server.post("/v3/CreateWaitlistEntry", entry_body(ASYNC_MERCHANT, party_size=2))
     assert status == 200, created
     entry_id = created["waitlist_entry_id"]
     assert server.post(f"/_admin/waitlist/{entry_id}/confirm", {})[0] == 200
@@ -218,19 +211,13 @@ def test_a_merchant_confirm_patches_the_waitlist_entry_to_the_receiver(server, r
 
 
 def test_a_running_clock_reaching_a_waitlist_move_patches_it_without_any_call(server, receiver, inventory):
-    from tests.api.test_waitlist import MAIN, PHONES, local, period, user
+    from tests.api.test_waitlist import MAIN, entry_body, local, period
 
     receiver.received.clear()
     now = local(inventory, MAIN, period(inventory, MAIN, "OPEN"))
     server.post("/_admin/clock", {"freeze_at_sec": now})
-    body = {
-        "merchant_id": MAIN,
-        "service_id": "dinner",
-        "party_size": 3,  # parties of 3 wait at dining-001's opening
-        "user_information": user(1, PHONES[MAIN]),
-        "idempotency_token": "e2e-waitlist-clock",
-    }
-    status, created = server.post("/v3/CreateWaitlistEntry", body)
+    # Parties of 3 wait at dining-001's opening.
+    status, created = server.post("/v3/CreateWaitlistEntry", entry_body(MAIN, party_size=3))
     assert status == 200, created
     [listed] = server.get(f"/_admin/waitlist?merchant_id={MAIN}")["waitlist_entries"]
     ready = next(step["at_sec"] for step in listed["timeline"] if step["state"] == "SERVICE_READY")
@@ -238,11 +225,10 @@ def test_a_running_clock_reaching_a_waitlist_move_patches_it_without_any_call(se
     server.post("/_admin/clock", {"freeze_at_sec": ready - 5})
     assert server.post("/_admin/clock", {"unfreeze": True})[0] == 200
     assert receiver.received == []
-    deadline = time.monotonic() + 30
-    while not receiver.received and time.monotonic() < deadline:
-        time.sleep(0.05)
-    server.post("/_admin/clock", {"freeze_at_sec": FROZEN_AT})
-    [sent] = receiver.received
+    try:
+        [sent] = wait_for(lambda: receiver.received, "the running clock's move notified")
+    finally:
+        server.post("/_admin/clock", {"freeze_at_sec": FROZEN_AT})
     assert sent["path"] == f"/v1alpha/notification/partners/p-42/waitlistEntries/{created['waitlist_entry_id']}"
     assert sent["body"]["waitlistEntryState"] == "SERVICE_READY"
     assert sent["body"]["waitlistEntryStateTimes"] == {

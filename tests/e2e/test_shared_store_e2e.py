@@ -9,7 +9,6 @@ import signal
 import subprocess
 import sys
 import threading
-import time
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
@@ -18,7 +17,7 @@ import redis
 
 from mock_server.config import ROOT
 from tests.e2e.test_tenants_e2e import create_body, one_spot_slot
-from tests.helpers import feed_slot
+from tests.helpers import feed_slot, wait_for
 from tests.redis_server import forget, fresh_prefix, start_local
 
 pytestmark = pytest.mark.e2e
@@ -145,14 +144,7 @@ def test_redis_down_is_a_clear_503_then_the_server_recovers_with_no_partial_book
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                redis.Redis.from_url(url).ping()
-                break
-            except redis.RedisError:
-                assert time.monotonic() < deadline, "the restarted redis-server did not answer within 30 s"
-                time.sleep(0.05)
+        wait_for(lambda: answers_ping(url), "the restarted redis-server answering")
         # The restarted Redis kept nothing (no persistence): the server serves its empty state at once.
         assert server.get("/_admin/health")["status"] == "ready"
         status, answer = server.post("/v3/CreateBooking", create_body(slot, payment, "down", 3))
@@ -215,14 +207,17 @@ def test_a_scenario_loaded_and_rules_cleared_through_one_server_act_on_the_other
     assert one.get("/_admin/faults")["faults"] == []
 
 
-def process_group(pid: int, at_least: int, within_s: float = 30.0) -> list[str]:
-    """The pids in the group of `pid`, waiting for `at_least` of them: workers may start after the first answer."""
-    deadline = time.monotonic() + within_s
-    while True:
-        group = subprocess.run(["pgrep", "-g", str(pid)], capture_output=True, text=True).stdout.split()
-        if len(group) >= at_least or time.monotonic() > deadline:
-            return group
-        time.sleep(0.1)
+def answers_ping(url: str) -> bool:
+    """Whether the Redis at `url` answers."""
+    try:
+        return bool(redis.Redis.from_url(url).ping())
+    except redis.RedisError:
+        return False
+
+
+def process_group(pid: int) -> list[str]:
+    """The pids in the process group of `pid`."""
+    return subprocess.run(["pgrep", "-g", str(pid)], capture_output=True, text=True).stdout.split()
 
 
 def test_mock_workers_serve_one_sandbox_from_several_processes(start_server, redis_url, tmp_path):
@@ -230,7 +225,8 @@ def test_mock_workers_serve_one_sandbox_from_several_processes(start_server, red
     server = start_server(MOCK_STORE=redis_url, MOCK_STORE_PREFIX=prefix, MOCK_WORKERS="2")
     try:
         # Two granian workers under the main process: every request below may land on either.
-        assert len(process_group(server.process.pid, at_least=3)) >= 3
+        # Workers may start after the first answer: wait for both.
+        wait_for(lambda: len(process_group(server.process.pid)) >= 3, "the main process and two workers")
         slot, payment = one_spot_slot(server)
         with ThreadPoolExecutor(max_workers=RACERS) as pool:
             answers = list(

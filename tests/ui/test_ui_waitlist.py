@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from tests.api.test_waitlist import at_open, user
+from tests.api.test_waitlist import at_open, join
 
 from .client import flash, get, post, runtime_of
 
@@ -16,14 +16,7 @@ def row_of(page, entry_id: str) -> str:
 def test_the_page_shows_each_queue_and_moves_an_entry(app, client):
     runtime = runtime_of(app)
     at_open(runtime, "dining-001")
-    body = {
-        "merchant_id": "dining-001",
-        "service_id": "dinner",
-        "party_size": 3,
-        "user_information": user(1),
-        "idempotency_token": "ui",
-    }
-    assert client.post("/v3/CreateWaitlistEntry", json=body).get_json() == {"waitlist_entry_id": "W0000001"}
+    assert join(client, "dining-001").get_json() == {"waitlist_entry_id": "W0000001"}
     page = get(client, "/waitlist")
     text = page.get_data(as_text=True)
     assert page.status_code == 200

@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from tests.api.test_waitlist import entry_body
+
 from .shots import screenshot
 
 pytestmark = pytest.mark.e2e
@@ -19,19 +21,7 @@ def server(start_dashboard_server):
 
 
 def join(server, n: int) -> str:
-    body = {
-        "merchant_id": "dining-004",
-        "service_id": "dinner",
-        "party_size": 3,
-        "idempotency_token": f"browser-wl-{n}",
-        "user_information": {
-            "user_id": f"browser-wl-user-{n}",
-            "given_name": "Ada",
-            "family_name": "Lovelace",
-            "telephone": "+1 555-010-0101",
-        },
-    }
-    status, answer = server.post("/v3/CreateWaitlistEntry", body)
+    status, answer = server.post("/v3/CreateWaitlistEntry", entry_body("dining-004", n=n))
     assert status == 200, answer
     return answer["waitlist_entry_id"]
 
@@ -52,7 +42,7 @@ def test_an_entry_moves_through_the_merchants_buttons_and_the_client_sees_each_s
     expect(queue).to_have_attribute("data-status", "OPEN")
     row = page.locator(f"#entry-{entry_id}")
     expect(row).to_have_attribute("data-state", "WAITING")
-    expect(row).to_contain_text("browser-wl-user-1")
+    expect(row).to_contain_text("wl-user-1")
     # Only the actions a waiting entry allows are offered.
     expect(row.get_by_role("button")).to_have_text([f"ready {entry_id}", f"cancel {entry_id}"])
     screenshot(page, "dashboard-waitlist")

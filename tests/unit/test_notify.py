@@ -11,6 +11,7 @@ from mock_server.faults.engine import Effect
 from mock_server.notify import sender
 from mock_server.notify.body import booking_body, booking_path, update_mask
 from mock_server.notify.sender import Delivery, Notifier, backoff_delays
+from tests.helpers import wait_for
 
 START = 1767261600  # 2026-01-01T10:00:00Z
 
@@ -235,12 +236,9 @@ def test_a_watching_notifier_runs_its_tick_repeatedly_and_outlives_a_failing_one
     notifier = Notifier("http://127.0.0.1:9", attempts=1, backoff_s=0.01, timeout_s=1)
     notifier.watch(tick)
     try:
-        deadline = time.monotonic() + 30
-        while len(ticks) < 6 and time.monotonic() < deadline:
-            time.sleep(0.01)
+        wait_for(lambda: len(ticks) >= 6, "six ticks")  # the three failures did not end the thread
     finally:
         notifier.stop()
-    assert len(ticks) >= 6  # the three failures did not end the thread
     assert all(later > earlier for earlier, later in zip(ticks, ticks[1:], strict=False))
     failures = [r for r in caplog.records if "looking for waitlist moves to notify failed" in r.getMessage()]
     assert len(failures) == 1  # once a minute at most, not once a tick
@@ -273,10 +271,8 @@ def test_the_ticks_go_on_while_a_notification_hangs_and_end_with_the_drain(monke
         notifier.send(Delivery("/x", {}, ["status"], channel))
         assert channel.started.wait(30)
         hung_at = len(ticks)
-        deadline = time.monotonic() + 30
-        while len(ticks) < hung_at + 3 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert len(ticks) >= hung_at + 3  # the sender is stuck on the attempt; the clock watch is not
+        # The sender is stuck on the attempt; the clock watch is not.
+        wait_for(lambda: len(ticks) >= hung_at + 3, "three ticks while a notification hangs")
         channel.release.set()
         notifier.drain()
         assert [status for _, status in channel.lines] == [503]

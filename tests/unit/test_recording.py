@@ -14,6 +14,7 @@ from mock_server.recording.har import entry
 from mock_server.recording.journal import Journal
 from mock_server.recording.redact import pseudonym, redact_headers, redact_pii
 from mock_server.recording.replay_target import learn_ids, map_ids, without
+from tests.helpers import wait_for
 
 
 def _record(rpc="HealthCheck", status=200, body=None):
@@ -130,7 +131,6 @@ def test_journal_lines_wait_for_the_background_writer_and_its_stop_writes_them(t
 
 
 def test_journal_lines_reach_the_file_from_the_background_writer_in_seq_order(tmp_path):
-    import time
 
     from mock_server import process
 
@@ -138,10 +138,8 @@ def test_journal_lines_reach_the_file_from_the_background_writer_in_seq_order(tm
     try:
         journal = Journal(tmp_path / "j.jsonl")
         _append_from_threads(journal)
-        deadline = time.monotonic() + 30  # the writer runs every 50 ms; nobody reads or flushes here
-        while len(journal.path.read_bytes().splitlines()) < 2000:
-            assert time.monotonic() < deadline, "the background writer wrote nothing"
-            time.sleep(0.01)
+        # The writer runs every 50 ms; nobody reads or flushes here.
+        wait_for(lambda: len(journal.path.read_bytes().splitlines()) >= 2000, "2000 lines from the background writer")
     finally:
         writer.stop()
     assert [json.loads(line)["seq"] for line in journal.path.read_bytes().splitlines()] == list(range(1, 2001))
